@@ -1,0 +1,160 @@
+/**
+ * The one contract between the host (lib/) and the isolate (runtime/). Types and constants only.
+ *
+ * How it works: the host creates a context per workflow execution, runs the compiled bundle in it
+ * and calls `__dejaInit(InitMessage)`. Each workflow task is then one activation: the host calls
+ * `__dejaActivate(Activation)` once to apply every job (isolated-vm drains the microtask queue when
+ * the call returns), then `__dejaConclude()` until it answers with a completion; conclude re-checks
+ * `condition()` predicates and returns `{ again: true }` while one of them has just resolved.
+ * Queries use `__dejaQuery(QueryRequest)` and never produce commands. Every message crosses as one
+ * JSON string each way; the isolate never calls the host. Nothing but these types may cross.
+ */
+
+/** Bumped on any incompatible change. A bundle built for another version is refused. */
+export const PROTOCOL_VERSION = 1;
+
+/** Names of the functions the runtime installs on the isolate's global object. */
+export const ENTRY_POINTS = {
+  protocolVersion: '__dejaProtocolVersion',
+  init: '__dejaInit',
+  activate: '__dejaActivate',
+  conclude: '__dejaConclude',
+  query: '__dejaQuery',
+} as const;
+
+/**
+ * A payload is a JSON value (the `json/plain` converter). `undefined` is carried by omitting the
+ * field; inside argument arrays it travels as `null`, as JSON.stringify does.
+ */
+export type Payload = unknown;
+
+/** A failure as it crosses the boundary and as it is stored in history. */
+export interface WireFailure {
+  message: string;
+  /** Which failure class it stands for. */
+  kind: FailureKind;
+  /** ApplicationFailure's `type`, or the error's class name for other errors. */
+  type?: string;
+  stack?: string;
+  nonRetryable?: boolean;
+  details?: Payload[];
+  /** For `kind: 'activity'`. */
+  activityType?: string;
+  activityId?: string;
+  retryState?: RetryState;
+  /** For `kind: 'timeout'`. */
+  timeoutType?: TimeoutType;
+  cause?: WireFailure;
+}
+
+export type FailureKind = 'application' | 'activity' | 'timeout' | 'cancelled' | 'terminated' | 'server';
+export type RetryState =
+  | 'unspecified'
+  | 'inProgress'
+  | 'nonRetryableFailure'
+  | 'timeout'
+  | 'maximumAttemptsReached'
+  | 'retryPolicyNotSet'
+  | 'cancelRequested';
+export type TimeoutType = 'startToClose' | 'scheduleToStart' | 'scheduleToClose' | 'heartbeat';
+
+export interface RetryPolicy {
+  initialIntervalMs?: number;
+  backoffCoefficient?: number;
+  maximumIntervalMs?: number;
+  /** 0 means unlimited. */
+  maximumAttempts?: number;
+  nonRetryableErrorTypes?: string[];
+}
+
+/** What `workflowInfo()` returns inside the isolate. */
+export interface WorkflowInfo {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  taskQueue: string;
+  firstExecutionRunId: string;
+  attempt: number;
+  /** Milliseconds since the epoch, from the start event. */
+  startTime: number;
+  /** Updated on every activation. */
+  historyLength: number;
+}
+
+/** Sent once, right after the bundle has run in a fresh context. */
+export interface InitMessage {
+  protocolVersion: number;
+  info: WorkflowInfo;
+  /** Seeds Math.random, uuid4 and crypto. */
+  randomnessSeed: string;
+}
+
+export interface Activation {
+  /** The time of this workflow task, in ms since the epoch: what Date.now() returns. */
+  timestamp: number;
+  isReplaying: boolean;
+  historyLength: number;
+  jobs: ActivationJob[];
+}
+
+export type ActivationJob =
+  | { type: 'startWorkflow'; workflowType: string; args: Payload[] }
+  | { type: 'signalWorkflow'; signalName: string; args: Payload[] }
+  | { type: 'fireTimer'; seq: number }
+  | { type: 'resolveActivity'; seq: number; result: ActivityResolution };
+
+export type ActivityResolution =
+  | { status: 'completed'; result?: Payload }
+  | { status: 'failed'; failure: WireFailure };
+
+export interface ScheduleActivityCommand {
+  type: 'scheduleActivity';
+  seq: number;
+  activityId: string;
+  activityType: string;
+  args: Payload[];
+  taskQueue?: string;
+  scheduleToCloseTimeoutMs?: number;
+  scheduleToStartTimeoutMs?: number;
+  startToCloseTimeoutMs?: number;
+  heartbeatTimeoutMs?: number;
+  retryPolicy?: RetryPolicy;
+}
+
+export type Command =
+  | ScheduleActivityCommand
+  | { type: 'startTimer'; seq: number; startToFireTimeoutMs: number }
+  | { type: 'cancelTimer'; seq: number }
+  | { type: 'completeWorkflow'; result?: Payload }
+  | { type: 'failWorkflow'; failure: WireFailure };
+
+export type CommandType = Command['type'];
+
+export interface LogEntry {
+  level: 'debug' | 'info' | 'warn' | 'error';
+  message: string;
+  /** Workflow time of the activation that wrote it. */
+  timestamp: number;
+}
+
+/**
+ * The answer to an activation. `ok: false` means the workflow task failed (a bug, not a workflow
+ * failure): nondeterminism inside the isolate, an unhandled rejection, an error that is not a
+ * Temporal failure. The host fails the task and keeps the history as it is.
+ */
+export type ActivationCompletion =
+  | { ok: true; commands: Command[]; logs: LogEntry[] }
+  | { ok: false; failure: WireFailure; logs: LogEntry[] };
+
+/** `__dejaConclude` answers `{ again: true }` while conditions keep resolving. */
+export type ConcludeResult = { again: true } | ActivationCompletion;
+
+export interface QueryRequest {
+  queryType: string;
+  args: Payload[];
+}
+
+export type QueryResult = { ok: true; result?: Payload } | { ok: false; failure: WireFailure };
+
+/** Answer of `__dejaInit`. */
+export type InitResult = { ok: true } | { ok: false; failure: WireFailure };
