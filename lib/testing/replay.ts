@@ -1,0 +1,95 @@
+/**
+ * replayHistory / replayHistories (host side): replay recorded histories against workflow code
+ * and report nondeterminism before a deploy. Bundles once, replays each history in a fresh
+ * context of one isolate pool, and disposes everything at the end.
+ */
+import type { History } from '../history/events';
+import { parseHistory } from '../history';
+import { bundleWorkflowCode, type WorkflowBundle } from '../bundler';
+import { IsolatePool, type SandboxOptions } from '../sandbox';
+import { ReplayMachine, initFromStart } from '../replay';
+import { InvalidArgumentError, InvalidHistoryError, checkKnownKeys } from '../errors';
+
+export interface ReplayOptions extends SandboxOptions {
+  workflowsPath?: string;
+  workflowBundle?: WorkflowBundle;
+  bundleCacheDir?: string;
+}
+
+const KEYS = ['workflowsPath', 'workflowBundle', 'bundleCacheDir', 'isolatePoolSize', 'memoryLimitMb', 'activationTimeoutMs'] as const;
+
+export interface ReplayResult {
+  workflowId: string;
+  runId: string;
+  /** Undefined when the history replayed cleanly. */
+  error?: Error;
+}
+
+async function prepare(where: string, options: ReplayOptions): Promise<{ bundle: WorkflowBundle; pool: IsolatePool }> {
+  checkKnownKeys(where, options, KEYS);
+  if ((options.workflowsPath === undefined) === (options.workflowBundle === undefined)) {
+    throw new InvalidArgumentError(`${where}: give exactly one of workflowsPath or workflowBundle`);
+  }
+  const bundle =
+    options.workflowBundle ??
+    (await bundleWorkflowCode({ workflowsPath: options.workflowsPath!, ...(options.bundleCacheDir ? { cacheDir: options.bundleCacheDir } : {}) }));
+  const { workflowsPath: _w, workflowBundle: _b, bundleCacheDir: _c, ...sandbox } = options;
+  return { bundle, pool: new IsolatePool(sandbox) };
+}
+
+/** Replays one history (a History object or the text of a history file). */
+function replayOne(pool: IsolatePool, bundle: WorkflowBundle, history: History): void {
+  const start = history.events[0];
+  if (start?.type !== 'workflowExecutionStarted') {
+    throw new InvalidHistoryError('the first event must be workflowExecutionStarted', start?.eventId, 'type');
+  }
+  const execution = pool.createExecution(bundle, initFromStart(start), `workflow ${history.workflowId} (${start.workflowType})`);
+  try {
+    const machine = new ReplayMachine(execution);
+    machine.advance(history.events);
+    machine.finish();
+  } finally {
+    execution.dispose();
+  }
+}
+
+function toHistory(input: History | string | unknown): History {
+  return parseHistory(input);
+}
+
+/**
+ * Replays one history. Resolves when it replays cleanly; rejects with DeterminismViolationError
+ * (naming the event, the recorded event and the emitted command), WorkflowTaskFailedError, or
+ * InvalidHistoryError.
+ */
+export async function replayHistory(options: ReplayOptions, history: History | string): Promise<void> {
+  const parsed = toHistory(history);
+  const { bundle, pool } = await prepare('replayHistory', options);
+  try {
+    replayOne(pool, bundle, parsed);
+  } finally {
+    pool.dispose();
+  }
+}
+
+/** Replays many histories with one bundle; yields a result per history, failures included. */
+export async function* replayHistories(
+  options: ReplayOptions,
+  histories: Iterable<History | string> | AsyncIterable<History | string>,
+): AsyncGenerator<ReplayResult> {
+  const { bundle, pool } = await prepare('replayHistories', options);
+  try {
+    for await (const input of histories) {
+      let history: History | undefined;
+      try {
+        history = toHistory(input);
+        replayOne(pool, bundle, history);
+        yield { workflowId: history.workflowId, runId: history.runId };
+      } catch (error) {
+        yield { workflowId: history?.workflowId ?? '?', runId: history?.runId ?? '?', error: error as Error };
+      }
+    }
+  } finally {
+    pool.dispose();
+  }
+}

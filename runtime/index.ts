@@ -1,0 +1,33 @@
+/**
+ * `deja/workflow`: the API for workflow authors (the bundler also aliases `@temporalio/workflow`
+ * and `@temporalio/common` here). Importing it has no side effects, so host code may import the
+ * definitions too; the deterministic globals are installed only by the bundle's entry.
+ */
+export {
+  proxyActivities,
+  createActivityHandle,
+  sleep,
+  condition,
+  defineSignal,
+  defineQuery,
+  setHandler,
+  workflowInfo,
+  uuid4,
+  isReplaying,
+  log,
+} from './workflow';
+export type { ActivityOptions, RetryOptions, ActivityInterfaceFor, SignalDefinition, QueryDefinition } from './workflow';
+export {
+  TemporalFailure,
+  ApplicationFailure,
+  ActivityFailure,
+  TimeoutFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  ServerFailure,
+  isTemporalFailure,
+} from './failure';
+export type { ApplicationFailureOptions } from './failure';
+export { DeterminismViolationError, IllegalStateError } from './errors';
+export type { WorkflowInfo } from './protocol';
+export type { Duration } from './time';

@@ -1,0 +1,219 @@
+/**
+ * The workflow author's API (inside the isolate; also importable on the host for its definitions,
+ * e.g. a client importing `defineSignal` results). Follows the Temporal TypeScript SDK.
+ */
+import type { Payload, RetryPolicy, WorkflowInfo } from './protocol';
+import { getState, type QueryHandler, type SignalHandler } from './internals';
+import { durationToMs, optionalDurationToMs, type Duration } from './time';
+import { uuid4FromRandom } from './uuid';
+
+export interface RetryOptions {
+  initialInterval?: Duration;
+  backoffCoefficient?: number;
+  maximumInterval?: Duration;
+  /** 0 or absent: unlimited. */
+  maximumAttempts?: number;
+  nonRetryableErrorTypes?: string[];
+}
+
+export interface ActivityOptions {
+  taskQueue?: string;
+  activityId?: string;
+  scheduleToCloseTimeout?: Duration;
+  startToCloseTimeout?: Duration;
+  scheduleToStartTimeout?: Duration;
+  heartbeatTimeout?: Duration;
+  retry?: RetryOptions;
+  /** Accepted for compatibility; cancellation arrives with CancellationScope. */
+  cancellationType?: unknown;
+  allowEagerDispatch?: boolean;
+  versioningIntent?: unknown;
+  summary?: string;
+}
+
+const ACTIVITY_OPTION_KEYS = [
+  'taskQueue',
+  'activityId',
+  'scheduleToCloseTimeout',
+  'startToCloseTimeout',
+  'scheduleToStartTimeout',
+  'heartbeatTimeout',
+  'retry',
+  'cancellationType',
+  'allowEagerDispatch',
+  'versioningIntent',
+  'summary',
+];
+
+type ActivityFunction = (...args: any[]) => Promise<any>;
+/** Every activity of `A` as a function returning a promise of its result. */
+export type ActivityInterfaceFor<A> = {
+  [K in keyof A]: A[K] extends (...args: infer P) => infer R ? (...args: P) => Promise<Awaited<R>> : never;
+};
+
+function checkKeys(where: string, options: object, known: string[]): void {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) throw new TypeError(`${where}: unknown option "${key}"; expected one of: ${known.join(', ')}`);
+  }
+}
+
+function retryPolicy(retry: RetryOptions | undefined): RetryPolicy | undefined {
+  if (retry === undefined) return undefined;
+  checkKeys('proxyActivities retry', retry, ['initialInterval', 'backoffCoefficient', 'maximumInterval', 'maximumAttempts', 'nonRetryableErrorTypes']);
+  const policy: RetryPolicy = {};
+  const initial = optionalDurationToMs(retry.initialInterval, 'retry.initialInterval');
+  const maximum = optionalDurationToMs(retry.maximumInterval, 'retry.maximumInterval');
+  if (initial !== undefined) policy.initialIntervalMs = initial;
+  if (maximum !== undefined) policy.maximumIntervalMs = maximum;
+  if (retry.backoffCoefficient !== undefined) {
+    if (typeof retry.backoffCoefficient !== 'number' || !(retry.backoffCoefficient >= 1)) {
+      throw new TypeError(`retry.backoffCoefficient: expected a number ≥ 1, got ${retry.backoffCoefficient}`);
+    }
+    policy.backoffCoefficient = retry.backoffCoefficient;
+  }
+  if (retry.maximumAttempts !== undefined) {
+    if (!Number.isInteger(retry.maximumAttempts) || retry.maximumAttempts < 0) {
+      throw new TypeError(`retry.maximumAttempts: expected a non-negative integer, got ${retry.maximumAttempts}`);
+    }
+    policy.maximumAttempts = retry.maximumAttempts;
+  }
+  if (retry.nonRetryableErrorTypes !== undefined) policy.nonRetryableErrorTypes = [...retry.nonRetryableErrorTypes];
+  return policy;
+}
+
+function checkPayloads(args: unknown[], where: string): Payload[] {
+  let text: string;
+  try {
+    text = JSON.stringify(args);
+  } catch (error) {
+    throw new TypeError(`${where}: arguments must be JSON-serializable (${(error as Error).message})`);
+  }
+  return JSON.parse(text) as Payload[];
+}
+
+/**
+ * A proxy whose every property schedules the activity of that name. One of startToCloseTimeout or
+ * scheduleToCloseTimeout is required, as in Temporal.
+ */
+export function proxyActivities<A = Record<string, ActivityFunction>>(options: ActivityOptions): ActivityInterfaceFor<A> {
+  if (typeof options !== 'object' || options === null) throw new TypeError('proxyActivities: expected an options object');
+  checkKeys('proxyActivities', options, ACTIVITY_OPTION_KEYS);
+  if (options.startToCloseTimeout === undefined && options.scheduleToCloseTimeout === undefined) {
+    throw new TypeError('proxyActivities: one of startToCloseTimeout or scheduleToCloseTimeout is required');
+  }
+  const base = {
+    taskQueue: options.taskQueue,
+    scheduleToCloseTimeoutMs: optionalDurationToMs(options.scheduleToCloseTimeout, 'scheduleToCloseTimeout'),
+    startToCloseTimeoutMs: optionalDurationToMs(options.startToCloseTimeout, 'startToCloseTimeout'),
+    scheduleToStartTimeoutMs: optionalDurationToMs(options.scheduleToStartTimeout, 'scheduleToStartTimeout'),
+    heartbeatTimeoutMs: optionalDurationToMs(options.heartbeatTimeout, 'heartbeatTimeout'),
+    retryPolicy: retryPolicy(options.retry),
+  };
+  // Drop absent fields so the commands (and history) carry only what was set.
+  const fields = Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined));
+  return new Proxy({} as ActivityInterfaceFor<A>, {
+    get(_, activityType) {
+      if (typeof activityType !== 'string') return undefined;
+      return (...args: unknown[]) =>
+        getState('an activity').scheduleActivity({
+          activityType,
+          args: checkPayloads(args, `activity ${activityType}`),
+          ...(options.activityId === undefined ? {} : { activityId: options.activityId }),
+          ...fields,
+        });
+    },
+  });
+}
+
+/** The seed-era name for proxyActivities. */
+export const createActivityHandle = proxyActivities;
+
+/** A durable timer: resolves after `duration` of workflow time (ms or a string such as '30 minutes'). */
+export function sleep(duration: Duration): Promise<void> {
+  const ms = durationToMs(duration, 'sleep');
+  return getState('sleep').startTimer(ms).promise;
+}
+
+/**
+ * Resolves once `fn` returns true. With a timeout it resolves true when `fn` held, false when the
+ * timeout fired first; the timer is cancelled when the condition wins.
+ */
+export function condition(fn: () => boolean, timeout: Duration): Promise<boolean>;
+export function condition(fn: () => boolean): Promise<void>;
+export function condition(fn: () => boolean, timeout?: Duration): Promise<void | boolean> {
+  if (typeof fn !== 'function') throw new TypeError('condition: expected a function returning a boolean');
+  const state = getState('condition');
+  if (timeout === undefined) return state.condition(fn).promise;
+  const ms = durationToMs(timeout, 'condition timeout');
+  const cond = state.condition(fn);
+  const timer = state.startTimer(ms);
+  return Promise.race([cond.promise.then(() => true), timer.promise.then(() => false)]).then((held) => {
+    if (held) state.cancelTimer(timer.seq);
+    else state.dropCondition(cond.seq);
+    return held;
+  });
+}
+
+export interface SignalDefinition<Args extends any[] = [], Name extends string = string> {
+  type: 'signal';
+  name: Name;
+  /** Only for type inference. */
+  __args?: Args;
+}
+export interface QueryDefinition<Ret, Args extends any[] = [], Name extends string = string> {
+  type: 'query';
+  name: Name;
+  __args?: Args;
+  __ret?: Ret;
+}
+
+export function defineSignal<Args extends any[] = [], Name extends string = string>(name: Name): SignalDefinition<Args, Name> {
+  if (typeof name !== 'string' || name === '') throw new TypeError('defineSignal: expected a non-empty name');
+  return { type: 'signal', name };
+}
+
+export function defineQuery<Ret, Args extends any[] = [], Name extends string = string>(name: Name): QueryDefinition<Ret, Args, Name> {
+  if (typeof name !== 'string' || name === '') throw new TypeError('defineQuery: expected a non-empty name');
+  return { type: 'query', name };
+}
+
+/**
+ * Sets (or with undefined, removes) the handler of a signal or query. Signals that arrived before
+ * their handler was set are delivered now, in arrival order. Query handlers must be synchronous.
+ */
+export function setHandler<Args extends any[]>(def: SignalDefinition<Args>, handler: ((...args: Args) => void | Promise<void>) | undefined): void;
+export function setHandler<Ret, Args extends any[]>(def: QueryDefinition<Ret, Args>, handler: ((...args: Args) => Ret) | undefined): void;
+export function setHandler(def: SignalDefinition<any[]> | QueryDefinition<unknown, any[]>, handler: ((...args: any[]) => unknown) | undefined): void {
+  const state = getState('setHandler');
+  if (typeof def !== 'object' || def === null || (def.type !== 'signal' && def.type !== 'query')) {
+    throw new TypeError('setHandler: expected a definition from defineSignal or defineQuery');
+  }
+  if (handler !== undefined && typeof handler !== 'function') throw new TypeError('setHandler: expected a function or undefined');
+  const map: Map<string, SignalHandler | QueryHandler> = def.type === 'signal' ? state.signalHandlers : state.queryHandlers;
+  if (handler === undefined) map.delete(def.name);
+  else map.set(def.name, handler);
+  if (def.type === 'signal') state.flushBufferedSignals(def.name);
+}
+
+/** Information about the running workflow. */
+export function workflowInfo(): WorkflowInfo {
+  return { ...getState('workflowInfo').info };
+}
+
+/** A version-4 UUID from the workflow's seeded PRNG: the same on every replay. */
+export function uuid4(): string {
+  return uuid4FromRandom(getState('uuid4').random);
+}
+
+/** Whether the current activation replays history (side effects such as logs are then skipped). */
+export function isReplaying(): boolean {
+  return getState('isReplaying').isReplaying;
+}
+
+/** Log lines, buffered and returned with the activation (printed by the worker when not replaying). */
+export const log = {
+  debug: (message: string) => getState('log').log('debug', message),
+  info: (message: string) => getState('log').log('info', message),
+  warn: (message: string) => getState('log').log('warn', message),
+  error: (message: string) => getState('log').log('error', message),
+};

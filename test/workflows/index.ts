@@ -1,0 +1,178 @@
+/**
+ * Workflows used by the tests and by replay-fixtures/ (they run inside the isolate).
+ * Changing one changes what the recorded fixtures replay against: re-record them with
+ * `node scripts/record-fixtures.js` instead of editing a fixture by hand.
+ */
+import {
+  proxyActivities,
+  sleep,
+  condition,
+  defineSignal,
+  defineQuery,
+  setHandler,
+  workflowInfo,
+  uuid4,
+  ApplicationFailure,
+} from 'deja/workflow';
+import type * as activities from './activities';
+
+const { greet, charge, flaky, fail } = proxyActivities<typeof activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: 5, maximumAttempts: 3 },
+});
+
+/** Three activities in sequence. */
+export async function orderWorkflow(customer: string, amount: number): Promise<string> {
+  const hello = await greet(customer);
+  const receipt = await charge(customer, amount);
+  const again = await greet(`${customer} (again)`);
+  return `${hello} | ${receipt} | ${again}`;
+}
+
+/** Timers: sleeps given in ms and as a string, and a setTimeout. */
+export async function timersWorkflow(): Promise<number> {
+  const t0 = Date.now();
+  await sleep(20);
+  await sleep('30ms');
+  await new Promise<void>((resolve) => setTimeout(resolve, 10));
+  return Date.now() - t0;
+}
+
+export const addItem = defineSignal<[string]>('addItem');
+export const checkout = defineSignal('checkout');
+export const items = defineQuery<string[]>('items');
+
+/** Signals with queries: collects items until checkout. */
+export async function cartWorkflow(): Promise<string[]> {
+  const cart: string[] = [];
+  let done = false;
+  setHandler(addItem, (item) => void cart.push(item));
+  setHandler(checkout, () => void (done = true));
+  setHandler(items, () => [...cart]);
+  await condition(() => done);
+  return cart;
+}
+
+/** Fails the workflow after an activity failure it cannot handle. */
+export async function failingWorkflow(): Promise<void> {
+  try {
+    await fail('card declined');
+  } catch (error) {
+    throw ApplicationFailure.nonRetryable(`payment failed: ${(error as Error).message}`, 'PaymentError');
+  }
+}
+
+/** A condition with a timeout: approved within the timeout, or not. */
+export const approve = defineSignal('approve');
+export async function approvalWorkflow(timeoutMs: number): Promise<string> {
+  let approved = false;
+  setHandler(approve, () => void (approved = true));
+  const inTime = await condition(() => approved, timeoutMs);
+  return inTime ? 'approved' : 'timed out';
+}
+
+/** Deterministic globals as the workflow sees them. */
+export async function globalsWorkflow(): Promise<unknown> {
+  const bytes = new Uint8Array(4);
+  crypto.getRandomValues(bytes);
+  return {
+    random: [Math.random(), Math.random()],
+    uuid: uuid4(),
+    randomUUID: crypto.randomUUID(),
+    bytes: [...bytes],
+    now: Date.now(),
+    date: new Date().toISOString(),
+    hours: new Date(0).getHours(),
+    offset: new Date().getTimezoneOffset(),
+    localComponents: new Date(2020, 0, 2, 3, 4, 5).toISOString(),
+    string: new Date(0).toString(),
+    info: workflowInfo().workflowType,
+  };
+}
+
+/** Mutates globals; another execution must not see it. */
+export async function mutateGlobalsWorkflow(): Promise<string> {
+  (Array.prototype as unknown as Record<string, unknown>).polluted = 'yes';
+  (globalThis as Record<string, unknown>).leaked = 'yes';
+  Math.max = () => 42;
+  return 'mutated';
+}
+
+/** Reads what a polluting execution might have left behind. */
+export async function observeGlobalsWorkflow(): Promise<unknown> {
+  return {
+    polluted: (Array.prototype as unknown as Record<string, unknown>).polluted ?? null,
+    leaked: (globalThis as Record<string, unknown>).leaked ?? null,
+    max: Math.max(1, 2),
+  };
+}
+
+export async function weakRefWorkflow(): Promise<void> {
+  new WeakRef({});
+}
+
+export async function infiniteLoopWorkflow(): Promise<void> {
+  for (;;) {
+    /* never yields */
+  }
+}
+
+export async function memoryBombWorkflow(): Promise<number> {
+  const hog: string[][] = [];
+  for (;;) hog.push(new Array(100_000).fill('x'));
+}
+
+/** A plain Error (not an ApplicationFailure) is a bug: it fails the task, not the workflow. */
+export async function buggyWorkflow(): Promise<void> {
+  await sleep(1);
+  throw new TypeError('oops');
+}
+
+/** One step of a scripted workflow (used by the property tests). */
+export type Step =
+  | { kind: 'activity'; arg: string }
+  | { kind: 'timer'; ms: number }
+  | { kind: 'signal'; name: string }
+  | { kind: 'condition'; name: string; timeoutMs: number }
+  | { kind: 'random' };
+
+/** Runs a script of steps; returns a trace that depends on every result, time and random value. */
+export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
+  const trace: string[] = [];
+  const received = new Map<string, number>();
+  const seen = new Map<string, number>();
+  for (const name of new Set(steps.filter((s) => s.kind === 'signal' || s.kind === 'condition').map((s) => (s as { name: string }).name))) {
+    setHandler(defineSignal(name), () => void received.set(name, (received.get(name) ?? 0) + 1));
+  }
+  setHandler(defineQuery<string[]>('trace'), () => trace);
+  const { echo } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'activity':
+        trace.push(await echo(step.arg));
+        break;
+      case 'timer':
+        await sleep(step.ms);
+        trace.push(`slept ${step.ms} at ${Date.now()}`);
+        break;
+      case 'signal': {
+        const want = (seen.get(step.name) ?? 0) + 1;
+        await condition(() => (received.get(step.name) ?? 0) >= want);
+        seen.set(step.name, want);
+        trace.push(`signal ${step.name} #${want}`);
+        break;
+      }
+      case 'condition': {
+        const want = (seen.get(step.name) ?? 0) + 1;
+        const held = await condition(() => (received.get(step.name) ?? 0) >= want, step.timeoutMs);
+        if (held) seen.set(step.name, want);
+        trace.push(`condition ${step.name} ${held}`);
+        break;
+      }
+      case 'random':
+        trace.push(`random ${Math.random()} ${uuid4()}`);
+        break;
+    }
+  }
+  return trace;
+}
