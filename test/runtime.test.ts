@@ -1,0 +1,227 @@
+// The runtime inside a real isolate: scripted activations → completions, golden values for the
+// PRNG and dates, isolation between executions, and the sandbox limits.
+process.env.TZ = 'Asia/Tokyo'; // the host's zone must not leak into workflows (checked below)
+
+import t from 'tap';
+import * as path from 'node:path';
+import { bundleWorkflowCode, type WorkflowBundle } from '../lib/bundler';
+import { IsolatePool, SandboxMemoryError, SandboxTimeoutError, SandboxDisposedError } from '../lib/sandbox';
+import { PROTOCOL_VERSION, type Activation, type ActivationCompletion, type ActivationJob, type Command } from '../runtime/protocol';
+
+const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
+let bundle: WorkflowBundle;
+let pool: IsolatePool;
+
+t.before(async () => {
+  bundle = await bundleWorkflowCode({ workflowsPath });
+  pool = new IsolatePool({ isolatePoolSize: 2, memoryLimitMb: 32, activationTimeoutMs: 500 });
+});
+t.teardown(() => pool.dispose());
+
+/** Builders: an execution of `workflowType`, and activations for it. */
+function start(workflowType: string, args: unknown[] = [], seed = 'seed', startTime = 1_000) {
+  const execution = pool.createExecution(
+    bundle,
+    {
+      protocolVersion: PROTOCOL_VERSION,
+      randomnessSeed: seed,
+      info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime, historyLength: 1 },
+    },
+    `workflow wf-${workflowType} (${workflowType})`,
+  );
+  let n = 3;
+  const activate = (timestamp: number, ...jobs: ActivationJob[]): ActivationCompletion => {
+    const activation: Activation = { timestamp, isReplaying: false, historyLength: n, jobs };
+    n += 3;
+    return execution.activate(activation);
+  };
+  const first = activate(startTime, { type: 'startWorkflow', workflowType, args });
+  return { execution, activate, first };
+}
+const commandsOf = (c: ActivationCompletion): Command[] => {
+  if (!c.ok) throw new Error(`expected ok completion, got failure ${c.failure.message}`);
+  return c.commands;
+};
+const fire = (seq: number): ActivationJob => ({ type: 'fireTimer', seq });
+const resolved = (seq: number, result?: unknown): ActivationJob => ({ type: 'resolveActivity', seq, result: { status: 'completed', result } });
+const signal = (signalName: string, ...args: unknown[]): ActivationJob => ({ type: 'signalWorkflow', signalName, args });
+
+t.test('activities: one command per step, results flow back', async (t) => {
+  const { activate, first, execution } = start('orderWorkflow', ['ann', 3]);
+  t.match(commandsOf(first), [{ type: 'scheduleActivity', seq: 1, activityId: '1', activityType: 'greet', args: ['ann'], startToCloseTimeoutMs: 10_000 }]);
+  t.match(commandsOf(activate(2000, resolved(1, 'hi'))), [{ type: 'scheduleActivity', seq: 2, activityType: 'charge', args: ['ann', 3] }]);
+  t.match(commandsOf(activate(3000, resolved(2, 'paid'))), [{ type: 'scheduleActivity', seq: 3, activityType: 'greet' }]);
+  t.same(commandsOf(activate(4000, resolved(3, 'bye'))), [{ type: 'completeWorkflow', result: 'hi | paid | bye' }]);
+  execution.dispose();
+});
+
+t.test('timers: sleep, duration strings and setTimeout are durable timers; Date.now is task time', async (t) => {
+  const { activate, first, execution } = start('timersWorkflow', [], 'seed', 10_000);
+  t.same(commandsOf(first), [{ type: 'startTimer', seq: 1, startToFireTimeoutMs: 20 }]);
+  t.same(commandsOf(activate(10_020, fire(1))), [{ type: 'startTimer', seq: 2, startToFireTimeoutMs: 30 }]);
+  t.same(commandsOf(activate(10_050, fire(2))), [{ type: 'startTimer', seq: 3, startToFireTimeoutMs: 10 }]);
+  t.same(commandsOf(activate(10_060, fire(3))), [{ type: 'completeWorkflow', result: 60 }]);
+  execution.dispose();
+});
+
+t.test('signals are buffered until a handler exists; queries are synchronous and read-only', async (t) => {
+  const { activate, first, execution } = start('cartWorkflow');
+  t.same(commandsOf(first), []);
+  t.same(commandsOf(activate(2000, signal('addItem', 'apple'), signal('addItem', 'pear'))), []);
+  t.same(execution.query({ queryType: 'items', args: [] }), { ok: true, result: ['apple', 'pear'] });
+  const missing = execution.query({ queryType: 'nope', args: [] });
+  t.equal(missing.ok, false);
+  t.match(!missing.ok && missing.failure.message, /no query handler for "nope"; known queries: items/);
+  t.same(commandsOf(activate(3000, signal('checkout'))), [{ type: 'completeWorkflow', result: ['apple', 'pear'] }]);
+  execution.dispose();
+});
+
+t.test('signals that arrive with the start reach handlers set later', async (t) => {
+  const execution = pool.createExecution(
+    bundle,
+    {
+      protocolVersion: PROTOCOL_VERSION,
+      randomnessSeed: 's',
+      info: { workflowId: 'w', runId: 'r', workflowType: 'cartWorkflow', taskQueue: 'q', firstExecutionRunId: 'r', attempt: 1, startTime: 0, historyLength: 1 },
+    },
+    'w',
+  );
+  const c = execution.activate({
+    timestamp: 0,
+    isReplaying: false,
+    historyLength: 3,
+    jobs: [{ type: 'startWorkflow', workflowType: 'cartWorkflow', args: [] }, signal('addItem', 'x'), signal('checkout')],
+  });
+  t.same(commandsOf(c), [{ type: 'completeWorkflow', result: ['x'] }]);
+  execution.dispose();
+});
+
+t.test('condition with a timeout: the timer is cancelled when the condition wins', async (t) => {
+  const a = start('approvalWorkflow', [5000]);
+  t.same(commandsOf(a.first), [{ type: 'startTimer', seq: 1, startToFireTimeoutMs: 5000 }]);
+  t.same(commandsOf(a.activate(2000, signal('approve'))), [{ type: 'cancelTimer', seq: 1 }, { type: 'completeWorkflow', result: 'approved' }]);
+  a.execution.dispose();
+
+  const b = start('approvalWorkflow', [5000]);
+  t.same(commandsOf(b.activate(6000, fire(1))), [{ type: 'completeWorkflow', result: 'timed out' }]);
+  b.execution.dispose();
+
+  // Approved in the same activation as the start: the timer never leaves the isolate.
+  const c = pool.createExecution(
+    bundle,
+    {
+      protocolVersion: PROTOCOL_VERSION,
+      randomnessSeed: 's',
+      info: { workflowId: 'w', runId: 'r', workflowType: 'approvalWorkflow', taskQueue: 'q', firstExecutionRunId: 'r', attempt: 1, startTime: 0, historyLength: 1 },
+    },
+    'w',
+  );
+  const done = c.activate({ timestamp: 0, isReplaying: false, historyLength: 3, jobs: [{ type: 'startWorkflow', workflowType: 'approvalWorkflow', args: [5000] }, signal('approve')] });
+  t.same(commandsOf(done), [{ type: 'completeWorkflow', result: 'approved' }]);
+  c.dispose();
+});
+
+t.test('failures: ApplicationFailure fails the workflow; a plain Error fails only the task', async (t) => {
+  const f = start('failingWorkflow');
+  const failed = f.activate(2000, {
+    type: 'resolveActivity',
+    seq: 1,
+    result: { status: 'failed', failure: { kind: 'activity', message: 'Activity task failed', activityType: 'fail', activityId: '1', retryState: 'nonRetryableFailure', cause: { kind: 'application', message: 'card declined', type: 'CardError', nonRetryable: true } } },
+  });
+  const cmds = commandsOf(failed);
+  t.equal(cmds.length, 1);
+  t.match(cmds[0], { type: 'failWorkflow', failure: { kind: 'application', type: 'PaymentError', nonRetryable: true, message: 'payment failed: Activity task failed' } });
+  f.execution.dispose();
+
+  const b = start('buggyWorkflow');
+  const bug = b.activate(2000, fire(1));
+  t.equal(bug.ok, false);
+  t.match(!bug.ok && bug.failure, { type: 'TypeError', message: 'oops' });
+  b.execution.dispose();
+
+  const w = start('weakRefWorkflow');
+  t.equal(w.first.ok, false);
+  t.match(!w.first.ok && w.first.failure, { type: 'DeterminismViolationError', message: /WeakRef cannot be used in workflows/ });
+  w.execution.dispose();
+
+  const unknown = start('noSuchWorkflow');
+  t.equal(unknown.first.ok, false);
+  t.match(!unknown.first.ok && unknown.first.failure.message, /workflow type "noSuchWorkflow" is not exported.*orderWorkflow/);
+  unknown.execution.dispose();
+});
+
+t.test('golden values: Math.random, uuid4, crypto and Date for a fixed seed and time', async (t) => {
+  const { first, execution } = start('globalsWorkflow', [], 'seed', 1_000);
+  const late = start('globalsWorkflow', [], 'seed', 5_000);
+  const result = (commandsOf(late.first)[0] as { result: Record<string, unknown> }).result;
+  t.same(result, {
+    random: [0.49367685127072036, 0.10407243785448372],
+    uuid: '09c1f8c9-3f34-4612-9876-54c37cbd9e07',
+    randomUUID: '3612d5fd-9169-416e-9901-faf56d042f85',
+    bytes: [8, 148, 155, 217],
+    now: 5000,
+    date: '1970-01-01T00:00:05.000Z',
+    hours: 0,
+    offset: 0,
+    localComponents: '2020-01-02T03:04:05.000Z',
+    string: 'Thu Jan 01 1970 00:00:00 GMT+0000 (Coordinated Universal Time)',
+    info: 'globalsWorkflow',
+  });
+  t.equal(new Date(0).getHours(), 9, 'the host runs in Asia/Tokyo, so the isolate really overrides the zone');
+  // Same seed, same values; another seed, other values.
+  t.same((commandsOf(first)[0] as { result: { random: number[] } }).result.random, result.random);
+  const other = start('globalsWorkflow', [], 'another seed', 5_000);
+  t.not((commandsOf(other.first)[0] as { result: { random: number[] } }).result.random[0], (result.random as number[])[0]);
+  for (const e of [execution, late.execution, other.execution]) e.dispose();
+});
+
+t.test('isolation: an execution that mutates globals does not affect another', async (t) => {
+  const polluter = start('mutateGlobalsWorkflow');
+  t.same(commandsOf(polluter.first), [{ type: 'completeWorkflow', result: 'mutated' }]);
+  const observer = start('observeGlobalsWorkflow');
+  t.same(commandsOf(observer.first), [{ type: 'completeWorkflow', result: { polluted: null, leaked: null, max: 2 } }]);
+  polluter.execution.dispose();
+  observer.execution.dispose();
+});
+
+t.test('an infinite loop fails the activation at its deadline, naming the workflow; the pool survives', async (t) => {
+  let error: unknown;
+  let loop: ReturnType<typeof start> | undefined;
+  try {
+    loop = start('infiniteLoopWorkflow');
+  } catch (e) {
+    error = e;
+  }
+  t.equal(loop, undefined);
+  t.ok(error instanceof SandboxTimeoutError);
+  t.match((error as Error).message, /workflow wf-infiniteLoopWorkflow \(infiniteLoopWorkflow\) ran past its 500 ms CPU deadline/);
+  const ok = start('orderWorkflow', ['x', 1]);
+  t.equal(commandsOf(ok.first).length, 1, 'the same pool still runs workflows');
+  ok.execution.dispose();
+});
+
+t.test('a memory bomb drops its isolate and evicts its executions; the pool rebuilds', async (t) => {
+  const bystanders = [start('cartWorkflow'), start('cartWorkflow')];
+  let error: unknown;
+  try {
+    start('memoryBombWorkflow');
+  } catch (e) {
+    error = e;
+  }
+  t.ok(error instanceof SandboxMemoryError, `got ${String(error)}`);
+  t.match((error as Error).message, /exceeded the isolate memory limit/);
+  const evicted = bystanders.filter((b) => b.execution.disposed);
+  t.ok(evicted.length >= 1, 'the bystander in the dropped isolate is evicted');
+  t.throws(() => evicted[0].execution.query({ queryType: 'items', args: [] }), SandboxDisposedError);
+  const fresh = start('orderWorkflow', ['x', 1]);
+  t.equal(commandsOf(fresh.first).length, 1, 'a new isolate replaces the dropped one');
+  fresh.execution.dispose();
+  for (const b of bystanders) b.execution.dispose();
+});
+
+t.test('pool options are validated', async (t) => {
+  t.throws(() => new IsolatePool({ memoryLimitMb: 4 }), /memoryLimitMb must be an integer ≥ 8, got 4/);
+  t.throws(() => new IsolatePool({ isolatePoolSize: 0 }), /isolatePoolSize must be an integer ≥ 1/);
+  t.throws(() => new IsolatePool({ memoryLimit: 64 } as never), /unknown option "memoryLimit"/);
+  t.throws(() => pool.createExecution({ ...bundle, protocolVersion: 99 }, {} as never, 'x'), /built for protocol 99/);
+});
