@@ -24,7 +24,9 @@ export interface ActivityInfo {
 }
 
 export class Context {
-  private static readonly storage = new AsyncLocalStorage<Context>();
+  /** One store per process, even when two copies of this module are loaded (source and dist). */
+  private static readonly storage: AsyncLocalStorage<Context> = ((globalThis as Record<symbol, unknown>)[Symbol.for('deja.activity.context')] ??=
+    new AsyncLocalStorage<Context>()) as AsyncLocalStorage<Context>;
 
   /** @internal Used by the worker to run an activity inside its context. */
   static run<T>(context: Context, fn: () => T): T {

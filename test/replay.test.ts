@@ -1,0 +1,174 @@
+// The replay engine on its own: hand-built histories, a scripted runner in place of an isolate,
+// and the real isolate for the same histories. Checks activations, command matching and the
+// DeterminismViolationError it gives.
+import t from 'tap';
+import * as path from 'node:path';
+import { ReplayMachine, type ActivationRunner } from '../lib/replay';
+import { DeterminismViolationError, InvalidHistoryError, WorkflowTaskFailedError } from '../lib/errors';
+import { makeHistory } from '../lib/history';
+import type { HistoryEvent, NewEvent } from '../lib/history/events';
+import type { Activation, ActivationCompletion, Command } from '../runtime/protocol';
+import { replayHistory } from '../lib/testing/replay';
+
+/** Builds a history event by event: ids and times are assigned in order. */
+class HistoryBuilder {
+  readonly events: HistoryEvent[] = [];
+  private time = Date.UTC(2026, 0, 1);
+  add(event: NewEvent, advanceMs = 1): number {
+    this.time += advanceMs;
+    const eventId = this.events.length + 1;
+    this.events.push({ eventId, eventTime: new Date(this.time).toISOString(), ...event } as HistoryEvent);
+    return eventId;
+  }
+  start(workflowType: string, input: unknown[] = []): this {
+    this.add({ type: 'workflowExecutionStarted', workflowType, workflowId: 'wf-1', runId: 'run-1', firstExecutionRunId: 'run-1', taskQueue: 'q', input, attempt: 1, randomnessSeed: 'seed', workflowTaskTimeoutMs: 10_000 });
+    return this;
+  }
+  /** A workflow task that completed; returns its workflowTaskCompleted id. */
+  task(): number {
+    const scheduled = this.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });
+    const started = this.add({ type: 'workflowTaskStarted', scheduledEventId: scheduled });
+    return this.add({ type: 'workflowTaskCompleted', scheduledEventId: scheduled, startedEventId: started });
+  }
+  activity(activityType: string, activityId: string, completed: number, result?: unknown): this {
+    const scheduled = this.add({ type: 'activityTaskScheduled', activityId, activityType, taskQueue: 'q', input: [], startToCloseTimeoutMs: 10_000, workflowTaskCompletedEventId: completed });
+    this.pendingActivity = scheduled;
+    this.pendingResult = result;
+    return this;
+  }
+  private pendingActivity = 0;
+  private pendingResult: unknown;
+  activityCompletes(): this {
+    const started = this.add({ type: 'activityTaskStarted', scheduledEventId: this.pendingActivity, attempt: 1 });
+    this.add({ type: 'activityTaskCompleted', scheduledEventId: this.pendingActivity, startedEventId: started, result: this.pendingResult });
+    return this;
+  }
+  complete(completed: number, result?: unknown): this {
+    this.add({ type: 'workflowExecutionCompleted', workflowTaskCompletedEventId: completed, ...(result === undefined ? {} : { result }) });
+    return this;
+  }
+}
+
+/** The order workflow's history (see test/workflows): greet, charge, greet, complete. */
+function orderHistory(): HistoryEvent[] {
+  const b = new HistoryBuilder().start('orderWorkflow', ['ann', 3]);
+  b.activity('greet', '1', b.task(), 'hi').activityCompletes();
+  b.activity('charge', '2', b.task(), 'paid').activityCompletes();
+  b.activity('greet', '3', b.task(), 'bye').activityCompletes();
+  b.complete(b.task(), 'hi | paid | bye');
+  return b.events;
+}
+
+/** A runner that answers each activation with the next scripted command list, recording activations. */
+function scripted(...answers: Command[][]): ActivationRunner & { seen: Activation[] } {
+  const seen: Activation[] = [];
+  return {
+    seen,
+    activate(activation): ActivationCompletion {
+      seen.push(activation);
+      return { ok: true, commands: answers[seen.length - 1] ?? [], logs: [] };
+    },
+  };
+}
+const sched = (seq: number, activityType: string): Command => ({ type: 'scheduleActivity', seq, activityId: String(seq), activityType, args: [] });
+
+t.test('activations: one per completed task, timed at its start, jobs in Temporal order', async (t) => {
+  const runner = scripted([sched(1, 'greet')], [sched(2, 'charge')], [sched(3, 'greet')], [{ type: 'completeWorkflow', result: 'hi | paid | bye' }]);
+  const machine = new ReplayMachine(runner);
+  const events = orderHistory();
+  t.equal(machine.advance(events), undefined, 'no live task in a closed history');
+  machine.finish();
+  t.ok(machine.isClosed);
+  t.equal(runner.seen.length, 4);
+  t.same(runner.seen[0].jobs, [{ type: 'startWorkflow', workflowType: 'orderWorkflow', args: ['ann', 3] }]);
+  t.same(runner.seen[1].jobs, [{ type: 'resolveActivity', seq: 1, result: { status: 'completed', result: 'hi' } }]);
+  t.equal(runner.seen[1].timestamp, Date.parse(events.find((e) => e.eventId === 9)!.eventTime));
+  t.ok(runner.seen.every((a) => a.isReplaying));
+});
+
+t.test('signals that arrive while a task runs go to the next activation, before other jobs', async (t) => {
+  const b = new HistoryBuilder().start('x');
+  const s1 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });
+  const st1 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s1 });
+  b.add({ type: 'workflowExecutionSignaled', signalName: 'early', input: [1] }); // mid-task
+  const c1 = b.add({ type: 'workflowTaskCompleted', scheduledEventId: s1, startedEventId: st1 });
+  const timer = b.add({ type: 'timerStarted', timerId: '1', startToFireTimeoutMs: 5, workflowTaskCompletedEventId: c1 });
+  b.add({ type: 'timerFired', timerId: '1', startedEventId: timer });
+  b.add({ type: 'workflowExecutionSignaled', signalName: 'late', input: [] });
+  const s2 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });
+  const st2 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s2 });
+  const runner = scripted([{ type: 'startTimer', seq: 1, startToFireTimeoutMs: 5 }], [{ type: 'completeWorkflow' }]);
+  const machine = new ReplayMachine(runner);
+  const live = machine.advance(b.events);
+  t.equal(live?.startedEventId, st2, 'the last task has no completion: it is live');
+  t.equal(runner.seen[1].isReplaying, false);
+  t.same(runner.seen[1].jobs, [
+    { type: 'signalWorkflow', signalName: 'early', args: [1] },
+    { type: 'signalWorkflow', signalName: 'late', args: [] },
+    { type: 'fireTimer', seq: 1 },
+  ]);
+});
+
+t.test('a failed task attempt is skipped and its jobs go to the next attempt', async (t) => {
+  const b = new HistoryBuilder().start('x');
+  const s1 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });
+  const st1 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s1 });
+  b.add({ type: 'workflowTaskFailed', scheduledEventId: s1, startedEventId: st1, cause: 'workflowError', failure: { kind: 'application', message: 'bug' } });
+  const s2 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 2 });
+  const st2 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s2 });
+  const c2 = b.add({ type: 'workflowTaskCompleted', scheduledEventId: s2, startedEventId: st2 });
+  b.complete(c2);
+  const runner = scripted([{ type: 'completeWorkflow' }]);
+  new ReplayMachine(runner).advance(b.events);
+  t.equal(runner.seen.length, 1);
+  t.same(runner.seen[0].jobs.map((j) => j.type), ['startWorkflow']);
+});
+
+t.test('nondeterminism names the event, the recorded event and the emitted command', async (t) => {
+  const wrongType = new ReplayMachine(scripted([sched(1, 'greet')], [sched(2, 'refund')]));
+  const error = t.throws(() => wrongType.advance(orderHistory())) as DeterminismViolationError;
+  t.ok(error instanceof DeterminismViolationError);
+  t.equal(error.code, 'DEJA_NONDETERMINISM');
+  t.equal(error.eventId, 11);
+  t.match(error.recorded, { type: 'activityTaskScheduled', activityType: 'charge' });
+  t.match(error.emitted, { type: 'scheduleActivity', activityType: 'refund' });
+  t.match(error.message, /at event 11: history recorded activityTaskScheduled charge \(activityId 2\) but the workflow emitted scheduleActivity refund/);
+
+  const tooFew = new ReplayMachine(scripted([sched(1, 'greet')], []));
+  t.throws(() => tooFew.advance(orderHistory()), { name: 'DeterminismViolationError', message: /emitted nothing/ });
+
+  const tooMany = new ReplayMachine(scripted([sched(1, 'greet'), { type: 'startTimer', seq: 1, startToFireTimeoutMs: 5 }]));
+  t.throws(() => tooMany.advance(orderHistory()), { name: 'DeterminismViolationError', message: /emitted startTimer 1 \(5 ms\), which history does not record/ });
+
+  const extraAtEnd = new ReplayMachine(scripted([sched(1, 'greet')], [sched(2, 'charge')], [sched(3, 'greet')], [{ type: 'completeWorkflow' }, sched(4, 'greet')]));
+  extraAtEnd.advance(orderHistory());
+  t.throws(() => extraAtEnd.finish(), DeterminismViolationError);
+});
+
+t.test('bad histories: gaps, unknown timers and activities', async (t) => {
+  const events = orderHistory();
+  t.throws(() => new ReplayMachine(scripted()).advance([events[0], events[2]]), { name: 'InvalidHistoryError', message: /expected event 2, got event 3/ });
+  const b = new HistoryBuilder().start('x');
+  b.task();
+  b.add({ type: 'timerFired', timerId: '7', startedEventId: 4 });
+  const error = t.throws(() => new ReplayMachine(scripted([])).advance(b.events)) as InvalidHistoryError;
+  t.ok(error instanceof InvalidHistoryError);
+  t.equal(error.eventId, 5);
+});
+
+t.test('replayHistory with the real isolate: clean, and failing on a mutated history', async (t) => {
+  const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
+  const good = makeHistory('wf-1', 'run-1', orderHistory());
+  await t.resolves(replayHistory({ workflowsPath }, good));
+  const edited = structuredClone(good);
+  (edited.events[10] as { activityType: string }).activityType = 'refund';
+  await t.rejects(replayHistory({ workflowsPath }, edited), { name: 'DeterminismViolationError', eventId: 11 });
+  const otherType = structuredClone(good);
+  (otherType.events[0] as { workflowType: string }).workflowType = 'timersWorkflow';
+  await t.rejects(replayHistory({ workflowsPath }, otherType), DeterminismViolationError);
+  const missing = structuredClone(good);
+  (missing.events[0] as { workflowType: string }).workflowType = 'noSuchWorkflow';
+  await t.rejects(replayHistory({ workflowsPath }, missing), WorkflowTaskFailedError);
+  await t.rejects(replayHistory({ workflowsPath }, '{"format": "deja.history"'), { name: 'InvalidHistoryError', message: /not valid JSON/ });
+  await t.rejects(replayHistory({} as never, good), /exactly one of workflowsPath or workflowBundle/);
+});
