@@ -46,7 +46,7 @@ export const items = defineQuery<string[]>('items');
 export async function cartWorkflow(): Promise<string[]> {
   const cart: string[] = [];
   let done = false;
-  setHandler(addItem, (item) => void cart.push(item));
+  setHandler(addItem, (item: string) => void cart.push(item));
   setHandler(checkout, () => void (done = true));
   setHandler(items, () => [...cart]);
   await condition(() => done);

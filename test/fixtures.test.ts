@@ -1,0 +1,179 @@
+// replay-fixtures/: histories recorded from real runs of test/workflows. Each replays cleanly
+// against the code that recorded it, and each has mutated twins that must fail: the same history
+// against changed code (test/workflows/changed.ts), and an edited copy of the history.
+// Re-record with `npm run record-fixtures` (never edit a fixture by hand).
+import t from 'tap';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readHistoryFile, writeHistoryFile } from '../lib/history';
+import { replayHistory, replayHistories } from '../lib/testing/replay';
+import { DeterminismViolationError } from '../lib/errors';
+import { IsolatePool } from '../lib/sandbox';
+import { ReplayMachine, initFromStart } from '../lib/replay';
+import type { History, HistoryEvent, WorkflowExecutionStartedEvent } from '../lib/history/events';
+import { startEnv, testBundle, workflowsPath } from './support/env';
+import { main } from '../lib/cli/main';
+
+const dir = path.join(__dirname, '..', 'replay-fixtures');
+const changedPath = path.join(__dirname, 'workflows', 'changed.ts');
+const version = (require('../package.json').version as string).replace(/\./g, '_');
+
+/** What each fixture records, and how its edited twin is made. */
+const scenarios: {
+  name: string;
+  covers: string;
+  workflowType: string;
+  args: unknown[];
+  signals?: { name: string; args?: unknown[]; afterMs: number }[];
+  edit: (events: HistoryEvent[]) => void;
+}[] = [
+  {
+    name: 'activities',
+    covers: 'three activities in sequence',
+    workflowType: 'orderWorkflow',
+    args: ['ann', 42],
+    edit: (events) => {
+      const e = events.find((e) => e.type === 'activityTaskScheduled' && e.activityType === 'charge') as { activityType: string };
+      e.activityType = 'refund';
+    },
+  },
+  {
+    name: 'timers',
+    covers: 'sleep in ms and as a string, and setTimeout',
+    workflowType: 'timersWorkflow',
+    args: [],
+    edit: (events) => {
+      (events[0] as { workflowType: string }).workflowType = 'orderWorkflow';
+    },
+  },
+  {
+    name: 'signals_queries',
+    covers: 'signals buffered and handled, a query handler',
+    workflowType: 'cartWorkflow',
+    args: [],
+    signals: [
+      { name: 'addItem', args: ['apple'], afterMs: 5 },
+      { name: 'addItem', args: ['pear'], afterMs: 15 },
+      { name: 'checkout', afterMs: 40 },
+    ],
+    edit: (events) => {
+      // A timer the code never starts.
+      const completed = events.find((e) => e.type === 'workflowTaskCompleted')!;
+      const i = events.indexOf(completed) + 1;
+      events.splice(i, 0, { eventId: 0, eventTime: completed.eventTime, type: 'timerStarted', timerId: '1', startToFireTimeoutMs: 5, workflowTaskCompletedEventId: completed.eventId });
+      events.forEach((e, n) => (e.eventId = n + 1));
+      for (const e of events) {
+        for (const key of ['scheduledEventId', 'startedEventId', 'workflowTaskCompletedEventId'] as const) {
+          const v = (e as Record<string, unknown>)[key];
+          if (typeof v === 'number' && v >= i + 1) (e as Record<string, number>)[key] = v + 1;
+        }
+      }
+    },
+  },
+  {
+    name: 'failing',
+    covers: 'an activity fails, the workflow fails with an ApplicationFailure',
+    workflowType: 'failingWorkflow',
+    args: [],
+    edit: (events) => {
+      (events.find((e) => e.type === 'activityTaskScheduled') as { activityType: string }).activityType = 'charge';
+    },
+  },
+  {
+    name: 'condition_approved',
+    covers: 'condition with a timeout, satisfied in time (the timer is cancelled)',
+    workflowType: 'approvalWorkflow',
+    args: [60_000],
+    signals: [{ name: 'approve', afterMs: 10 }],
+    edit: (events) => {
+      (events.find((e) => e.type === 'timerCanceled') as { timerId: string } | undefined)!.timerId = '9';
+    },
+  },
+  {
+    name: 'condition_timed_out',
+    covers: 'condition with a timeout that fires first',
+    workflowType: 'approvalWorkflow',
+    args: [20],
+    edit: (events) => {
+      (events.find((e) => e.type === 'timerStarted') as { timerId: string }).timerId = '2';
+      (events.find((e) => e.type === 'timerFired') as { timerId: string }).timerId = '2';
+    },
+  },
+];
+
+const fileOf = (name: string) => path.join(dir, `${name}_deja_${version}.json`);
+
+t.before(async () => {
+  if (process.env.DEJA_RECORD_FIXTURES !== '1') return;
+  fs.mkdirSync(dir, { recursive: true });
+  const env = await startEnv();
+  try {
+    for (const s of scenarios) writeHistoryFile(fileOf(s.name), await env.record(s.workflowType, s.args, s.signals));
+  } finally {
+    await env.close();
+  }
+});
+
+t.test('every fixture replays cleanly against the code that recorded it', async (t) => {
+  const histories = scenarios.map((s) => readHistoryFile(fileOf(s.name)));
+  const results = [];
+  for await (const r of replayHistories({ workflowsPath }, histories)) results.push(r);
+  t.equal(results.length, scenarios.length);
+  for (const r of results) t.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message ?? 'ok'}`);
+  const closing = histories.map((h) => h.events[h.events.length - 1].type);
+  t.same(closing, ['workflowExecutionCompleted', 'workflowExecutionCompleted', 'workflowExecutionCompleted', 'workflowExecutionFailed', 'workflowExecutionCompleted', 'workflowExecutionCompleted']);
+});
+
+t.test('each fixture fails against changed code', async (t) => {
+  for (const s of scenarios) {
+    await t.rejects(replayHistory({ workflowsPath: changedPath }, readHistoryFile(fileOf(s.name))), DeterminismViolationError, `${s.name} against changed code`);
+  }
+});
+
+t.test('each fixture fails once edited', async (t) => {
+  for (const s of scenarios) {
+    const history: History = structuredClone(readHistoryFile(fileOf(s.name)));
+    s.edit(history.events);
+    const error = await replayHistory({ workflowsPath }, history).then(() => undefined, (e: unknown) => e);
+    t.ok(error instanceof DeterminismViolationError, `${s.name} edited: ${String(error)}`);
+    t.type((error as DeterminismViolationError).eventId ?? 0, 'number');
+  }
+});
+
+t.test('a query answers from a replayed execution', async (t) => {
+  const history = readHistoryFile(fileOf('signals_queries'));
+  const pool = new IsolatePool();
+  const execution = pool.createExecution(await testBundle(), initFromStart(history.events[0] as WorkflowExecutionStartedEvent), 'cart');
+  new ReplayMachine(execution).advance(history.events);
+  t.same(execution.query({ queryType: 'items', args: [] }), { ok: true, result: ['apple', 'pear'] });
+  pool.dispose();
+});
+
+t.test('deja replay: a verdict per history, non-zero exit on failure', async (t) => {
+  const lines: string[] = [];
+  const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
+  const files = scenarios.map((s) => fileOf(s.name));
+  t.equal(await main(['replay', ...files, '--workflows', workflowsPath], out), 0);
+  t.match(lines.join('\n'), /6 histories: 6 replayed cleanly, 0 failed/);
+  t.equal(lines.filter((l) => l.startsWith('✓')).length, 6);
+
+  lines.length = 0;
+  t.equal(await main(['replay', files[0], '--workflows', changedPath], out), 1);
+  t.match(lines.join('\n'), /✗ .*activities.*\n\s+DeterminismViolationError: nondeterminism at event \d+/);
+
+  lines.length = 0;
+  const bad = path.join(t.testdirName, 'bad.json');
+  fs.mkdirSync(t.testdirName, { recursive: true });
+  fs.writeFileSync(bad, '{"format":"deja.history","version":1,"workflowId":"w","runId":"r","events":[{"eventId":1}]}');
+  t.equal(await main(['replay', bad, path.join(t.testdirName, 'missing.json'), files[1], '--workflows', workflowsPath], out), 1);
+  t.match(lines.join('\n'), /✗ .*bad\.json\n\s+InvalidHistoryError: .*event/);
+  t.match(lines.join('\n'), /missing\.json\n\s+file not found/);
+  t.match(lines.join('\n'), /3 histories: 1 replayed cleanly, 2 failed/);
+
+  lines.length = 0;
+  t.equal(await main(['replay', files[0]], out), 2);
+  t.match(lines.join('\n'), /--workflows <path> is required/);
+  t.equal(await main(['replay', '--bogus'], out), 2);
+  t.equal(await main(['frobnicate'], out), 2);
+  t.match(lines.join('\n'), /unknown command "frobnicate"/);
+});

@@ -1,0 +1,65 @@
+// A test environment: one in-memory service per environment, a worker running the test
+// workflows, and a client. Records real runs for the replay and property tests.
+import * as path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Connection, WorkflowClient } from '../../lib/client';
+import { Worker, type WorkerOptions } from '../../lib/worker';
+import { bundleWorkflowCode, type WorkflowBundle } from '../../lib/bundler';
+import type { History } from '../../lib/history/events';
+import * as activities from '../workflows/activities';
+
+export const workflowsPath = path.join(__dirname, '..', 'workflows', 'index.ts');
+
+let sharedBundle: Promise<WorkflowBundle> | undefined;
+/** The test workflows, bundled once per test process. */
+export function testBundle(): Promise<WorkflowBundle> {
+  return (sharedBundle ??= bundleWorkflowCode({ workflowsPath }));
+}
+
+export interface TestEnv {
+  connection: Connection;
+  client: WorkflowClient;
+  worker: Worker;
+  taskQueue: string;
+  /** Starts a workflow, sends the given signals after their delays, and returns its history. */
+  record(workflowType: string, args: unknown[], signals?: { name: string; args?: unknown[]; afterMs: number }[]): Promise<History>;
+  close(): Promise<void>;
+}
+
+export async function startEnv(options: Partial<WorkerOptions> = {}): Promise<TestEnv> {
+  const connection = new Connection({ backend: `memory:test-${randomUUID()}` });
+  const taskQueue = 'test';
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: await testBundle(),
+    activities,
+    logger: () => undefined,
+    ...options,
+  });
+  const running = worker.run();
+  const client = new WorkflowClient(connection.service);
+  return {
+    connection,
+    client,
+    worker,
+    taskQueue,
+    async record(workflowType, args, signals = []) {
+      const handle = await client.start(workflowType, { taskQueue, workflowId: `${workflowType}-${randomUUID()}`, args });
+      await Promise.all(
+        signals.map((s) => new Promise<void>((resolve, reject) => setTimeout(() => handle.signal(s.name, ...(s.args ?? [])).then(resolve, reject), s.afterMs))),
+      );
+      try {
+        await handle.result();
+      } catch {
+        // a failing workflow is recorded too
+      }
+      return handle.fetchHistory();
+    },
+    async close() {
+      worker.shutdown();
+      await running;
+      await connection.close();
+    },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The test workflows after an incompatible change: each keeps its name but emits other commands.
+ * Replaying replay-fixtures/ against this module must fail with DeterminismViolationError.
+ */
+import { proxyActivities, sleep, condition, defineSignal, setHandler } from 'deja/workflow';
+import type * as activities from './activities';
+
+const { greet, charge, fail } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
+
+/** Charges before greeting. */
+export async function orderWorkflow(customer: string, amount: number): Promise<string> {
+  const receipt = await charge(customer, amount);
+  const hello = await greet(customer);
+  return `${hello} | ${receipt}`;
+}
+
+/** Sleeps longer first and then calls an activity instead of the second sleep. */
+export async function timersWorkflow(): Promise<number> {
+  await sleep(20);
+  await greet('timer');
+  return 0;
+}
+
+/** Greets every item as it arrives. */
+export async function cartWorkflow(): Promise<string[]> {
+  const cart: string[] = [];
+  let done = false;
+  setHandler(defineSignal<[string]>('addItem'), (item: string) => void cart.push(item));
+  setHandler(defineSignal('checkout'), () => void (done = true));
+  await condition(() => done || cart.length > 0);
+  await greet(cart[0] ?? 'nobody');
+  await condition(() => done);
+  return cart;
+}
+
+/** Swallows the payment failure and completes. */
+export async function failingWorkflow(): Promise<void> {
+  try {
+    await fail('card declined');
+  } catch {
+    return;
+  }
+}
+
+/** Waits without a timeout. */
+export async function approvalWorkflow(): Promise<string> {
+  let approved = false;
+  setHandler(defineSignal('approve'), () => void (approved = true));
+  await condition(() => approved);
+  return 'approved';
+}
