@@ -1,0 +1,278 @@
+/**
+ * Bundles a workflows module with the deja runtime into one script for the isolate (host side;
+ * the only module that runs esbuild). Everything that cannot work in the sandbox is refused here,
+ * at build time, with the file and line that asked for it.
+ */
+import { build, type BuildFailure, type Message, type Plugin } from 'esbuild';
+import * as fs from 'node:fs';
+import { builtinModules } from 'node:module';
+import * as path from 'node:path';
+import { PROTOCOL_VERSION } from '../../runtime/protocol';
+import { DejaError, InvalidArgumentError, checkKnownKeys, describe } from '../errors';
+import {
+  bundleHeader,
+  codeCachePathFor,
+  defaultCacheDir,
+  fallbackCacheDir,
+  sha256,
+  writeBundleFile,
+  type WorkflowBundle,
+} from './files';
+import { findFreeGlobals, isScriptFile } from './free-globals';
+import {
+  type BundleProblem,
+  type Explanation,
+  HOST_ONLY_MODULES,
+  WorkflowBundleError,
+  compileError,
+  hostOnlyImport,
+  nodeBuiltinImport,
+  unsupportedSubpath,
+} from './problems';
+
+export interface BundleOptions {
+  /** The module whose exported functions are the workflows. Relative to the working directory. */
+  workflowsPath: string;
+  /** Where bundles and code caches are kept; see defaultCacheDir. */
+  cacheDir?: string;
+}
+
+const OPTION_KEYS = ['workflowsPath', 'cacheDir'] as const;
+const ENTRY_NAME = '<deja entry>';
+/**
+ * The entry names its two imports by these specifiers, which the plugin maps to paths. Absolute
+ * paths written into the entry would be re-parsed by esbuild, which reads `*` in them as a glob.
+ */
+const ENTRY_RUNTIME = 'deja-entry:runtime';
+const ENTRY_WORKFLOWS = 'deja-entry:workflows';
+
+const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+/** Every Node built-in, bare or with `node:`; any `node:` specifier is one, listed or not. */
+const BUILTIN_FILTER = new RegExp(`^(?:node:.*|(?:${builtinModules.map(escapeRegExp).join('|')}))$`);
+/** Module names the plugin maps or refuses, and their subpaths. */
+const SPECIAL_FILTER = /^(?:deja|@temporalio\/(?:workflow|common|client|worker|activity))(?:\/.*)?$/;
+const RUNTIME_ALIASES = new Set(['deja/workflow', '@temporalio/workflow', '@temporalio/common']);
+
+export async function bundleWorkflowCode(options: BundleOptions): Promise<WorkflowBundle> {
+  const { workflowsPath, cacheDir } = resolveOptions(options);
+  const runtime = runtimeDir();
+  const workingDir = path.dirname(workflowsPath);
+  // The plugin adds what it finds while esbuild loads files; esbuild's own errors join them below.
+  const problems: BundleProblem[] = [];
+  let output = '';
+  try {
+    const result = await build({
+      stdin: {
+        // `require`, not `import`: esbuild then wraps the workflows module in a lazy initialiser,
+        // so its top-level code runs only when the runtime calls the loader, after the
+        // deterministic globals are in place.
+        contents:
+          `import { install } from ${JSON.stringify(ENTRY_RUNTIME)};\n` +
+          `install(() => require(${JSON.stringify(ENTRY_WORKFLOWS)}));\n`,
+        loader: 'ts',
+        resolveDir: workingDir,
+        sourcefile: ENTRY_NAME,
+      },
+      // Module comments in the output name files relative to this, so they stay short and do
+      // not spell out the machine's directory layout.
+      absWorkingDir: workingDir,
+      bundle: true,
+      write: false,
+      format: 'iife',
+      platform: 'neutral',
+      // 'neutral' has no main fields of its own, and packages with only "main" would not resolve.
+      // `conditions` is left alone: adding 'require' doubles typical bundles.
+      mainFields: ['module', 'main'],
+      target: 'es2022',
+      sourcemap: false,
+      legalComments: 'none',
+      logLevel: 'silent',
+      plugins: [sandboxPlugin(runtime, workflowsPath, problems)],
+    });
+    output = result.outputFiles[0]!.text;
+  } catch (err) {
+    if (!isBuildFailure(err)) {
+      throw new DejaError('DEJA_BUNDLE', `bundling ${workflowsPath} failed: ${(err as Error).message}`, { cause: err });
+    }
+    for (const message of err.errors) problems.push(toProblem(message, workingDir, workflowsPath));
+  }
+  if (problems.length > 0) throw new WorkflowBundleError(workflowsPath, problems);
+
+  const code = bundleHeader(workflowsPath) + output;
+  const hash = sha256(code);
+  const bundlePath = storeBundle(cacheDir, hash, code);
+  return {
+    code,
+    hash,
+    protocolVersion: PROTOCOL_VERSION,
+    workflowsPath,
+    codeCachePath: codeCachePathFor(path.dirname(bundlePath), hash),
+    bundlePath,
+  };
+}
+
+/**
+ * Maps the workflow API names to the runtime, refuses Node built-ins and host-only modules, and
+ * checks project files for free Node globals.
+ */
+function sandboxPlugin(runtime: string, workflowsPath: string, problems: BundleProblem[]): Plugin {
+  const runtimeIndex = path.join(runtime, 'index.ts');
+  const refuse = (explanation: Explanation) => ({ errors: [{ text: explanation.what, detail: explanation }] });
+  return {
+    name: 'deja',
+    setup(b) {
+      b.onResolve({ filter: /^deja-entry:/ }, (args) => {
+        if (path.basename(args.importer) !== ENTRY_NAME) return undefined;
+        if (args.path === ENTRY_RUNTIME) return { path: path.join(runtime, 'entry.ts') };
+        if (args.path === ENTRY_WORKFLOWS) return { path: workflowsPath };
+        return undefined;
+      });
+      // No location is given: esbuild attaches the import's own file, line and column.
+      b.onResolve({ filter: BUILTIN_FILTER }, (args) =>
+        refuse(nodeBuiltinImport(args.path, isDependency(args.importer))),
+      );
+      b.onResolve({ filter: SPECIAL_FILTER }, (args) => {
+        // Every alias goes to one path, so the entry and all importers share one module instance.
+        if (RUNTIME_ALIASES.has(args.path)) return { path: runtimeIndex };
+        const aliased = [...RUNTIME_ALIASES].find((m) => args.path.startsWith(`${m}/`));
+        if (aliased !== undefined) return refuse(unsupportedSubpath(args.path, aliased));
+        // Whatever else deja exports (and its internals) is host code: 'deja/workflow' is the
+        // only entry point meant for the sandbox.
+        const host = HOST_ONLY_MODULES.find((m) => args.path === m || args.path.startsWith(`${m}/`));
+        if (host !== undefined) return refuse(hostOnlyImport(args.path));
+        return undefined;
+      });
+      // Free globals are refused only in project files. In dependencies, uses guarded by
+      // `typeof process !== 'undefined'` and the like are common and harmless: those globals
+      // are simply undefined in the isolate. The runtime is deja's own code, not the project's.
+      b.onLoad({ filter: /.*/, namespace: 'file' }, async (args) => {
+        const ours = args.path.startsWith(runtime + path.sep);
+        if (ours || !isScriptFile(args.path) || isDependency(args.path)) return undefined;
+        const source = await fs.promises.readFile(args.path, 'utf8');
+        problems.push(...(await findFreeGlobals(source, args.path)));
+        // Undefined: esbuild loads the file itself, with its usual loader for the extension.
+        return undefined;
+      });
+    },
+  };
+}
+
+function isDependency(file: string): boolean {
+  return file.split(/[\\/]/).includes('node_modules');
+}
+
+function isBuildFailure(err: unknown): err is BuildFailure {
+  return err instanceof Error && Array.isArray((err as Partial<BuildFailure>).errors);
+}
+
+function isExplanation(detail: unknown): detail is Explanation {
+  return (
+    typeof detail === 'object' &&
+    detail !== null &&
+    typeof (detail as Explanation).what === 'string' &&
+    typeof (detail as Explanation).why === 'string'
+  );
+}
+
+/** esbuild's notes about its own options (externals, platform) are no help to a workflow author. */
+function usefulNote(text: string): boolean {
+  return !/external|platform/i.test(text);
+}
+
+function toProblem(message: Message, workingDir: string, workflowsPath: string): BundleProblem {
+  const explanation = isExplanation(message.detail)
+    ? message.detail
+    : compileError(message.text, message.notes.map((n) => n.text).filter(usefulNote));
+  const where = message.location;
+  if (where === null) return { file: workflowsPath, line: 0, column: 0, ...explanation };
+  // esbuild counts columns in UTF-8 bytes; editors and BundleProblem count UTF-16 code units.
+  const column = Buffer.from(where.lineText, 'utf8').subarray(0, where.column).toString('utf8').length;
+  const file = where.file === ENTRY_NAME ? ENTRY_NAME : path.resolve(workingDir, where.file);
+  return { file, line: where.line, column: column + 1, ...explanation };
+}
+
+function resolveOptions(options: BundleOptions): { workflowsPath: string; cacheDir: string | undefined } {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(`bundleWorkflowCode: expected an options object, got ${describe(options)}`);
+  }
+  checkKnownKeys('bundleWorkflowCode', options, OPTION_KEYS);
+  const { workflowsPath, cacheDir } = options;
+  if (typeof workflowsPath !== 'string' || workflowsPath === '') {
+    throw new InvalidArgumentError(
+      `bundleWorkflowCode: expected workflowsPath to be a file path, got ${describe(workflowsPath)}`,
+    );
+  }
+  if (cacheDir !== undefined && (typeof cacheDir !== 'string' || cacheDir === '')) {
+    throw new InvalidArgumentError(
+      `bundleWorkflowCode: expected cacheDir to be a directory path, got ${describe(cacheDir)}`,
+    );
+  }
+  const file = path.resolve(workflowsPath);
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(file);
+  } catch {
+    stat = undefined;
+  }
+  if (stat === undefined) {
+    throw new InvalidArgumentError(`bundleWorkflowCode: workflowsPath ${file} does not exist`);
+  }
+  if (!stat.isFile()) {
+    throw new InvalidArgumentError(`bundleWorkflowCode: workflowsPath ${file} is not a file`);
+  }
+  return { workflowsPath: file, cacheDir: cacheDir === undefined ? undefined : path.resolve(cacheDir) };
+}
+
+/**
+ * Writes the bundle file and returns its path. The default directory may be unwritable (a
+ * read-only node_modules in a container image), so it falls back to the temporary directory; a
+ * directory the caller chose is used or reported, never silently replaced.
+ */
+function storeBundle(cacheDir: string | undefined, hash: string, code: string): string {
+  const dirs = cacheDir !== undefined ? [cacheDir] : [...new Set([defaultCacheDir(process.cwd()), fallbackCacheDir()])];
+  let lastError: unknown;
+  for (const dir of dirs) {
+    try {
+      return writeBundleFile(dir, hash, code);
+    } catch (err) {
+      lastError = err;
+    }
+  }
+  throw new DejaError(
+    'DEJA_BUNDLE',
+    `cannot write the workflow bundle to ${dirs.join(' or ')}: ${(lastError as Error).message}`,
+    { cause: lastError },
+  );
+}
+
+let root: string | undefined;
+let runtime: string | undefined;
+
+/**
+ * The runtime's source folder, as a real path: esbuild resolves symlinks (pnpm links packages)
+ * and names files by their real paths, so the aliases and the "is this deja's own file" test
+ * must use the same spelling or the runtime would be loaded twice.
+ */
+function runtimeDir(): string {
+  return (runtime ??= fs.realpathSync(path.join(packageRoot(), 'runtime')));
+}
+
+/**
+ * The directory of deja's own package.json, found by walking up from this file, so it works
+ * from `lib/bundler` in the source tree and from `dist/lib/bundler` when compiled. The runtime's
+ * TypeScript sources ship in the package under `runtime/`.
+ */
+function packageRoot(): string {
+  if (root !== undefined) return root;
+  for (let dir = __dirname; ; ) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { name?: unknown };
+      if (pkg.name === 'deja') return (root = dir);
+    } catch {
+      // No package.json here, or not JSON: keep walking.
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new DejaError('DEJA_BUNDLE', `cannot find the deja package root above ${__dirname}`);
+    dir = parent;
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * A minimal reader for source map v3 `mappings` (host side, bundler only): enough to map a
+ * position in esbuild's transform output back to the single source it came from.
+ */
+
+/** One mapping segment: generated column → original line and column (all 0-based). */
+export interface Segment {
+  generatedColumn: number;
+  originalLine: number;
+  originalColumn: number;
+}
+
+const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const DIGIT = new Map([...BASE64].map((ch, i) => [ch, i]));
+
+/**
+ * Decodes `mappings` into one array of segments per generated line, each sorted by generated
+ * column. Segments without an original position (1 field) are dropped: they map to nothing.
+ * The source index is ignored, since a transform has exactly one source.
+ */
+export function decodeMappings(mappings: string): Segment[][] {
+  const lines: Segment[][] = [];
+  // Every field but the generated column is a delta that carries across lines.
+  let originalLine = 0;
+  let originalColumn = 0;
+  for (const line of mappings.split(';')) {
+    const segments: Segment[] = [];
+    let generatedColumn = 0;
+    for (const text of line === '' ? [] : line.split(',')) {
+      const fields = decodeVlq(text);
+      generatedColumn += fields[0] ?? 0;
+      if (fields.length >= 4) {
+        originalLine += fields[2]!;
+        originalColumn += fields[3]!;
+        segments.push({ generatedColumn, originalLine, originalColumn });
+      }
+    }
+    segments.sort((a, b) => a.generatedColumn - b.generatedColumn);
+    lines.push(segments);
+  }
+  return lines;
+}
+
+function decodeVlq(text: string): number[] {
+  const values: number[] = [];
+  let value = 0;
+  let shift = 0;
+  for (const ch of text) {
+    const digit = DIGIT.get(ch);
+    if (digit === undefined) throw new Error(`invalid base64 VLQ digit ${JSON.stringify(ch)}`);
+    value += (digit & 31) * 2 ** shift;
+    if (digit & 32) {
+      shift += 5;
+    } else {
+      values.push(value % 2 === 1 ? -(value - 1) / 2 : value / 2);
+      value = 0;
+      shift = 0;
+    }
+  }
+  return values;
+}
+
+/**
+ * The last segment at or before a generated position, searching earlier lines when the line has
+ * none before the column. `sameLine` says whether it lies on the generated line itself, which is
+ * when the column distance from it can be carried over to the original.
+ */
+export function segmentAtOrBefore(
+  lines: readonly Segment[][],
+  line: number,
+  column: number,
+): { segment: Segment; sameLine: boolean } | undefined {
+  for (let l = Math.min(line, lines.length - 1); l >= 0; l--) {
+    const segments = lines[l]!;
+    for (let i = segments.length - 1; i >= 0; i--) {
+      const segment = segments[i]!;
+      if (l < line || segment.generatedColumn <= column) return { segment, sameLine: l === line };
+    }
+  }
+  return undefined;
+}
