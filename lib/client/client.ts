@@ -1,0 +1,283 @@
+/**
+ * WorkflowClient and WorkflowHandle (host side): Temporal's client API over a WorkflowService,
+ * both the current one (`client.start/execute/getHandle`) and the seed-era one
+ * (`client.createWorkflowHandle(...)` then `handle.start/execute`).
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { failureToError } from '../../runtime/failure';
+import type { QueryDefinition, SignalDefinition } from '../../runtime/workflow';
+import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
+import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
+import type { ExecutionRef, WorkflowIdReusePolicy, WorkflowService } from '../service';
+import { Connection } from './connection';
+import { WorkflowExecutionFailedError } from './errors';
+
+/** A workflow function: its `.name` is the workflow type. */
+export type Workflow = (...args: any[]) => Promise<unknown>;
+export type WorkflowResultType<T extends Workflow> = T extends (...args: any[]) => Promise<infer R> ? R : never;
+
+/** deja's names, or Temporal's (`'REJECT_DUPLICATE'`, `'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE'`). */
+export type WorkflowIdReusePolicyOption =
+  | WorkflowIdReusePolicy
+  | 'ALLOW_DUPLICATE'
+  | 'ALLOW_DUPLICATE_FAILED_ONLY'
+  | 'REJECT_DUPLICATE'
+  | 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE'
+  | 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY'
+  | 'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE';
+
+export interface WorkflowStartOptions<T extends Workflow = Workflow> {
+  args?: Parameters<T>;
+  taskQueue: string;
+  workflowId: string;
+  workflowIdReusePolicy?: WorkflowIdReusePolicyOption;
+}
+
+/** Options of the seed-era `createWorkflowHandle`: a missing workflow id is generated. */
+export interface WorkflowHandleOptions {
+  taskQueue: string;
+  workflowId?: string;
+  workflowIdReusePolicy?: WorkflowIdReusePolicyOption;
+}
+
+export interface WorkflowClientOptions {
+  /** Recorded on signals. Default `<pid>@<hostname>`, as Temporal's. */
+  identity?: string;
+}
+
+export interface WorkflowExecutionDescription {
+  workflowId: string;
+  runId: string;
+  type: string;
+  taskQueue: string;
+  status: { name: 'RUNNING' | 'COMPLETED' | 'FAILED' };
+  startTime: Date;
+  closeTime?: Date;
+  historyLength: number;
+}
+
+interface ClientContext {
+  service: WorkflowService;
+  identity: string;
+}
+
+/** What a handle needs to start its workflow; absent on a handle to an existing one. */
+interface StartSpec {
+  workflowType: string;
+  taskQueue: string;
+  workflowIdReusePolicy?: WorkflowIdReusePolicy;
+}
+
+const TEMPORAL_REUSE_POLICIES: Record<string, WorkflowIdReusePolicy> = {
+  ALLOW_DUPLICATE: 'allowDuplicate',
+  ALLOW_DUPLICATE_FAILED_ONLY: 'allowDuplicateFailedOnly',
+  REJECT_DUPLICATE: 'rejectDuplicate',
+};
+
+function reusePolicy(where: string, value: unknown): WorkflowIdReusePolicy | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value === 'string') {
+    if (Object.values(TEMPORAL_REUSE_POLICIES).includes(value as WorkflowIdReusePolicy)) return value as WorkflowIdReusePolicy;
+    const temporal = TEMPORAL_REUSE_POLICIES[value.replace(/^WORKFLOW_ID_REUSE_POLICY_/, '')];
+    if (temporal) return temporal;
+  }
+  throw new InvalidArgumentError(
+    `${where}: workflowIdReusePolicy must be one of ${Object.keys(TEMPORAL_REUSE_POLICIES)
+      .map((k) => `"${k}"`)
+      .join(', ')} (or deja's ${Object.values(TEMPORAL_REUSE_POLICIES)
+      .map((v) => `"${v}"`)
+      .join(', ')}), got ${describe(value)}`,
+  );
+}
+
+function workflowTypeOf(where: string, workflow: unknown): string {
+  if (typeof workflow === 'string' && workflow !== '') return workflow;
+  if (typeof workflow === 'function') {
+    if (workflow.name) return workflow.name;
+    throw new InvalidArgumentError(`${where}: the workflow function is anonymous; pass a named function or the workflow type name as a string`);
+  }
+  throw new InvalidArgumentError(`${where}: expected a workflow function or a workflow type name, got ${describe(workflow)}`);
+}
+
+function checkString(where: string, name: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${where}: ${name} must be a non-empty string, got ${describe(value)}`);
+  return value;
+}
+
+/** The name of a signal or query, from its definition (defineSignal/defineQuery) or as given. */
+function handlerName(where: string, kind: 'signal' | 'query', def: unknown): string {
+  if (typeof def === 'string' && def !== '') return def;
+  const d = def as { type?: unknown; name?: unknown } | null;
+  if (typeof d === 'object' && d !== null && typeof d.name === 'string' && d.name !== '') {
+    if (d.type === kind) return d.name;
+    if (d.type === 'signal' || d.type === 'query') {
+      throw new InvalidArgumentError(`${where}: expected a ${kind} definition or name, got the ${d.type} definition "${d.name}"`);
+    }
+  }
+  const maker = kind === 'signal' ? 'defineSignal' : 'defineQuery';
+  throw new InvalidArgumentError(`${where}: expected a ${kind} definition (from ${maker}) or a ${kind} name, got ${describe(def)}`);
+}
+
+export class WorkflowHandle<T extends Workflow = Workflow> {
+  private currentRunId: string | undefined;
+  private firstRunId: string | undefined;
+
+  /** @internal Made by WorkflowClient. */
+  constructor(
+    private readonly ctx: ClientContext,
+    readonly workflowId: string,
+    runId: string | undefined,
+    private readonly spec: StartSpec | undefined,
+  ) {
+    this.currentRunId = runId;
+  }
+
+  /** The run this handle targets; until known (before start, or from getHandle without one), the latest run. */
+  get runId(): string | undefined {
+    return this.currentRunId;
+  }
+
+  /** The run this handle's `start` created. */
+  get firstExecutionRunId(): string | undefined {
+    return this.firstRunId;
+  }
+
+  /** Starts the workflow and returns its run id (seed era). */
+  async start(...args: Parameters<T>): Promise<string> {
+    if (!this.spec) {
+      throw new InvalidArgumentError(
+        `WorkflowHandle.start: this handle names the existing workflow "${this.workflowId}"; create one with a workflow function or type name to start it`,
+      );
+    }
+    const { runId } = await this.ctx.service.startWorkflow({
+      workflowId: this.workflowId,
+      workflowType: this.spec.workflowType,
+      taskQueue: this.spec.taskQueue,
+      args,
+      workflowIdReusePolicy: this.spec.workflowIdReusePolicy,
+      identity: this.ctx.identity,
+    });
+    this.currentRunId = this.firstRunId = runId;
+    return runId;
+  }
+
+  /** Starts the workflow and waits for its result (seed era). */
+  async execute(...args: Parameters<T>): Promise<WorkflowResultType<T>> {
+    await this.start(...args);
+    return this.result();
+  }
+
+  /** Waits for the run to close; throws WorkflowExecutionFailedError when it failed. */
+  async result(): Promise<WorkflowResultType<T>> {
+    const outcome = await this.ctx.service.getWorkflowOutcome(this.ref());
+    if (outcome.status === 'completed') return outcome.result as WorkflowResultType<T>;
+    const cause = failureToError(outcome.failure);
+    throw new WorkflowExecutionFailedError(`workflow "${this.workflowId}" failed: ${cause.message}`, this.workflowId, outcome.runId, cause);
+  }
+
+  async signal<Args extends any[]>(def: SignalDefinition<Args> | string, ...args: Args): Promise<void> {
+    const signalName = handlerName('WorkflowHandle.signal', 'signal', def);
+    await this.ctx.service.signalWorkflow({ ...this.ref(), signalName, args, identity: this.ctx.identity });
+  }
+
+  async query<Ret, Args extends any[] = []>(def: QueryDefinition<Ret, Args> | string, ...args: Args): Promise<Ret> {
+    const queryType = handlerName('WorkflowHandle.query', 'query', def);
+    return (await this.ctx.service.queryWorkflow({ ...this.ref(), queryType, args })) as Ret;
+  }
+
+  async describe(): Promise<WorkflowExecutionDescription> {
+    const d = await this.ctx.service.describeWorkflow(this.ref());
+    const description: WorkflowExecutionDescription = {
+      workflowId: d.workflowId,
+      runId: d.runId,
+      type: d.workflowType,
+      taskQueue: d.taskQueue,
+      status: { name: d.status === 'running' ? 'RUNNING' : d.status === 'completed' ? 'COMPLETED' : 'FAILED' },
+      startTime: new Date(d.startTime),
+      historyLength: d.historyLength,
+    };
+    if (d.closeTime !== undefined) description.closeTime = new Date(d.closeTime);
+    return description;
+  }
+
+  /** The run's history as a deja history file. */
+  async fetchHistory(): Promise<History> {
+    // Pin the run first, so the events and the runId in the file belong together.
+    const runId = this.currentRunId ?? (await this.ctx.service.describeWorkflow(this.ref())).runId;
+    const events = await this.ctx.service.getHistory({ workflowId: this.workflowId, runId });
+    return { format: HISTORY_FORMAT, version: HISTORY_VERSION, workflowId: this.workflowId, runId, events };
+  }
+
+  private ref(): ExecutionRef {
+    return this.currentRunId === undefined ? { workflowId: this.workflowId } : { workflowId: this.workflowId, runId: this.currentRunId };
+  }
+}
+
+export class WorkflowClient {
+  readonly workflowService: WorkflowService;
+  private readonly ctx: ClientContext;
+
+  /** `service` defaults to `new Connection().service` (DEJA_BACKEND, else `memory:`). */
+  constructor(service?: WorkflowService, options?: WorkflowClientOptions) {
+    checkKnownKeys('WorkflowClient', options, ['identity']);
+    const identity = options?.identity === undefined ? `${process.pid}@${hostname()}` : checkString('WorkflowClient', 'identity', options.identity);
+    this.workflowService = service ?? new Connection().service;
+    this.ctx = { service: this.workflowService, identity };
+  }
+
+  /** Starts a workflow; the handle knows its run (`runId`, `firstExecutionRunId`). */
+  async start<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowHandle<T>> {
+    const where = 'WorkflowClient.start';
+    const workflowType = workflowTypeOf(where, workflow);
+    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${where}: expected an options object, got ${describe(options)}`);
+    checkKnownKeys(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy']);
+    const args = options.args ?? [];
+    if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
+    const handle = new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', options.workflowId), undefined, {
+      workflowType,
+      taskQueue: checkString(where, 'taskQueue', options.taskQueue),
+      workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
+    });
+    await handle.start(...(args as Parameters<T>));
+    return handle;
+  }
+
+  /** Starts a workflow and waits for its result. */
+  async execute<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowResultType<T>> {
+    return (await this.start(workflow, options)).result();
+  }
+
+  /** A handle to an existing workflow: a given run, or whichever run is latest. */
+  getHandle<T extends Workflow = Workflow>(workflowId: string, runId?: string): WorkflowHandle<T> {
+    const where = 'WorkflowClient.getHandle';
+    return new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', workflowId), runId === undefined ? undefined : checkString(where, 'runId', runId), undefined);
+  }
+
+  /**
+   * Seed era: a handle to start (`createWorkflowHandle(fn | typeName, { taskQueue, workflowId? })`,
+   * then `.start(...args)` or `.execute(...args)`), or to an existing workflow
+   * (`createWorkflowHandle({ workflowId, runId? })`).
+   */
+  createWorkflowHandle<T extends Workflow = Workflow>(
+    workflow: T | string | { workflowId: string; runId?: string },
+    options?: WorkflowHandleOptions,
+  ): WorkflowHandle<T> {
+    const where = 'WorkflowClient.createWorkflowHandle';
+    if (typeof workflow === 'object' && workflow !== null) {
+      checkKnownKeys(`${where}: the execution`, workflow, ['workflowId', 'runId']);
+      return this.getHandle<T>(workflow.workflowId, workflow.runId);
+    }
+    const workflowType = workflowTypeOf(where, workflow);
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidArgumentError(`${where}: expected options with a taskQueue to start "${workflowType}", got ${describe(options)}`);
+    }
+    checkKnownKeys(where, options, ['taskQueue', 'workflowId', 'workflowIdReusePolicy']);
+    const workflowId = options.workflowId === undefined ? randomUUID() : checkString(where, 'workflowId', options.workflowId);
+    return new WorkflowHandle<T>(this.ctx, workflowId, undefined, {
+      workflowType,
+      taskQueue: checkString(where, 'taskQueue', options.taskQueue),
+      workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
+    });
+  }
+}

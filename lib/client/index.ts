@@ -1,0 +1,15 @@
+/** The client's public surface (host side): Connection, WorkflowClient, WorkflowHandle, errors. */
+export { Connection } from './connection';
+export type { ConnectionOptions } from './connection';
+export { WorkflowClient, WorkflowHandle } from './client';
+export type {
+  Workflow,
+  WorkflowClientOptions,
+  WorkflowExecutionDescription,
+  WorkflowHandleOptions,
+  WorkflowIdReusePolicyOption,
+  WorkflowResultType,
+  WorkflowStartOptions,
+} from './client';
+export { WorkflowExecutionFailedError } from './errors';
+export { QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../engine';

@@ -1,0 +1,45 @@
+/**
+ * Errors a WorkflowService raises (host side). Class names are Temporal's where Temporal has one;
+ * each carries one of the stable DejaError codes.
+ */
+import type { WireFailure } from '../../runtime/protocol';
+import { DejaError } from '../errors';
+
+/** No such workflow id or run, or the run has closed (Temporal's wording for a signal to it). */
+export class WorkflowNotFoundError extends DejaError {
+  constructor(
+    message: string,
+    readonly workflowId: string,
+    readonly runId?: string,
+  ) {
+    super('DEJA_NOT_FOUND', message);
+  }
+}
+
+/** A run with this workflow id is running, or the id-reuse policy forbids a new one. */
+export class WorkflowExecutionAlreadyStartedError extends DejaError {
+  constructor(
+    message: string,
+    readonly workflowId: string,
+    readonly workflowType: string,
+  ) {
+    super('DEJA_ALREADY_STARTED', message);
+  }
+}
+
+/** The query handler failed, or no worker answered in time (`failure.kind === 'timeout'`). */
+export class QueryFailedError extends DejaError {
+  constructor(
+    message: string,
+    readonly failure: WireFailure,
+  ) {
+    super('DEJA_QUERY_FAILED', message);
+  }
+}
+
+/** The task token no longer holds its task (completed, timed out, run closed): log and move on. */
+export class StaleTaskError extends DejaError {
+  constructor(message: string) {
+    super('DEJA_STALE_TASK', message);
+  }
+}

@@ -1,0 +1,256 @@
+// The client (host side) against LocalWorkflowService, with a fake worker that "runs" workflows by
+// reading their history and answering with hand-written commands and query answers.
+import t from 'tap';
+import { MemoryStore } from '../lib/backends/memory';
+import {
+  Connection,
+  QueryFailedError,
+  WorkflowClient,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowExecutionFailedError,
+  WorkflowNotFoundError,
+} from '../lib/client';
+import { LocalWorkflowService } from '../lib/engine';
+import { makeHistory } from '../lib/history';
+import type { HistoryEvent } from '../lib/history';
+import type { WorkflowService } from '../lib/service';
+import { ActivityFailure, ApplicationFailure } from '../runtime/failure';
+import type { Command, WireFailure } from '../runtime/protocol';
+import { defineQuery, defineSignal } from '../runtime/workflow';
+
+// ---- the fake worker and its workflows ----
+
+const declined: WireFailure = {
+  kind: 'activity',
+  message: 'activity failed',
+  activityType: 'charge',
+  activityId: '1',
+  retryState: 'nonRetryableFailure',
+  cause: { kind: 'application', message: 'card declined', type: 'CardError', nonRetryable: true, details: [{ last4: '4242' }] },
+};
+
+/** Workflow type → the commands of its next task, given the history so far. */
+const scripts: Record<string, (input: unknown[], events: HistoryEvent[]) => Command[]> = {
+  greet: (input) => [{ type: 'completeWorkflow', result: `Hello, ${input[0]}!` }],
+  fails: () => [{ type: 'failWorkflow', failure: declined }],
+  waitsForSignal: (_input, events) => {
+    const finish = events.find((e) => e.type === 'workflowExecutionSignaled' && e.signalName === 'finish');
+    return finish?.type === 'workflowExecutionSignaled' ? [{ type: 'completeWorkflow', result: finish.input }] : [];
+  },
+};
+
+// Host-side stand-ins for workflow functions: only their names matter to the client.
+async function greet(name: string): Promise<string> {
+  return name;
+}
+async function waitsForSignal(): Promise<unknown[]> {
+  return [];
+}
+const finishSignal = defineSignal<[string, number]>('finish');
+const statusQuery = defineQuery<string, [string]>('status');
+
+function fakeWorker(t: tap.Test, service: WorkflowService, taskQueue = 'q'): void {
+  const stop = new AbortController();
+  const running = (async () => {
+    for (;;) {
+      const task = await service.pollWorkflowTask(taskQueue, 'fake-worker', stop.signal);
+      if (!task) return;
+      if (task.kind === 'query') {
+        await service.respondQueryTask(
+          task.taskToken,
+          task.queryType === 'status'
+            ? { ok: true, result: `${task.workflowType} is fine, ${task.args[0]}` }
+            : { ok: false, failure: { kind: 'application', message: `no query handler for "${task.queryType}"`, type: 'QueryNotRegisteredError' } },
+        );
+        continue;
+      }
+      const events = await service.getHistory({ workflowId: task.workflowId, runId: task.runId });
+      const started = events[0];
+      const input = started.type === 'workflowExecutionStarted' ? started.input : [];
+      await service.completeWorkflowTask(task.taskToken, scripts[task.workflowType](input, events));
+    }
+  })();
+  t.teardown(async () => {
+    stop.abort();
+    await running;
+  });
+}
+
+let backends = 0;
+function setup(t: tap.Test, options?: { identity?: string }) {
+  const connection = new Connection({ backend: `memory:client-test-${++backends}` });
+  t.teardown(() => connection.close());
+  fakeWorker(t, connection.service);
+  return { connection, client: new WorkflowClient(connection.service, options) };
+}
+
+// ---- tests ----
+
+t.test('start, result, execute (current API)', async (t) => {
+  const { client } = setup(t);
+  const handle = await client.start(greet, { taskQueue: 'q', workflowId: 'g-1', args: ['Ada'] });
+  t.equal(handle.workflowId, 'g-1');
+  t.match(handle.runId, /^[0-9a-f-]{36}$/);
+  t.equal(handle.firstExecutionRunId, handle.runId);
+  t.equal(await handle.result(), 'Hello, Ada!');
+  t.equal(await client.execute(greet, { taskQueue: 'q', workflowId: 'g-2', args: ['Bo'] }), 'Hello, Bo!');
+  t.equal(await client.execute('greet', { taskQueue: 'q', workflowId: 'g-3', args: ['Cy'] }), 'Hello, Cy!', 'by type name');
+  t.equal(await client.getHandle('g-1').result(), 'Hello, Ada!', 'getHandle without a runId: the latest run');
+  t.equal(await client.getHandle('g-1', handle.runId).result(), 'Hello, Ada!');
+});
+
+t.test('createWorkflowHandle, start, execute (seed-era API)', async (t) => {
+  const { client } = setup(t);
+  const handle = client.createWorkflowHandle(greet, { taskQueue: 'q' });
+  t.match(handle.workflowId, /^[0-9a-f-]{36}$/, 'a missing workflow id is generated');
+  t.equal(handle.runId, undefined, 'no run before start');
+  const runId = await handle.start('Dee');
+  t.equal(handle.runId, runId);
+  t.equal(await handle.result(), 'Hello, Dee!');
+  t.equal(await client.createWorkflowHandle('greet', { taskQueue: 'q', workflowId: 'seed-1' }).execute('Eve'), 'Hello, Eve!');
+  const existing = client.createWorkflowHandle({ workflowId: 'seed-1' });
+  t.equal(await existing.result(), 'Hello, Eve!', 'a handle to an existing workflow');
+  await t.rejects(existing.start(), { code: 'DEJA_INVALID_ARGUMENT', message: /names the existing workflow "seed-1"/ });
+  await t.rejects(
+    client.createWorkflowHandle(greet, { taskQueue: 'q', workflowId: 'seed-1', workflowIdReusePolicy: 'REJECT_DUPLICATE' }).start('again'),
+    WorkflowExecutionAlreadyStartedError,
+    'Temporal’s policy names are accepted',
+  );
+  t.ok(await client.createWorkflowHandle(greet, { taskQueue: 'q', workflowId: 'seed-1', workflowIdReusePolicy: 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE' }).start('again'));
+});
+
+t.test('a failed workflow: WorkflowExecutionFailedError with the cause chain rebuilt', async (t) => {
+  const { client } = setup(t);
+  const handle = await client.start('fails', { taskQueue: 'q', workflowId: 'f-1' });
+  const error = await handle.result().catch((e: unknown) => e);
+  t.ok(error instanceof WorkflowExecutionFailedError);
+  t.match(error, { name: 'WorkflowExecutionFailedError', code: 'DEJA_WORKFLOW_FAILED', workflowId: 'f-1', runId: handle.runId, message: /"f-1" failed: activity failed/ });
+  const cause = (error as Error).cause;
+  t.ok(cause instanceof ActivityFailure, 'cause: an ActivityFailure');
+  t.match(cause, { message: 'activity failed', activityType: 'charge', activityId: '1', retryState: 'nonRetryableFailure' });
+  const root = (cause as Error).cause;
+  t.ok(root instanceof ApplicationFailure, 'its cause: an ApplicationFailure');
+  t.match(root, { message: 'card declined', type: 'CardError', nonRetryable: true, details: [{ last4: '4242' }] });
+  await t.rejects(client.execute('fails', { taskQueue: 'q', workflowId: 'f-2' }), { code: 'DEJA_WORKFLOW_FAILED' });
+});
+
+t.test('signal and query, by definition or name', async (t) => {
+  const { client, connection } = setup(t, { identity: 'client-7' });
+  const handle = await client.start(waitsForSignal, { taskQueue: 'q', workflowId: 's-1' });
+  t.equal(await handle.query(statusQuery, 'thanks'), 'waitsForSignal is fine, thanks');
+  t.equal(await handle.query('status', 'by name'), 'waitsForSignal is fine, by name');
+  const error = await handle.query('nope').catch((e: unknown) => e);
+  t.ok(error instanceof QueryFailedError);
+  t.match(error, { code: 'DEJA_QUERY_FAILED', failure: { message: 'no query handler for "nope"', type: 'QueryNotRegisteredError' } });
+  await t.rejects(handle.signal(statusQuery as never, 'x'), { code: 'DEJA_INVALID_ARGUMENT', message: /expected a signal definition or name, got the query definition "status"/ });
+  await t.rejects(handle.query(finishSignal as never), { message: /expected a query definition or name, got the signal definition "finish"/ });
+  await t.rejects(handle.signal({ name: 'finish' } as never), { message: /expected a signal definition \(from defineSignal\) or a signal name, got an object/ });
+  await handle.signal('unrelated');
+  await handle.signal(finishSignal, 'done', 2);
+  t.same(await handle.result(), ['done', 2]);
+  const signaled = (await connection.service.getHistory({ workflowId: 's-1' })).find((e) => e.type === 'workflowExecutionSignaled');
+  t.match(signaled, { signalName: 'unrelated', identity: 'client-7' }, 'the client identity is recorded');
+  await t.rejects(handle.signal(finishSignal, 'late', 3), WorkflowNotFoundError, 'a closed workflow takes no signals');
+});
+
+t.test('describe and fetchHistory', async (t) => {
+  const { client } = setup(t);
+  const handle = await client.start(waitsForSignal, { taskQueue: 'q', workflowId: 'd-1' });
+  const running = await handle.describe();
+  t.match(running, { workflowId: 'd-1', runId: handle.runId, type: 'waitsForSignal', taskQueue: 'q', status: { name: 'RUNNING' } });
+  t.ok(running.startTime instanceof Date);
+  t.equal(running.closeTime, undefined);
+  await handle.signal(finishSignal, 'x', 1);
+  await handle.result();
+  const closed = await client.getHandle('d-1').describe();
+  t.equal(closed.status.name, 'COMPLETED');
+  t.ok(closed.closeTime instanceof Date);
+
+  const history = await client.getHandle('d-1').fetchHistory();
+  t.match(history, { format: 'deja.history', version: 1, workflowId: 'd-1', runId: handle.runId });
+  t.equal(history.events.length, closed.historyLength);
+  t.equal(history.events[0].type, 'workflowExecutionStarted');
+  t.equal(history.events.at(-1)?.type, 'workflowExecutionCompleted');
+  t.same(makeHistory(history.workflowId, history.runId, history.events), history, 'a valid history file');
+  const failed = await client.start('fails', { taskQueue: 'q', workflowId: 'd-2' });
+  await failed.result().catch(() => undefined);
+  t.equal((await failed.describe()).status.name, 'FAILED');
+  await t.rejects(client.getHandle('nope').describe(), { code: 'DEJA_NOT_FOUND', message: /"nope" not found/ });
+});
+
+t.test('bad client input is rejected with clear errors', async (t) => {
+  const { client } = setup(t);
+  const opts = { taskQueue: 'q', workflowId: 'b-1' };
+  await t.rejects(
+    client.start(async function () {
+      return 1;
+    }, opts),
+    { code: 'DEJA_INVALID_ARGUMENT', message: /WorkflowClient.start: the workflow function is anonymous; pass a named function or the workflow type name/ },
+  );
+  await t.rejects(client.start(42 as never, opts), { message: /expected a workflow function or a workflow type name, got number 42/ });
+  await t.rejects(client.start(greet, { ...opts, workflowExecutionTimeout: '1h' } as never), { message: /WorkflowClient.start: unknown option "workflowExecutionTimeout"/ });
+  await t.rejects(client.start(greet, { taskQueue: 'q' } as never), { message: /workflowId must be a non-empty string, got undefined/ });
+  await t.rejects(client.start(greet, { ...opts, args: 'Ada' } as never), { message: /args must be an array/ });
+  await t.rejects(client.start(greet, { ...opts, args: [() => 1] } as never), { message: /startWorkflow: args\[0\] is a function/ });
+  await t.rejects(client.start(greet, { ...opts, workflowIdReusePolicy: 'SOMETIMES' } as never), { message: /workflowIdReusePolicy must be one of "ALLOW_DUPLICATE"/ });
+  await t.rejects(client.start(greet, undefined as never), { message: /expected an options object, got undefined/ });
+  t.throws(() => client.createWorkflowHandle(greet), { message: /createWorkflowHandle: expected options with a taskQueue to start "greet"/ });
+  t.throws(() => client.getHandle(''), { message: /getHandle: workflowId must be a non-empty string/ });
+  t.throws(() => new WorkflowClient(undefined, { namespace: 'default' } as never), { message: /WorkflowClient: unknown option "namespace"/ });
+});
+
+t.test('Connection: backends, sharing by name, env default, errors, close', async (t) => {
+  const a1 = new Connection({ backend: 'memory:shared-a' });
+  const a2 = await Connection.connect({ backend: 'memory:shared-a' });
+  const b = new Connection({ backend: 'memory:shared-b' });
+  t.equal(a1.service, a2.service, 'one service per name in the process');
+  t.not(a1.service, b.service, 'names are separate stores');
+  fakeWorker(t, a2.service);
+  t.equal(await new WorkflowClient(a1.service).execute(greet, { taskQueue: 'q', workflowId: 'c-1', args: ['Fay'] }), 'Hello, Fay!', 'a client and a worker meet through the name');
+  await t.rejects(new WorkflowClient(b.service).getHandle('c-1').result(), { code: 'DEJA_NOT_FOUND' });
+
+  const saved = process.env.DEJA_BACKEND;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.DEJA_BACKEND;
+    else process.env.DEJA_BACKEND = saved;
+  });
+  process.env.DEJA_BACKEND = 'memory:shared-a';
+  const fromEnv = new Connection();
+  t.equal(fromEnv.service, a1.service, 'DEJA_BACKEND is the default');
+  process.env.DEJA_BACKEND = 'memory:env-client';
+  const envConnection = new Connection();
+  t.equal(new WorkflowClient().workflowService, envConnection.service, 'WorkflowClient() connects the same way');
+  await envConnection.close();
+  delete process.env.DEJA_BACKEND;
+  const plain = new Connection();
+  const explicit = new Connection({ backend: 'memory:' });
+  t.equal(plain.service, explicit.service, 'no env: memory:');
+
+  t.throws(() => new Connection({ backend: 'sqlite:./deja.db' }), { code: 'DEJA_INVALID_ARGUMENT', message: /the sqlite backend is not available yet/ });
+  t.throws(() => new Connection({ backend: 'postgres://localhost/deja' }), { message: /the postgres backend is not available yet/ });
+  t.throws(() => new Connection({ backend: 'redis://x' }), { message: /unknown backend "redis:\/\/x"; expected "memory:" or "memory:<name>"/ });
+  t.throws(() => new Connection({ backend: 42 } as never), { message: /backend must be a backend string or a WorkflowService, got number 42/ });
+  t.throws(() => new Connection({ url: 'memory:' } as never), { message: /unknown option "url"/ });
+
+  const own = new LocalWorkflowService({ store: new MemoryStore() });
+  t.teardown(() => own.close());
+  const given = new Connection({ backend: own });
+  t.equal(given.service, own, 'a given service is used as it is');
+  await given.close();
+  t.ok(await own.startWorkflow({ workflowId: 'x', workflowType: 'greet', taskQueue: 'q', args: [] }), 'and left open by close()');
+
+  const first = a1.service;
+  await a1.close();
+  await a1.close();
+  t.ok(await a2.service.describeWorkflow({ workflowId: 'c-1' }), 'open while another connection holds the name');
+  await a2.close();
+  await fromEnv.close();
+  await t.rejects(first.describeWorkflow({ workflowId: 'c-1' }), { message: /closed/ }, 'the last close closes the service');
+  const again = new Connection({ backend: 'memory:shared-a' });
+  t.not(again.service, first, 'a new connection to the name gets a fresh service');
+  await t.rejects(again.service.describeWorkflow({ workflowId: 'c-1' }), { code: 'DEJA_NOT_FOUND' });
+  await again.close();
+  await b.close();
+  await plain.close();
+  await explicit.close();
+});

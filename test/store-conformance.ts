@@ -1,0 +1,333 @@
+// The behaviour every Store backend must show (host side). A backend's test file calls
+// `storeConformance(t, makeStore)`; each subtest gets a fresh, empty store and closes it.
+import type { HistoryEvent } from '../lib/history/events';
+import type { QueryRecord, RunRecord, Store, StoreTx, TaskRecord, TimerRecord } from '../lib/engine/store';
+
+// ---- builders ----
+
+const runRecord = (runId: string, over: Partial<RunRecord> = {}): RunRecord => ({
+  workflowId: 'wf',
+  runId,
+  workflowType: 'greet',
+  taskQueue: 'q',
+  status: 'running',
+  startTime: 1000,
+  nextEventId: 1,
+  workflowTaskTimeoutMs: 10_000,
+  workflowTaskPending: false,
+  ...over,
+});
+
+const event = (eventId: number, signalName = `s${eventId}`): HistoryEvent => ({
+  eventId,
+  eventTime: new Date(1000 + eventId).toISOString(),
+  type: 'workflowExecutionSignaled',
+  signalName,
+  input: [{ n: eventId }],
+});
+
+const workflowTask = (taskId: string, over: Partial<TaskRecord> = {}): TaskRecord =>
+  ({ taskId, kind: 'workflow', taskQueue: 'q', runId: 'r1', visibleAt: 0, leaseMs: 100, attempt: 1, ...over }) as TaskRecord;
+
+const activityTask = (taskId: string, over: Partial<TaskRecord> = {}): TaskRecord =>
+  ({
+    taskId,
+    kind: 'activity',
+    taskQueue: 'q',
+    runId: 'r1',
+    visibleAt: 0,
+    leaseMs: 100,
+    attempt: 1,
+    activity: { scheduledEventId: 5, activityId: '1', activityType: 'work', args: [1], scheduledAt: 0, startToCloseTimeoutMs: 100 },
+    ...over,
+  }) as TaskRecord;
+
+const timer = (ref: number, fireAt: number, over: Partial<TimerRecord> = {}): TimerRecord => ({
+  runId: 'r1',
+  kind: 'timer',
+  ref,
+  fireAt,
+  eventId: ref + 10,
+  ...over,
+});
+
+const query = (queryId: string, over: Partial<QueryRecord> = {}): QueryRecord => ({
+  queryId,
+  workflowId: 'wf',
+  runId: 'r1',
+  workflowType: 'greet',
+  taskQueue: 'q',
+  queryType: 'status',
+  args: [],
+  ...over,
+});
+
+export function storeConformance(t: tap.Test, makeStore: () => Promise<Store>): void {
+  /** A subtest with a fresh store; `tx(fn)` runs one transaction on it. */
+  const withStore = (name: string, body: (tx: <T>(fn: (tx: StoreTx) => Promise<T>) => Promise<T>, store: Store, t: tap.Test) => Promise<void>) =>
+    t.test(name, async (t) => {
+      const store = await makeStore();
+      t.teardown(() => store.close());
+      await body((fn) => store.transaction(fn), store, t);
+    });
+
+  withStore('runs: insert, get, latest, update; records are copies', async (tx, _store, t) => {
+    await tx(async (x) => {
+      await x.runs.insert(runRecord('r1'));
+      await x.runs.insert(runRecord('r2'));
+      await x.runs.insert(runRecord('other', { workflowId: 'wf-other' }));
+    });
+    t.equal((await tx((x) => x.runs.latest('wf')))?.runId, 'r2', 'latest is the run inserted last for the workflow id');
+    t.equal(await tx((x) => x.runs.latest('nope')), undefined);
+    t.equal(await tx((x) => x.runs.get('missing')), undefined);
+    await t.rejects(tx((x) => x.runs.insert(runRecord('r1'))), 'a duplicate runId is refused');
+    await t.rejects(tx((x) => x.runs.update(runRecord('missing'))), 'updating an unknown run is refused');
+
+    const r1 = (await tx((x) => x.runs.get('r1')))!;
+    r1.status = 'completed';
+    t.equal((await tx((x) => x.runs.get('r1')))!.status, 'running', 'changing a returned record changes nothing stored');
+    await tx((x) => x.runs.update({ ...r1, workflowTask: { scheduledEventId: 2, attempt: 1 } }));
+    t.same(await tx((x) => x.runs.get('r1')), { ...r1, workflowTask: { scheduledEventId: 2, attempt: 1 } }, 'update replaces the record');
+  });
+
+  withStore('history: appends in order, reads after an id, refuses gaps and repeats', async (tx, _store, t) => {
+    await tx((x) => x.runs.insert(runRecord('r1')));
+    const input = [event(1), event(2)];
+    await tx((x) => x.history.append('r1', input));
+    input[0].eventTime = 'mutated';
+    await tx((x) => x.history.append('r1', [event(3)]));
+    t.same(await tx((x) => x.history.read('r1')), [event(1), event(2), event(3)], 'all events, in order, unaffected by the caller changing its objects');
+    t.same(await tx((x) => x.history.read('r1', 1)), [event(2), event(3)]);
+    t.same(await tx((x) => x.history.read('r1', 3)), []);
+    await t.rejects(tx((x) => x.history.append('r1', [event(5)])), 'a gap is refused');
+    await t.rejects(tx((x) => x.history.append('r1', [event(3, 'again')])), 'a repeated id is refused');
+    await t.rejects(tx((x) => x.history.append('r1', [event(4), event(6)])), 'a gap inside a batch is refused');
+    t.equal((await tx((x) => x.history.read('r1'))).length, 3, 'refused appends left nothing');
+    const read = await tx((x) => x.history.read('r1'));
+    (read[0] as { signalName: string }).signalName = 'changed';
+    t.equal(((await tx((x) => x.history.read('r1')))[0] as { signalName: string }).signalName, 's1', 'read returns copies');
+  });
+
+  withStore('transaction: returns fn’s value; a throw rolls back every resource', async (tx, store, t) => {
+    t.equal(await tx(async () => 42), 42);
+    await tx(async (x) => {
+      await x.runs.insert(runRecord('r1'));
+      await x.history.append('r1', [event(1)]);
+      await x.tasks.put(workflowTask('keep'));
+      await x.tasks.put(workflowTask('leased'));
+      await x.timers.put(timer(1, 50));
+      await x.queries.insert(query('q-keep'));
+    });
+    const leased = (await tx((x) => x.tasks.claim('workflow', 'q', 'w', 'tok-keep', 0)))!;
+    const boom = new Error('boom');
+    await t.rejects(
+      tx(async (x) => {
+        await x.runs.insert(runRecord('r2'));
+        await x.runs.update(runRecord('r1', { status: 'failed', nextEventId: 3 }));
+        await x.history.append('r1', [event(2)]);
+        await x.tasks.put(workflowTask('new'));
+        await x.tasks.delete('keep');
+        await x.tasks.expireLeases(1000, 10);
+        await x.tasks.claim('workflow', 'q', 'w2', 'tok-new', 1000);
+        await x.timers.put(timer(2, 60));
+        await x.timers.takeDue(1000, 10);
+        await x.queries.insert(query('q-new'));
+        await x.queries.claim('q', 'qtok');
+        throw boom;
+      }),
+      boom,
+      'the error propagates',
+    );
+    await tx(async (x) => {
+      t.equal(await x.runs.get('r2'), undefined, 'inserted run gone');
+      t.equal((await x.runs.latest('wf'))?.runId, 'r1', 'latest restored');
+      t.equal((await x.runs.get('r1'))!.status, 'running', 'updated run restored');
+      t.same(await x.history.read('r1'), [event(1)], 'appended events gone');
+      t.equal(await x.tasks.get('new'), undefined, 'put task gone');
+      t.ok(await x.tasks.get('keep'), 'deleted task restored');
+      t.same(await x.tasks.byToken('tok-keep'), leased, 'expired lease restored with its token');
+      t.equal(await x.tasks.byToken('tok-new'), undefined, 'the rolled-back claim left no token');
+      t.same(await x.timers.get('r1', 'timer', 1), timer(1, 50), 'taken timer restored');
+      t.equal(await x.timers.get('r1', 'timer', 2), undefined, 'put timer gone');
+      t.equal(await x.queries.get('q-new'), undefined, 'inserted query gone');
+      t.equal(await x.queries.byToken('qtok'), undefined, 'query claim undone');
+    });
+    t.equal((await tx((x) => x.queries.claim('q', 'qtok2')))?.queryId, 'q-keep', 'the query is claimable again');
+
+    let leaked: StoreTx | undefined;
+    await tx(async (x) => {
+      leaked = x;
+    });
+    await t.rejects(leaked!.runs.get('r1'), 'a transaction object is unusable after it settled');
+    await store.close();
+    await t.rejects(tx(async () => 1), 'a closed store refuses transactions');
+  });
+
+  withStore('transactions are isolated: concurrent read-modify-writes do not interleave', async (tx, _store, t) => {
+    await tx((x) => x.runs.insert(runRecord('r1')));
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        tx(async (x) => {
+          const run = (await x.runs.get('r1'))!;
+          await x.history.append('r1', [event(run.nextEventId)]);
+          run.nextEventId++;
+          await x.runs.update(run);
+        }),
+      ),
+    );
+    t.equal((await tx((x) => x.runs.get('r1')))!.nextEventId, 21, 'every increment landed');
+    t.equal((await tx((x) => x.history.read('r1'))).length, 20);
+  });
+
+  withStore('tasks: claim honours kind, queue and visibility, earliest visible first', async (tx, _store, t) => {
+    await tx(async (x) => {
+      await x.tasks.put(workflowTask('late', { visibleAt: 30 }));
+      await x.tasks.put(workflowTask('b', { visibleAt: 10 }));
+      await x.tasks.put(workflowTask('a', { visibleAt: 10 }));
+      await x.tasks.put(workflowTask('early', { visibleAt: 5 }));
+      await x.tasks.put(workflowTask('other-queue', { taskQueue: 'q2' }));
+      await x.tasks.put(activityTask('act'));
+    });
+    const claim = (now: number, token: string) => tx((x) => x.tasks.claim('workflow', 'q', 'me', token, now));
+    const first = (await claim(20, 't1'))!;
+    t.equal(first.taskId, 'early');
+    t.same(first.lease, { token: 't1', identity: 'me', claimedAt: 20, expiresAt: 120 }, 'lease: claimedAt now, expiresAt now + leaseMs');
+    t.same(await tx((x) => x.tasks.byToken('t1')), first, 'the token finds the claimed task');
+    t.equal((await claim(20, 't2'))?.taskId, 'b', 'equal visibility: first inserted first');
+    t.equal((await claim(20, 't3'))?.taskId, 'a');
+    t.equal(await claim(20, 't4'), undefined, 'a task not yet visible is not claimed');
+    t.equal((await claim(30, 't5'))?.taskId, 'late', 'visible at exactly visibleAt');
+    t.equal((await tx((x) => x.tasks.claim('activity', 'q', 'me', 't6', 0)))?.taskId, 'act', 'kinds are separate');
+    t.equal((await tx((x) => x.tasks.claim('workflow', 'q2', 'me', 't7', 0)))?.taskId, 'other-queue', 'queues are separate');
+    const act = (await tx((x) => x.tasks.get('act')))!;
+    t.same(act.kind === 'activity' && act.activity.args, [1], 'kind-specific data survives');
+  });
+
+  withStore('tasks: two concurrent claims never get the same task', async (tx, _store, t) => {
+    await tx(async (x) => {
+      for (let i = 0; i < 10; i++) await x.tasks.put(workflowTask(`task-${i}`));
+    });
+    const claims = await Promise.all(Array.from({ length: 25 }, (_, i) => tx((x) => x.tasks.claim('workflow', 'q', `w${i}`, `tok-${i}`, 0))));
+    const got = claims.filter((c) => c !== undefined).map((c) => c!.taskId);
+    t.equal(got.length, 10, 'every task claimed once');
+    t.equal(new Set(got).size, 10, 'no task claimed twice');
+    t.equal(claims.filter((c) => c === undefined).length, 15, 'the other claims found nothing');
+  });
+
+  withStore('tasks: lease expiry makes a task claimable again and its old token stale', async (tx, _store, t) => {
+    await tx(async (x) => {
+      await x.tasks.put(workflowTask('w1', { leaseMs: 100 }));
+      await x.tasks.put(workflowTask('w2', { leaseMs: 200 }));
+    });
+    await tx((x) => x.tasks.claim('workflow', 'q', 'a', 'old1', 0));
+    await tx((x) => x.tasks.claim('workflow', 'q', 'a', 'old2', 0));
+    t.same(await tx((x) => x.tasks.expireLeases(99, 10)), [], 'nothing expires before expiresAt');
+    t.equal(await tx((x) => x.tasks.claim('workflow', 'q', 'b', 'new', 50)), undefined, 'a leased task is not claimable');
+    const expired = await tx((x) => x.tasks.expireLeases(250, 1));
+    t.same(
+      expired.map((e) => [e.taskId, e.lease?.token]),
+      [['w1', 'old1']],
+      'returned as it was, lease included, earliest first, up to the limit',
+    );
+    t.equal(await tx((x) => x.tasks.byToken('old1')), undefined, 'the expired token is stale');
+    t.equal((await tx((x) => x.tasks.get('w1')))!.lease, undefined, 'the lease is gone');
+    const again = (await tx((x) => x.tasks.claim('workflow', 'q', 'b', 'new', 250)))!;
+    t.equal(again.taskId, 'w1', 'claimable again');
+    t.equal(again.lease!.token, 'new');
+    t.equal((await tx((x) => x.tasks.expireLeases(250, 10))).length, 1, 'the remaining expired lease');
+  });
+
+  withStore('tasks: put replaces (and drops the old token), delete and deleteRun remove', async (tx, _store, t) => {
+    await tx(async (x) => {
+      await x.tasks.put(workflowTask('w1'));
+      await x.tasks.put(activityTask('a1', { runId: 'r2' }));
+      await x.tasks.put(activityTask('a2', { runId: 'r2' }));
+    });
+    const claimed = (await tx((x) => x.tasks.claim('workflow', 'q', 'me', 'tok', 0)))!;
+    await tx((x) => x.tasks.put({ ...claimed, lease: { ...claimed.lease!, token: 'tok2', expiresAt: 500 } }));
+    t.equal(await tx((x) => x.tasks.byToken('tok')), undefined, 'the replaced token is stale');
+    t.equal((await tx((x) => x.tasks.byToken('tok2')))?.lease?.expiresAt, 500, 'the new lease holds');
+    const { lease: _, ...released } = (await tx((x) => x.tasks.get('w1')))!;
+    await tx((x) => x.tasks.put(released as TaskRecord));
+    t.equal(await tx((x) => x.tasks.byToken('tok2')), undefined, 'a put without a lease leaves no token');
+    await tx((x) => x.tasks.delete('w1'));
+    t.equal(await tx((x) => x.tasks.get('w1')), undefined);
+    await tx((x) => x.tasks.delete('w1'));
+    await tx((x) => x.tasks.deleteRun('r2'));
+    t.equal(await tx((x) => x.tasks.claim('activity', 'q', 'me', 'x', 0)), undefined, 'deleteRun removed the run’s tasks');
+  });
+
+  withStore('tasks: nextDueAt is the earliest lease end or future visibility', async (tx, _store, t) => {
+    t.equal(await tx((x) => x.tasks.nextDueAt(0)), undefined, 'no tasks, nothing due');
+    await tx(async (x) => {
+      await x.tasks.put(workflowTask('now', { visibleAt: 0 }));
+      await x.tasks.put(workflowTask('later', { visibleAt: 300 }));
+    });
+    t.equal(await tx((x) => x.tasks.nextDueAt(10)), 300, 'already-visible tasks are not due work');
+    await tx((x) => x.tasks.claim('workflow', 'q', 'me', 'tok', 10));
+    t.equal(await tx((x) => x.tasks.nextDueAt(10)), 110, 'the lease end');
+  });
+
+  withStore('timers: takeDue removes due timers earliest first; get, delete, deleteRun, nextFireAt', async (tx, _store, t) => {
+    await tx(async (x) => {
+      await x.timers.put(timer(1, 30));
+      await x.timers.put(timer(2, 10));
+      await x.timers.put(timer(3, 20));
+      await x.timers.put(timer(4, 20));
+      await x.timers.put(timer(5, 5, { kind: 'activityDeadline', runId: 'r2' }));
+    });
+    t.equal(await tx((x) => x.timers.nextFireAt()), 5);
+    t.same(
+      (await tx((x) => x.timers.takeDue(25, 3))).map((x) => x.ref),
+      [5, 2, 3],
+      'due ones, by fireAt then insertion, up to the limit',
+    );
+    t.same(
+      (await tx((x) => x.timers.takeDue(25, 10))).map((x) => x.ref),
+      [4],
+      'taken timers are gone',
+    );
+    t.equal(await tx((x) => x.timers.nextFireAt()), 30);
+    t.same(await tx((x) => x.timers.get('r1', 'timer', 1)), timer(1, 30));
+    t.equal(await tx((x) => x.timers.get('r1', 'activityDeadline', 1)), undefined, 'the kind is part of the key');
+    await tx((x) => x.timers.put(timer(1, 40)));
+    t.equal((await tx((x) => x.timers.get('r1', 'timer', 1)))!.fireAt, 40, 'put replaces');
+    await tx((x) => x.timers.delete('r1', 'timer', 1));
+    t.equal(await tx((x) => x.timers.get('r1', 'timer', 1)), undefined);
+    await tx(async (x) => {
+      await x.timers.put(timer(7, 1, { runId: 'r3' }));
+      await x.timers.put(timer(8, 1, { runId: 'r4' }));
+      await x.timers.deleteRun('r3');
+    });
+    t.same(
+      (await tx((x) => x.timers.takeDue(100, 10))).map((x) => x.runId),
+      ['r4'],
+      'deleteRun removed only that run’s timers',
+    );
+    t.equal(await tx((x) => x.timers.nextFireAt()), undefined);
+  });
+
+  withStore('queries: claim in order, once; answer; byToken; delete', async (tx, _store, t) => {
+    await tx(async (x) => {
+      await x.queries.insert(query('q1'));
+      await x.queries.insert(query('q2'));
+      await x.queries.insert(query('elsewhere', { taskQueue: 'other' }));
+    });
+    await t.rejects(tx((x) => x.queries.insert(query('q1'))), 'a duplicate queryId is refused');
+    await t.rejects(tx((x) => x.queries.update(query('nope'))), 'updating an unknown query is refused');
+    const first = (await tx((x) => x.queries.claim('q', 'tok1')))!;
+    t.equal(first.queryId, 'q1');
+    t.equal(first.token, 'tok1');
+    t.equal((await tx((x) => x.queries.claim('q', 'tok2')))?.queryId, 'q2', 'a claimed query is not claimed again');
+    t.equal(await tx((x) => x.queries.claim('q', 'tok3')), undefined);
+    t.same(await tx((x) => x.queries.byToken('tok1')), first);
+    await tx((x) => x.queries.update({ ...first, answer: { ok: true, result: { n: 1 } } }));
+    t.same((await tx((x) => x.queries.get('q1')))!.answer, { ok: true, result: { n: 1 } });
+    await tx((x) => x.queries.delete('q1'));
+    t.equal(await tx((x) => x.queries.get('q1')), undefined);
+    t.equal(await tx((x) => x.queries.byToken('tok1')), undefined, 'a deleted query’s token is stale');
+    await tx((x) => x.queries.insert(query('answered', { answer: { ok: true } })));
+    t.equal(await tx((x) => x.queries.claim('q', 'tok4')), undefined, 'an answered query is never claimed');
+    t.equal((await tx((x) => x.queries.claim('other', 'tok5')))?.queryId, 'elsewhere', 'queues are separate');
+  });
+}
