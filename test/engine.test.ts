@@ -414,6 +414,20 @@ t.test('signals: appended at once; one arriving mid-task schedules another task'
   });
 });
 
+t.test('a task that closes the run while a signal arrived is refused, and the signal is delivered', async (t) => {
+  const h = setup(t);
+  const run = await h.start();
+  const task = await h.workflowTask();
+  await h.service.signalWorkflow({ ...run, signalName: 'late', args: [] });
+  await h.service.completeWorkflowTask(task.taskToken, [cmd.complete('too early')]);
+  t.same(await h.types(run), [...START, 'workflowTaskStarted', 'workflowExecutionSignaled', 'workflowTaskFailed', 'workflowTaskScheduled']);
+  t.match(await h.event(run, 'workflowTaskFailed'), { cause: 'unhandledCommand', failure: { type: 'UnhandledCommand' } });
+  t.match(await h.event(run, 'workflowTaskScheduled', 1), { attempt: 1 }, 'retried at once, not as a failure of the code');
+  t.equal((await h.service.describeWorkflow(run)).status, 'running');
+  await h.runTask([cmd.complete('after the signal')]);
+  t.same((await h.types(run)).slice(-2), ['workflowTaskCompleted', 'workflowExecutionCompleted']);
+});
+
 t.test('complete and fail the workflow; closing drops pending work and wakes waiters', async (t) => {
   const h = setup(t);
   const run = await h.start();

@@ -64,8 +64,8 @@ const scenarios: {
       events.forEach((e, n) => (e.eventId = n + 1));
       for (const e of events) {
         for (const key of ['scheduledEventId', 'startedEventId', 'workflowTaskCompletedEventId'] as const) {
-          const v = (e as Record<string, unknown>)[key];
-          if (typeof v === 'number' && v >= i + 1) (e as Record<string, number>)[key] = v + 1;
+          const v = (e as unknown as Record<string, unknown>)[key];
+          if (typeof v === 'number' && v >= i + 1) (e as unknown as Record<string, number>)[key] = v + 1;
         }
       }
     },
@@ -86,7 +86,8 @@ const scenarios: {
     args: [60_000],
     signals: [{ name: 'approve', afterMs: 10 }],
     edit: (events) => {
-      (events.find((e) => e.type === 'timerCanceled') as { timerId: string } | undefined)!.timerId = '9';
+      // The approval signal renamed: the workflow keeps waiting instead of cancelling its timer.
+      (events.find((e) => e.type === 'workflowExecutionSignaled') as { signalName: string }).signalName = 'reject';
     },
   },
   {

@@ -427,6 +427,23 @@ export class Engine {
     const { task, run } = await this.heldWorkflowTask(op, where, token);
     if (!Array.isArray(commands)) throw new InvalidArgumentError(`${where}: commands must be an array, got ${describe(commands)}`);
     const { scheduledEventId, startedEventId } = run.workflowTask as { scheduledEventId: number; startedEventId: number };
+    // Temporal's unhandled-command rule: a task that closes the run while new events (a signal, an
+    // activity result) arrived during it is refused, so that the workflow sees them first rather
+    // than losing them. The next task, scheduled at once, carries them.
+    const closes = commands.some((c) => typeof c === 'object' && c !== null && ((c as Command).type === 'completeWorkflow' || (c as Command).type === 'failWorkflow'));
+    if (closes && run.workflowTaskPending) {
+      op.append(run, {
+        type: 'workflowTaskFailed',
+        scheduledEventId,
+        startedEventId,
+        cause: 'unhandledCommand',
+        failure: { kind: 'application', type: 'UnhandledCommand', message: 'new events arrived while the workflow task ran; the workflow must handle them before it closes' },
+        identity: task.lease!.identity,
+      });
+      run.workflowTaskPending = false;
+      await this.scheduleWorkflowTask(op, run, 1, op.now);
+      return;
+    }
     const completed = op.append(run, { type: 'workflowTaskCompleted', scheduledEventId, startedEventId, identity: task.lease!.identity });
     await op.tx.tasks.delete(task.taskId);
     run.workflowTask = undefined;

@@ -71,6 +71,16 @@ function count(where: string, value: number | undefined, fallback: number): numb
   return v;
 }
 
+export interface WorkerStats {
+  cacheHits: number;
+  cacheMisses: number;
+  cachedExecutions: number;
+  workflowTasks: number;
+  workflowTaskFailures: number;
+  queries: number;
+  activities: number;
+}
+
 export type WorkerState = 'initialized' | 'running' | 'stopping' | 'stopped';
 
 export class Worker {
@@ -90,6 +100,7 @@ export class Worker {
   private activitySlotFreed: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private _state: WorkerState = 'initialized';
+  private readonly counters = { cacheHits: 0, cacheMisses: 0, workflowTasks: 0, workflowTaskFailures: 0, queries: 0, activities: 0 };
   private runPromise: Promise<void> | undefined;
 
   /** Bundles the workflows (or takes a prebuilt bundle) and prepares the isolate pool. */
@@ -145,15 +156,21 @@ export class Worker {
     return this._state;
   }
 
-  /** Live executions in the cache. */
-  get cachedExecutions(): number {
-    return this.cache.size;
+  /**
+   * What the worker has done: a cache hit is a task served by one incremental activation, a miss
+   * one that rebuilt its execution by replaying the whole history.
+   */
+  stats(): WorkerStats {
+    return { ...this.counters, cachedExecutions: this.cache.size };
   }
 
   /** Polls until shutdown() is called; resolves when every task in flight has finished. */
   run(): Promise<void> {
     if (this._state !== 'initialized') throw new DejaError('DEJA_INVALID_ARGUMENT', `Worker.run: the worker is ${this._state}; a worker runs once`);
     this._state = 'running';
+    // Polls on an in-process service are only promises, and the service's timer loop is unref'd:
+    // a running worker holds the process open itself, as a network poll would.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     const loops: Promise<void>[] = [];
     if (this.bundle) for (let i = 0; i < this.workflowPollers; i++) loops.push(this.workflowLoop());
     if (Object.keys(this.activities).length > 0) loops.push(this.activityLoop());
@@ -161,6 +178,7 @@ export class Worker {
       .then(() => Promise.all([...this.inFlight]))
       .then(() => undefined)
       .finally(() => {
+        clearInterval(keepAlive);
         for (const runId of [...this.cache.keys()]) this.evict(runId);
         this.pool.dispose();
         this._state = 'stopped';
@@ -225,11 +243,13 @@ export class Worker {
     }
     const ref = { workflowId: task.workflowId, runId: task.runId };
     if (cached) {
+      this.counters.cacheHits++;
       this.cache.delete(task.runId); // re-insert below: LRU order
       this.cache.set(task.runId, cached);
       const events = upto(await this.service.getHistory(ref, cached.machine.lastSeenEventId));
       return { cached, events };
     }
+    this.counters.cacheMisses++;
     const events = upto(await this.service.getHistory(ref));
     const start = events[0] as WorkflowExecutionStartedEvent | undefined;
     if (start?.type !== 'workflowExecutionStarted') {
@@ -250,6 +270,7 @@ export class Worker {
   }
 
   private async handleWorkflowTask(task: WorkflowTask): Promise<void> {
+    this.counters.workflowTasks++;
     let failure: { cause: string; error: unknown } | undefined;
     try {
       const { cached, events } = await this.executionFor(task, (all) => all.filter((e) => e.eventId <= task.startedEventId));
@@ -263,6 +284,7 @@ export class Worker {
         return;
       }
       this.evict(task.runId);
+      this.counters.workflowTaskFailures++;
       await this.service.failWorkflowTask(
         task.taskToken,
         completion.failure.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
@@ -279,6 +301,7 @@ export class Worker {
       } else failure = { cause: 'workflowError', error };
     }
     this.evict(task.runId);
+    this.counters.workflowTaskFailures++;
     try {
       await this.service.failWorkflowTask(task.taskToken, failure.cause, errorToFailure(failure.error));
     } catch (error) {
@@ -287,6 +310,7 @@ export class Worker {
   }
 
   private async handleQuery(task: QueryTask): Promise<void> {
+    this.counters.queries++;
     let answer: Parameters<WorkflowService['respondQueryTask']>[1];
     try {
       // A query sees the state after the last completed workflow task.
@@ -347,6 +371,7 @@ export class Worker {
   }
 
   private async runActivity(task: ActivityTask): Promise<void> {
+    this.counters.activities++;
     const cancel = new AbortController();
     const timer =
       task.deadline !== undefined ? setTimeout(() => cancel.abort(new Error('activity deadline passed')), Math.max(0, task.deadline - Date.now())) : undefined;

@@ -58,7 +58,7 @@ export async function failingWorkflow(): Promise<void> {
   try {
     await fail('card declined');
   } catch (error) {
-    throw ApplicationFailure.nonRetryable(`payment failed: ${(error as Error).message}`, 'PaymentError');
+    throw ApplicationFailure.create({ message: `payment failed: ${(error as Error).message}`, type: 'PaymentError', nonRetryable: true, cause: error as Error });
   }
 }
 

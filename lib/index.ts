@@ -1,0 +1,31 @@
+/**
+ * `deja`: the host-side entry point — client, worker, replay and testing. Exports by name only.
+ * Workflow code imports `deja/workflow`; activity code may import `deja/activity`.
+ */
+export { Connection, WorkflowClient, WorkflowHandle, WorkflowExecutionFailedError } from './client';
+export type { ConnectionOptions, WorkflowStartOptions } from './client';
+export { Worker } from './worker';
+export type { WorkerOptions, WorkerState, WorkerStats, ActivityFunction } from './worker';
+export { replayHistory, replayHistories } from './testing/replay';
+export type { ReplayOptions, ReplayResult } from './testing/replay';
+export { bundleWorkflowCode, WorkflowBundleError } from './bundler';
+export type { WorkflowBundle, BundleOptions, BundleProblem } from './bundler';
+export { parseHistory, serializeHistory, readHistoryFile, writeHistoryFile, makeHistory, EVENT_TYPES, SUPPORTED_HISTORY_VERSIONS } from './history';
+export type { History, HistoryEvent, EventType } from './history';
+export { ReplayMachine } from './replay';
+export type { ActivationRunner, LiveTask } from './replay';
+export { IsolatePool, SandboxTimeoutError, SandboxMemoryError, SandboxDisposedError } from './sandbox';
+export type { SandboxOptions } from './sandbox';
+export { LocalWorkflowService, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, StaleTaskError } from './engine';
+export type { Store, Clock } from './engine';
+export type { WorkflowService } from './service';
+export { DejaError, InvalidArgumentError, InvalidHistoryError, DeterminismViolationError, WorkflowTaskFailedError } from './errors';
+export type { DejaErrorCode } from './errors';
+export {
+  ApplicationFailure,
+  ActivityFailure,
+  TimeoutFailure,
+  CancelledFailure,
+  TerminatedFailure,
+  TemporalFailure,
+} from '../runtime/failure';

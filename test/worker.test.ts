@@ -1,0 +1,140 @@
+// End to end on the in-memory service: worker, sandbox, replay, engine and client together.
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { WorkflowExecutionFailedError } from '../lib/client';
+import { ApplicationFailure, ActivityFailure } from '../runtime/failure';
+import type { HistoryEvent } from '../lib/history/events';
+import { Worker } from '../lib/worker';
+import { startEnv, testBundle, type TestEnv } from './support/env';
+import { Connection } from '../lib/client';
+
+let env: TestEnv;
+t.before(async () => {
+  env = await startEnv({ activationTimeoutMs: 300, memoryLimitMb: 16, isolatePoolSize: 2 });
+});
+t.teardown(() => env.close());
+
+const id = (prefix: string) => `${prefix}-${randomUUID()}`;
+const types = (events: HistoryEvent[]) => events.map((e) => e.type);
+
+/** Resolves once `predicate` holds for the run's history (the engine wakes us; no sleeps asserted). */
+async function historyUntil(workflowId: string, predicate: (events: HistoryEvent[]) => boolean): Promise<HistoryEvent[]> {
+  for (let i = 0; i < 500; i++) {
+    const events = (await env.client.getHandle(workflowId).fetchHistory()).events;
+    if (predicate(events)) return events;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`history of ${workflowId} never reached the expected state`);
+}
+
+t.test('activities run and the result comes back; later tasks are incremental', async (t) => {
+  const before = env.worker.stats();
+  const handle = await env.client.start('orderWorkflow', { taskQueue: env.taskQueue, workflowId: id('order'), args: ['ann', 3] });
+  t.equal(await handle.result(), 'Hello, ann! | charged ann 3.00 | Hello, ann (again)!');
+  const after = env.worker.stats();
+  t.equal(after.cacheMisses - before.cacheMisses, 1, 'only the first task builds the execution');
+  t.equal(after.cacheHits - before.cacheHits, 3, 'the three later tasks are incremental activations');
+  const history = await handle.fetchHistory();
+  t.equal(history.events[history.events.length - 1].type, 'workflowExecutionCompleted');
+});
+
+t.test('seed-era client API: createWorkflowHandle, start, execute', async (t) => {
+  const handle = env.client.createWorkflowHandle('orderWorkflow', { taskQueue: env.taskQueue });
+  const runId = await handle.start('bo', 1);
+  t.type(runId, 'string');
+  t.match(await handle.result(), /^Hello, bo!/);
+  const again = env.client.createWorkflowHandle('timersWorkflow', { taskQueue: env.taskQueue, workflowId: id('timers') });
+  t.ok(((await again.execute()) as number) >= 60, 'three durable timers: at least 20 + 30 + 10 ms of workflow time passed');
+});
+
+t.test('signals and queries', async (t) => {
+  const handle = await env.client.start('cartWorkflow', { taskQueue: env.taskQueue, workflowId: id('cart'), args: [] });
+  await handle.signal('addItem', 'apple');
+  await handle.signal('addItem', 'pear');
+  await historyUntil(handle.workflowId, (events) => events.filter((e) => e.type === 'workflowTaskCompleted').length >= 2 && events[events.length - 1].type === 'workflowTaskCompleted');
+  t.same(await handle.query('items'), ['apple', 'pear']);
+  await handle.signal('checkout');
+  t.same(await handle.result(), ['apple', 'pear']);
+  t.same(await handle.query('items'), ['apple', 'pear'], 'a closed workflow is queried by replay');
+  await t.rejects(handle.query('nope'), /no query handler for "nope"/);
+});
+
+t.test('condition with a timeout, both ways', async (t) => {
+  const approved = await env.client.start('approvalWorkflow', { taskQueue: env.taskQueue, workflowId: id('approval'), args: [60_000] });
+  await approved.signal('approve');
+  t.equal(await approved.result(), 'approved');
+  t.ok(types((await approved.fetchHistory()).events).includes('timerCanceled'), 'the timer was cancelled');
+  const late = await env.client.start('approvalWorkflow', { taskQueue: env.taskQueue, workflowId: id('approval'), args: [10] });
+  t.equal(await late.result(), 'timed out');
+});
+
+t.test('a workflow failure reaches the client with its cause chain', async (t) => {
+  const handle = await env.client.start('failingWorkflow', { taskQueue: env.taskQueue, workflowId: id('failing'), args: [] });
+  const error = await handle.result().then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.ok(error instanceof WorkflowExecutionFailedError, `got ${String(error)}`);
+  const cause = (error as Error).cause;
+  t.ok(cause instanceof ApplicationFailure);
+  t.match(cause, { type: 'PaymentError', message: 'payment failed: Activity task failed', nonRetryable: true });
+  const activity = (cause as Error).cause;
+  t.ok(activity instanceof ActivityFailure, 'its cause is the activity failure');
+  t.match((activity as Error).cause, { message: 'card declined', type: 'CardError' });
+});
+
+t.test('bugs fail the workflow task, not the workflow; the worker survives', async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ['buggyWorkflow', 'workflowError', /oops/],
+    ['weakRefWorkflow', 'nondeterminism', /WeakRef cannot be used/],
+    ['infiniteLoopWorkflow', 'deadlineExceeded', /workflow .* \(infiniteLoopWorkflow\) ran past its 300 ms CPU deadline/],
+    ['memoryBombWorkflow', 'outOfMemory', /exceeded the isolate memory limit/],
+  ];
+  for (const [workflowType, cause, message] of cases) {
+    const workflowId = id(workflowType);
+    await env.client.start(workflowType, { taskQueue: env.taskQueue, workflowId, args: [] });
+    const events = await historyUntil(workflowId, (es) => es.some((e) => e.type === 'workflowTaskFailed'));
+    const failed = events.find((e) => e.type === 'workflowTaskFailed');
+    t.match(failed, { cause, failure: { message } }, `${workflowType}: the task failed with cause ${cause}`);
+    t.notOk(types(events).some((e) => e === 'workflowExecutionFailed' || e === 'workflowExecutionCompleted'), `${workflowType} is still running`);
+    t.equal((await env.client.getHandle(workflowId).describe()).status.name, 'RUNNING');
+  }
+  t.equal(env.worker.state, 'running');
+  const handle = await env.client.start('orderWorkflow', { taskQueue: env.taskQueue, workflowId: id('after'), args: ['cy', 2] });
+  t.match(await handle.result(), /^Hello, cy!/, 'the worker still runs workflows afterwards');
+});
+
+t.test('a cache of one: every task rebuilds by replay and results are unchanged', async (t) => {
+  const connection = new Connection({ backend: `memory:${id('tiny')}` });
+  const worker = await Worker.create({ connection, taskQueue: 'tiny', workflowBundle: await testBundle(), activities: await import('./workflows/activities'), maxCachedWorkflows: 1, logger: () => undefined });
+  const client = new (await import('../lib/client')).WorkflowClient(connection.service);
+  const results = await worker.runUntil(async () => {
+    const handles = await Promise.all(['a', 'b', 'c'].map((who) => client.start('orderWorkflow', { taskQueue: 'tiny', workflowId: id(who), args: [who, 1] })));
+    return Promise.all(handles.map((h) => h.result()));
+  });
+  t.same(results.map((r) => (r as string).split(' | ')[0]), ['Hello, a!', 'Hello, b!', 'Hello, c!']);
+  t.ok(worker.stats().cacheMisses >= 3);
+  t.ok(worker.stats().cachedExecutions <= 1);
+  t.equal(worker.state, 'stopped');
+  await connection.close();
+});
+
+t.test('worker options are validated', async (t) => {
+  await t.rejects(Worker.create({} as never), /taskQueue must be a non-empty string/);
+  await t.rejects(Worker.create({ taskQueue: 'q', workflowsPath: 'x', workflowBundle: await testBundle() }), /not both/);
+  await t.rejects(Worker.create({ taskQueue: 'q', activitiez: {} } as never), /unknown option "activitiez"/);
+  await t.rejects(Worker.create({ taskQueue: 'q', activities: { a: 1 } as never }), /activity "a" must be a function/);
+  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxCachedWorkflows: 0 }), /maxCachedWorkflows: expected an integer ≥ 1/);
+});
+
+t.test('an activity that is not registered fails without retries, naming the registered ones', async (t) => {
+  const connection = new Connection({ backend: `memory:${id('unregistered')}` });
+  const worker = await Worker.create({ connection, taskQueue: 'u', workflowBundle: await testBundle(), activities: { greet: async () => 'hi' }, logger: () => undefined });
+  const client = new (await import('../lib/client')).WorkflowClient(connection.service);
+  const error = await worker.runUntil(() =>
+    client.start('failingWorkflow', { taskQueue: 'u', workflowId: id('u'), args: [] }).then((h) => h.result().then(() => undefined, (e: unknown) => e)),
+  );
+  t.match((error as Error)?.cause, { type: 'PaymentError' });
+  t.match(((error as Error).cause as Error).cause, { cause: { type: 'NotFoundError', message: /activity type "fail" is not registered.*registered: greet/ } });
+  await connection.close();
+});
