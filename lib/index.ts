@@ -14,7 +14,7 @@ export { parseHistory, serializeHistory, readHistoryFile, writeHistoryFile, make
 export type { History, HistoryEvent, EventType } from './history';
 export { ReplayMachine } from './replay';
 export type { ActivationRunner, LiveTask } from './replay';
-export { IsolatePool, SandboxTimeoutError, SandboxMemoryError, SandboxDisposedError } from './sandbox';
+export { IsolatePool, SandboxTimeoutError, SandboxMemoryError, SandboxDisposedError, UnhandledRejectionError } from './sandbox';
 export type { SandboxOptions } from './sandbox';
 export { LocalWorkflowService, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, StaleTaskError } from './engine';
 export type { Store, Clock } from './engine';

@@ -5,7 +5,7 @@ process.env.TZ = 'Asia/Tokyo'; // the host's zone must not leak into workflows (
 import t from 'tap';
 import * as path from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundle } from '../lib/bundler';
-import { IsolatePool, SandboxMemoryError, SandboxTimeoutError, SandboxDisposedError } from '../lib/sandbox';
+import { IsolatePool, SandboxMemoryError, SandboxTimeoutError, SandboxDisposedError, UnhandledRejectionError } from '../lib/sandbox';
 import { PROTOCOL_VERSION, type Activation, type ActivationCompletion, type ActivationJob, type Command } from '../runtime/protocol';
 
 const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
@@ -14,7 +14,7 @@ let pool: IsolatePool;
 
 t.before(async () => {
   bundle = await bundleWorkflowCode({ workflowsPath });
-  pool = new IsolatePool({ isolatePoolSize: 2, memoryLimitMb: 32, activationTimeoutMs: 500 });
+  pool = new IsolatePool({ isolatePoolSize: 2, memoryLimitMb: 32, activationTimeoutMs: 1000 });
 });
 t.teardown(() => pool.dispose());
 
@@ -194,14 +194,15 @@ t.test('an infinite loop fails the activation at its deadline, naming the workfl
   }
   t.equal(loop, undefined);
   t.ok(error instanceof SandboxTimeoutError);
-  t.match((error as Error).message, /workflow wf-infiniteLoopWorkflow \(infiniteLoopWorkflow\) ran past its 500 ms CPU deadline/);
+  t.match((error as Error).message, /workflow wf-infiniteLoopWorkflow \(infiniteLoopWorkflow\) ran past its 1000 ms CPU deadline/);
   const ok = start('orderWorkflow', ['x', 1]);
   t.equal(commandsOf(ok.first).length, 1, 'the same pool still runs workflows');
   ok.execution.dispose();
 });
 
 t.test('a memory bomb drops its isolate and evicts its executions; the pool rebuilds', async (t) => {
-  const bystanders = [start('cartWorkflow'), start('cartWorkflow')];
+  // Every isolate of the pool holds a bystander, so one of them shares the bomb's isolate.
+  const bystanders = [start('cartWorkflow'), start('cartWorkflow'), start('cartWorkflow')];
   let error: unknown;
   try {
     start('memoryBombWorkflow');
@@ -217,6 +218,18 @@ t.test('a memory bomb drops its isolate and evicts its executions; the pool rebu
   t.equal(commandsOf(fresh.first).length, 1, 'a new isolate replaces the dropped one');
   fresh.execution.dispose();
   for (const b of bystanders) b.execution.dispose();
+});
+
+t.test('an unhandled rejection fails the activation and discards the context', async (t) => {
+  let error: unknown;
+  try {
+    start('unhandledRejectionWorkflow');
+  } catch (e) {
+    error = e;
+  }
+  t.ok(error instanceof UnhandledRejectionError, `got ${String(error)}`);
+  t.match((error as Error).message, /an activation of workflow wf-unhandledRejectionWorkflow \(unhandledRejectionWorkflow\) left a promise rejection unhandled: Error: forgotten/);
+  t.match((error as Error).stack, /unhandledRejectionWorkflow/, 'the stack inside the isolate is kept');
 });
 
 t.test('pool options are validated', async (t) => {

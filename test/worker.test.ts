@@ -10,7 +10,7 @@ import { Connection } from '../lib/client';
 
 let env: TestEnv;
 t.before(async () => {
-  env = await startEnv({ activationTimeoutMs: 300, memoryLimitMb: 16, isolatePoolSize: 2 });
+  env = await startEnv({ activationTimeoutMs: 1000, memoryLimitMb: 16, isolatePoolSize: 2 });
 });
 t.teardown(() => env.close());
 
@@ -87,8 +87,9 @@ t.test('bugs fail the workflow task, not the workflow; the worker survives', asy
   const cases: [string, string, RegExp][] = [
     ['buggyWorkflow', 'workflowError', /oops/],
     ['weakRefWorkflow', 'nondeterminism', /WeakRef cannot be used/],
-    ['infiniteLoopWorkflow', 'deadlineExceeded', /workflow .* \(infiniteLoopWorkflow\) ran past its 300 ms CPU deadline/],
+    ['infiniteLoopWorkflow', 'deadlineExceeded', /workflow .* \(infiniteLoopWorkflow\) ran past its 1000 ms CPU deadline/],
     ['memoryBombWorkflow', 'outOfMemory', /exceeded the isolate memory limit/],
+    ['unhandledRejectionWorkflow', 'unhandledRejection', /left a promise rejection unhandled: Error: forgotten/],
   ];
   for (const [workflowType, cause, message] of cases) {
     const workflowId = id(workflowType);

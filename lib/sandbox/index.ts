@@ -49,6 +49,17 @@ export class SandboxMemoryError extends DejaError {
     super('DEJA_SANDBOX_MEMORY', message);
   }
 }
+/**
+ * A promise rejected in workflow code with no handler. isolated-vm throws it to whoever called
+ * into the isolate, so the activation stops half-applied: the context is discarded.
+ */
+export class UnhandledRejectionError extends DejaError {
+  constructor(message: string, cause: unknown) {
+    super('DEJA_WORKFLOW_TASK_FAILED', message, { cause });
+    if (cause instanceof Error && cause.stack) this.stack = `${this.name}: ${message}\n${cause.stack.split('\n').slice(1).join('\n')}`;
+  }
+}
+
 /** The execution was disposed (explicitly, or evicted with its isolate). */
 export class SandboxDisposedError extends DejaError {
   constructor(message: string) {
@@ -247,10 +258,18 @@ export class SandboxExecution {
     }
   }
 
-  /** After a timeout or out-of-memory the context's state is unknown: it is discarded. */
+  /**
+   * After a timeout, an out-of-memory or an unhandled rejection the context's state is unknown:
+   * it is discarded. Our entry points catch everything else, so any other error thrown out of the
+   * isolate is a rejection that workflow code left unhandled.
+   */
   private fail(error: unknown, what: string): unknown {
-    const translated = this.translate(error, what);
-    if (translated instanceof SandboxTimeoutError || translated instanceof SandboxMemoryError) this.dispose();
+    let translated = this.translate(error, what);
+    if (translated === error && !(error instanceof DejaError)) {
+      const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      translated = new UnhandledRejectionError(`${what} of ${this.label} left a promise rejection unhandled: ${text}`, error);
+    }
+    this.dispose();
     return translated;
   }
 

@@ -13,7 +13,7 @@ import { errorToFailure, ApplicationFailure } from '../../runtime/failure';
 import type { HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import type { ActivityTask, QueryTask, WorkflowService, WorkflowTask } from '../service';
 import { bundleWorkflowCode, type WorkflowBundle } from '../bundler';
-import { IsolatePool, SandboxMemoryError, SandboxTimeoutError, type SandboxExecution } from '../sandbox';
+import { IsolatePool, SandboxMemoryError, SandboxTimeoutError, UnhandledRejectionError, type SandboxExecution } from '../sandbox';
 import { ReplayMachine, initFromStart } from '../replay';
 import { Context, type ActivityInfo } from '../activity';
 import { DejaError, DeterminismViolationError, InvalidArgumentError, checkKnownKeys } from '../errors';
@@ -295,6 +295,7 @@ export class Worker {
       if (error instanceof DeterminismViolationError) failure = { cause: 'nondeterminism', error };
       else if (error instanceof SandboxTimeoutError) failure = { cause: 'deadlineExceeded', error };
       else if (error instanceof SandboxMemoryError) failure = { cause: 'outOfMemory', error };
+      else if (error instanceof UnhandledRejectionError) failure = { cause: 'unhandledRejection', error };
       else if (error instanceof DejaError && error.code === 'DEJA_STALE_TASK') {
         this.evict(task.runId); // another attempt owns the task now
         return;

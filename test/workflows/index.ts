@@ -119,7 +119,8 @@ export async function infiniteLoopWorkflow(): Promise<void> {
 
 export async function memoryBombWorkflow(): Promise<number> {
   const hog: string[][] = [];
-  for (;;) hog.push(new Array(100_000).fill('x'));
+  // 8 MB a step: the isolate's memory limit is reached in a few steps, long before any deadline.
+  for (;;) hog.push(new Array(1_000_000).fill('x'));
 }
 
 /** A plain Error (not an ApplicationFailure) is a bug: it fails the task, not the workflow. */
@@ -175,4 +176,10 @@ export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
     }
   }
   return trace;
+}
+
+/** A rejected promise nobody handles: a bug, it fails the workflow task. */
+export async function unhandledRejectionWorkflow(): Promise<void> {
+  void Promise.reject(new Error('forgotten'));
+  await sleep(1);
 }
