@@ -116,6 +116,7 @@ t.test('a cache of one: every task rebuilds by replay and results are unchanged'
   t.same(results.map((r) => (r as string).split(' | ')[0]), ['Hello, a!', 'Hello, b!', 'Hello, c!']);
   t.ok(worker.stats().cacheMisses >= 3);
   t.ok(worker.stats().cachedExecutions <= 1);
+  t.equal(worker.stats().workflowTaskFailures, 0, 'eviction under load never fails a task');
   t.equal(worker.state, 'stopped');
   await connection.close();
 });

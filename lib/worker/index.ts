@@ -247,7 +247,10 @@ export class Worker {
       this.cache.delete(task.runId); // re-insert below: LRU order
       this.cache.set(task.runId, cached);
       const events = upto(await this.service.getHistory(ref, cached.machine.lastSeenEventId));
-      return { cached, events };
+      if (!cached.execution.disposed) return { cached, events };
+      // Evicted while we waited (the LRU made room for another run, or its isolate was dropped).
+      this.evict(task.runId);
+      this.counters.cacheHits--;
     }
     this.counters.cacheMisses++;
     const events = upto(await this.service.getHistory(ref));
