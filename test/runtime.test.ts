@@ -18,8 +18,11 @@ t.before(async () => {
 });
 t.teardown(() => pool.dispose());
 
-/** Builders: an execution of `workflowType`, and activations for it. */
-function start(workflowType: string, args: unknown[] = [], seed = 'seed', startTime = 1_000) {
+/**
+ * Builders: an execution of `workflowType`, its first activation (the start, plus any `alsoJobs`
+ * delivered with it), and later activations.
+ */
+function start(workflowType: string, args: unknown[] = [], seed = 'seed', startTime = 1_000, alsoJobs: ActivationJob[] = []) {
   const execution = pool.createExecution(
     bundle,
     {
@@ -35,7 +38,7 @@ function start(workflowType: string, args: unknown[] = [], seed = 'seed', startT
     n += 3;
     return execution.activate(activation);
   };
-  const first = activate(startTime, { type: 'startWorkflow', workflowType, args });
+  const first = activate(startTime, { type: 'startWorkflow', workflowType, args }, ...alsoJobs);
   return { execution, activate, first };
 }
 const commandsOf = (c: ActivationCompletion): Command[] => {
@@ -77,22 +80,8 @@ t.test('signals are buffered until a handler exists; queries are synchronous and
 });
 
 t.test('signals that arrive with the start reach handlers set later', async (t) => {
-  const execution = pool.createExecution(
-    bundle,
-    {
-      protocolVersion: PROTOCOL_VERSION,
-      randomnessSeed: 's',
-      info: { workflowId: 'w', runId: 'r', workflowType: 'cartWorkflow', taskQueue: 'q', firstExecutionRunId: 'r', attempt: 1, startTime: 0, historyLength: 1 },
-    },
-    'w',
-  );
-  const c = execution.activate({
-    timestamp: 0,
-    isReplaying: false,
-    historyLength: 3,
-    jobs: [{ type: 'startWorkflow', workflowType: 'cartWorkflow', args: [] }, signal('addItem', 'x'), signal('checkout')],
-  });
-  t.same(commandsOf(c), [{ type: 'completeWorkflow', result: ['x'] }]);
+  const { first, execution } = start('cartWorkflow', [], 'seed', 0, [signal('addItem', 'x'), signal('checkout')]);
+  t.same(commandsOf(first), [{ type: 'completeWorkflow', result: ['x'] }]);
   execution.dispose();
 });
 
@@ -107,18 +96,9 @@ t.test('condition with a timeout: the timer is cancelled when the condition wins
   b.execution.dispose();
 
   // Approved in the same activation as the start: the timer never leaves the isolate.
-  const c = pool.createExecution(
-    bundle,
-    {
-      protocolVersion: PROTOCOL_VERSION,
-      randomnessSeed: 's',
-      info: { workflowId: 'w', runId: 'r', workflowType: 'approvalWorkflow', taskQueue: 'q', firstExecutionRunId: 'r', attempt: 1, startTime: 0, historyLength: 1 },
-    },
-    'w',
-  );
-  const done = c.activate({ timestamp: 0, isReplaying: false, historyLength: 3, jobs: [{ type: 'startWorkflow', workflowType: 'approvalWorkflow', args: [5000] }, signal('approve')] });
-  t.same(commandsOf(done), [{ type: 'completeWorkflow', result: 'approved' }]);
-  c.dispose();
+  const c = start('approvalWorkflow', [5000], 'seed', 0, [signal('approve')]);
+  t.same(commandsOf(c.first), [{ type: 'completeWorkflow', result: 'approved' }]);
+  c.execution.dispose();
 });
 
 t.test('failures: ApplicationFailure fails the workflow; a plain Error fails only the task', async (t) => {
