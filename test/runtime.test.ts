@@ -4,9 +4,9 @@ process.env.TZ = 'Asia/Tokyo'; // the host's zone must not leak into workflows (
 
 import t from 'tap';
 import * as path from 'node:path';
-import { bundleWorkflowCode, type WorkflowBundle } from '../lib/bundler';
+import { bundleWorkflowCode, readCodeCache, type WorkflowBundle } from '../lib/bundler';
 import { IsolatePool, SandboxMemoryError, SandboxTimeoutError, SandboxDisposedError, UnhandledRejectionError } from '../lib/sandbox';
-import { PROTOCOL_VERSION, type Activation, type ActivationCompletion, type ActivationJob, type Command } from '../runtime/protocol';
+import { PROTOCOL_VERSION, type Activation, type ActivationCompletion, type ActivationJob, type Command, type InitMessage } from '../runtime/protocol';
 
 const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
 let bundle: WorkflowBundle;
@@ -18,20 +18,20 @@ t.before(async () => {
 });
 t.teardown(() => pool.dispose());
 
+function initFor(workflowType: string, seed = 'seed', startTime = 1_000): InitMessage {
+  return {
+    protocolVersion: PROTOCOL_VERSION,
+    randomnessSeed: seed,
+    info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime, historyLength: 1 },
+  };
+}
+
 /**
  * Builders: an execution of `workflowType`, its first activation (the start, plus any `alsoJobs`
  * delivered with it), and later activations.
  */
 function start(workflowType: string, args: unknown[] = [], seed = 'seed', startTime = 1_000, alsoJobs: ActivationJob[] = []) {
-  const execution = pool.createExecution(
-    bundle,
-    {
-      protocolVersion: PROTOCOL_VERSION,
-      randomnessSeed: seed,
-      info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime, historyLength: 1 },
-    },
-    `workflow wf-${workflowType} (${workflowType})`,
-  );
+  const execution = pool.createExecution(bundle, initFor(workflowType, seed, startTime), `workflow wf-${workflowType} (${workflowType})`);
   let n = 3;
   const activate = (timestamp: number, ...jobs: ActivationJob[]): ActivationCompletion => {
     const activation: Activation = { timestamp, isReplaying: false, historyLength: n, jobs };
@@ -210,6 +210,21 @@ t.test('an unhandled rejection fails the activation and discards the context', a
   t.ok(error instanceof UnhandledRejectionError, `got ${String(error)}`);
   t.match((error as Error).message, /an activation of workflow wf-unhandledRejectionWorkflow \(unhandledRejectionWorkflow\) left a promise rejection unhandled: Error: forgotten/);
   t.match((error as Error).stack, /unhandledRejectionWorkflow/, 'the stack inside the isolate is kept');
+});
+
+t.test('the V8 code cache is written beside the bundle and reused by the next isolate', async (t) => {
+  const dir = t.testdir({});
+  const fresh = await bundleWorkflowCode({ workflowsPath, cacheDir: dir });
+  t.equal(readCodeCache(fresh), undefined, 'no cache before the first compile');
+  const first = new IsolatePool();
+  first.createExecution(fresh, initFor('x'), 'w').dispose();
+  t.match(first.stats(), { codeCacheHits: 0, codeCacheMisses: 1 });
+  first.dispose();
+  t.ok((readCodeCache(fresh)?.length ?? 0) > 0, 'the sandbox wrote the cache');
+  const second = new IsolatePool();
+  second.createExecution(fresh, initFor('x'), 'w').dispose();
+  t.match(second.stats(), { codeCacheHits: 1, codeCacheMisses: 0 }, 'a new isolate compiles from the cache');
+  second.dispose();
 });
 
 t.test('pool options are validated', async (t) => {

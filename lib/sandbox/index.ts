@@ -71,7 +71,10 @@ class PooledIsolate {
   readonly isolate: ivm.Isolate;
   readonly scripts = new Map<string, ivm.Script>();
   readonly executions = new Set<SandboxExecution>();
-  constructor(memoryLimitMb: number) {
+  constructor(
+    memoryLimitMb: number,
+    private readonly counts: { codeCacheHits: number; codeCacheMisses: number },
+  ) {
     this.isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb });
   }
 
@@ -86,8 +89,10 @@ class PooledIsolate {
       script = this.isolate.compileScriptSync(bundle.code, { filename, cachedData: copy });
       copy.release();
       if ((script as unknown as { cachedDataRejected?: boolean }).cachedDataRejected) script = undefined;
+      else this.counts.codeCacheHits++;
     }
     if (!script) {
+      this.counts.codeCacheMisses++;
       script = this.isolate.compileScriptSync(bundle.code, { filename, produceCachedData: true });
       const data = (script as unknown as { cachedData?: ivm.ExternalCopy<ArrayBuffer> }).cachedData;
       if (data) writeCodeCache(bundle, Buffer.from(data.copy()));
@@ -107,6 +112,9 @@ export interface SandboxStats {
   executions: number;
   /** used_heap_size summed over the isolates, in bytes. */
   usedHeapBytes: number;
+  /** Bundle compilations that used the V8 code cache on disk, and those that had to produce it. */
+  codeCacheHits: number;
+  codeCacheMisses: number;
 }
 
 /** A pool of isolates. Create executions with `createExecution`; dispose the pool when done. */
@@ -116,6 +124,7 @@ export class IsolatePool {
   private readonly memoryLimitMb: number;
   readonly activationTimeoutMs: number;
   private disposed = false;
+  private readonly counts = { codeCacheHits: 0, codeCacheMisses: 0 };
 
   constructor(options: SandboxOptions = {}) {
     checkKnownKeys('IsolatePool', options, OPTION_KEYS);
@@ -129,7 +138,7 @@ export class IsolatePool {
     for (let i = this.isolates.length - 1; i >= 0; i--) {
       if (this.isolates[i].isolate.isDisposed) this.isolates.splice(i, 1)[0].dispose();
     }
-    while (this.isolates.length < this.size) this.isolates.push(new PooledIsolate(this.memoryLimitMb));
+    while (this.isolates.length < this.size) this.isolates.push(new PooledIsolate(this.memoryLimitMb, this.counts));
     let best = this.isolates[0];
     for (const p of this.isolates) if (p.executions.size < best.executions.size) best = p;
     return best;
@@ -166,7 +175,7 @@ export class IsolatePool {
       usedHeapBytes += p.isolate.getHeapStatisticsSync().used_heap_size;
       executions += p.executions.size;
     }
-    return { isolates: this.isolates.length, executions, usedHeapBytes };
+    return { isolates: this.isolates.length, executions, usedHeapBytes, ...this.counts };
   }
 
   dispose(): void {
