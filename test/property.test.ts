@@ -74,7 +74,7 @@ t.test('the same history gives the same commands, and they are the recorded ones
       if (first !== second) throw new Error('two replays of one history gave different commands');
       runs++;
     }),
-    { seed, numRuns: Number(process.env.DEJA_PROPERTY_RUNS ?? 25), interruptAfterTimeLimit: 120_000 },
+    { seed, numRuns: Number(process.env.DEJA_PROPERTY_RUNS ?? 60), interruptAfterTimeLimit: 120_000 },
   );
   t.ok(runs > 0, `${runs} recorded runs replayed identically`);
 });

@@ -27,6 +27,8 @@ export interface Settings {
   runsTemporal: number;
   runsDeja: number;
   bundleRuns: number;
+  /** Whether Temporal's time for one 1000-activity history gets its own medians (else: its one cold run from the RSS process). */
+  oneHistoryTemporal: boolean;
   newExecutionSamples: number;
   cachedExecutions: number;
   e2eWorkflows: number;
@@ -40,17 +42,18 @@ export function settingsFor(quick: boolean): Settings {
     ? {
         quick,
         sizes: [10, 100],
-        stepsPerBatch: 200,
+        stepsPerBatch: 100,
         warmups: 1,
-        runsTemporal: 3,
+        runsTemporal: 2,
         runsDeja: 5,
         bundleRuns: 3,
+        oneHistoryTemporal: false,
         newExecutionSamples: 300,
         cachedExecutions: 1000,
-        e2eWorkflows: 300,
+        e2eWorkflows: 200,
         e2eConcurrency: 50,
         e2eSequential: 50,
-        e2eRuns: 3,
+        e2eRuns: 2,
       }
     : {
         quick,
@@ -60,6 +63,7 @@ export function settingsFor(quick: boolean): Settings {
         runsTemporal: 5,
         runsDeja: 11,
         bundleRuns: 5,
+        oneHistoryTemporal: true,
         newExecutionSamples: 3000,
         cachedExecutions: 1000,
         e2eWorkflows: 2000,

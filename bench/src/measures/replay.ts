@@ -40,6 +40,8 @@ export const TEMPORAL_SIDE: Engine[] = ['temporal'];
 
 export interface ReplayRow {
   history: string;
+  /** The one-history batch that shows each engine's fixed cost per call; not one of the 9. */
+  single?: boolean;
   workload: string;
   n: number;
   histories: number;
@@ -103,88 +105,88 @@ export async function measureReplay(settings: Settings, side: 'deja' | 'temporal
   const temporalBundle: TemporalBundle = loadTemporalBundle('workflows');
   const rows: ReplayRow[] = [];
 
-  for (const workload of WORKLOADS) {
-    for (const n of settings.sizes) {
-      const entry = entryFor(corpus, workload, n);
-      const copies = Math.max(1, Math.round(settings.stepsPerBatch / n));
-      const histories: History[] = Array.from({ length: copies }, (_, c) => withIds(entry.deja, c));
-      // Each engine gets its own parsed-JSON copy, as if read from a file: nothing is shared.
-      const dejaInput = () => JSON.parse(JSON.stringify(histories)) as unknown[];
-      const temporalJson: { workflowId: string; json: TemporalHistoryJson }[] = histories.map((h) => ({ workflowId: h.workflowId, json: toTemporalHistory(h) }));
-      const temporalInput = () => JSON.parse(JSON.stringify(temporalJson)) as typeof temporalJson;
+  const plan = WORKLOADS.flatMap((workload) => settings.sizes.map((n) => ({ workload, n, single: false })));
+  plan.push({ workload: 'seqActivities', n: 10, single: true });
+  for (const { workload, n, single } of plan) {
+    const entry = entryFor(corpus, workload, n);
+    const copies = single ? 1 : Math.max(1, Math.round(settings.stepsPerBatch / n));
+    const histories: History[] = Array.from({ length: copies }, (_, c) => withIds(entry.deja, c));
+    // Each engine gets its own parsed-JSON copy, as if read from a file: nothing is shared.
+    const dejaInput = () => JSON.parse(JSON.stringify(histories)) as unknown[];
+    const temporalJson: { workflowId: string; json: TemporalHistoryJson }[] = histories.map((h) => ({ workflowId: h.workflowId, json: toTemporalHistory(h) }));
+    const temporalInput = () => JSON.parse(JSON.stringify(temporalJson)) as typeof temporalJson;
 
-      let lap = 0; // the last run's time in ms, set by each runner around its timed part only
-      const run: Record<Engine, () => Promise<string>> = {
-        async deja() {
-          const input = dejaInput();
-          const sink: ActivationCompletion[] = [];
-          collect();
-          const t0 = now();
-          replayBatch(isolateExecutor(bundle), input, sink);
-          lap = now() - t0;
-          return sha256(JSON.stringify(sink));
-        },
-        async dejaApi() {
-          const input = dejaInput();
-          collect();
-          const t0 = now();
-          const errors: string[] = [];
-          for await (const r of replayHistories({ workflowBundle: bundle }, input)) if (r.error) errors.push(`${r.workflowId}: ${r.error.message}`);
-          lap = now() - t0;
-          if (errors.length) throw new Error(`replayHistories failed: ${errors[0]}`);
-          return 'n/a';
-        },
-        async floor() {
-          const input = dejaInput();
-          const sink: ActivationCompletion[] = [];
-          collect();
-          const t0 = now();
-          replayBatch(floorExecutor(bundle), input, sink);
-          lap = now() - t0;
-          return sha256(JSON.stringify(sink));
-        },
-        async pure() {
-          const input = dejaInput() as History[];
-          const results: number[] = [];
-          collect();
-          const t0 = now();
-          for (const h of input) results.push(await runPlain(h));
-          lap = now() - t0;
-          return sha256(JSON.stringify(results));
-        },
-        async temporal() {
-          const input = temporalInput();
-          collect();
-          const t0 = now();
-          const results = await replayTemporal(temporalBundle, input);
-          lap = now() - t0;
-          const failed = results.find((r) => r.error);
-          if (failed || results.length !== input.length) throw new Error(`Temporal replay failed: ${failed?.errorClass}: ${failed?.error}`);
-          return sha256(JSON.stringify(results));
-        },
-      };
+    let lap = 0; // the last run's time in ms, set by each runner around its timed part only
+    const run: Record<Engine, () => Promise<string>> = {
+      async deja() {
+        const input = dejaInput();
+        const sink: ActivationCompletion[] = [];
+        collect();
+        const t0 = now();
+        replayBatch(isolateExecutor(bundle), input, sink);
+        lap = now() - t0;
+        return sha256(JSON.stringify(sink));
+      },
+      async dejaApi() {
+        const input = dejaInput();
+        collect();
+        const t0 = now();
+        const errors: string[] = [];
+        for await (const r of replayHistories({ workflowBundle: bundle }, input as History[])) if (r.error) errors.push(`${r.workflowId}: ${r.error.message}`);
+        lap = now() - t0;
+        if (errors.length) throw new Error(`replayHistories failed: ${errors[0]}`);
+        return 'n/a';
+      },
+      async floor() {
+        const input = dejaInput();
+        const sink: ActivationCompletion[] = [];
+        collect();
+        const t0 = now();
+        replayBatch(floorExecutor(bundle), input, sink);
+        lap = now() - t0;
+        return sha256(JSON.stringify(sink));
+      },
+      async pure() {
+        const input = dejaInput() as History[];
+        const results: number[] = [];
+        collect();
+        const t0 = now();
+        for (const h of input) results.push(await runPlain(h));
+        lap = now() - t0;
+        return sha256(JSON.stringify(results));
+      },
+      async temporal() {
+        const input = temporalInput();
+        collect();
+        const t0 = now();
+        const results = await replayTemporal(temporalBundle, input);
+        lap = now() - t0;
+        const failed = results.find((r) => r.error);
+        if (failed || results.length !== input.length) throw new Error(`Temporal replay failed: ${failed?.errorClass}: ${failed?.error}`);
+        return sha256(JSON.stringify(results));
+      },
+    };
 
-      const samples: Record<Engine, number[]> = { deja: [], dejaApi: [], floor: [], pure: [], temporal: [] };
-      const hashes: Partial<Record<Engine, Set<string>>> = {};
-      for (let w = 0; w < settings.warmups; w++) for (const e of engines) await run[e]();
-      const rounds = side === 'temporal' ? settings.runsTemporal : settings.runsDeja;
-      for (let r = 0; r < rounds; r++) {
-        for (const e of engines) {
-          const h = await run[e]();
-          samples[e].push(lap);
-          (hashes[e] ??= new Set()).add(h);
-        }
-      }
-      const row: ReplayRow = { history: key(workload, n), workload, n, histories: copies, eventsPerHistory: entry.events, ms: {}, hash: {} };
+    const samples: Record<Engine, number[]> = { deja: [], dejaApi: [], floor: [], pure: [], temporal: [] };
+    const hashes: Partial<Record<Engine, Set<string>>> = {};
+    for (let w = 0; w < settings.warmups; w++) for (const e of engines) await run[e]();
+    const rounds = side === 'temporal' ? settings.runsTemporal : settings.runsDeja;
+    for (let r = 0; r < rounds; r++) {
       for (const e of engines) {
-        row.ms[e] = summarize(samples[e]);
-        const hs = hashes[e]!;
-        if (hs.size !== 1) throw new Error(`${row.history}: ${e} gave different outputs on different runs`);
-        row.hash[e] = [...hs][0];
+        const h = await run[e]();
+        samples[e].push(lap);
+        (hashes[e] ??= new Set()).add(h);
       }
-      rows.push(row);
-      process.stderr.write(`  replay ${row.history} ×${copies}: ${engines.map((e) => `${e} ${row.ms[e]!.median.toFixed(1)} ms`).join(', ')}\n`);
     }
+    const row: ReplayRow = { history: key(workload, n), ...(single ? { single } : {}), workload, n, histories: copies, eventsPerHistory: entry.events, ms: {}, hash: {} };
+    for (const e of engines) {
+      row.ms[e] = summarize(samples[e]);
+      const hs = hashes[e]!;
+      if (hs.size !== 1) throw new Error(`${row.history}: ${e} gave different outputs on different runs`);
+      row.hash[e] = [...hs][0];
+    }
+    rows.push(row);
+    process.stderr.write(`  replay ${row.history} ×${copies}: ${engines.map((e) => `${e} ${row.ms[e]!.median.toFixed(1)} ms`).join(', ')}\n`);
   }
   return { rows };
 }
