@@ -760,3 +760,24 @@ t.test('property: deleting an optional field keeps the history valid', async (t)
   );
   t.ok(deleted > 0, 'some optional fields were deleted');
 });
+
+t.test('a parsed history is frozen, and parsing it again returns it without re-validating', async (t) => {
+  const text = JSON.stringify({
+    format: 'deja.history',
+    version: 1,
+    workflowId: 'w',
+    runId: 'r',
+    events: [
+      { eventId: 1, eventTime: '2026-01-01T00:00:00.000Z', type: 'workflowExecutionStarted', workflowType: 'x', workflowId: 'w', runId: 'r', firstExecutionRunId: 'r', taskQueue: 'q', input: [], attempt: 1, randomnessSeed: 's', workflowTaskTimeoutMs: 10000 },
+    ],
+  });
+  const history = parseHistory(text);
+  t.ok(Object.isFrozen(history) && Object.isFrozen(history.events) && Object.isFrozen(history.events[0]));
+  t.equal(parseHistory(history), history, 'the same object comes back');
+  t.throws(() => {
+    (history.events as unknown[]).push({});
+  }, TypeError);
+  const copy = structuredClone(history);
+  (copy.events[0] as { eventId: number }).eventId = 2;
+  t.throws(() => parseHistory(copy), { name: 'InvalidHistoryError' }, 'a copy is validated again');
+});

@@ -31,18 +31,34 @@ interface EventPlace {
  * even when the id is missing or wrong); its `field` is the path inside the event or envelope.
  */
 class At {
+  // The path is built only when a failure needs it: validation of a valid history (the common
+  // case, thousands of events) then allocates no path strings at all.
+  private built: string | undefined;
   constructor(
     readonly source: string,
     readonly event: EventPlace | undefined,
-    readonly path: string,
-  ) {}
+    path: string,
+    private readonly parent?: At,
+    private readonly segment?: string | number,
+  ) {
+    if (parent === undefined) this.built = path;
+  }
+
+  get path(): string {
+    if (this.built === undefined) {
+      const base = this.parent!.path;
+      const seg = this.segment!;
+      this.built = typeof seg === 'number' ? `${base}[${seg}]` : base === '' ? seg : `${base}.${seg}`;
+    }
+    return this.built;
+  }
 
   key(name: string): At {
-    return new At(this.source, this.event, this.path === '' ? name : `${this.path}.${name}`);
+    return new At(this.source, this.event, '', this, name);
   }
 
   item(index: number): At {
-    return new At(this.source, this.event, `${this.path}[${index}]`);
+    return new At(this.source, this.event, '', this, index);
   }
 
   /** Fails with "expected <what>, found <value>". */
@@ -335,6 +351,12 @@ const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(\
 function eventTime(v: unknown, at: At): number {
   const what = 'an ISO-8601 UTC time such as "2024-01-31T12:00:00.000Z"';
   if (typeof v !== 'string') return at.expected(what, v);
+  // Fast path for the canonical form deja writes: if formatting the parsed instant gives the same
+  // text back, the text is a valid, real calendar time in UTC.
+  if (v.length === 24) {
+    const t = Date.parse(v);
+    if (t === t && new Date(t).toISOString() === v) return t;
+  }
   const m = ISO_TIME.exec(v);
   const ms = m ? Date.parse(v) : NaN;
   if (!m || Number.isNaN(ms)) return at.expected(what, v);
@@ -853,7 +875,7 @@ function readHistory(value: unknown, source: string): History {
     const events = own(value, 'events');
     const temporal =
       Array.isArray(events) && isRecord(events[0]) && Object.hasOwn(events[0], 'eventType')
-        ? ' (this looks like a Temporal history export, which must be imported, not parsed)'
+        ? ' (this looks like a Temporal history export; deja cannot read those yet)'
         : '';
     if (format === undefined) top.key('format').fail(`missing required field (expected "${HISTORY_FORMAT}")${temporal}`);
     return top.key('format').expected(`"${HISTORY_FORMAT}"${temporal}`, format);
@@ -900,10 +922,20 @@ function readHistory(value: unknown, source: string): History {
  * "history"), the path and the event, with what was expected and what was found.
  */
 export function parseHistory(input: string | Buffer | unknown, source?: string): History {
+  // A history this function returned is valid and frozen (its envelope, event list and events),
+  // so it is handed back as it is: read a file once, replay it many times, validate once.
+  if (typeof input === 'object' && input !== null && VALIDATED.has(input)) return input as History;
   const label = source ?? 'history';
   const value = typeof input === 'string' || input instanceof Uint8Array ? parseJson(input, label) : input;
-  return readGuarded(value, label);
+  const history = readGuarded(value, label);
+  for (const event of history.events) Object.freeze(event);
+  Object.freeze(history.events);
+  Object.freeze(history);
+  VALIDATED.add(history);
+  return history;
 }
+
+const VALIDATED = new WeakSet<object>();
 
 function readGuarded(value: unknown, source: string): History {
   try {
