@@ -26,6 +26,13 @@ export interface Settings {
   /** Timed runs for Temporal (seconds per run) and for deja and the floors (milliseconds). */
   runsTemporal: number;
   runsDeja: number;
+  /**
+   * Processes for deja's replay and new-execution measures, whose samples are pooled. On this
+   * 2-core VM a replay through isolated-vm took either about 23 ms or about 41 ms per process for
+   * the same work (steady within a process, and steady at the lower figure when pinned to one CPU
+   * with taskset), so one process would report whichever case it happened to get.
+   */
+  dejaProcesses: number;
   bundleRuns: number;
   /** Whether Temporal's time for one 1000-activity history gets its own medians (else: its one cold run from the RSS process). */
   oneHistoryTemporal: boolean;
@@ -46,6 +53,7 @@ export function settingsFor(quick: boolean): Settings {
         warmups: 1,
         runsTemporal: 2,
         runsDeja: 5,
+        dejaProcesses: 1,
         bundleRuns: 3,
         oneHistoryTemporal: false,
         newExecutionSamples: 300,
@@ -61,7 +69,8 @@ export function settingsFor(quick: boolean): Settings {
         stepsPerBatch: 1000,
         warmups: 1,
         runsTemporal: 5,
-        runsDeja: 11,
+        runsDeja: 5,
+        dejaProcesses: 3,
         bundleRuns: 5,
         oneHistoryTemporal: true,
         newExecutionSamples: 3000,

@@ -5,6 +5,8 @@ export interface Summary {
   min: number;
   max: number;
   runs: number;
+  /** The timings themselves, so that runs from several processes can be pooled. */
+  samples: number[];
 }
 
 export function summarize(samples: readonly number[]): Summary {
@@ -12,7 +14,12 @@ export function summarize(samples: readonly number[]): Summary {
   const s = [...samples].sort((a, b) => a - b);
   const mid = s.length >> 1;
   const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
-  return { median, min: s[0], max: s[s.length - 1], runs: s.length };
+  return { median, min: s[0], max: s[s.length - 1], runs: s.length, samples: [...samples] };
+}
+
+/** The samples of several summaries (from several processes), pooled. */
+export function pool(summaries: readonly Summary[]): Summary {
+  return summarize(summaries.flatMap((x) => x.samples));
 }
 
 /** Nearest-rank percentile, p in (0, 100]. */

@@ -3,6 +3,10 @@
  * `bundleWorkflowCode` (webpack) on the same workflow file, src/workloads/workflows.ts. The first
  * call of each in a fresh process is reported apart as "cold"; the timed runs alternate between
  * the engines, so drift on the machine touches both alike.
+ *
+ * A third row is the floor under deja's bundler: esbuild alone on the same entry (the runtime's
+ * install plus the workflows module, `@temporalio/workflow` aliased), with none of deja's checks
+ * and no bundle file written. The difference is what deja's sandbox checks cost.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,6 +18,7 @@ import { now, summarize, type Summary } from '../stats';
 
 export interface BundleResult {
   deja: { cold: number; warm: Summary; bytes: number; hash: string };
+  esbuildAlone: { warm: Summary; bytes: number };
   temporal: { cold: number; warm: Summary; bytes: number; hash: string };
 }
 
@@ -23,6 +28,30 @@ export async function measureBundle(settings: Settings): Promise<BundleResult> {
   let i = 0;
   const deja = () => bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, cacheDir: path.join(cacheRoot, String(i++)) });
   const temporal = () => bundleTemporal(WORKFLOWS_PATH);
+  const root = path.resolve(__dirname, '..', '..', '..');
+  const esbuild = require(require.resolve('esbuild', { paths: [root] })) as typeof import('esbuild');
+  const runtime = path.join(root, 'runtime');
+  const alone = async () =>
+    (
+      await esbuild.build({
+        stdin: {
+          contents: `import { install } from ${JSON.stringify(path.join(runtime, 'entry.ts'))};\ninstall(() => require(${JSON.stringify(WORKFLOWS_PATH)}));\n`,
+          loader: 'ts',
+          resolveDir: path.dirname(WORKFLOWS_PATH),
+        },
+        bundle: true,
+        write: false,
+        format: 'iife',
+        platform: 'neutral',
+        mainFields: ['module', 'main'],
+        target: 'es2022',
+        legalComments: 'none',
+        logLevel: 'silent',
+        alias: { '@temporalio/workflow': path.join(runtime, 'index.ts') },
+        // The runtime's own imports resolve from deja's node_modules.
+        nodePaths: [path.join(root, 'node_modules')],
+      })
+    ).outputFiles[0].text;
   try {
     let t0 = now();
     const d = await deja();
@@ -32,7 +61,13 @@ export async function measureBundle(settings: Settings): Promise<BundleResult> {
     const temporalCold = now() - t0;
     const dejaRuns: number[] = [];
     const temporalRuns: number[] = [];
+    const aloneRuns: number[] = [];
+    const aloneCode = await alone();
     for (let r = 0; r < settings.bundleRuns; r++) {
+      collect();
+      t0 = now();
+      await alone();
+      aloneRuns.push(now() - t0);
       collect();
       t0 = now();
       await deja();
@@ -44,6 +79,7 @@ export async function measureBundle(settings: Settings): Promise<BundleResult> {
     }
     return {
       deja: { cold: dejaCold, warm: summarize(dejaRuns), bytes: Buffer.byteLength(d.code), hash: sha256(d.code).slice(0, 16) },
+      esbuildAlone: { warm: summarize(aloneRuns), bytes: Buffer.byteLength(aloneCode) },
       temporal: { cold: temporalCold, warm: summarize(temporalRuns), bytes: Buffer.byteLength(t.code), hash: sha256(t.code).slice(0, 16) },
     };
   } finally {

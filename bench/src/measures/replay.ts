@@ -42,6 +42,8 @@ export interface ReplayRow {
   history: string;
   /** The one-history batch that shows each engine's fixed cost per call; not one of the 9. */
   single?: boolean;
+  /** How many processes' samples were pooled (see Settings.dejaProcesses). */
+  processes?: number;
   workload: string;
   n: number;
   histories: number;
