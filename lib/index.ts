@@ -12,7 +12,7 @@ export { bundleWorkflowCode, WorkflowBundleError } from './bundler';
 export type { WorkflowBundle, BundleOptions, BundleProblem } from './bundler';
 export { parseHistory, serializeHistory, readHistoryFile, writeHistoryFile, makeHistory, EVENT_TYPES, SUPPORTED_HISTORY_VERSIONS } from './history';
 export type { History, HistoryEvent, EventType } from './history';
-export { ReplayMachine } from './replay';
+export { ReplayMachine, initFromStart } from './replay';
 export type { ActivationRunner, LiveTask } from './replay';
 export { IsolatePool, SandboxTimeoutError, SandboxMemoryError, SandboxDisposedError, UnhandledRejectionError } from './sandbox';
 export type { SandboxOptions } from './sandbox';
@@ -29,3 +29,14 @@ export {
   TerminatedFailure,
   TemporalFailure,
 } from '../runtime/failure';
+export type {
+  Activation,
+  ActivationJob,
+  ActivationCompletion,
+  Command,
+  InitMessage,
+  Payload,
+  WireFailure,
+  WorkflowInfo,
+} from '../runtime/protocol';
+export { PROTOCOL_VERSION } from '../runtime/protocol';

@@ -43,3 +43,17 @@ t.test('the deja command: replay the fixtures as the README shows', async (t) =>
   t.equal(usage.status, 2);
   t.match(usage.stderr, /Usage:/);
 });
+
+t.test('embedding the replay engine: the next commands of an open history', async (t) => {
+  const { nextCommands } = await import('../examples/embed/drive');
+  const { makeHistory } = await import('../lib/history');
+  const t0 = Date.UTC(2026, 0, 1);
+  const at = (ms: number) => new Date(t0 + ms).toISOString();
+  const events = makeHistory('order-1', 'run-1', [
+    { eventId: 1, eventTime: at(0), type: 'workflowExecutionStarted', workflowType: 'processOrder', workflowId: 'order-1', runId: 'run-1', firstExecutionRunId: 'run-1', taskQueue: 'orders', input: ['A-1', 5], attempt: 1, randomnessSeed: 's', workflowTaskTimeoutMs: 10_000 },
+    { eventId: 2, eventTime: at(1), type: 'workflowTaskScheduled', taskQueue: 'orders', attempt: 1 },
+    { eventId: 3, eventTime: at(2), type: 'workflowTaskStarted', scheduledEventId: 2 },
+  ]).events;
+  const commands = await nextCommands(path.join(root, 'examples', 'hello', 'workflows.ts'), [...events]);
+  t.match(commands, [{ type: 'scheduleActivity', seq: 1, activityType: 'reserveInventory', args: ['A-1'], startToCloseTimeoutMs: 10_000 }]);
+});
