@@ -140,3 +140,30 @@ t.test('an activity that is not registered fails without retries, naming the reg
   t.match(((error as Error).cause as Error).cause, { cause: { type: 'NotFoundError', message: /activity type "fail" is not registered.*registered: greet/ } });
   await connection.close();
 });
+
+t.test('workflow log lines are printed once, not again when the execution is replayed', async (t) => {
+  const connection = new Connection({ backend: `memory:${id('logs')}` });
+  const lines: string[] = [];
+  const worker = await Worker.create({
+    connection,
+    taskQueue: 'logs',
+    workflowBundle: await testBundle(),
+    maxCachedWorkflows: 1, // two workflows alternate, so every task replays from scratch
+    logger: (line) => void lines.push(`${line.level} ${line.message}`),
+  });
+  const client = new (await import('../lib/client')).WorkflowClient(connection.service);
+  await worker.runUntil(async () => {
+    const handles = await Promise.all(['a', 'b'].map((n) => client.start('loggingWorkflow', { taskQueue: 'logs', workflowId: id(n), args: [n] })));
+    await Promise.all(handles.map((h) => h.result()));
+  });
+  t.same(lines.sort(), ['info a: after', 'info a: before', 'info b: after', 'info b: before']);
+  t.ok(worker.stats().cacheMisses >= 3, 'executions were rebuilt by replay meanwhile');
+  await connection.close();
+});
+
+t.test('an activity result that is not JSON fails the activity without retries', async (t) => {
+  const handle = await env.client.start('badResultWorkflow', { taskQueue: env.taskQueue, workflowId: id('bad-result'), args: [] });
+  t.match(await handle.result(), /activity bigint returned a value that is not JSON-serializable/);
+  const failed = (await handle.fetchHistory()).events.find((e) => e.type === 'activityTaskFailed');
+  t.match(failed, { retryState: 'nonRetryableFailure', failure: { type: 'PayloadError' } });
+});

@@ -411,9 +411,19 @@ export class Worker {
           );
         }
         result = await Context.run(new Context(info, cancel.signal, onHeartbeat), () => fn(...task.args));
-        if (result !== undefined) JSON.stringify(result); // fail here, clearly, on a result that is not JSON
       } catch (error) {
         failed = error;
+      }
+      if (failed === undefined && result !== undefined) {
+        // A result that is not JSON would fail the same way on every attempt: do not retry it.
+        try {
+          JSON.stringify(result);
+        } catch (error) {
+          failed = ApplicationFailure.nonRetryable(
+            `activity ${task.activityType} returned a value that is not JSON-serializable: ${(error as Error).message}`,
+            'PayloadError',
+          );
+        }
       }
       try {
         if (failed === undefined) await this.service.completeActivityTask(task.taskToken, result as Payload);

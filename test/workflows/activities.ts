@@ -20,3 +20,7 @@ export async function fail(reason: string): Promise<never> {
 export async function echo(value: string): Promise<string> {
   return `echo ${value}`;
 }
+/** Returns a value that cannot be a payload. */
+export async function bigint(): Promise<bigint> {
+  return 10n;
+}

@@ -13,6 +13,7 @@ import {
   workflowInfo,
   uuid4,
   ApplicationFailure,
+  log,
 } from 'deja/workflow';
 import type * as activities from './activities';
 
@@ -182,4 +183,22 @@ export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
 export async function unhandledRejectionWorkflow(): Promise<void> {
   void Promise.reject(new Error('forgotten'));
   await sleep(1);
+}
+
+/** Logs around a timer; the worker must print each line once, however often it is replayed. */
+export async function loggingWorkflow(name: string): Promise<void> {
+  console.log(`${name}: before`);
+  await sleep(5);
+  log.info(`${name}: after`);
+}
+
+/** Calls an activity whose result cannot be serialized. */
+export async function badResultWorkflow(): Promise<string> {
+  const { bigint } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
+  try {
+    await bigint();
+    return 'no error';
+  } catch (error) {
+    return `${((error as Error).cause as Error).message}`;
+  }
 }
