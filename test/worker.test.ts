@@ -167,3 +167,19 @@ t.test('an activity result that is not JSON fails the activity without retries',
   const failed = (await handle.fetchHistory()).events.find((e) => e.type === 'activityTaskFailed');
   t.match(failed, { retryState: 'nonRetryableFailure', failure: { type: 'PayloadError' } });
 });
+
+t.test('a query before the first workflow task completed gets a clear answer', async (t) => {
+  const connection = new Connection({ backend: `memory:${id('early-query')}` });
+  const client = new (await import('../lib/client')).WorkflowClient(connection.service);
+  const handle = await client.start('cartWorkflow', { taskQueue: 'early', workflowId: id('early'), args: [] });
+  const answer = handle.query('items').then(
+    () => 'answered',
+    (e: Error) => e.message,
+  );
+  // The worker starts after the query was filed; queries are handed out before workflow tasks.
+  await new Promise((r) => setImmediate(r));
+  const worker = await Worker.create({ connection, taskQueue: 'early', workflowBundle: await testBundle(), logger: () => undefined });
+  const message = await worker.runUntil(answer);
+  t.match(message, /has not completed its first workflow task yet/);
+  await connection.close();
+});

@@ -326,7 +326,9 @@ export class Worker {
             break;
           }
         }
-        // Keep the completed task's command events too, up to the next non-command event.
+        if (end < 0) {
+          throw new DejaError('DEJA_QUERY_FAILED', `workflow ${task.workflowId} has not completed its first workflow task yet, so it has no state to query; try again shortly`);
+        }
         return events.slice(0, end + 1);
       };
       let cached = this.cache.get(task.runId);
