@@ -161,5 +161,13 @@ export function compileError(text: string, notes: readonly string[]): Explanatio
       hint: hint || 'check the specifier and that the package is installed',
     };
   }
+  const missing = /^No matching export in "[^"]*runtime\/index\.ts" for import "([^"]+)"$/.exec(text);
+  if (missing) {
+    return {
+      what: `"${missing[1]}" is not part of deja's workflow API`,
+      why: 'deja implements a subset of @temporalio/workflow so far; this name has no counterpart yet',
+      hint: 'see the README for the workflow API deja offers today',
+    };
+  }
   return { what: text, why: 'esbuild could not compile this file', ...(hint ? { hint } : {}) };
 }
