@@ -121,45 +121,94 @@ const quoteList = (values: readonly string[]): string => values.map((v) => JSON.
 
 // ---------------------------------------------------------------------------------------------
 // Checkers: each returns the checked value (a fresh copy for objects), or fails at `at`.
+//
+// Most checkers also have a fast twin (registered with `withFast`), used on the success path: it
+// returns the same value, or BAIL when it cannot accept the value. It never throws and never
+// explains; on BAIL the event is read again by the checkers above, which find and word the
+// problem. A checker without a twin always bails, which is slow but never wrong.
 
 type Check<T> = (value: unknown, at: At) => T;
 
-const str: Check<string> = (v, at) => (typeof v === 'string' ? v : at.expected('a string', v));
+/** "Not accepted here": the slow path decides. */
+const BAIL: unique symbol = Symbol('bail');
+type Bail = typeof BAIL;
 
-const name: Check<string> = (v, at) =>
-  typeof v === 'string' && v !== '' ? v : at.expected('a non-empty string', v);
+/**
+ * A fast twin. `depth` counts the objects and arrays it is nested in; twins bail past MAX_DEPTH,
+ * so the fast path never nests deeply enough to overflow the stack (the slow path handles depth).
+ */
+type Fast<T> = (value: unknown, depth: number) => T | Bail;
+const MAX_DEPTH = 64;
 
-const bool: Check<boolean> = (v, at) => (typeof v === 'boolean' ? v : at.expected('a boolean', v));
+const FAST = new Map<Check<unknown>, Fast<unknown>>();
+const alwaysBail: Fast<never> = () => BAIL;
 
-const posInt: Check<number> = (v, at) =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 ? v : at.expected('a positive integer', v);
+function withFast<T>(check: Check<T>, fast: Fast<T>): Check<T> {
+  FAST.set(check, fast);
+  return check;
+}
 
-const nonNegInt: Check<number> = (v, at) =>
-  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : at.expected('a non-negative integer', v);
+const fastOf = <T>(check: Check<T>): Fast<T> => (FAST.get(check) as Fast<T> | undefined) ?? alwaysBail;
+
+/** A checker that accepts a value as it is when `ok`, and otherwise fails with "expected <what>". */
+function simple<T>(what: string, ok: (v: unknown) => boolean): Check<T> {
+  return withFast<T>(
+    (v, at) => (ok(v) ? (v as T) : at.expected(what, v)),
+    (v) => (ok(v) ? (v as T) : BAIL),
+  );
+}
+
+const str = simple<string>('a string', (v) => typeof v === 'string');
+
+const name = simple<string>('a non-empty string', (v) => typeof v === 'string' && v !== '');
+
+const bool = simple<boolean>('a boolean', (v) => typeof v === 'boolean');
+
+const posInt = simple<number>('a positive integer', (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1);
+
+const nonNegInt = simple<number>(
+  'a non-negative integer',
+  (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0,
+);
 
 /** Durations may have a fraction: imported Temporal durations have nanosecond precision. */
-const ms: Check<number> = (v, at) =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 0
-    ? v
-    : at.expected('a non-negative, finite number of milliseconds', v);
+const ms = simple<number>(
+  'a non-negative, finite number of milliseconds',
+  (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
+);
 
-const coefficient: Check<number> = (v, at) =>
-  typeof v === 'number' && Number.isFinite(v) && v >= 1 ? v : at.expected('a finite number >= 1', v);
+const coefficient = simple<number>(
+  'a finite number >= 1',
+  (v) => typeof v === 'number' && Number.isFinite(v) && v >= 1,
+);
 
 /** `values` comes from a Record over the union, so a new member of the union must be listed. */
 function oneOf<T extends string>(members: Record<T, true>): Check<T> {
   const values = Object.keys(members) as T[];
-  return (v, at) =>
-    typeof v === 'string' && Object.hasOwn(members, v) ? (v as T) : at.expected(`one of ${quoteList(values)}`, v);
+  return simple<T>(`one of ${quoteList(values)}`, (v) => typeof v === 'string' && Object.hasOwn(members, v));
 }
 
 function arrayOf<T>(item: Check<T>): Check<T[]> {
-  return (v, at) => {
-    if (!Array.isArray(v)) return at.expected('an array', v);
-    const out: T[] = new Array<T>(v.length);
-    for (let i = 0; i < v.length; i++) out[i] = item(v[i], at.item(i));
-    return out;
-  };
+  const fastItem = fastOf(item);
+  return withFast<T[]>(
+    (v, at) => {
+      if (!Array.isArray(v)) return at.expected('an array', v);
+      const out: T[] = new Array<T>(v.length);
+      for (let i = 0; i < v.length; i++) out[i] = item(v[i], at.item(i));
+      return out;
+    },
+    (v, depth) => {
+      if (!Array.isArray(v) || depth >= MAX_DEPTH) return BAIL;
+      const n = v.length;
+      const out: T[] = new Array<T>(n);
+      for (let i = 0; i < n; i++) {
+        const x = fastItem(v[i], depth + 1);
+        if (x === BAIL) return BAIL;
+        out[i] = x;
+      }
+      return out;
+    },
+  );
 }
 
 /**
@@ -217,6 +266,25 @@ const payload: Check<Payload> = (value, at) => {
   }
   return value;
 };
+withFast(payload, (v) => (isJson(v, 0) ? (v as Payload) : BAIL));
+
+/**
+ * The fast twin of `payload`'s walk: true if `v` is a JSON value no more than MAX_DEPTH deep
+ * (anything deeper, a cycle included, is left to the iterative walk). A plain object is one with
+ * this realm's Object.prototype or none; for-in then lists its own keys (see ordinaryPrototypes).
+ */
+function isJson(v: unknown, depth: number): boolean {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (typeof v !== 'object' || depth >= MAX_DEPTH) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!isJson(v[i], depth + 1)) return false;
+    return true;
+  }
+  if (!isOrdinary(v)) return false;
+  for (const key in v) if (!isJson((v as Record<string, unknown>)[key], depth + 1)) return false;
+  return true;
+}
 
 const payloads = arrayOf(payload);
 
@@ -286,13 +354,90 @@ function readFields<O>(obj: Record<string, unknown>, fields: Fields<O>, at: At, 
 
 function object<O>(what: string, fields: Fields<O>): Check<O> {
   const keys = Object.keys(fields);
-  return (v, at) => {
-    if (!isRecord(v)) return at.expected(what, v);
-    rejectUnknownKeys(v, keys, what, at);
-    const out: Record<string, unknown> = {};
-    readFields(v, fields, at, out);
-    return out as O;
-  };
+  const allowed = keySet(keys);
+  const rules = fastRules(fields);
+  return withFast<O>(
+    (v, at) => {
+      if (!isRecord(v)) return at.expected(what, v);
+      rejectUnknownKeys(v, keys, what, at);
+      const out: Record<string, unknown> = {};
+      readFields(v, fields, at, out);
+      return out as O;
+    },
+    (v, depth) => {
+      if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH || !isOrdinaryRecord(v)) return BAIL;
+      if (!onlyKeys(v, allowed)) return BAIL;
+      const out: Record<string, unknown> = {};
+      return readFieldsFast(v, rules, depth + 1, out) ? (out as O) : BAIL;
+    },
+  );
+}
+
+// The fast twins of readFields and rejectUnknownKeys. They read with `obj[key]` and for-in, which
+// agree with `own` and Object.keys only on an ordinary object (isOrdinaryRecord) and only while
+// ordinaryPrototypes() holds; the fast path runs only then.
+
+/** A field rule with its fast twin. */
+interface FastRule {
+  key: string;
+  optional: boolean;
+  check: Fast<unknown>;
+}
+
+/** Every key that a fast rule or Reader.readFast reads by name. */
+const READ_BY_NAME = new Set<string>(['eventId', 'eventTime', 'type']);
+
+function fastRules<O>(fields: Fields<O>): FastRule[] {
+  return Object.entries(fields as Record<string, Rule<unknown, boolean>>).map(([key, rule]) => {
+    READ_BY_NAME.add(key);
+    return { key, optional: rule.optional, check: fastOf(rule.check) };
+  });
+}
+
+/** The same as readFields, or false where readFields would fail or might. */
+function readFieldsFast(
+  obj: Record<string, unknown>,
+  rules: readonly FastRule[],
+  depth: number,
+  out: Record<string, unknown>,
+): boolean {
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i];
+    const value = obj[rule.key];
+    if (value === undefined) {
+      if (rule.optional) continue;
+      return false;
+    }
+    const checked = rule.check(value, depth);
+    if (checked === BAIL) return false;
+    out[rule.key] = checked;
+  }
+  return true;
+}
+
+type KeySet = Readonly<Record<string, true | undefined>>;
+
+/** A prototype-less lookup table, so that no key ("constructor", "__proto__") is found by accident. */
+function keySet(keys: readonly string[]): KeySet {
+  const set = Object.create(null) as Record<string, true>;
+  for (const key of keys) set[key] = true;
+  return set;
+}
+
+/** True if rejectUnknownKeys would accept `obj`'s keys. */
+function onlyKeys(obj: object, allowed: KeySet): boolean {
+  for (const key in obj) if (allowed[key] !== true) return false;
+  return true;
+}
+
+/** Not an array, and its prototype is this realm's Object.prototype or null. */
+function isOrdinaryRecord(v: object): v is Record<string, unknown> {
+  return !Array.isArray(v) && isOrdinary(v);
+}
+
+function isOrdinary(v: object): boolean {
+  const proto = Object.getPrototypeOf(v) as object | null;
+  return proto === Object.prototype || proto === null;
 }
 
 const failureKind = oneOf<FailureKind>({
@@ -320,7 +465,10 @@ const timeoutType = oneOf<TimeoutType>({
 });
 
 // `failure` is recursive through `cause`; the indirection lets the spec name itself.
-const failure: Check<WireFailure> = (v, at) => failureObject(v, at);
+const failure: Check<WireFailure> = withFast(
+  (v, at) => failureObject(v, at),
+  (v, depth) => fastFailure(v, depth),
+);
 const failureObject = object<WireFailure>('a failure { message, kind, … }', {
   message: req(str),
   kind: req(failureKind),
@@ -334,6 +482,7 @@ const failureObject = object<WireFailure>('a failure { message, kind, … }', {
   timeoutType: opt(timeoutType),
   cause: opt(failure),
 });
+const fastFailure = fastOf(failureObject);
 
 const retryPolicy = object<RetryPolicy>('a retry policy', {
   initialIntervalMs: opt(ms),
@@ -351,22 +500,78 @@ const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(\
 function eventTime(v: unknown, at: At): number {
   const what = 'an ISO-8601 UTC time such as "2024-01-31T12:00:00.000Z"';
   if (typeof v !== 'string') return at.expected(what, v);
-  // Fast path for the canonical form deja writes: if formatting the parsed instant gives the same
-  // text back, the text is a valid, real calendar time in UTC.
-  if (v.length === 24) {
-    const t = Date.parse(v);
-    if (t === t && new Date(t).toISOString() === v) return t;
-  }
+  const t = timeMs(v);
+  if (t === t) return t;
+  // timeMs rejected it: either it is not ISO-8601 at all, or the date does not exist.
+  const iso = ISO_TIME.test(v) && !Number.isNaN(Date.parse(v));
+  return at.expected(iso ? `${what} (a real calendar date)` : what, v);
+}
+
+/** The ms since the epoch of a valid event time, or NaN. */
+function timeMs(v: string): number {
+  const t = canonicalTimeMs(v);
+  if (t === t) return t;
   const m = ISO_TIME.exec(v);
   const ms = m ? Date.parse(v) : NaN;
-  if (!m || Number.isNaN(ms)) return at.expected(what, v);
+  if (!m || Number.isNaN(ms)) return NaN;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
-  const daysInMonth = month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) {
-    return at.expected(`${what} (a real calendar date)`, v);
-  }
+  if (month < 1 || month > 12 || day < 1 || day > daysIn(year, month)) return NaN;
   return ms;
+}
+
+function daysIn(year: number, month: number): number {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * The fast path for the canonical form deja writes, "YYYY-MM-DDTHH:MM:SS.sssZ": its ms since the
+ * epoch, or NaN for any other text (which eventTime then reads by ISO_TIME). It accepts only
+ * texts that ISO_TIME and the calendar check accept, and computes what Date.parse does.
+ */
+function canonicalTimeMs(v: string): number {
+  if (v.length !== 24) return NaN;
+  if (
+    v.charCodeAt(4) !== 0x2d || // -
+    v.charCodeAt(7) !== 0x2d ||
+    v.charCodeAt(10) !== 0x54 || // T
+    v.charCodeAt(13) !== 0x3a || // :
+    v.charCodeAt(16) !== 0x3a ||
+    v.charCodeAt(19) !== 0x2e || // .
+    v.charCodeAt(23) !== 0x5a // Z
+  ) {
+    return NaN;
+  }
+  const year = digits(v, 0, 4);
+  const month = digits(v, 5, 2);
+  const day = digits(v, 8, 2);
+  const hour = digits(v, 11, 2);
+  const minute = digits(v, 14, 2);
+  const second = digits(v, 17, 2);
+  const milli = digits(v, 20, 3);
+  // A field that is not all digits is negative, and fails these range checks.
+  if (year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23) return NaN;
+  if (minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return NaN;
+  if (day > daysIn(year, month)) return NaN;
+  // Days since 1970-01-01 in the proleptic Gregorian calendar (H. Hinnant's days_from_civil).
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  return days * 86400000 + hour * 3600000 + minute * 60000 + second * 1000 + milli;
+}
+
+/** The decimal number in v[start, start + count), or -1 if a character there is not a digit. */
+function digits(v: string, start: number, count: number): number {
+  let n = 0;
+  for (let i = start; i < start + count; i++) {
+    const d = v.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -575,6 +780,45 @@ interface AnySpec {
 }
 const specOf = (type: EventType): AnySpec => SPECS[type] as unknown as AnySpec;
 
+/** A spec compiled for Reader.readFast: its fields' fast twins, its refs as a list. */
+interface FastSpec {
+  allowed: KeySet;
+  rules: readonly FastRule[];
+  /** The first event, and only the first, starts the execution. */
+  starts: boolean;
+  envelope: readonly string[];
+  refs: readonly { key: string; to: EventType; same: string | undefined }[];
+  life: AnyLife | undefined;
+}
+
+const FAST_SPECS = new Map<string, FastSpec>();
+for (const type of EVENT_TYPES) {
+  const spec = specOf(type);
+  const refs: FastSpec['refs'][number][] = [];
+  for (const [key, ref] of Object.entries(spec.refs ?? {})) {
+    if (ref !== undefined) refs.push({ key, to: ref.to, same: ref.same });
+  }
+  FAST_SPECS.set(type, {
+    allowed: keySet(EVENT_KEYS[type]),
+    rules: fastRules(spec.fields),
+    starts: spec.life?.op === 'startExecution',
+    envelope: spec.envelope ?? [],
+    refs,
+    life: spec.life,
+  });
+}
+
+/**
+ * True if Object.prototype has no enumerable property (which for-in would list) and none named
+ * like a field (which `obj[key]` would find). Checked once per history, since a library may have
+ * added some; if it has, every event of the history takes the slow path.
+ */
+function ordinaryPrototypes(): boolean {
+  for (const _ in Object.prototype) return false;
+  for (const key of READ_BY_NAME) if (key in Object.prototype) return false;
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading a history
 
@@ -608,6 +852,88 @@ class Reader {
     private readonly source: string,
     private readonly envelope: { workflowId: string; runId: string },
   ) {}
+
+  /**
+   * Reads event `index` exactly as `read` does, when it is valid and every value in it has a fast
+   * twin that accepts it. Otherwise it changes nothing and returns false, and `read` reads the
+   * event again: so `read` alone decides what is wrong and how to say it.
+   */
+  readFast(raw: unknown, index: number): boolean {
+    if (typeof raw !== 'object' || raw === null || !isOrdinaryRecord(raw)) return false;
+    const id = index + 1;
+    if (raw.eventId !== id) return false;
+    const type = raw.type;
+    const spec = typeof type === 'string' ? FAST_SPECS.get(type) : undefined;
+    if (spec === undefined || this.closedBy !== undefined || spec.starts !== (index === 0)) return false;
+    if (!onlyKeys(raw, spec.allowed)) return false;
+
+    const timeText = raw.eventTime;
+    if (typeof timeText !== 'string') return false;
+    // Most events share their time with the one before.
+    const time = index > 0 && timeText === this.lastTimeText ? this.lastTimeMs : timeMs(timeText);
+    if (!(time >= this.lastTimeMs)) return false;
+
+    const event: Record<string, unknown> = { eventId: id, eventTime: timeText, type };
+    if (!readFieldsFast(raw, spec.rules, 0, event)) return false;
+
+    for (let i = 0; i < spec.envelope.length; i++) {
+      const key = spec.envelope[i];
+      if (event[key] !== this.envelope[key as keyof typeof this.envelope]) return false;
+    }
+    for (let i = 0; i < spec.refs.length; i++) {
+      const ref = spec.refs[i];
+      const target = event[ref.key] as number | undefined;
+      if (target === undefined) continue;
+      if (target >= id) return false;
+      const referenced = this.events[target - 1] as unknown as Record<string, unknown>;
+      if (referenced.type !== ref.to) return false;
+      if (ref.same !== undefined && referenced[ref.same] !== event[ref.same]) return false;
+    }
+
+    // The checks of `apply`, then (below, once nothing can fail) its changes.
+    const life = spec.life;
+    let state: ThingState | undefined;
+    if (life !== undefined) {
+      if (life.op === 'open') {
+        if (life.unique !== undefined && this.openKeys[life.thing].has(event[life.unique] as string)) return false;
+      } else if (life.op === 'start' || life.op === 'close') {
+        state = this.things[life.thing].get(event[life.via] as number);
+        if (state === undefined || state.closedBy !== undefined) return false;
+        if (life.op === 'start' && state.startedBy !== undefined) return false;
+      }
+    }
+
+    if (life !== undefined) {
+      switch (life.op) {
+        case 'startExecution':
+          break;
+        case 'closeExecution':
+          this.closedBy = id;
+          break;
+        case 'open': {
+          const opened: ThingState = {};
+          if (life.unique !== undefined) {
+            const key = event[life.unique] as string;
+            this.openKeys[life.thing].set(key, id);
+            opened.key = key;
+          }
+          this.things[life.thing].set(id, opened);
+          break;
+        }
+        case 'start':
+          state!.startedBy = id;
+          break;
+        case 'close':
+          state!.closedBy = id;
+          if (state!.key !== undefined) this.openKeys[life.thing].delete(state!.key);
+          break;
+      }
+    }
+    this.lastTimeMs = time;
+    this.lastTimeText = timeText;
+    this.events.push(event as unknown as HistoryEvent);
+    return true;
+  }
 
   read(raw: unknown, index: number): void {
     const place: EventPlace = { index, idOk: false };
@@ -904,7 +1230,19 @@ function readHistory(value: unknown, source: string): History {
   }
 
   const reader = new Reader(source, { workflowId: workflowId as string, runId: runId as string });
-  for (let i = 0; i < events.length; i++) reader.read(events[i], i);
+  const fast = ordinaryPrototypes();
+  for (let i = 0; i < events.length; i++) {
+    const event: unknown = events[i];
+    let done = false;
+    if (fast) {
+      try {
+        done = reader.readFast(event, i);
+      } catch {
+        // Only a getter or proxy in the input (or a full stack) can throw here: let `read` meet it.
+      }
+    }
+    if (!done) reader.read(event, i);
+  }
   return {
     format: HISTORY_FORMAT,
     version: HISTORY_VERSION,
