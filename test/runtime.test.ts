@@ -227,6 +227,22 @@ t.test('the V8 code cache is written beside the bundle and reused by the next is
   second.dispose();
 });
 
+t.test('lifetimes: disposed and failed executions leave nothing behind in the pool', async (t) => {
+  const leakPool = new IsolatePool({ isolatePoolSize: 2, activationTimeoutMs: 1000 });
+  const made = Array.from({ length: 6 }, (_, i) => leakPool.createExecution(bundle, initFor('cartWorkflow'), `cart-${i}`));
+  t.equal(leakPool.stats().executions, 6);
+  for (const e of made.slice(0, 3)) e.dispose();
+  t.equal(leakPool.stats().executions, 3);
+  const looping = leakPool.createExecution(bundle, initFor('infiniteLoopWorkflow'), 'loop');
+  t.throws(() => looping.activate({ timestamp: 0, isReplaying: false, historyLength: 3, jobs: [{ type: 'startWorkflow', workflowType: 'infiniteLoopWorkflow', args: [] }] }), SandboxTimeoutError);
+  t.ok(looping.disposed, 'a timed-out execution is disposed');
+  t.equal(leakPool.stats().executions, 3);
+  for (const e of made.slice(3)) e[Symbol.dispose]();
+  t.equal(leakPool.stats().executions, 0, 'no context left');
+  leakPool.dispose();
+  t.throws(() => leakPool.createExecution(bundle, initFor('cartWorkflow'), 'late'), SandboxDisposedError);
+});
+
 t.test('pool options are validated', async (t) => {
   t.throws(() => new IsolatePool({ memoryLimitMb: 4 }), /memoryLimitMb must be an integer ≥ 8, got 4/);
   t.throws(() => new IsolatePool({ isolatePoolSize: 0 }), /isolatePoolSize must be an integer ≥ 1/);
