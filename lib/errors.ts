@@ -97,6 +97,14 @@ export function checkKnownKeys(where: string, options: object | undefined, known
   }
 }
 
+/** An integer option of at least `min`, with a message naming where, the option and what was found. */
+export function checkInteger(where: string, name: string, value: unknown, min = 1): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new InvalidArgumentError(`${where}: ${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
 export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';

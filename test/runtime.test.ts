@@ -41,6 +41,15 @@ function start(workflowType: string, args: unknown[] = [], seed = 'seed', startT
   const first = activate(startTime, { type: 'startWorkflow', workflowType, args }, ...alsoJobs);
   return { execution, activate, first };
 }
+/** What `fn` throws (undefined if it returns). */
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
 const commandsOf = (c: ActivationCompletion): Command[] => {
   if (!c.ok) throw new Error(`expected ok completion, got failure ${c.failure.message}`);
   return c.commands;
@@ -165,14 +174,7 @@ t.test('isolation: an execution that mutates globals does not affect another', a
 });
 
 t.test('an infinite loop fails the activation at its deadline, naming the workflow; the pool survives', async (t) => {
-  let error: unknown;
-  let loop: ReturnType<typeof start> | undefined;
-  try {
-    loop = start('infiniteLoopWorkflow');
-  } catch (e) {
-    error = e;
-  }
-  t.equal(loop, undefined);
+  const error = thrown(() => start('infiniteLoopWorkflow'));
   t.ok(error instanceof SandboxTimeoutError);
   t.match((error as Error).message, /workflow wf-infiniteLoopWorkflow \(infiniteLoopWorkflow\) ran past its 1000 ms CPU deadline/);
   const ok = start('orderWorkflow', ['x', 1]);
@@ -183,12 +185,7 @@ t.test('an infinite loop fails the activation at its deadline, naming the workfl
 t.test('a memory bomb drops its isolate and evicts its executions; the pool rebuilds', async (t) => {
   // Every isolate of the pool holds a bystander, so one of them shares the bomb's isolate.
   const bystanders = [start('cartWorkflow'), start('cartWorkflow'), start('cartWorkflow')];
-  let error: unknown;
-  try {
-    start('memoryBombWorkflow');
-  } catch (e) {
-    error = e;
-  }
+  const error = thrown(() => start('memoryBombWorkflow'));
   t.ok(error instanceof SandboxMemoryError, `got ${String(error)}`);
   t.match((error as Error).message, /exceeded the isolate memory limit/);
   const evicted = bystanders.filter((b) => b.execution.disposed);
@@ -201,12 +198,7 @@ t.test('a memory bomb drops its isolate and evicts its executions; the pool rebu
 });
 
 t.test('an unhandled rejection fails the activation and discards the context', async (t) => {
-  let error: unknown;
-  try {
-    start('unhandledRejectionWorkflow');
-  } catch (e) {
-    error = e;
-  }
+  const error = thrown(() => start('unhandledRejectionWorkflow'));
   t.ok(error instanceof UnhandledRejectionError, `got ${String(error)}`);
   t.match((error as Error).message, /an activation of workflow wf-unhandledRejectionWorkflow \(unhandledRejectionWorkflow\) left a promise rejection unhandled: Error: forgotten/);
   t.match((error as Error).stack, /unhandledRejectionWorkflow/, 'the stack inside the isolate is kept');

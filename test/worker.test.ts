@@ -126,7 +126,7 @@ t.test('worker options are validated', async (t) => {
   await t.rejects(Worker.create({ taskQueue: 'q', workflowsPath: 'x', workflowBundle: await testBundle() }), /not both/);
   await t.rejects(Worker.create({ taskQueue: 'q', activitiez: {} } as never), /unknown option "activitiez"/);
   await t.rejects(Worker.create({ taskQueue: 'q', activities: { a: 1 } as never }), /activity "a" must be a function/);
-  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxCachedWorkflows: 0 }), /maxCachedWorkflows: expected an integer ≥ 1/);
+  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxCachedWorkflows: 0 }), /Worker.create: maxCachedWorkflows must be an integer ≥ 1, got 0/);
 });
 
 t.test('an activity that is not registered fails without retries, naming the registered ones', async (t) => {
@@ -182,4 +182,12 @@ t.test('a query before the first workflow task completed gets a clear answer', a
   const message = await worker.runUntil(answer);
   t.match(message, /has not completed its first workflow task yet/);
   await connection.close();
+});
+
+t.test('a failing activity is retried by its policy; only the final attempt is in history', async (t) => {
+  const handle = await env.client.start('retryWorkflow', { taskQueue: env.taskQueue, workflowId: id('retry'), args: [] });
+  t.equal(await handle.result(), 'finally');
+  const events = (await handle.fetchHistory()).events;
+  t.match(events.find((e) => e.type === 'activityTaskStarted'), { attempt: 3 });
+  t.equal(events.filter((e) => e.type === 'activityTaskStarted').length, 1);
 });

@@ -17,7 +17,7 @@ import {
   type QueryResult,
 } from '../../runtime/protocol';
 import { readCodeCache, writeCodeCache, type WorkflowBundle } from '../bundler';
-import { DejaError, InvalidArgumentError, checkKnownKeys } from '../errors';
+import { DejaError, checkInteger, checkKnownKeys } from '../errors';
 
 export interface SandboxOptions {
   /** Isolates in the pool; executions are spread over them. Default 1. */
@@ -29,13 +29,6 @@ export interface SandboxOptions {
 }
 
 const OPTION_KEYS = ['isolatePoolSize', 'memoryLimitMb', 'activationTimeoutMs'] as const;
-
-function positiveInt(where: string, name: string, value: unknown, min = 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(`${where}: ${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
 
 /** The activation ran past its CPU deadline; the execution's context is discarded. */
 export class SandboxTimeoutError extends DejaError {
@@ -128,9 +121,9 @@ export class IsolatePool {
 
   constructor(options: SandboxOptions = {}) {
     checkKnownKeys('IsolatePool', options, OPTION_KEYS);
-    this.size = positiveInt('IsolatePool', 'isolatePoolSize', options.isolatePoolSize ?? 1);
-    this.memoryLimitMb = positiveInt('IsolatePool', 'memoryLimitMb', options.memoryLimitMb ?? 128, 8);
-    this.activationTimeoutMs = positiveInt('IsolatePool', 'activationTimeoutMs', options.activationTimeoutMs ?? 2000);
+    this.size = checkInteger('IsolatePool', 'isolatePoolSize', options.isolatePoolSize ?? 1);
+    this.memoryLimitMb = checkInteger('IsolatePool', 'memoryLimitMb', options.memoryLimitMb ?? 128, 8);
+    this.activationTimeoutMs = checkInteger('IsolatePool', 'activationTimeoutMs', options.activationTimeoutMs ?? 2000);
   }
 
   /** The live isolate with the fewest executions; dead ones are replaced. */

@@ -53,17 +53,13 @@ function replayOne(pool: IsolatePool, bundle: WorkflowBundle, history: History):
   }
 }
 
-function toHistory(input: History | string | unknown): History {
-  return parseHistory(input);
-}
-
 /**
  * Replays one history. Resolves when it replays cleanly; rejects with DeterminismViolationError
  * (naming the event, the recorded event and the emitted command), WorkflowTaskFailedError, or
  * InvalidHistoryError.
  */
 export async function replayHistory(options: ReplayOptions, history: History | string): Promise<void> {
-  const parsed = toHistory(history);
+  const parsed = parseHistory(history);
   const { bundle, pool } = await prepare('replayHistory', options);
   try {
     replayOne(pool, bundle, parsed);
@@ -82,7 +78,7 @@ export async function* replayHistories(
     for await (const input of histories) {
       let history: History | undefined;
       try {
-        history = toHistory(input);
+        history = parseHistory(input);
         replayOne(pool, bundle, history);
         yield { workflowId: history.workflowId, runId: history.runId };
       } catch (error) {

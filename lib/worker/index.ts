@@ -16,7 +16,7 @@ import { bundleWorkflowCode, type WorkflowBundle } from '../bundler';
 import { IsolatePool, SandboxMemoryError, SandboxTimeoutError, UnhandledRejectionError, type SandboxExecution } from '../sandbox';
 import { ReplayMachine, initFromStart } from '../replay';
 import { Context, type ActivityInfo } from '../activity';
-import { DejaError, DeterminismViolationError, InvalidArgumentError, checkKnownKeys } from '../errors';
+import { DejaError, DeterminismViolationError, InvalidArgumentError, checkInteger, checkKnownKeys } from '../errors';
 import { Connection } from '../client';
 
 export type ActivityFunction = (...args: any[]) => unknown;
@@ -63,12 +63,6 @@ const OPTION_KEYS = [
 interface CachedExecution {
   execution: SandboxExecution;
   machine: ReplayMachine;
-}
-
-function count(where: string, value: number | undefined, fallback: number): number {
-  const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(`${where}: expected an integer ≥ 1, got ${JSON.stringify(value)}`);
-  return v;
 }
 
 export interface WorkerStats {
@@ -130,9 +124,9 @@ export class Worker {
     this.taskQueue = options.taskQueue;
     this.identity = options.identity ?? `${process.pid}@${hostname()}`;
     this.service = (options.connection ?? new Connection()).service;
-    this.maxCached = count('maxCachedWorkflows', options.maxCachedWorkflows, 1000);
-    this.maxActivities = count('maxConcurrentActivityTaskExecutions', options.maxConcurrentActivityTaskExecutions, 100);
-    this.workflowPollers = count('maxConcurrentWorkflowTaskPolls', options.maxConcurrentWorkflowTaskPolls, 2);
+    this.maxCached = checkInteger('Worker.create', 'maxCachedWorkflows', options.maxCachedWorkflows ?? 1000);
+    this.maxActivities = checkInteger('Worker.create', 'maxConcurrentActivityTaskExecutions', options.maxConcurrentActivityTaskExecutions ?? 100);
+    this.workflowPollers = checkInteger('Worker.create', 'maxConcurrentWorkflowTaskPolls', options.maxConcurrentWorkflowTaskPolls ?? 2);
     const activities = options.activities ?? {};
     for (const [name, fn] of Object.entries(activities)) {
       if (typeof fn !== 'function') throw new InvalidArgumentError(`Worker.create: activity "${name}" must be a function, got ${typeof fn}`);

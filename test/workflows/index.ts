@@ -30,6 +30,11 @@ export async function orderWorkflow(customer: string, amount: number): Promise<s
   return `${hello} | ${receipt} | ${again}`;
 }
 
+/** An activity that fails twice, then succeeds on its third attempt (retry initial interval 5 ms). */
+export async function retryWorkflow(): Promise<string> {
+  return flaky();
+}
+
 /** Timers: sleeps given in ms and as a string, and a setTimeout. */
 export async function timersWorkflow(): Promise<number> {
   const t0 = Date.now();
