@@ -20,7 +20,10 @@ export type DejaErrorCode =
   | 'DEJA_ALREADY_STARTED'
   | 'DEJA_WORKFLOW_FAILED'
   | 'DEJA_QUERY_FAILED'
-  | 'DEJA_STALE_TASK';
+  | 'DEJA_STALE_TASK'
+  | 'DEJA_LIMIT_EXCEEDED'
+  | 'DEJA_PAYLOAD_TOO_LARGE'
+  | 'DEJA_WORKER_FAILED';
 
 export class DejaError extends Error {
   readonly code: DejaErrorCode;
@@ -97,13 +100,21 @@ export function checkKnownKeys(where: string, options: object | undefined, known
   }
 }
 
-/** An integer option of at least `min`, with a message naming where, the option and what was found. */
-export function checkInteger(where: string, name: string, value: unknown, min = 1): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new InvalidArgumentError(`${where}: ${name} must be an integer ≥ ${min}, got ${JSON.stringify(value)}`);
+/**
+ * An integer option in [min, max], with a message naming where, the option, the range and what was
+ * found. Every option has an upper bound: past it the option would break something later (a
+ * timeout above 2^31−1 ms overflows Node's and isolated-vm's timers) instead of failing here.
+ */
+export function checkInteger(where: string, name: string, value: unknown, min = 1, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+    throw new InvalidArgumentError(`${where}: ${name} must be an integer ${range}, got ${describe(value)}`);
   }
   return value;
 }
+
+/** The largest delay Node's and isolated-vm's timers accept (2^31−1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';

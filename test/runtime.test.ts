@@ -236,8 +236,8 @@ t.test('lifetimes: disposed and failed executions leave nothing behind in the po
 });
 
 t.test('pool options are validated', async (t) => {
-  t.throws(() => new IsolatePool({ memoryLimitMb: 4 }), /memoryLimitMb must be an integer ≥ 8, got 4/);
-  t.throws(() => new IsolatePool({ isolatePoolSize: 0 }), /isolatePoolSize must be an integer ≥ 1/);
+  t.throws(() => new IsolatePool({ memoryLimitMb: 4 }), /memoryLimitMb must be an integer from 8 to 65536, got number 4/);
+  t.throws(() => new IsolatePool({ isolatePoolSize: 0 }), /isolatePoolSize must be an integer from 1 to 64, got number 0/);
   t.throws(() => new IsolatePool({ memoryLimit: 64 } as never), /unknown option "memoryLimit"/);
   t.throws(() => pool.createExecution({ ...bundle, protocolVersion: 99 }, {} as never, 'x'), /built for protocol 99/);
 });

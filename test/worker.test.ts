@@ -126,7 +126,7 @@ t.test('worker options are validated', async (t) => {
   await t.rejects(Worker.create({ taskQueue: 'q', workflowsPath: 'x', workflowBundle: await testBundle() }), /not both/);
   await t.rejects(Worker.create({ taskQueue: 'q', activitiez: {} } as never), /unknown option "activitiez"/);
   await t.rejects(Worker.create({ taskQueue: 'q', activities: { a: 1 } as never }), /activity "a" must be a function/);
-  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxCachedWorkflows: 0 }), /Worker.create: maxCachedWorkflows must be an integer ≥ 1, got 0/);
+  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxCachedWorkflows: 0 }), /Worker.create: maxCachedWorkflows must be an integer from 1 to 1000000, got number 0/);
 });
 
 t.test('an activity that is not registered fails without retries, naming the registered ones', async (t) => {
@@ -163,7 +163,7 @@ t.test('workflow log lines are printed once, not again when the execution is rep
 
 t.test('an activity result that is not JSON fails the activity without retries', async (t) => {
   const handle = await env.client.start('badResultWorkflow', { taskQueue: env.taskQueue, workflowId: id('bad-result'), args: [] });
-  t.match(await handle.result(), /activity bigint returned a value that is not JSON-serializable/);
+  t.match(await handle.result(), /activity bigint returned a value that deja cannot record: the value cannot be serialized \(Do not know how to serialize a BigInt\)/);
   const failed = (await handle.fetchHistory()).events.find((e) => e.type === 'activityTaskFailed');
   t.match(failed, { retryState: 'nonRetryableFailure', failure: { type: 'PayloadError' } });
 });

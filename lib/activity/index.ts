@@ -6,6 +6,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Payload } from '../../runtime/protocol';
 import { CancelledFailure } from '../../runtime/failure';
+import { findNonJson } from './json';
 
 export interface ActivityInfo {
   activityId: string;
@@ -56,8 +57,14 @@ export class Context {
     this.cancelled.catch(() => undefined); // observed by whoever awaits it
   }
 
-  /** Records progress; the details reach the next attempt. Also keeps a heartbeat timeout away. */
+  /**
+   * Records progress; the details reach the next attempt. Also keeps a heartbeat timeout away.
+   * Throws a TypeError, naming what is wrong, when `details` is not a JSON value: it could not be
+   * recorded, and dropping it silently would end in a heartbeat timeout instead.
+   */
   heartbeat(details?: Payload): void {
+    const problem = findNonJson(details);
+    if (problem !== undefined) throw new TypeError(`heartbeat: details${problem}; heartbeat details must be a JSON value`);
     this.onHeartbeat(details);
   }
 

@@ -29,6 +29,12 @@ export interface LiveTask {
   completion: ActivationCompletion;
 }
 
+/** The live task's activation, built but not run (see `ReplayMachine.advanceToLive`). */
+export interface PendingLiveTask {
+  startedEventId: number;
+  activation: Activation;
+}
+
 const COMMAND_EVENTS = new Set<HistoryEvent['type']>([
   'activityTaskScheduled',
   'timerStarted',
@@ -113,7 +119,9 @@ export class ReplayMachine {
   private readonly activities = new Map<number, { seq: number; activityType: string; activityId: string }>();
   private readonly timers = new Map<string, number>();
   private closed = false;
+  private awaitingLive = false;
 
+  /** `runner` runs the recorded tasks' activations (and the live one's, through `advance`). */
   constructor(private readonly runner: ActivationRunner) {}
 
   get lastSeenEventId(): number {
@@ -126,7 +134,19 @@ export class ReplayMachine {
   }
 
   advance(events: readonly HistoryEvent[]): LiveTask | undefined {
-    let live: LiveTask | undefined;
+    const pending = this.advanceToLive(events);
+    return pending && this.completeLive(pending, this.runner.activate(pending.activation));
+  }
+
+  /**
+   * Like `advance`, but the live task's activation is returned instead of run, so the caller can
+   * run it another way (the worker runs it on the isolate's own thread) and hand the completion to
+   * `completeLive`. Recorded tasks are replayed here, synchronously. Until `completeLive` is called
+   * the machine must not be advanced further.
+   */
+  advanceToLive(events: readonly HistoryEvent[]): PendingLiveTask | undefined {
+    if (this.awaitingLive) throw new InvalidHistoryError('the live task has not been completed yet (call completeLive first)');
+    let live: PendingLiveTask | undefined;
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       if (e.eventId !== this.lastEventId + 1) {
@@ -174,8 +194,8 @@ export class ReplayMachine {
         case 'workflowTaskStarted': {
           const outcome = this.outcomeOf(events, i);
           if (outcome === 'failed') break; // a failed attempt: its jobs wait for the next task
-          const task = this.runTask(e, outcome === 'completed');
-          if (task) live = task;
+          if (outcome === 'completed') this.runTask(e);
+          else live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
           break;
         }
         default:
@@ -183,7 +203,18 @@ export class ReplayMachine {
           break;
       }
     }
+    if (live) this.awaitingLive = true;
     return live;
+  }
+
+  /** Records the completion of the activation that `advanceToLive` returned. */
+  completeLive(pending: PendingLiveTask, completion: ActivationCompletion): LiveTask {
+    this.awaitingLive = false;
+    if (completion.ok) {
+      this.pending = completion.commands.slice();
+      this.pendingFromCompletedTask = false;
+    }
+    return { startedEventId: pending.startedEventId, completion };
   }
 
   /** For a complete history: every command the last completed task emitted must be recorded. */
@@ -210,7 +241,8 @@ export class ReplayMachine {
     return 'live';
   }
 
-  private runTask(started: HistoryEvent, completed: boolean): LiveTask | undefined {
+  /** The jobs gathered since the previous task, as the activation of the task started here. */
+  private takeActivation(started: HistoryEvent, completed: boolean): Activation {
     if (this.pendingFromCompletedTask && this.pending.length > 0) {
       const c = this.pending[0];
       throw new DeterminismViolationError(
@@ -222,26 +254,22 @@ export class ReplayMachine {
     }
     const jobs = this.jobs.sort((a, b) => jobPriority(a) - jobPriority(b)); // stable sort
     this.jobs = [];
-    const completion = this.runner.activate({
-      timestamp: Date.parse(started.eventTime),
-      isReplaying: completed,
-      historyLength: started.eventId,
-      jobs,
-    });
+    return { timestamp: Date.parse(started.eventTime), isReplaying: completed, historyLength: started.eventId, jobs };
+  }
+
+  /** Replays a task that history says completed: its commands must follow as events. */
+  private runTask(started: HistoryEvent): void {
+    const completion = this.runner.activate(this.takeActivation(started, true));
     if (!completion.ok) {
-      if (completed) {
-        const f = completion.failure;
-        throw new WorkflowTaskFailedError(
-          `replaying the workflow task at event ${started.eventId} failed, though it succeeded when recorded: ${f.type ? f.type + ': ' : ''}${f.message}`,
-          f,
-          f.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
-        );
-      }
-      return { startedEventId: started.eventId, completion };
+      const f = completion.failure;
+      throw new WorkflowTaskFailedError(
+        `replaying the workflow task at event ${started.eventId} failed, though it succeeded when recorded: ${f.type ? f.type + ': ' : ''}${f.message}`,
+        f,
+        f.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
+      );
     }
     this.pending = completion.commands.slice();
-    this.pendingFromCompletedTask = completed;
-    return completed ? undefined : { startedEventId: started.eventId, completion };
+    this.pendingFromCompletedTask = true;
   }
 
   private matchCommand(e: HistoryEvent): void {

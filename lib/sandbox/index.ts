@@ -10,14 +10,17 @@ import {
   PROTOCOL_VERSION,
   type Activation,
   type ActivationCompletion,
+  type Command,
   type ConcludeResult,
   type InitMessage,
   type InitResult,
   type QueryRequest,
   type QueryResult,
+  type LogEntry,
+  type WireFailure,
 } from '../../runtime/protocol';
 import { readCodeCache, writeCodeCache, type WorkflowBundle } from '../bundler';
-import { DejaError, checkInteger, checkKnownKeys } from '../errors';
+import { DejaError, MAX_TIMER_MS, checkInteger, checkKnownKeys } from '../errors';
 
 export interface SandboxOptions {
   /** Isolates in the pool; executions are spread over them. Default 1. */
@@ -29,6 +32,14 @@ export interface SandboxOptions {
 }
 
 const OPTION_KEYS = ['isolatePoolSize', 'memoryLimitMb', 'activationTimeoutMs'] as const;
+
+/** The upper bound of each option: past these the option is a mistake, not a setting. */
+const LIMITS = {
+  isolatePoolSize: 64,
+  /** 64 GiB: V8 cannot give one isolate more heap than that on any machine deja runs on. */
+  memoryLimitMb: 65_536,
+  activationTimeoutMs: MAX_TIMER_MS,
+} as const;
 
 /** The activation ran past its CPU deadline; the execution's context is discarded. */
 export class SandboxTimeoutError extends DejaError {
@@ -94,6 +105,30 @@ class PooledIsolate {
     return script;
   }
 
+  /**
+   * One activation at a time per isolate. isolated-vm queues calls per isolate anyway; taking
+   * turns here keeps the calls of one activation together, so its deadline measures its own work
+   * and never the time it waited behind another execution.
+   */
+  private held = false;
+  private readonly turns: (() => void)[] = [];
+
+  async exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (this.held) await new Promise<void>((resolve) => this.turns.push(resolve));
+    else this.held = true;
+    try {
+      return await fn();
+    } finally {
+      const next = this.turns.shift();
+      if (next) next(); // the turn passes directly: `held` stays true
+      else this.held = false;
+    }
+  }
+
+  get busy(): boolean {
+    return this.held;
+  }
+
   dispose(): void {
     for (const execution of [...this.executions]) execution.evict('its isolate was disposed');
     if (!this.isolate.isDisposed) this.isolate.dispose();
@@ -121,9 +156,9 @@ export class IsolatePool {
 
   constructor(options: SandboxOptions = {}) {
     checkKnownKeys('IsolatePool', options, OPTION_KEYS);
-    this.size = checkInteger('IsolatePool', 'isolatePoolSize', options.isolatePoolSize ?? 1);
-    this.memoryLimitMb = checkInteger('IsolatePool', 'memoryLimitMb', options.memoryLimitMb ?? 128, 8);
-    this.activationTimeoutMs = checkInteger('IsolatePool', 'activationTimeoutMs', options.activationTimeoutMs ?? 2000);
+    this.size = checkInteger('IsolatePool', 'isolatePoolSize', options.isolatePoolSize ?? 1, 1, LIMITS.isolatePoolSize);
+    this.memoryLimitMb = checkInteger('IsolatePool', 'memoryLimitMb', options.memoryLimitMb ?? 128, 8, LIMITS.memoryLimitMb);
+    this.activationTimeoutMs = checkInteger('IsolatePool', 'activationTimeoutMs', options.activationTimeoutMs ?? 2000, 1, LIMITS.activationTimeoutMs);
   }
 
   /** The live isolate with the fewest executions; dead ones are replaced. */
@@ -133,7 +168,9 @@ export class IsolatePool {
     }
     while (this.isolates.length < this.size) this.isolates.push(new PooledIsolate(this.memoryLimitMb, this.counts));
     let best = this.isolates[0];
-    for (const p of this.isolates) if (p.executions.size < best.executions.size) best = p;
+    for (const p of this.isolates) {
+      if (p.busy !== best.busy ? !p.busy : p.executions.size < best.executions.size) best = p;
+    }
     return best;
   }
 
@@ -142,6 +179,33 @@ export class IsolatePool {
    * execution in errors (e.g. "workflow order-1 (processOrder)").
    */
   createExecution(bundle: WorkflowBundle, init: InitMessage, label: string): SandboxExecution {
+    const { pooled, execution } = this.prepare(bundle, label);
+    try {
+      execution.start(pooled.script(bundle), init);
+    } catch (error) {
+      execution.dispose();
+      throw execution.translate(error, 'starting');
+    }
+    return execution;
+  }
+
+  /**
+   * The same, with the workflow module's top level run on the isolate's own thread. The bundle is
+   * compiled synchronously the first time an isolate sees it (from the V8 code cache when there is
+   * one): that runs no workflow code.
+   */
+  async createExecutionAsync(bundle: WorkflowBundle, init: InitMessage, label: string): Promise<SandboxExecution> {
+    const { pooled, execution } = this.prepare(bundle, label);
+    try {
+      await pooled.exclusive(() => execution.startAsync(pooled.script(bundle), init));
+    } catch (error) {
+      execution.dispose();
+      throw execution.translate(error, 'starting');
+    }
+    return execution;
+  }
+
+  private prepare(bundle: WorkflowBundle, label: string): { pooled: PooledIsolate; execution: SandboxExecution } {
     if (this.disposed) throw new SandboxDisposedError('the isolate pool has been disposed');
     if (bundle.protocolVersion !== PROTOCOL_VERSION) {
       throw new DejaError(
@@ -150,14 +214,7 @@ export class IsolatePool {
       );
     }
     const pooled = this.pick();
-    const execution = new SandboxExecution(pooled, label, this.activationTimeoutMs);
-    try {
-      execution.start(pooled.script(bundle), init);
-    } catch (error) {
-      execution.dispose();
-      throw execution.translate(error, 'starting');
-    }
-    return execution;
+    return { pooled, execution: new SandboxExecution(pooled, label, this.activationTimeoutMs) };
   }
 
   stats(): SandboxStats {
@@ -181,10 +238,35 @@ export class IsolatePool {
   }
 }
 
+/**
+ * How many times one activation may call `__dejaConclude`. Each round runs the continuations of
+ * the `condition()`s that have just resolved; a workflow that keeps resolving conditions
+ * (`for (;;) await condition(() => true)`) would otherwise loop until its deadline. The cap also
+ * bounds the timers isolated-vm keeps per activation: it leaves every call's timer in its queue
+ * until that timer's time, and thousands of them due at one instant overflow its timer thread's
+ * stack (a crash of the whole process, seen with isolated-vm 5.0.4 after 70,000 rounds).
+ */
+export const MAX_CONCLUDE_ROUNDS = 1000;
+
+/**
+ * The largest completion (JSON text, in UTF-16 code units) the host accepts from an isolate. The
+ * service's payload limits are far lower; this only keeps a hostile answer from reaching them.
+ */
+export const MAX_COMPLETION_CHARS = 64 * 1024 * 1024;
+
+/** A malformed answer from the isolate: workflow code tampered with the runtime. */
+export class SandboxProtocolError extends DejaError {
+  constructor(message: string) {
+    super('DEJA_WORKFLOW_TASK_FAILED', message);
+  }
+}
+
+type Refs = { activate: ivm.Reference; conclude: ivm.Reference; query: ivm.Reference };
+
 /** One workflow execution's context. Not reusable after `dispose()` or eviction. */
 export class SandboxExecution {
   private context: ivm.Context | undefined;
-  private refs: { activate: ivm.Reference; conclude: ivm.Reference; query: ivm.Reference } | undefined;
+  private refs: Refs | undefined;
   private evictedBecause: string | undefined;
 
   constructor(
@@ -199,11 +281,35 @@ export class SandboxExecution {
     return this.context === undefined;
   }
 
-  /** @internal */
+  /**
+   * Runs `fn` when this execution's isolate is free, holding it meanwhile. The asynchronous
+   * methods take their turn themselves; a caller that mixes them with synchronous calls (the
+   * worker replays synchronously and runs live tasks asynchronously) wraps its synchronous work in
+   * this, or the synchronous call would block the event loop until the running one ends.
+   */
+  exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.pooled.exclusive(fn);
+  }
+
+  /** @internal Runs the bundle in a new context and initialises it (synchronously). */
   start(script: ivm.Script, init: InitMessage): void {
     this.context = this.pooled.isolate.createContextSync();
     script.runSync(this.context, { timeout: this.timeoutMs });
-    const global = this.context.global;
+    const init$ = this.bind();
+    this.checkInit(init$.applySync(undefined, [JSON.stringify(init)], { timeout: this.timeoutMs }));
+  }
+
+  /** @internal The same, with the isolate's work on its own thread (the event loop goes on). */
+  async startAsync(script: ivm.Script, init: InitMessage): Promise<void> {
+    const deadline = performance.now() + this.timeoutMs;
+    this.context = await this.pooled.isolate.createContext();
+    await script.run(this.context, { timeout: this.remaining(deadline, 'starting') });
+    const init$ = this.bind();
+    this.checkInit(await init$.apply(undefined, [JSON.stringify(init)], { timeout: this.remaining(deadline, 'starting') }));
+  }
+
+  private bind(): ivm.Reference {
+    const global = this.context!.global;
     const version = global.getSync(ENTRY_POINTS.protocolVersion);
     if (version !== PROTOCOL_VERSION) {
       throw new DejaError(
@@ -211,19 +317,23 @@ export class SandboxExecution {
         `the bundle for ${this.label} speaks protocol ${String(version)}, this host ${PROTOCOL_VERSION}: rebuild it with this version of deja`,
       );
     }
-    const ref = (name: string) => global.getSync(name, { reference: true }) as ivm.Reference;
+    const ref = (name: string) => {
+      const r = global.getSync(name, { reference: true }) as ivm.Reference;
+      if (r.typeof !== 'function') throw new SandboxProtocolError(`the bundle for ${this.label} has no entry point ${name}`);
+      return r;
+    };
     this.refs = { activate: ref(ENTRY_POINTS.activate), conclude: ref(ENTRY_POINTS.conclude), query: ref(ENTRY_POINTS.query) };
-    const init$ = ref(ENTRY_POINTS.init);
-    const result = JSON.parse(init$.applySync(undefined, [JSON.stringify(init)], { timeout: this.timeoutMs }) as string) as InitResult;
-    init$.release();
-    if (!result.ok) {
-      throw new DejaError('DEJA_WORKFLOW_TASK_FAILED', `loading the workflows module for ${this.label} failed: ${result.failure.message}`, {
-        cause: result.failure,
-      });
-    }
+    return ref(ENTRY_POINTS.init);
   }
 
-  private live(): NonNullable<SandboxExecution['refs']> {
+  private checkInit(answer: unknown): void {
+    const result = this.parse(answer, 'init') as InitResult;
+    if (result.ok === true) return;
+    const failure = checkWireFailure(result.ok === false ? result.failure : undefined);
+    throw new DejaError('DEJA_WORKFLOW_TASK_FAILED', `loading the workflows module for ${this.label} failed: ${failure.message}`, { cause: failure });
+  }
+
+  private live(): Refs {
     if (this.refs === undefined || this.context === undefined) {
       throw new SandboxDisposedError(`the sandbox of ${this.label} is gone (${this.evictedBecause ?? 'disposed'}); rebuild it by replay`);
     }
@@ -231,22 +341,91 @@ export class SandboxExecution {
   }
 
   /**
-   * Applies one activation and returns its completion. Throws SandboxTimeoutError or
-   * SandboxMemoryError (the execution is then disposed) for a runaway activation.
+   * The time left before `deadline`, for the next call's timeout. The deadline covers the whole
+   * activation, every conclude round included; once it has passed no further call is made.
+   */
+  private remaining(deadline: number, what: string): number {
+    const left = Math.ceil(deadline - performance.now());
+    if (left <= 0) throw new SandboxTimeoutError(this.deadlineMessage(what));
+    return left;
+  }
+
+  private deadlineMessage(what: string): string {
+    return `${what} of ${this.label} ran past its ${this.timeoutMs} ms CPU deadline (activationTimeoutMs); look for a loop that never awaits`;
+  }
+
+  /**
+   * Applies one activation and returns its completion, synchronously: the fast path, for replay.
+   * Throws SandboxTimeoutError or SandboxMemoryError (the execution is then disposed) for a
+   * runaway activation.
    */
   activate(activation: Activation): ActivationCompletion {
     const refs = this.live();
     const deadline = performance.now() + this.timeoutMs;
-    const remaining = () => Math.max(1, Math.ceil(deadline - performance.now()));
     try {
-      refs.activate.applySync(undefined, [JSON.stringify(activation)], { timeout: remaining() });
+      refs.activate.applySync(undefined, [JSON.stringify(activation)], { timeout: this.remaining(deadline, 'an activation') });
       // Each call returns with the microtask queue drained; conclude until no condition resolves.
-      for (;;) {
-        const result = JSON.parse(refs.conclude.applySync(undefined, [], { timeout: remaining() }) as string) as ConcludeResult;
-        if (!('again' in result)) return result;
+      for (let round = 1; ; round++) {
+        const answer = refs.conclude.applySync(undefined, [], { timeout: this.remaining(deadline, 'an activation') });
+        const result = this.concluded(answer, round);
+        if (result) return result;
       }
     } catch (error) {
       throw this.fail(error, 'an activation');
+    }
+  }
+
+  /**
+   * The same, with every call run on the isolate's own thread: the event loop (activities,
+   * heartbeats, other workflows) goes on while workflow code runs. About 30–70 µs a call instead
+   * of 1.5 µs, so the worker uses it for live tasks, whose code may be new, and replays old ones
+   * synchronously.
+   */
+  activateAsync(activation: Activation): Promise<ActivationCompletion> {
+    return this.pooled.exclusive(async () => {
+      const refs = this.live();
+      const deadline = performance.now() + this.timeoutMs;
+      try {
+        await refs.activate.apply(undefined, [JSON.stringify(activation)], { timeout: this.remaining(deadline, 'an activation') });
+        for (let round = 1; ; round++) {
+          const answer = await this.live().conclude.apply(undefined, [], { timeout: this.remaining(deadline, 'an activation') });
+          const result = this.concluded(answer, round);
+          if (result) return result;
+        }
+      } catch (error) {
+        throw this.fail(error, 'an activation');
+      }
+    });
+  }
+
+  /** The completion in a conclude answer, or undefined when another round is due. */
+  private concluded(answer: unknown, round: number): ActivationCompletion | undefined {
+    const result = this.parse(answer, 'conclude') as ConcludeResult;
+    if ('again' in result && (result as { again: unknown }).again === true && Object.keys(result).length === 1) {
+      if (round >= MAX_CONCLUDE_ROUNDS) {
+        throw new SandboxTimeoutError(
+          `an activation of ${this.label} resolved condition() ${MAX_CONCLUDE_ROUNDS} rounds in a row without settling; look for a loop around a condition that is already true`,
+        );
+      }
+      return undefined;
+    }
+    const completion = checkCompletion(result, this.label);
+    if (!completion.ok) this.checkAllocation(completion.failure, 'an activation');
+    return completion;
+  }
+
+  /**
+   * An ArrayBuffer larger than what is left of the memory limit fails with a RangeError inside
+   * the isolate instead of disposing it, and leaves the isolate's accounting near its limit until
+   * V8 collects the garbage: the next execution to allocate there would pay for it. An
+   * allocation failure is therefore handled as the memory limit it is: the isolate goes.
+   */
+  private checkAllocation(failure: WireFailure, what: string): void {
+    if (failure.type === 'RangeError' && /allocation failed/i.test(failure.message)) {
+      this.pooled.dispose();
+      throw new SandboxMemoryError(
+        `${what} of ${this.label} exceeded the isolate memory limit (${failure.message}); the isolate was dropped with its executions, which will be rebuilt by replay`,
+      );
     }
   }
 
@@ -254,16 +433,53 @@ export class SandboxExecution {
   query(request: QueryRequest): QueryResult {
     const refs = this.live();
     try {
-      return JSON.parse(refs.query.applySync(undefined, [JSON.stringify(request)], { timeout: this.timeoutMs }) as string) as QueryResult;
+      return this.answered(refs.query.applySync(undefined, [JSON.stringify(request)], { timeout: this.timeoutMs }), request);
     } catch (error) {
       throw this.fail(error, `query "${request.queryType}"`);
     }
   }
 
+  /** The same on the isolate's own thread. */
+  queryAsync(request: QueryRequest): Promise<QueryResult> {
+    return this.pooled.exclusive(async () => {
+      const refs = this.live();
+      try {
+        const answer = await refs.query.apply(undefined, [JSON.stringify(request)], { timeout: this.timeoutMs });
+        return this.answered(answer, request);
+      } catch (error) {
+        throw this.fail(error, `query "${request.queryType}"`);
+      }
+    });
+  }
+
+  private answered(answer: unknown, request: QueryRequest): QueryResult {
+    const result = checkQueryResult(this.parse(answer, 'query'), this.label);
+    if (!result.ok) this.checkAllocation(result.failure, `query "${request.queryType}"`);
+    return result;
+  }
+
+  /** The isolate's answer is data from code we do not trust: a string of JSON, of bounded size. */
+  private parse(answer: unknown, entry: string): Record<string, unknown> {
+    if (typeof answer !== 'string') throw new SandboxProtocolError(`${entry} of ${this.label} answered with a ${typeof answer}, not a JSON string`);
+    if (answer.length > MAX_COMPLETION_CHARS) {
+      throw new SandboxProtocolError(`${entry} of ${this.label} answered with ${answer.length} characters, more than the ${MAX_COMPLETION_CHARS} the host accepts`);
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(answer);
+    } catch (error) {
+      throw new SandboxProtocolError(`${entry} of ${this.label} answered with text that is not JSON: ${(error as Error).message}`);
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw new SandboxProtocolError(`${entry} of ${this.label} answered with ${Array.isArray(value) ? 'an array' : String(value)}, not an object`);
+    }
+    return value as Record<string, unknown>;
+  }
+
   /**
-   * After a timeout, an out-of-memory or an unhandled rejection the context's state is unknown:
-   * it is discarded. Our entry points catch everything else, so any other error thrown out of the
-   * isolate is a rejection that workflow code left unhandled.
+   * After a timeout, an out-of-memory, an unhandled rejection or a malformed answer the context's
+   * state is unknown: it is discarded. Our entry points catch everything else, so any other error
+   * thrown out of the isolate is a rejection that workflow code left unhandled.
    */
   private fail(error: unknown, what: string): unknown {
     let translated = this.translate(error, what);
@@ -284,11 +500,7 @@ export class SandboxExecution {
       );
     }
     const message = error instanceof Error ? error.message : String(error);
-    if (/Script execution timed out/.test(message)) {
-      return new SandboxTimeoutError(
-        `${what} of ${this.label} ran past its ${this.timeoutMs} ms CPU deadline (activationTimeoutMs); look for a loop that never awaits`,
-      );
-    }
+    if (/Script execution timed out/.test(message)) return new SandboxTimeoutError(this.deadlineMessage(what));
     return error;
   }
 
@@ -314,4 +526,87 @@ export class SandboxExecution {
   [Symbol.dispose](): void {
     this.dispose();
   }
+}
+
+// ---- checks of what comes out of the isolate ----
+
+const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+const FAILURE_KINDS = new Set(['application', 'activity', 'timeout', 'cancelled', 'terminated', 'server']);
+
+/**
+ * A failure from the isolate, reduced to a well-formed WireFailure: fields of the wrong type are
+ * dropped or turned into strings, so a workflow that throws `ApplicationFailure.create({ type: 5 })`
+ * fails its task or query with a readable message instead of a failure the service refuses.
+ */
+export function checkWireFailure(value: unknown, depth = 0): WireFailure {
+  if (typeof value !== 'object' || value === null) {
+    return { kind: 'application', type: 'Error', message: `a failure that is not an object (${String(value)})`, nonRetryable: false };
+  }
+  const f = value as Record<string, unknown>;
+  const text = (v: unknown) => (typeof v === 'string' ? v : v === undefined || v === null ? undefined : safeString(v));
+  const out: WireFailure = {
+    kind: FAILURE_KINDS.has(f.kind as string) ? (f.kind as WireFailure['kind']) : 'application',
+    message: text(f.message) ?? '',
+  };
+  const type = text(f.type);
+  if (type !== undefined) out.type = type;
+  const stack = text(f.stack);
+  if (stack !== undefined) out.stack = stack;
+  if (typeof f.nonRetryable === 'boolean') out.nonRetryable = f.nonRetryable;
+  if (Array.isArray(f.details)) out.details = f.details as WireFailure['details'];
+  for (const key of ['activityType', 'activityId'] as const) {
+    const v = text(f[key]);
+    if (v !== undefined) out[key] = v;
+  }
+  if (typeof f.retryState === 'string') out.retryState = f.retryState as WireFailure['retryState'];
+  if (typeof f.timeoutType === 'string') out.timeoutType = f.timeoutType as WireFailure['timeoutType'];
+  if (f.cause !== undefined && depth < 20) out.cause = checkWireFailure(f.cause, depth + 1);
+  return out;
+}
+
+function safeString(v: unknown): string {
+  try {
+    return typeof v === 'object' ? JSON.stringify(v) : String(v);
+  } catch {
+    return Object.prototype.toString.call(v);
+  }
+}
+
+function checkLogs(value: unknown, label: string): LogEntry[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new SandboxProtocolError(`an activation of ${label} answered with logs that are not an array`);
+  const logs: LogEntry[] = [];
+  for (const entry of value as unknown[]) {
+    const e = entry as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null || typeof e.message !== 'string' || !LOG_LEVELS.has(e.level as string) || typeof e.timestamp !== 'number') {
+      throw new SandboxProtocolError(`an activation of ${label} answered with a malformed log entry`);
+    }
+    logs.push({ level: e.level as LogEntry['level'], message: e.message, timestamp: e.timestamp });
+  }
+  return logs;
+}
+
+/**
+ * The shape of a completion: `ok`, then commands or a failure, then logs. The commands' fields are
+ * checked by the service when the task completes (and by the replay engine against history); here
+ * only what the host itself reads.
+ */
+function checkCompletion(value: Record<string, unknown>, label: string): ActivationCompletion {
+  const logs = checkLogs(value.logs, label);
+  if (value.ok === false) return { ok: false, failure: checkWireFailure(value.failure), logs };
+  if (value.ok !== true || !Array.isArray(value.commands)) {
+    throw new SandboxProtocolError(`an activation of ${label} answered with something that is not a completion (expected ok and commands)`);
+  }
+  for (const c of value.commands as unknown[]) {
+    if (typeof c !== 'object' || c === null || typeof (c as { type?: unknown }).type !== 'string') {
+      throw new SandboxProtocolError(`an activation of ${label} answered with a command that has no type`);
+    }
+  }
+  return { ok: true, commands: value.commands as Command[], logs };
+}
+
+function checkQueryResult(value: Record<string, unknown>, label: string): QueryResult {
+  if (value.ok === true) return 'result' in value && value.result !== undefined ? { ok: true, result: value.result } : { ok: true };
+  if (value.ok === false) return { ok: false, failure: checkWireFailure(value.failure) };
+  throw new SandboxProtocolError(`a query of ${label} answered with something that is not a query result`);
 }

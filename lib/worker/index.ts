@@ -8,15 +8,16 @@
  * A failed workflow task evicts the execution: its context may hold half-applied state.
  */
 import { hostname } from 'node:os';
-import type { Payload } from '../../runtime/protocol';
+import type { Payload, WireFailure } from '../../runtime/protocol';
 import { errorToFailure, ApplicationFailure } from '../../runtime/failure';
 import type { HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import type { ActivityTask, QueryTask, WorkflowService, WorkflowTask } from '../service';
 import { bundleWorkflowCode, type WorkflowBundle } from '../bundler';
-import { IsolatePool, SandboxMemoryError, SandboxTimeoutError, UnhandledRejectionError, type SandboxExecution } from '../sandbox';
-import { ReplayMachine, initFromStart } from '../replay';
+import { IsolatePool, SandboxDisposedError, SandboxMemoryError, SandboxTimeoutError, UnhandledRejectionError, checkWireFailure, type SandboxExecution } from '../sandbox';
+import { ReplayMachine, initFromStart, type PendingLiveTask } from '../replay';
 import { Context, type ActivityInfo } from '../activity';
-import { DejaError, DeterminismViolationError, InvalidArgumentError, checkInteger, checkKnownKeys } from '../errors';
+import { toPlainJson } from '../activity/json';
+import { DejaError, DeterminismViolationError, InvalidArgumentError, MAX_TIMER_MS, checkInteger, checkKnownKeys, describe } from '../errors';
 import { Connection } from '../client';
 
 export type ActivityFunction = (...args: any[]) => unknown;
@@ -39,8 +40,22 @@ export interface WorkerOptions {
   memoryLimitMb?: number;
   activationTimeoutMs?: number;
   identity?: string;
-  /** Where workflow log lines go (only when not replaying). Default: console. */
+  /**
+   * Where workflow log lines go (only when not replaying), and the worker's own reports (a task it
+   * could not hand back, a loop that stopped), with `workflowId` '' for those. Default: console,
+   * with control characters escaped so workflow text cannot forge or recolour host log lines.
+   */
   logger?: (line: { workflowId: string; level: string; message: string }) => void;
+  /**
+   * On shutdown, how long running activities may go on before they are cancelled through their
+   * cancellation signal. Default 10,000 ms.
+   */
+  shutdownGraceTimeMs?: number;
+  /**
+   * After that cancellation, how long the worker waits for activities that ignore it before
+   * `run()` resolves anyway; their tasks are retried elsewhere once their lease ends. Default 5,000 ms.
+   */
+  shutdownForceTimeMs?: number;
 }
 
 const OPTION_KEYS = [
@@ -58,6 +73,8 @@ const OPTION_KEYS = [
   'activationTimeoutMs',
   'identity',
   'logger',
+  'shutdownGraceTimeMs',
+  'shutdownForceTimeMs',
 ] as const;
 
 interface CachedExecution {
@@ -77,35 +94,62 @@ export interface WorkerStats {
 
 export type WorkerState = 'initialized' | 'running' | 'stopping' | 'stopped';
 
+/** How long bulk replay runs before it lets the event loop turn (activities, heartbeats, timers). */
+const REPLAY_SLICE_MS = 10;
+
+/** The worker's defaults and bounds, in one place. */
+const DEFAULTS = {
+  maxCachedWorkflows: 1000,
+  maxConcurrentActivityTaskExecutions: 100,
+  maxConcurrentWorkflowTaskPolls: 2,
+  shutdownGraceTimeMs: 10_000,
+  shutdownForceTimeMs: 5_000,
+} as const;
+const BOUNDS = {
+  maxCachedWorkflows: 1_000_000,
+  maxConcurrentActivityTaskExecutions: 100_000,
+  maxConcurrentWorkflowTaskPolls: 100,
+} as const;
+
 export class Worker {
   readonly taskQueue: string;
   readonly identity: string;
   private readonly service: WorkflowService;
   private readonly pool: IsolatePool;
   private readonly cache = new Map<string, CachedExecution>();
+  /** Runs whose execution a task is using right now: the LRU never evicts those. */
+  private readonly inUse = new Set<string>();
   private readonly runLocks = new Map<string, Promise<void>>();
   private readonly abort = new AbortController();
   private readonly maxCached: number;
   private readonly maxActivities: number;
   private readonly workflowPollers: number;
+  private readonly graceMs: number;
+  private readonly forceMs: number;
   private readonly activities: Record<string, ActivityFunction>;
   private readonly logger: NonNullable<WorkerOptions['logger']>;
   private activeActivities = 0;
   private activitySlotFreed: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** Cancels every running activity; aborted once the shutdown grace time is over. */
+  private readonly activityCancel = new AbortController();
   private _state: WorkerState = 'initialized';
   private readonly counters = { cacheHits: 0, cacheMisses: 0, workflowTasks: 0, workflowTaskFailures: 0, queries: 0, activities: 0 };
   private runPromise: Promise<void> | undefined;
+  /** The first fatal error of a loop: it stops the worker and rejects run(). */
+  private fatal: unknown;
 
   /** Bundles the workflows (or takes a prebuilt bundle) and prepares the isolate pool. */
   static async create(options: WorkerOptions): Promise<Worker> {
     checkKnownKeys('Worker.create', options, OPTION_KEYS);
-    if (options === undefined || typeof options.taskQueue !== 'string' || options.taskQueue === '') {
+    if (options === undefined || options === null || typeof options.taskQueue !== 'string' || options.taskQueue === '') {
       throw new InvalidArgumentError('Worker.create: taskQueue must be a non-empty string');
     }
     if (options.workflowsPath !== undefined && options.workflowBundle !== undefined) {
       throw new InvalidArgumentError('Worker.create: give workflowsPath or workflowBundle, not both');
     }
+    // Every option is checked before the (slow) bundling starts.
+    const checked = Worker.checkOptions(options);
     const bundle =
       options.workflowBundle ??
       (options.workflowsPath !== undefined
@@ -114,36 +158,57 @@ export class Worker {
     if (bundle === undefined && options.activities === undefined) {
       throw new InvalidArgumentError('Worker.create: give workflowsPath (or workflowBundle), activities, or both');
     }
-    return new Worker(options, bundle);
+    return new Worker(options, checked, bundle);
+  }
+
+  private static checkOptions(options: WorkerOptions) {
+    const where = 'Worker.create';
+    const int = (name: keyof typeof DEFAULTS, min: number, max: number) => checkInteger(where, name, options[name] ?? DEFAULTS[name], min, max);
+    const activities = options.activities ?? {};
+    if (typeof activities !== 'object' || activities === null) throw new InvalidArgumentError(`${where}: activities must be an object of functions, got ${describe(activities)}`);
+    for (const [name, fn] of Object.entries(activities)) {
+      if (typeof fn !== 'function') throw new InvalidArgumentError(`${where}: activity "${name}" must be a function, got ${typeof fn}`);
+    }
+    if (options.logger !== undefined && typeof options.logger !== 'function') throw new InvalidArgumentError(`${where}: logger must be a function, got ${describe(options.logger)}`);
+    if (options.identity !== undefined && (typeof options.identity !== 'string' || options.identity === '')) {
+      throw new InvalidArgumentError(`${where}: identity must be a non-empty string, got ${describe(options.identity)}`);
+    }
+    const connection = options.connection;
+    if (connection !== undefined && (typeof connection !== 'object' || connection === null || typeof connection.service?.pollWorkflowTask !== 'function')) {
+      throw new InvalidArgumentError(`${where}: connection must be a Connection (an object with a WorkflowService as its service), got ${describe(connection)}`);
+    }
+    return {
+      activities,
+      maxCached: int('maxCachedWorkflows', 1, BOUNDS.maxCachedWorkflows),
+      maxActivities: int('maxConcurrentActivityTaskExecutions', 1, BOUNDS.maxConcurrentActivityTaskExecutions),
+      workflowPollers: int('maxConcurrentWorkflowTaskPolls', 1, BOUNDS.maxConcurrentWorkflowTaskPolls),
+      graceMs: int('shutdownGraceTimeMs', 0, MAX_TIMER_MS),
+      forceMs: int('shutdownForceTimeMs', 0, MAX_TIMER_MS),
+      // The pool checks its own options now, not after bundling.
+      pool: new IsolatePool({
+        ...(options.isolatePoolSize !== undefined ? { isolatePoolSize: options.isolatePoolSize } : {}),
+        ...(options.memoryLimitMb !== undefined ? { memoryLimitMb: options.memoryLimitMb } : {}),
+        ...(options.activationTimeoutMs !== undefined ? { activationTimeoutMs: options.activationTimeoutMs } : {}),
+      }),
+    };
   }
 
   private constructor(
     options: WorkerOptions,
+    checked: ReturnType<typeof Worker.checkOptions>,
     private readonly bundle: WorkflowBundle | undefined,
   ) {
     this.taskQueue = options.taskQueue;
     this.identity = options.identity ?? `${process.pid}@${hostname()}`;
     this.service = (options.connection ?? new Connection()).service;
-    this.maxCached = checkInteger('Worker.create', 'maxCachedWorkflows', options.maxCachedWorkflows ?? 1000);
-    this.maxActivities = checkInteger('Worker.create', 'maxConcurrentActivityTaskExecutions', options.maxConcurrentActivityTaskExecutions ?? 100);
-    this.workflowPollers = checkInteger('Worker.create', 'maxConcurrentWorkflowTaskPolls', options.maxConcurrentWorkflowTaskPolls ?? 2);
-    const activities = options.activities ?? {};
-    for (const [name, fn] of Object.entries(activities)) {
-      if (typeof fn !== 'function') throw new InvalidArgumentError(`Worker.create: activity "${name}" must be a function, got ${typeof fn}`);
-    }
-    this.activities = activities;
-    this.logger =
-      options.logger ??
-      ((line) => {
-        const text = `[${line.workflowId}] ${line.message}`;
-        if (line.level === 'error' || line.level === 'warn') console.error(text);
-        else console.log(text);
-      });
-    this.pool = new IsolatePool({
-      ...(options.isolatePoolSize !== undefined ? { isolatePoolSize: options.isolatePoolSize } : {}),
-      ...(options.memoryLimitMb !== undefined ? { memoryLimitMb: options.memoryLimitMb } : {}),
-      ...(options.activationTimeoutMs !== undefined ? { activationTimeoutMs: options.activationTimeoutMs } : {}),
-    });
+    this.maxCached = checked.maxCached;
+    this.maxActivities = checked.maxActivities;
+    this.workflowPollers = checked.workflowPollers;
+    this.graceMs = checked.graceMs;
+    this.forceMs = checked.forceMs;
+    this.activities = checked.activities;
+    this.pool = checked.pool;
+    this.logger = options.logger ?? printLine;
   }
 
   get state(): WorkerState {
@@ -158,26 +223,59 @@ export class Worker {
     return { ...this.counters, cachedExecutions: this.cache.size };
   }
 
-  /** Polls until shutdown() is called; resolves when every task in flight has finished. */
+  /**
+   * Polls until shutdown() is called; resolves when every task in flight has finished (see the
+   * shutdown options). The loops are supervised together: if one fails (its service is gone), all
+   * stop, tasks in flight finish, and run() rejects with that error as the cause.
+   */
   run(): Promise<void> {
     if (this._state !== 'initialized') throw new DejaError('DEJA_INVALID_ARGUMENT', `Worker.run: the worker is ${this._state}; a worker runs once`);
     this._state = 'running';
     // Polls on an in-process service are only promises, and the service's timer loop is unref'd:
     // a running worker holds the process open itself, as a network poll would.
     const keepAlive = setInterval(() => undefined, 1 << 30);
+    const supervise = (loop: () => Promise<void>, name: string) =>
+      loop().catch((error: unknown) => {
+        if (this.fatal === undefined) this.fatal = new DejaError('DEJA_WORKER_FAILED', `worker ${this.identity}: its ${name} loop failed: ${messageOf(error)}`, { cause: error });
+        this.report('error', `${messageOf(this.fatal)}; stopping the worker`);
+        this.shutdown();
+      });
     const loops: Promise<void>[] = [];
-    if (this.bundle) for (let i = 0; i < this.workflowPollers; i++) loops.push(this.workflowLoop());
-    if (Object.keys(this.activities).length > 0) loops.push(this.activityLoop());
+    if (this.bundle) for (let i = 0; i < this.workflowPollers; i++) loops.push(supervise(() => this.workflowLoop(), 'workflow task'));
+    if (Object.keys(this.activities).length > 0) loops.push(supervise(() => this.activityLoop(), 'activity task'));
     this.runPromise = Promise.all(loops)
-      .then(() => Promise.all([...this.inFlight]))
-      .then(() => undefined)
+      .then(() => this.drain())
       .finally(() => {
         clearInterval(keepAlive);
         for (const runId of [...this.cache.keys()]) this.evict(runId);
         this.pool.dispose();
         this._state = 'stopped';
+      })
+      .then(() => {
+        if (this.fatal !== undefined) throw this.fatal;
       });
     return this.runPromise;
+  }
+
+  /**
+   * Waits for tasks in flight. Workflow tasks are bounded by their activation deadline; activities
+   * get the grace time, then their cancellation signal, then the force time.
+   */
+  private async drain(): Promise<void> {
+    const settled = () => Promise.all([...this.inFlight]).then(() => true);
+    const after = (ms: number) =>
+      new Promise<false>((resolve) => {
+        const timer = setTimeout(() => resolve(false), ms);
+        timer.unref?.();
+      });
+    if (this.inFlight.size === 0) return;
+    if (await Promise.race([settled(), after(this.graceMs)])) return;
+    this.activityCancel.abort(new Error('the worker is shutting down'));
+    if (await Promise.race([settled(), after(this.forceMs)])) return;
+    this.report(
+      'warn',
+      `worker ${this.identity} stopped with ${this.activeActivities} activit${this.activeActivities === 1 ? 'y' : 'ies'} still running after cancellation; their tasks will be retried once their leases end`,
+    );
   }
 
   /** Runs the worker until `until` settles, then shuts it down; returns (or throws) what it did. */
@@ -191,10 +289,20 @@ export class Worker {
     }
   }
 
-  /** Stops polling; tasks in flight finish. */
+  /** Stops polling; tasks in flight finish (activities within the shutdown grace time). */
   shutdown(): void {
     if (this._state === 'running') this._state = 'stopping';
     this.abort.abort(new DejaError('DEJA_INVALID_ARGUMENT', 'worker shut down'));
+    this.activitySlotFreed?.();
+  }
+
+  /** The worker's own reports go through the logger with an empty workflowId. */
+  private report(level: 'warn' | 'error', message: string): void {
+    try {
+      this.logger({ workflowId: '', level, message });
+    } catch {
+      // A logger that throws must not take the worker down with it.
+    }
   }
 
   // ── workflow tasks ──────────────────────────────────────────────────────────────────────────
@@ -210,7 +318,19 @@ export class Worker {
       }
       if (task === null) continue;
       const t = task;
-      await this.withRunLock(t.runId, () => (t.kind === 'query' ? this.handleQuery(t) : this.handleWorkflowTask(t)));
+      await this.withRunLock(t.runId, () => this.contain(t, () => (t.kind === 'query' ? this.handleQuery(t) : this.handleWorkflowTask(t))));
+    }
+  }
+
+  /**
+   * One task's trouble stays with that task: whatever handling it throws is reported, and the
+   * task is left to its lease, which ends and hands it out again.
+   */
+  private async contain(task: { workflowId: string; kind: string }, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (error) {
+      this.report('error', `worker ${this.identity}: a ${task.kind} task of ${task.workflowId} could not be handed back (${messageOf(error)}); it will be retried when its lease ends`);
     }
   }
 
@@ -228,7 +348,7 @@ export class Worker {
     }
   }
 
-  /** The cached execution brought up to `uptoEventId`, or a fresh one replayed from history. */
+  /** The cached execution with the history it has not seen yet, or a fresh one with all of it. */
   private async executionFor(task: { workflowId: string; runId: string; workflowType: string }, upto: (events: HistoryEvent[]) => HistoryEvent[]) {
     let cached = this.cache.get(task.runId);
     if (cached && cached.execution.disposed) {
@@ -242,7 +362,7 @@ export class Worker {
       this.cache.set(task.runId, cached);
       const events = upto(await this.service.getHistory(ref, cached.machine.lastSeenEventId));
       if (!cached.execution.disposed) return { cached, events };
-      // Evicted while we waited (the LRU made room for another run, or its isolate was dropped).
+      // Its isolate was dropped while we waited.
       this.evict(task.runId);
       this.counters.cacheHits--;
     }
@@ -252,11 +372,21 @@ export class Worker {
     if (start?.type !== 'workflowExecutionStarted') {
       throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId}/${task.runId} does not begin with workflowExecutionStarted`);
     }
-    const execution = this.pool.createExecution(this.bundle!, initFromStart(start), `workflow ${task.workflowId} (${task.workflowType})`);
+    const execution = await this.pool.createExecutionAsync(this.bundle!, initFromStart(start), `workflow ${task.workflowId} (${task.workflowType})`);
+    this.evict(task.runId); // a concurrent query may have cached one meanwhile
     cached = { execution, machine: new ReplayMachine(execution) };
     this.cache.set(task.runId, cached);
-    while (this.cache.size > this.maxCached) this.evict(this.cache.keys().next().value as string);
+    this.makeRoom();
     return { cached, events };
+  }
+
+  /** Evicts the least recently used executions beyond maxCachedWorkflows, never one in use. */
+  private makeRoom(): void {
+    if (this.cache.size <= this.maxCached) return;
+    for (const runId of [...this.cache.keys()]) {
+      if (this.cache.size <= this.maxCached) return;
+      if (!this.inUse.has(runId)) this.evict(runId);
+    }
   }
 
   private evict(runId: string): void {
@@ -266,27 +396,65 @@ export class Worker {
     cached.execution.dispose();
   }
 
+  /**
+   * Replays the recorded tasks in `events` synchronously (the fast path), a slice at a time so the
+   * event loop turns between slices, and returns the live task's activation, if there is one.
+   * A slice ends after a task's outcome event, so each slice holds whole tasks.
+   */
+  private async replay(cached: CachedExecution, events: HistoryEvent[]): Promise<PendingLiveTask | undefined> {
+    let from = 0;
+    while (from < events.length) {
+      const live = await cached.execution.exclusive(() => {
+        const sliceStart = performance.now();
+        while (from < events.length && performance.now() - sliceStart < REPLAY_SLICE_MS) {
+          // Up to the next task outcome (or the end): whole tasks only.
+          let end = from;
+          while (end < events.length && !isTaskOutcome(events[end])) end++;
+          const slice = events.slice(from, Math.min(end + 1, events.length));
+          from += slice.length;
+          const pending = cached.machine.advanceToLive(slice);
+          if (pending) {
+            if (from < events.length) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${cached.execution.label} goes on after its live workflow task ${pending.startedEventId}`);
+            return pending;
+          }
+        }
+        return undefined;
+      });
+      if (live) return live;
+      if (from < events.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return undefined;
+  }
+
   private async handleWorkflowTask(task: WorkflowTask): Promise<void> {
     this.counters.workflowTasks++;
+    this.inUse.add(task.runId);
     let failure: { cause: string; error: unknown } | undefined;
     try {
-      const { cached, events } = await this.executionFor(task, (all) => all.filter((e) => e.eventId <= task.startedEventId));
-      const live = cached.machine.advance(events);
-      if (!live) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId} did not end with the task's workflowTaskStarted ${task.startedEventId}`);
-      const { completion } = live;
-      for (const log of completion.logs) this.logger({ workflowId: task.workflowId, level: log.level, message: log.message });
+      const completion = await this.rebuildOnce(task, async () => {
+        const { cached, events } = await this.executionFor(task, (all) => all.filter((e) => e.eventId <= task.startedEventId));
+        const pending = await this.replay(cached, events);
+        if (!pending) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId} did not end with the task's workflowTaskStarted ${task.startedEventId}`);
+        return cached.machine.completeLive(pending, await cached.execution.activateAsync(pending.activation)).completion;
+      });
+      for (const log of completion.logs) this.log(task.workflowId, log.level, log.message);
       if (completion.ok) {
-        await this.service.completeWorkflowTask(task.taskToken, completion.commands);
+        try {
+          await this.service.completeWorkflowTask(task.taskToken, completion.commands);
+        } catch (error) {
+          // The service refused what the workflow emitted (a payload too large, too many
+          // commands, a malformed command): a bug in the workflow, so the task fails.
+          if (error instanceof InvalidArgumentError || (error instanceof DejaError && error.code !== 'DEJA_STALE_TASK' && error.code !== 'DEJA_NOT_FOUND')) {
+            throw new DejaError('DEJA_WORKFLOW_TASK_FAILED', `the service refused the commands of ${task.workflowId}'s workflow task: ${error.message}`, { cause: error });
+          }
+          throw error;
+        }
         if (completion.commands.some((c) => c.type === 'completeWorkflow' || c.type === 'failWorkflow')) this.evict(task.runId);
         return;
       }
       this.evict(task.runId);
       this.counters.workflowTaskFailures++;
-      await this.service.failWorkflowTask(
-        task.taskToken,
-        completion.failure.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
-        completion.failure,
-      );
+      await this.failTask(task, completion.failure.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError', completion.failure);
       return;
     } catch (error) {
       if (error instanceof DeterminismViolationError) failure = { cause: 'nondeterminism', error };
@@ -297,19 +465,55 @@ export class Worker {
         this.evict(task.runId); // another attempt owns the task now
         return;
       } else failure = { cause: 'workflowError', error };
+    } finally {
+      this.inUse.delete(task.runId);
+      this.makeRoom();
     }
     this.evict(task.runId);
     this.counters.workflowTaskFailures++;
+    await this.failTask(task, failure.cause, errorToFailure(failure.error));
+  }
+
+  /**
+   * Runs `fn` once more, on a rebuilt execution, when its execution went away while it waited for
+   * its turn (another execution in the same isolate hit the memory limit). That is not this
+   * task's fault, so it does not fail it.
+   */
+  private async rebuildOnce<T>(task: { runId: string }, fn: () => Promise<T>): Promise<T> {
     try {
-      await this.service.failWorkflowTask(task.taskToken, failure.cause, errorToFailure(failure.error));
+      return await fn();
     } catch (error) {
-      if (!(error instanceof DejaError && error.code === 'DEJA_STALE_TASK')) throw error;
+      if (!(error instanceof SandboxDisposedError)) throw error;
+      this.evict(task.runId);
+      return fn();
+    }
+  }
+
+  /** Fails a workflow task; a failure the service refuses is sent again in a minimal form. */
+  private async failTask(task: WorkflowTask, cause: string, failure: WireFailure): Promise<void> {
+    try {
+      await this.service.failWorkflowTask(task.taskToken, cause, checkWireFailure(failure));
+    } catch (error) {
+      if (error instanceof DejaError && error.code === 'DEJA_STALE_TASK') return;
+      if (!isRefusal(error)) throw error;
+      await this.service.failWorkflowTask(task.taskToken, cause, minimalFailure(failure, error)).catch((again: unknown) => {
+        if (!(again instanceof DejaError && again.code === 'DEJA_STALE_TASK')) throw again;
+      });
+    }
+  }
+
+  private log(workflowId: string, level: string, message: string): void {
+    try {
+      this.logger({ workflowId, level, message });
+    } catch {
+      // A logger that throws loses that line, not the task.
     }
   }
 
   private async handleQuery(task: QueryTask): Promise<void> {
     this.counters.queries++;
     let answer: Parameters<WorkflowService['respondQueryTask']>[1];
+    this.inUse.add(task.runId);
     try {
       // A query sees the state after the last completed workflow task.
       const lastCompleted = (events: HistoryEvent[]) => {
@@ -325,21 +529,38 @@ export class Worker {
         }
         return events.slice(0, end + 1);
       };
-      let cached = this.cache.get(task.runId);
-      if (!cached || cached.execution.disposed) {
-        const { cached: fresh, events } = await this.executionFor(task, lastCompleted);
-        fresh.machine.advance(events);
-        cached = fresh;
-      }
-      answer = cached.execution.query({ queryType: task.queryType, args: task.args });
+      answer = await this.rebuildOnce(task, async () => {
+        let cached = this.cache.get(task.runId);
+        if (!cached || cached.execution.disposed) {
+          const { cached: fresh, events } = await this.executionFor(task, lastCompleted);
+          const live = await this.replay(fresh, events);
+          if (live) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId} ends with a workflow task that did not complete`);
+          cached = fresh;
+        }
+        return cached.execution.queryAsync({ queryType: task.queryType, args: task.args });
+      });
     } catch (error) {
       this.evict(task.runId);
       answer = { ok: false, failure: errorToFailure(error) };
+    } finally {
+      this.inUse.delete(task.runId);
+      this.makeRoom();
     }
     try {
       await this.service.respondQueryTask(task.taskToken, answer);
     } catch (error) {
-      if (!(error instanceof DejaError && error.code === 'DEJA_STALE_TASK')) throw error;
+      if (error instanceof DejaError && error.code === 'DEJA_STALE_TASK') return;
+      if (!(error instanceof DejaError)) throw error;
+      // The answer itself was refused (a result that is not JSON, too large, a malformed
+      // failure): the query gets that as its answer instead.
+      await this.service
+        .respondQueryTask(task.taskToken, {
+          ok: false,
+          failure: { kind: 'application', type: 'QueryFailed', nonRetryable: true, message: `the answer of query "${task.queryType}" could not be delivered: ${error.message}` },
+        })
+        .catch((again: unknown) => {
+          if (!(again instanceof DejaError && again.code === 'DEJA_STALE_TASK')) throw again;
+        });
     }
   }
 
@@ -360,7 +581,8 @@ export class Worker {
       }
       if (task === null) continue;
       this.activeActivities++;
-      const running = this.runActivity(task).finally(() => {
+      const t = task;
+      const running = this.contain({ workflowId: t.workflowId, kind: 'activity' }, () => this.runActivity(t)).finally(() => {
         this.activeActivities--;
         this.inFlight.delete(running);
         this.activitySlotFreed?.();
@@ -373,8 +595,15 @@ export class Worker {
   private async runActivity(task: ActivityTask): Promise<void> {
     this.counters.activities++;
     const cancel = new AbortController();
+    let cancelledBy: 'shutdown' | undefined;
+    const onShutdown = () => {
+      cancelledBy = 'shutdown';
+      cancel.abort(new Error('the worker is shutting down'));
+    };
+    if (this.activityCancel.signal.aborted) onShutdown();
+    else this.activityCancel.signal.addEventListener('abort', onShutdown, { once: true });
     const timer =
-      task.deadline !== undefined ? setTimeout(() => cancel.abort(new Error('activity deadline passed')), Math.max(0, task.deadline - Date.now())) : undefined;
+      task.deadline !== undefined ? setTimeout(() => cancel.abort(new Error('activity deadline passed')), Math.min(MAX_TIMER_MS, Math.max(0, task.deadline - Date.now()))) : undefined;
     const info: ActivityInfo = {
       activityId: task.activityId,
       activityType: task.activityType,
@@ -398,6 +627,7 @@ export class Worker {
     try {
       const fn = this.activities[task.activityType];
       let result: unknown;
+      let threw = false;
       let failed: unknown;
       try {
         if (typeof fn !== 'function') {
@@ -408,27 +638,136 @@ export class Worker {
         }
         result = await Context.run(new Context(info, cancel.signal, onHeartbeat), () => fn(...task.args));
       } catch (error) {
+        threw = true;
         failed = error;
       }
-      if (failed === undefined && result !== undefined) {
-        // A result that is not JSON would fail the same way on every attempt: do not retry it.
-        try {
-          JSON.stringify(result);
-        } catch (error) {
-          failed = ApplicationFailure.nonRetryable(
-            `activity ${task.activityType} returned a value that is not JSON-serializable: ${(error as Error).message}`,
-            'PayloadError',
-          );
-        }
+      if (threw && cancelledBy === 'shutdown') {
+        // Another worker retries it: the attempt was cut short, it did not fail on its own.
+        failed = ApplicationFailure.retryable(`activity ${task.activityType} was cancelled because worker ${this.identity} shut down`, 'WorkerShutdown');
+      } else if (threw && !(failed instanceof Error)) {
+        // `throw undefined` (or a string, or an object) fails the activity like any error.
+        failed = ApplicationFailure.retryable(`activity ${task.activityType} threw ${describeThrown(failed)}, not an Error`, 'Error');
       }
-      try {
-        if (failed === undefined) await this.service.completeActivityTask(task.taskToken, result as Payload);
-        else await this.service.failActivityTask(task.taskToken, errorToFailure(failed));
-      } catch (error) {
-        if (!(error instanceof DejaError && error.code === 'DEJA_STALE_TASK')) throw error;
-      }
+      await this.report$(task, threw ? { failed } : { result });
     } finally {
       if (timer) clearTimeout(timer);
+      this.activityCancel.signal.removeEventListener('abort', onShutdown);
     }
   }
+
+  /**
+   * Reports an activity's outcome. A result that is not plain JSON (NaN, a symbol, a method, a
+   * cycle, a getter that throws, a toJSON that changes its answer), and whatever the service still
+   * refuses (too large, too deep), becomes a failed activity with a non-retryable PayloadError:
+   * the same value would be refused on every attempt. A failure is reduced to a well-formed one
+   * first, so an error with a numeric name or a hostile cause still fails the activity cleanly.
+   */
+  private async report$(task: ActivityTask, outcome: { result: unknown } | { failed: unknown }): Promise<void> {
+    const what = `activity ${task.activityType}`;
+    let refused: unknown;
+    if ('result' in outcome) {
+      const plain = toPlainJson(outcome.result);
+      if (plain.ok) {
+        refused = await this.send(() => this.service.completeActivityTask(task.taskToken, plain.value as Payload));
+        if (refused === undefined) return;
+      }
+      const why = plain.ok ? messageOf(refused) : plain.problem;
+      refused = await this.send(() => this.service.failActivityTask(task.taskToken, payloadFailure(`${what} returned a value that deja cannot record: ${why}`)));
+    } else {
+      let failure: WireFailure;
+      try {
+        failure = checkWireFailure(errorToFailure(outcome.failed));
+        const plain = toPlainJson(failure);
+        if (!plain.ok) throw new Error(plain.problem);
+        failure = plain.value as WireFailure;
+      } catch (error) {
+        failure = payloadFailure(`${what} threw an error that deja cannot record: ${messageOf(error)}`);
+      }
+      refused = await this.send(() => this.service.failActivityTask(task.taskToken, failure));
+      if (refused === undefined) return;
+      refused = await this.send(() =>
+        this.service.failActivityTask(task.taskToken, payloadFailure(`${what} failed with an error that deja cannot record: ${messageOf(refused)}`)),
+      );
+    }
+    if (refused !== undefined) throw refused;
+  }
+
+  /**
+   * Sends one report: undefined when it landed (or the task has moved on), the refusal when the
+   * service refused its content; any other error (the service is unavailable) is thrown.
+   */
+  private async send(fn: () => Promise<void>): Promise<unknown> {
+    try {
+      await fn();
+      return undefined;
+    } catch (error) {
+      if (error instanceof DejaError && error.code === 'DEJA_STALE_TASK') return undefined;
+      if (isRefusal(error)) return error;
+      throw error;
+    }
+  }
+}
+
+/** Whether the service refused the request's content (as opposed to being unavailable). */
+function isRefusal(error: unknown): boolean {
+  return error instanceof InvalidArgumentError || (error instanceof DejaError && (error.code === 'DEJA_INVALID_ARGUMENT' || error.code === 'DEJA_LIMIT_EXCEEDED' || error.code === 'DEJA_PAYLOAD_TOO_LARGE'));
+}
+
+function payloadFailure(message: string): WireFailure {
+  return { kind: 'application', type: 'PayloadError', nonRetryable: true, message: truncate(message, 4096) };
+}
+
+/** A failure the service refused, cut down to what it surely accepts. */
+function minimalFailure(failure: WireFailure, refusal: unknown): WireFailure {
+  const type = typeof failure.type === 'string' ? truncate(failure.type, 200) : 'Error';
+  return { kind: 'application', type, nonRetryable: false, message: truncate(`${String(failure.message)} (the full failure was refused: ${messageOf(refusal)})`, 4096) };
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}
+
+function messageOf(error: unknown): string {
+  try {
+    if (error instanceof Error) return error.message;
+    return String(error);
+  } catch {
+    return '(an error that cannot be described)';
+  }
+}
+
+function describeThrown(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  if (typeof value === 'string') return `the string ${JSON.stringify(truncate(value, 200))}`;
+  return `a ${typeof value}`;
+}
+
+function isTaskOutcome(e: HistoryEvent): boolean {
+  return e.type === 'workflowTaskCompleted' || e.type === 'workflowTaskFailed' || e.type === 'workflowTaskTimedOut';
+}
+
+/**
+ * Workflow text printed on the host: control characters (newlines, ANSI escapes) are escaped so
+ * that a workflow's log line stays one line and cannot forge or recolour the host's own lines.
+ */
+export function escapeLogText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    switch (c) {
+      case '\n':
+        return '\\n';
+      case '\r':
+        return '\\r';
+      case '\t':
+        return '\\t';
+      default:
+        return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+    }
+  });
+}
+
+function printLine(line: { workflowId: string; level: string; message: string }): void {
+  const text = line.workflowId === '' ? `[deja] ${escapeLogText(line.message)}` : `[${escapeLogText(line.workflowId)}] ${escapeLogText(line.message)}`;
+  if (line.level === 'error' || line.level === 'warn') console.error(text);
+  else console.log(text);
 }
