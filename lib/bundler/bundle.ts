@@ -7,17 +7,8 @@ import { build, type BuildFailure, type Message, type Plugin } from 'esbuild';
 import * as fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
-import { PROTOCOL_VERSION } from '../../runtime/protocol';
 import { DejaError, InvalidArgumentError, checkKnownKeys, describe } from '../errors';
-import {
-  bundleHeader,
-  codeCachePathFor,
-  defaultCacheDir,
-  fallbackCacheDir,
-  sha256,
-  writeBundleFile,
-  type WorkflowBundle,
-} from './files';
+import { bundleHeader, bundleRecord, sha256, storeBundleFile, type WorkflowBundle } from './files';
 import { findFreeGlobals, isScriptFile } from './free-globals';
 import {
   type BundleProblem,
@@ -33,7 +24,12 @@ import {
 export interface BundleOptions {
   /** The module whose exported functions are the workflows. Relative to the working directory. */
   workflowsPath: string;
-  /** Where bundles and code caches are kept; see defaultCacheDir. */
+  /**
+   * Where bundles and code caches are kept. Default: `node_modules/.cache/deja` in the working
+   * directory, else `<os temp dir>/deja-cache-<uid>`, both private to the user (0700). The V8
+   * code cache is kept here only if no other user can write the folder (a real directory owned by
+   * this user, not group- or world-writable); otherwise in the per-user temporary folder.
+   */
   cacheDir?: string;
 }
 
@@ -100,15 +96,7 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
 
   const code = bundleHeader(workflowsPath) + output;
   const hash = sha256(code);
-  const bundlePath = storeBundle(cacheDir, hash, code);
-  return {
-    code,
-    hash,
-    protocolVersion: PROTOCOL_VERSION,
-    workflowsPath,
-    codeCachePath: codeCachePathFor(path.dirname(bundlePath), hash),
-    bundlePath,
-  };
+  return bundleRecord(code, hash, workflowsPath, storeBundleFile(cacheDir, hash, code));
 }
 
 /**
@@ -221,28 +209,6 @@ function resolveOptions(options: BundleOptions): { workflowsPath: string; cacheD
     throw new InvalidArgumentError(`bundleWorkflowCode: workflowsPath ${file} is not a file`);
   }
   return { workflowsPath: file, cacheDir: cacheDir === undefined ? undefined : path.resolve(cacheDir) };
-}
-
-/**
- * Writes the bundle file and returns its path. The default directory may be unwritable (a
- * read-only node_modules in a container image), so it falls back to the temporary directory; a
- * directory the caller chose is used or reported, never silently replaced.
- */
-function storeBundle(cacheDir: string | undefined, hash: string, code: string): string {
-  const dirs = cacheDir !== undefined ? [cacheDir] : [...new Set([defaultCacheDir(process.cwd()), fallbackCacheDir()])];
-  let lastError: unknown;
-  for (const dir of dirs) {
-    try {
-      return writeBundleFile(dir, hash, code);
-    } catch (err) {
-      lastError = err;
-    }
-  }
-  throw new DejaError(
-    'DEJA_BUNDLE',
-    `cannot write the workflow bundle to ${dirs.join(' or ')}: ${(lastError as Error).message}`,
-    { cause: lastError },
-  );
 }
 
 let root: string | undefined;
