@@ -354,3 +354,29 @@ t.test('client options: shapes and bounds at the edge', async (t) => {
   await t.rejects(handle.signal(long), { message: /WorkflowHandle.signal: the signal name must be at most 1000 characters/ });
   await t.rejects(handle.query({ type: 'query', name: long } as never), { message: /WorkflowHandle.query: the query name must be at most 1000 characters/ });
 });
+
+t.test('fifty result() waiters on one workflow: no MaxListenersExceededWarning, all get the result', async (t) => {
+  const { client, connection } = setup(t);
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+
+  const handle = await client.start(waitsForSignal, { taskQueue: 'q', workflowId: 'many-waiters' });
+  const results = Array.from({ length: 50 }, () => handle.result());
+  // Let every waiter reach its wait (the in-memory store answers within a turn of the loop).
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  t.equal((await connection.service.describeWorkflow({ workflowId: 'many-waiters' })).status, 'running', 'they are all waiting');
+  await handle.signal(finishSignal, 'all', 50);
+  t.same(await Promise.all(results), Array.from({ length: 50 }, () => ['all', 50]), 'every waiter gets the result');
+
+  // And when the service closes under them, each of fifty waiters is woken (one listener wakes all).
+  const open = await client.start(waitsForSignal, { taskQueue: 'q', workflowId: 'many-waiters-2' });
+  const pending = Array.from({ length: 50 }, () => open.result().then(() => 'resolved', (e: Error) => e.message));
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  await connection.close();
+  t.same(new Set(await Promise.all(pending)), new Set(['deja: the workflow service was closed']), 'every waiter is released by close');
+  // Warnings are emitted on the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(warnings.map((w) => `${w.name}: ${w.message}`), [], 'no process warnings');
+});
