@@ -393,11 +393,26 @@ t.test('options are validated at the edge', async (t) => {
     [{ workflowsPath: file, cacheDir: 7 }, /expected cacheDir to be a directory path, got number 7/],
     [{ workflowsPath: path.join(FIXTURES, 'nope.ts') }, /workflowsPath .*nope\.ts does not exist/],
     [{ workflowsPath: FIXTURES }, /is not a file/],
+    [[], /expected an options object, got an array/],
+    [{ workflowsPath: 'a\0b.ts' }, /workflowsPath contains a NUL character: "a\\u0000b\.ts"/],
+    [{ workflowsPath: file, cacheDir: 'cache\0' }, /cacheDir contains a NUL character/],
+    [{ workflowsPath: path.join(__dirname, '..', 'package.json') }, /package\.json is not a JavaScript or TypeScript module; expected a file ending in \.ts, .*\.jsx/],
   ];
   for (const [options, message] of cases) {
     const err = await rejection(() => bundleWorkflowCode(options as never));
     t.ok(err instanceof InvalidArgumentError, `rejects ${JSON.stringify(options)}`);
     t.match((err as Error).message, message);
+  }
+
+  const aFile = path.join(tempDir(t, { 'a-file': '' }), 'a-file');
+  const notDir = await rejection(() => bundleWorkflowCode({ workflowsPath: file, cacheDir: aFile }));
+  t.equal((notDir as DejaError).code, 'DEJA_BUNDLE');
+  t.match((notDir as Error).message, /cannot write the workflow bundle to .*a-file: it is not a directory$/, 'a cacheDir that is a file is named as such');
+
+  t.throws(() => loadBundle('a\0.js'), { code: 'DEJA_INVALID_ARGUMENT', message: /bundlePath contains a NUL character/ });
+  for (const bad of [{}, { codeCachePath: '/tmp/x.cache' }, { code: 'x', codeCachePath: '' }, { code: 'x', codeCachePath: '/tmp/x\0' }]) {
+    t.throws(() => readCodeCache(bad as never), { code: 'DEJA_INVALID_ARGUMENT', message: /readCodeCache: expected a WorkflowBundle/ }, JSON.stringify(bad));
+    t.throws(() => writeCodeCache(bad as never, Buffer.from('x')), { code: 'DEJA_INVALID_ARGUMENT', message: /writeCodeCache: expected a WorkflowBundle/ }, JSON.stringify(bad));
   }
 });
 

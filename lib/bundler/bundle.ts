@@ -9,7 +9,7 @@ import { builtinModules } from 'node:module';
 import * as path from 'node:path';
 import { DejaError, InvalidArgumentError, checkKnownKeys, describe } from '../errors';
 import { bundleHeader, bundleRecord, sha256, storeBundleFile, type WorkflowBundle } from './files';
-import { findFreeGlobals, isScriptFile } from './free-globals';
+import { SCRIPT_EXTENSIONS, findFreeGlobals, isScriptFile } from './free-globals';
 import {
   type BundleProblem,
   type Explanation,
@@ -180,33 +180,38 @@ function toProblem(message: Message, workingDir: string, workflowsPath: string):
 }
 
 function resolveOptions(options: BundleOptions): { workflowsPath: string; cacheDir: string | undefined } {
+  const where = 'bundleWorkflowCode';
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError(`bundleWorkflowCode: expected an options object, got ${describe(options)}`);
+    throw new InvalidArgumentError(`${where}: expected an options object, got ${describe(options)}`);
   }
-  checkKnownKeys('bundleWorkflowCode', options, OPTION_KEYS);
+  checkKnownKeys(where, options, OPTION_KEYS);
   const { workflowsPath, cacheDir } = options;
   if (typeof workflowsPath !== 'string' || workflowsPath === '') {
-    throw new InvalidArgumentError(
-      `bundleWorkflowCode: expected workflowsPath to be a file path, got ${describe(workflowsPath)}`,
-    );
+    throw new InvalidArgumentError(`${where}: expected workflowsPath to be a file path, got ${describe(workflowsPath)}`);
   }
   if (cacheDir !== undefined && (typeof cacheDir !== 'string' || cacheDir === '')) {
-    throw new InvalidArgumentError(
-      `bundleWorkflowCode: expected cacheDir to be a directory path, got ${describe(cacheDir)}`,
-    );
+    throw new InvalidArgumentError(`${where}: expected cacheDir to be a directory path, got ${describe(cacheDir)}`);
+  }
+  // Node refuses such paths with a message that prints the NUL raw; say it plainly instead.
+  for (const [name, value] of [['workflowsPath', workflowsPath], ['cacheDir', cacheDir]] as const) {
+    if (value?.includes('\0')) throw new InvalidArgumentError(`${where}: ${name} contains a NUL character: ${JSON.stringify(value)}`);
   }
   const file = path.resolve(workflowsPath);
-  let stat: fs.Stats | undefined;
+  let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
-  } catch {
-    stat = undefined;
-  }
-  if (stat === undefined) {
-    throw new InvalidArgumentError(`bundleWorkflowCode: workflowsPath ${file} does not exist`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
+    throw new InvalidArgumentError(`${where}: workflowsPath ${file} ${problem}`);
   }
   if (!stat.isFile()) {
-    throw new InvalidArgumentError(`bundleWorkflowCode: workflowsPath ${file} is not a file`);
+    throw new InvalidArgumentError(`${where}: workflowsPath ${file} is not a file`);
+  }
+  if (!isScriptFile(file)) {
+    throw new InvalidArgumentError(
+      `${where}: workflowsPath ${file} is not a JavaScript or TypeScript module; expected a file ending in ${SCRIPT_EXTENSIONS.join(', ')}`,
+    );
   }
   return { workflowsPath: file, cacheDir: cacheDir === undefined ? undefined : path.resolve(cacheDir) };
 }

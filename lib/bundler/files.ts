@@ -193,6 +193,7 @@ export function storeBundleFile(cacheDir: string | undefined, hash: string, code
   if (cacheDir !== undefined) {
     try {
       makeDir(cacheDir);
+      if (!fs.statSync(cacheDir).isDirectory()) throw new Error('it is not a directory');
       return writeBundleFile(cacheDir, hash, code);
     } catch (err) {
       throw new DejaError('DEJA_BUNDLE', `cannot write the workflow bundle to ${cacheDir}: ${(err as Error).message}`, { cause: err });
@@ -373,6 +374,7 @@ export function loadBundle(bundlePath: string): WorkflowBundle {
   if (typeof bundlePath !== 'string' || bundlePath === '') {
     throw new InvalidArgumentError(`loadBundle: expected bundlePath to be a file path, got ${describe(bundlePath)}`);
   }
+  if (bundlePath.includes('\0')) throw new InvalidArgumentError(`loadBundle: bundlePath contains a NUL character: ${JSON.stringify(bundlePath)}`);
   const file = path.resolve(bundlePath);
   let code: string;
   try {
@@ -410,7 +412,8 @@ function checkBundle(where: string, bundle: WorkflowBundle): void {
     bundle === null ||
     typeof bundle.code !== 'string' ||
     typeof bundle.codeCachePath !== 'string' ||
-    bundle.codeCachePath === ''
+    bundle.codeCachePath === '' ||
+    bundle.codeCachePath.includes('\0')
   ) {
     throw new InvalidArgumentError(`${where}: expected a WorkflowBundle, got ${describe(bundle)}`);
   }
