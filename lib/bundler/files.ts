@@ -99,7 +99,7 @@ export function fallbackCacheDir(): string {
 }
 
 /** The V8 version is in the name because V8 rejects a code cache made by another version. */
-export function codeCachePathFor(dir: string, hash: string): string {
+function codeCachePathFor(dir: string, hash: string): string {
   return path.join(dir, `${hash}-v8-${process.versions.v8}.cache`);
 }
 
@@ -120,7 +120,10 @@ function untrustedBecause(dir: string): string | typeof MISSING | undefined {
   }
   // A file in the way holds no cache, like a missing folder: nothing to fall back from.
   if (stat.isFile()) return MISSING;
-  return ownershipProblem(stat) ?? ((stat.mode & 0o022) !== 0 && hasModeBits() ? `it is writable by ${writers(stat.mode)} (mode ${modeOf(stat)})` : undefined);
+  const owner = ownershipProblem(stat);
+  if (owner !== undefined) return owner;
+  if (hasModeBits() && (stat.mode & 0o022) !== 0) return `it is writable by ${writers(stat.mode)} (mode ${modeOf(stat)})`;
+  return undefined;
 }
 
 /** Not a real directory, or not this user's. (Windows has no POSIX owner and mode bits.) */
@@ -227,7 +230,7 @@ export function storeBundleFile(cacheDir: string | undefined, hash: string, code
  * Writes `<dir>/<hash>.js` unless an identical file is already there, and returns its path.
  * Throws the file system's error; the caller decides whether another directory will do.
  */
-export function writeBundleFile(dir: string, hash: string, code: string): string {
+function writeBundleFile(dir: string, hash: string, code: string): string {
   const file = path.join(dir, `${hash}.js`);
   if (readIfPresent(file) === code) return file;
   writeAtomic(file, code);
