@@ -15,8 +15,11 @@ import {
   type BundleProblem,
   type WorkflowBundle,
 } from '../lib/bundler';
+import { UNSAFE_CACHE_DIR_WARNING } from '../lib/bundler';
 import { DejaError, InvalidArgumentError } from '../lib/errors';
+import { IsolatePool } from '../lib/sandbox';
 import { ENTRY_POINTS, PROTOCOL_VERSION, type InitMessage } from '../runtime/protocol';
+import ivm from 'isolated-vm';
 
 const FIXTURES = path.join(__dirname, 'fixtures', 'bundler');
 const fixture = (name: string) => path.join(FIXTURES, name);
@@ -65,6 +68,35 @@ async function bundleFailure(tt: Tap, workflowsPath: string): Promise<WorkflowBu
 function where(problems: readonly BundleProblem[], dir: string) {
   return problems.map((p) => ({ file: path.relative(dir, p.file), line: p.line, column: p.column, what: p.what }));
 }
+
+/**
+ * Points os.tmpdir(), and so the per-user fallback cache folder, at a fresh folder for this test,
+ * so no test sees another's cache files.
+ */
+function privateTmp(tt: Tap): string {
+  const dir = tempDir(tt);
+  const before = process.env.TMPDIR;
+  process.env.TMPDIR = dir;
+  tt.teardown(() => {
+    if (before === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = before;
+  });
+  return dir;
+}
+
+const modeOf = (file: string) => fs.lstatSync(file).mode & 0o777;
+
+/** The process warnings emitted from now until the test ends; read them after `settle()`. */
+function captureWarnings(tt: Tap): Error[] {
+  const seen: Error[] = [];
+  const listener = (warning: Error) => seen.push(warning);
+  process.on('warning', listener);
+  tt.teardown(() => void process.off('warning', listener));
+  return seen;
+}
+/** Node emits warnings on the next tick. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const cacheWarnings = (seen: Error[]) => seen.filter((w) => (w as { code?: string }).code === UNSAFE_CACHE_DIR_WARNING).map((w) => w.message);
 
 async function rejection(fn: () => unknown): Promise<unknown> {
   try {
@@ -266,29 +298,30 @@ t.test('the hash is stable for identical input and changes with the source', asy
   t.equal(fs.existsSync(first.bundlePath), true, 'the older bundle file stays');
 });
 
-t.test('default cacheDir: node_modules/.cache/deja, else the temporary directory', async (t) => {
+t.test('default cacheDir: node_modules/.cache/deja, else a per-user temporary folder, both private', async (t) => {
+  const tmp = privateTmp(t);
+  const perUser = path.join(tmp, `deja-cache-${process.getuid!()}`);
   const source = 'export async function a() { return 1; }\n';
   const withModules = tempDir(t, { 'workflows.js': source, node_modules: {} });
   t.chdir(withModules);
   const inProject = await bundleWorkflowCode({ workflowsPath: 'workflows.js' });
   t.equal(inProject.workflowsPath, path.join(withModules, 'workflows.js'), 'relative to the working directory');
   t.equal(path.dirname(inProject.bundlePath), path.join(withModules, 'node_modules', '.cache', 'deja'));
+  t.equal(modeOf(path.dirname(inProject.bundlePath)), 0o700, 'created private to the user');
 
   const bare = path.join(withModules, 'bare');
   fs.mkdirSync(bare);
   t.chdir(bare);
   const inTmp = await bundleWorkflowCode({ workflowsPath: '../workflows.js' });
-  t.equal(path.dirname(inTmp.bundlePath), path.join(os.tmpdir(), 'deja-cache'));
-  t.equal(path.dirname(inTmp.codeCachePath), path.join(os.tmpdir(), 'deja-cache'), 'code cache beside the bundle');
+  t.equal(path.dirname(inTmp.bundlePath), perUser);
+  t.equal(path.dirname(inTmp.codeCachePath), perUser, 'code cache beside the bundle');
+  t.equal(modeOf(perUser), 0o700, 'created private to the user');
 
   // An unwritable default (here .cache is a file) falls back to the temporary directory.
   const blocked = tempDir(t, { 'workflows.js': source, node_modules: { '.cache': 'not a directory' } });
   t.chdir(blocked);
   const fallback = await bundleWorkflowCode({ workflowsPath: 'workflows.js' });
-  t.equal(path.dirname(fallback.bundlePath), path.join(os.tmpdir(), 'deja-cache'));
-
-  // Content-addressed, so removing them cannot hurt another user of the shared directory.
-  for (const file of [inTmp.bundlePath, fallback.bundlePath]) fs.rmSync(file, { force: true });
+  t.equal(path.dirname(fallback.bundlePath), perUser);
 });
 
 t.test('an explicit cacheDir that cannot be written is an error, not a fallback', async (t) => {
@@ -360,10 +393,265 @@ t.test('options are validated at the edge', async (t) => {
     [{ workflowsPath: file, cacheDir: 7 }, /expected cacheDir to be a directory path, got number 7/],
     [{ workflowsPath: path.join(FIXTURES, 'nope.ts') }, /workflowsPath .*nope\.ts does not exist/],
     [{ workflowsPath: FIXTURES }, /is not a file/],
+    [[], /expected an options object, got an array/],
+    [{ workflowsPath: 'a\0b.ts' }, /workflowsPath contains a NUL character: "a\\u0000b\.ts"/],
+    [{ workflowsPath: file, cacheDir: 'cache\0' }, /cacheDir contains a NUL character/],
+    [{ workflowsPath: path.join(__dirname, '..', 'package.json') }, /package\.json is not a JavaScript or TypeScript module; expected a file ending in \.ts, .*\.jsx/],
   ];
   for (const [options, message] of cases) {
     const err = await rejection(() => bundleWorkflowCode(options as never));
     t.ok(err instanceof InvalidArgumentError, `rejects ${JSON.stringify(options)}`);
     t.match((err as Error).message, message);
   }
+
+  const aFile = path.join(tempDir(t, { 'a-file': '' }), 'a-file');
+  const notDir = await rejection(() => bundleWorkflowCode({ workflowsPath: file, cacheDir: aFile }));
+  t.equal((notDir as DejaError).code, 'DEJA_BUNDLE');
+  t.match((notDir as Error).message, /cannot write the workflow bundle to .*a-file: it is not a directory$/, 'a cacheDir that is a file is named as such');
+
+  t.throws(() => loadBundle('a\0.js'), { code: 'DEJA_INVALID_ARGUMENT', message: /bundlePath contains a NUL character/ });
+  for (const bad of [{}, { codeCachePath: '/tmp/x.cache' }, { code: 'x', codeCachePath: '' }, { code: 'x', codeCachePath: '/tmp/x\0' }]) {
+    t.throws(() => readCodeCache(bad as never), { code: 'DEJA_INVALID_ARGUMENT', message: /readCodeCache: expected a WorkflowBundle/ }, JSON.stringify(bad));
+    t.throws(() => writeCodeCache(bad as never, Buffer.from('x')), { code: 'DEJA_INVALID_ARGUMENT', message: /writeCodeCache: expected a WorkflowBundle/ }, JSON.stringify(bad));
+  }
+});
+
+// ---- the V8 code cache is trusted code ----
+
+/** A workflow whose result shows whether code other than its bundle ran first. */
+const PROBE = 'export async function probe(): Promise<string> {\n  return typeof (globalThis as { planted?: unknown }).planted;\n}\n';
+
+/**
+ * An attacker's script the length of `bundle.code` (all V8 checks): the bundle with its header
+ * comment replaced by a statement, so the cache of it runs that statement before the workflow.
+ */
+function plantedScript(bundle: WorkflowBundle): string {
+  const headerEnd = bundle.code.indexOf('*/\n') + 2;
+  const statement = 'globalThis.planted=1;';
+  const script = `${statement}/*${' '.repeat(headerEnd - statement.length - 4)}*/${bundle.code.slice(headerEnd)}`;
+  if (script.length !== bundle.code.length) throw new Error('planted script length differs');
+  return script;
+}
+
+/** V8 code cache data made by compiling `code` in a throwaway isolate. */
+function v8CacheOf(code: string): Buffer {
+  const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  try {
+    const script = isolate.compileScriptSync(code, { produceCachedData: true }) as ivm.Script & { cachedData?: ivm.ExternalCopy<ArrayBuffer> };
+    return Buffer.from(script.cachedData!.copy());
+  } finally {
+    isolate.dispose();
+  }
+}
+
+/** A header as deja writes it, naming `bundle` and `data`: everything a forger can compute. */
+function forgedHeader(bundle: WorkflowBundle, data: Buffer): Buffer {
+  const dataHash = createHash('sha256').update(data).digest('hex');
+  return Buffer.from(`deja-v8-code-cache/1 source-sha256=${bundle.hash} v8=${process.versions.v8} data-sha256=${dataHash}\n`, 'latin1');
+}
+
+/** Runs the probe workflow from `bundle` in a new pool: its result and the pool's cache counts. */
+function runProbe(bundle: WorkflowBundle): { result: unknown; hits: number; misses: number } {
+  const pool = new IsolatePool({ memoryLimitMb: 32 });
+  try {
+    const init: InitMessage = {
+      protocolVersion: PROTOCOL_VERSION,
+      randomnessSeed: 'seed',
+      info: { workflowId: 'p', runId: 'r', workflowType: 'probe', taskQueue: 'q', firstExecutionRunId: 'r', attempt: 1, startTime: 1, historyLength: 1 },
+    };
+    const execution = pool.createExecution(bundle, init, 'probe');
+    const completion = execution.activate({ timestamp: 1, isReplaying: false, historyLength: 3, jobs: [{ type: 'startWorkflow', workflowType: 'probe', args: [] }] });
+    execution.dispose();
+    if (!completion.ok) throw new Error(`probe failed: ${completion.failure.message}`);
+    const done = completion.commands.find((c) => c.type === 'completeWorkflow') as { result?: unknown } | undefined;
+    const { codeCacheHits: hits, codeCacheMisses: misses } = pool.stats();
+    return { result: done?.result, hits, misses };
+  } finally {
+    pool.dispose();
+  }
+}
+
+async function probeBundle(tt: Tap, cacheDir = tempDir(tt)): Promise<WorkflowBundle> {
+  const dir = tempDir(tt, { 'workflows.ts': PROBE });
+  return bundleWorkflowCode({ workflowsPath: path.join(dir, 'workflows.ts'), cacheDir });
+}
+
+const REAL = { result: 'undefined', hits: 0, misses: 1 };
+
+t.test('the planted cache is a working attack on V8 itself', async (t) => {
+  // Without this, the tests below could pass because V8 refused the planted data on its own.
+  const b = await probeBundle(t);
+  const data = v8CacheOf(plantedScript(b));
+  const isolate = new ivm.Isolate({ memoryLimit: 32 });
+  t.teardown(() => isolate.dispose());
+  const copy = new ivm.ExternalCopy(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
+  const script = isolate.compileScriptSync(b.code, { cachedData: copy }) as ivm.Script & { cachedDataRejected?: boolean };
+  t.equal(script.cachedDataRejected, false, 'V8 takes the cache of another script of the same length');
+  const context = isolate.createContextSync();
+  script.runSync(context);
+  t.equal(context.evalSync('typeof globalThis.planted'), 'number', "and runs that script's code, not the source given");
+});
+
+t.test('a planted code cache never runs: no header, or a genuine header over other data', async (t) => {
+  privateTmp(t);
+  const b = await probeBundle(t);
+  const planted = v8CacheOf(plantedScript(b));
+
+  fs.writeFileSync(b.codeCachePath, planted);
+  t.same(runProbe(b), REAL, 'raw V8 data: the real bundle runs, compiled from source (a miss)');
+  t.same(runProbe(b), { result: 'undefined', hits: 1, misses: 0 }, 'the bad file was replaced by a good cache, which is used');
+
+  // The header of a genuine cache of this very bundle, over the planted data.
+  const genuine = fs.readFileSync(b.codeCachePath);
+  const header = genuine.subarray(0, genuine.indexOf(0x0a) + 1);
+  fs.writeFileSync(b.codeCachePath, Buffer.concat([header, planted]));
+  t.equal(readCodeCache(b), undefined, 'refused: the data is not what the header names');
+  t.equal(fs.existsSync(b.codeCachePath), false, 'and deleted');
+  fs.writeFileSync(b.codeCachePath, Buffer.concat([header, planted]));
+  t.same(runProbe(b), REAL, 'the sandbox compiles from source');
+});
+
+t.test('a code cache in a folder others can write, or behind a symlink, is not used', async (t) => {
+  const tmp = privateTmp(t);
+  const warnings = captureWarnings(t);
+  // A forger can compute every field of the header: only the folder keeps them out.
+  const plant = (b: WorkflowBundle) => {
+    const data = v8CacheOf(plantedScript(b));
+    fs.writeFileSync(b.codeCachePath, Buffer.concat([forgedHeader(b, data), data]));
+  };
+
+  const open = tempDir(t);
+  const worldWritable = await probeBundle(t, open);
+  fs.chmodSync(open, 0o777);
+  plant(worldWritable);
+  t.same(runProbe(worldWritable), REAL, 'world-writable folder: the real bundle runs (a miss)');
+  const fallback = path.join(tmp, `deja-cache-${process.getuid!()}`, path.basename(worldWritable.codeCachePath));
+  t.ok(fs.existsSync(fallback), 'the code cache went to the per-user temporary folder instead');
+  t.equal(modeOf(path.dirname(fallback)), 0o700, 'which is private');
+  t.same(runProbe(worldWritable), { result: 'undefined', hits: 1, misses: 0 }, 'and is used from there');
+
+  const group = tempDir(t);
+  const groupWritable = await probeBundle(t, group);
+  fs.chmodSync(group, 0o770);
+  plant(groupWritable);
+  t.same(runProbe(groupWritable), REAL, 'group-writable folder: the real bundle runs');
+
+  const real = tempDir(t);
+  const link = path.join(tempDir(t), 'link');
+  fs.symlinkSync(real, link);
+  const linked = await probeBundle(t, link);
+  plant(linked);
+  t.same(runProbe(linked), REAL, 'symlinked folder: the real bundle runs');
+
+  await settle();
+  const said = cacheWarnings(warnings);
+  t.match(said, [
+    new RegExp(`^deja: the folder ${open} is not used for the V8 code cache: it is writable by its group and other users \\(mode 0777\\); using .*deja-cache-`),
+    new RegExp(`^deja: the folder ${group} is not used .*writable by its group \\(mode 0770\\)`),
+    new RegExp(`^deja: the folder ${link} is not used .*symbolic link`),
+  ]);
+  t.equal(said.length, 3, 'one warning per folder, however many reads and writes');
+});
+
+t.test('a code cache in a folder owned by another user is not used', { skip: process.getuid?.() !== 0 && 'needs root to chown' }, async (t) => {
+  const tmp = privateTmp(t);
+  const warnings = captureWarnings(t);
+  const dir = tempDir(t);
+  const b = await probeBundle(t, dir);
+  const data = v8CacheOf(plantedScript(b));
+  fs.writeFileSync(b.codeCachePath, Buffer.concat([forgedHeader(b, data), data]));
+  fs.chownSync(dir, 4242, 4242);
+  t.same(runProbe(b), REAL, 'the real bundle runs (a miss)');
+  t.ok(fs.existsSync(path.join(tmp, 'deja-cache-0', path.basename(b.codeCachePath))), 'its cache went to the per-user folder');
+  await settle();
+  t.match(cacheWarnings(warnings), [new RegExp(`^deja: the folder ${dir} is not used for the V8 code cache: it belongs to user id 4242, not to this user \\(0\\)`)]);
+});
+
+t.test('a truncated or altered code cache file is not used, and is deleted', async (t) => {
+  privateTmp(t);
+  const b = await probeBundle(t);
+  t.same(runProbe(b), REAL, 'first run writes the cache');
+  const good = fs.readFileSync(b.codeCachePath);
+  const nl = good.indexOf(0x0a);
+  const header = good.subarray(0, nl).toString('latin1');
+  const data = good.subarray(nl + 1);
+  const variants: Array<[string, Buffer]> = [
+    ['truncated data', good.subarray(0, good.length - 100)],
+    ['cut inside the header', good.subarray(0, nl - 5)],
+    ['header only', good.subarray(0, nl + 1)],
+    ['a byte appended', Buffer.concat([good, Buffer.from([0])])],
+    ['a flipped data byte', Buffer.concat([good.subarray(0, good.length - 1), Buffer.from([good[good.length - 1]! ^ 1])])],
+    ['another source hash', Buffer.concat([Buffer.from(header.replace(/source-sha256=[0-9a-f]/, (m) => m.slice(0, -1) + (m.endsWith('0') ? '1' : '0')) + '\n', 'latin1'), data])],
+    ['another V8 version', Buffer.concat([Buffer.from(header.replace(/ v8=\S+/, ' v8=1.2.3') + '\n', 'latin1'), data])],
+    ['another format tag', Buffer.concat([Buffer.from(header.replace('deja-v8-code-cache/1', 'deja-v8-code-cache/2') + '\n', 'latin1'), data])],
+    ['raw V8 data, as older deja wrote', Buffer.from(data)],
+  ];
+  for (const [what, bytes] of variants) {
+    fs.writeFileSync(b.codeCachePath, bytes);
+    t.equal(readCodeCache(b), undefined, `${what}: not used`);
+    t.equal(fs.existsSync(b.codeCachePath), false, `${what}: deleted`);
+  }
+  fs.writeFileSync(b.codeCachePath, good.subarray(0, good.length - 100));
+  t.same(runProbe(b), REAL, 'truncated: the sandbox compiles from source');
+  t.same(runProbe(b), { result: 'undefined', hits: 1, misses: 0 }, 'and its fresh cache is used next time');
+});
+
+t.test('the header binds the code cache to the exact source, not to the hash field', async (t) => {
+  const b = await probeBundle(t);
+  writeCodeCache(b, Buffer.from('pretend V8 data'));
+  t.same(readCodeCache(b), Buffer.from('pretend V8 data'));
+  const edited = { ...b, code: b.code.replace('typeof', 'typeof ') };
+  t.equal(readCodeCache(edited), undefined, 'code edited in memory with the old hash kept: not its cache');
+});
+
+t.test('default folders are made private: closed if readable, emptied if others could write', async (t) => {
+  const tmp = privateTmp(t);
+  const warnings = captureWarnings(t);
+  const source = 'export async function a() { return 1; }\n';
+
+  const readable = tempDir(t, { 'workflows.js': source, node_modules: { '.cache': { deja: { 'keep.js': 'mine' } } } });
+  const readableCache = path.join(readable, 'node_modules', '.cache', 'deja');
+  fs.chmodSync(readableCache, 0o755);
+  t.chdir(readable);
+  const b1 = await bundleWorkflowCode({ workflowsPath: 'workflows.js' });
+  t.equal(path.dirname(b1.bundlePath), readableCache, 'used');
+  t.equal(modeOf(readableCache), 0o700, 'closed to others');
+  t.ok(fs.existsSync(path.join(readableCache, 'keep.js')), 'its files kept: only this user could have written them');
+
+  const writable = tempDir(t, { 'workflows.js': source, node_modules: { '.cache': { deja: { 'planted.js': 'theirs' } } } });
+  const writableCache = path.join(writable, 'node_modules', '.cache', 'deja');
+  fs.chmodSync(writableCache, 0o777);
+  t.chdir(writable);
+  const b2 = await bundleWorkflowCode({ workflowsPath: 'workflows.js' });
+  t.equal(path.dirname(b2.bundlePath), writableCache, 'used');
+  t.equal(modeOf(writableCache), 0o700, 'closed to others');
+  t.same(fs.readdirSync(writableCache), [path.basename(b2.bundlePath)], 'emptied before use');
+
+  const elsewhere = tempDir(t);
+  const linked = tempDir(t, { 'workflows.js': source, node_modules: { '.cache': {} } });
+  fs.symlinkSync(elsewhere, path.join(linked, 'node_modules', '.cache', 'deja'));
+  t.chdir(linked);
+  const b3 = await bundleWorkflowCode({ workflowsPath: 'workflows.js' });
+  t.equal(path.dirname(b3.bundlePath), path.join(tmp, `deja-cache-${process.getuid!()}`), 'a symlinked default folder: the per-user temporary one instead');
+  t.same(fs.readdirSync(elsewhere), [], 'nothing written through the link');
+
+  await settle();
+  t.match(cacheWarnings(warnings), [
+    new RegExp(`^deja: the cache folder ${writableCache} was writable by its group and other users \\(mode 0777\\); it is now private`),
+    new RegExp(`^deja: the cache folder ${path.join(linked, 'node_modules', '.cache', 'deja')} is not used: it is a symbolic link; using .*deja-cache-`),
+  ]);
+});
+
+t.test('a per-user temporary folder that is not this user\'s is not used', async (t) => {
+  const tmp = privateTmp(t);
+  const warnings = captureWarnings(t);
+  const dir = tempDir(t, { 'workflows.js': 'export async function a() { return 1; }\n' });
+  // Someone else got there first (here: a symlink to a folder of theirs).
+  fs.symlinkSync(tempDir(t), path.join(tmp, `deja-cache-${process.getuid!()}`));
+  t.chdir(dir);
+  const err = await rejection(() => bundleWorkflowCode({ workflowsPath: 'workflows.js' }));
+  t.equal((err as DejaError).code, 'DEJA_BUNDLE');
+  t.match((err as Error).message, /cannot write the workflow bundle to .*deja-cache-\d+ \(it is a symbolic link\); pass cacheDir to choose a folder/);
+  await settle();
+  t.match(cacheWarnings(warnings), [/deja-cache-\d+ is not used: it is a symbolic link$/]);
 });

@@ -229,7 +229,7 @@ t.test('Connection: backends, sharing by name, env default, errors, close', asyn
   t.throws(() => new Connection({ backend: 'sqlite:./deja.db' }), { code: 'DEJA_INVALID_ARGUMENT', message: /the sqlite backend is not available yet/ });
   t.throws(() => new Connection({ backend: 'postgres://localhost/deja' }), { message: /the postgres backend is not available yet/ });
   t.throws(() => new Connection({ backend: 'redis://x' }), { message: /unknown backend "redis:\/\/x"; expected "memory:" or "memory:<name>"/ });
-  t.throws(() => new Connection({ backend: 42 } as never), { message: /backend must be a backend string or a WorkflowService, got number 42/ });
+  t.throws(() => new Connection({ backend: 42 } as never), { message: /backend must be a backend string \("memory:" or "memory:<name>"\) or a WorkflowService, got number 42/ });
   t.throws(() => new Connection({ url: 'memory:' } as never), { message: /unknown option "url"/ });
 
   const own = new LocalWorkflowService({ store: new MemoryStore() });
@@ -253,4 +253,130 @@ t.test('Connection: backends, sharing by name, env default, errors, close', asyn
   await b.close();
   await plain.close();
   await explicit.close();
+});
+
+t.test('Connection: null, arrays and non-services are refused, not replaced by the default', async (t) => {
+  const refused: Array<[string, unknown, RegExp]> = [
+    ['backend: null', { backend: null }, /^Connection: backend must be a backend string \("memory:" or "memory:<name>"\) or a WorkflowService, got null; leave backend out for the default/],
+    ['backend: {}', { backend: {} }, /got an object with none of its methods \(startWorkflow, signalWorkflow, queryWorkflow, …\)/],
+    ['backend: a client-only service', { backend: { startWorkflow() {}, signalWorkflow() {}, queryWorkflow() {}, describeWorkflow() {}, getWorkflowOutcome() {}, getHistory() {} } }, /got an object without pollWorkflowTask, completeWorkflowTask, .*heartbeatActivityTask, close;/],
+    ['backend: []', { backend: [] }, /got an array/],
+    ['backend: true', { backend: true }, /got boolean true/],
+    ['options null', null, /^Connection: expected an options object, got null$/],
+    ['options []', [], /^Connection: expected an options object, got an array$/],
+    ['options a string', 'memory:', /^Connection: expected an options object/],
+  ];
+  for (const [what, options, message] of refused) {
+    t.throws(() => new Connection(options as never), { code: 'DEJA_INVALID_ARGUMENT', message }, what);
+  }
+  await t.rejects(Connection.connect({ backend: null } as never), { message: /got null/ }, 'connect() too');
+
+  const saved = process.env.DEJA_BACKEND;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.DEJA_BACKEND;
+    else process.env.DEJA_BACKEND = saved;
+  });
+  process.env.DEJA_BACKEND = 'memory:edge-default';
+  const byUndefined = new Connection({ backend: undefined });
+  const byDefault = new Connection();
+  t.equal(byUndefined.service, byDefault.service, 'backend: undefined is the default, as if left out');
+  await byUndefined.close();
+  await byDefault.close();
+  process.env.DEJA_BACKEND = 'memroy:';
+  t.throws(() => new Connection(), { message: /^Connection: unknown backend "memroy:" \(from DEJA_BACKEND\); expected "memory:"/ }, 'a bad DEJA_BACKEND is named as such');
+});
+
+t.test('WorkflowClient: every accepted form works; anything else is refused at construction', async (t) => {
+  const connection = new Connection({ backend: `memory:client-forms-${++backends}` });
+  t.teardown(() => connection.close());
+  fakeWorker(t, connection.service);
+  const saved = process.env.DEJA_BACKEND;
+  t.teardown(() => {
+    if (saved === undefined) delete process.env.DEJA_BACKEND;
+    else process.env.DEJA_BACKEND = saved;
+  });
+  process.env.DEJA_BACKEND = `memory:client-forms-${backends}`;
+  const forms: Array<[string, () => WorkflowClient, string | undefined]> = [
+    ['new WorkflowClient()', () => new WorkflowClient(), undefined],
+    ['new WorkflowClient(undefined, { identity })', () => new WorkflowClient(undefined, { identity: 'id-1' }), 'id-1'],
+    ['new WorkflowClient(service)', () => new WorkflowClient(connection.service), undefined],
+    ['new WorkflowClient(service, { identity })', () => new WorkflowClient(connection.service, { identity: 'id-2' }), 'id-2'],
+    ['new WorkflowClient({ connection })', () => new WorkflowClient({ connection }), undefined],
+    ['new WorkflowClient({ connection, identity })', () => new WorkflowClient({ connection, identity: 'id-3' }), 'id-3'],
+  ];
+  let n = 0;
+  for (const [what, make, identity] of forms) {
+    const client = make();
+    t.equal(client.workflowService, connection.service, `${what}: the connection's service`);
+    const handle = await client.start(waitsForSignal, { taskQueue: 'q', workflowId: `form-${++n}` });
+    await handle.signal(finishSignal, what, n);
+    t.same(await handle.result(), [what, n], `${what}: works`);
+    const signaled = (await connection.service.getHistory({ workflowId: `form-${n}` })).find((e) => e.type === 'workflowExecutionSignaled');
+    t.match(signaled, { identity: identity ?? `${process.pid}@` }, `${what}: identity`);
+  }
+
+  const FORMS = 'expected a WorkflowService \\(connection.service\\), \\{ connection \\}, or nothing for the default connection';
+  const refused: Array<[string, () => unknown, RegExp]> = [
+    ['{}', () => new WorkflowClient({} as never), new RegExp(`^WorkflowClient: ${FORMS}, got an object with none of its methods`)],
+    ['null', () => new WorkflowClient(null as never), new RegExp(`^WorkflowClient: ${FORMS}, got null$`)],
+    ['a number', () => new WorkflowClient(42 as never), /got number 42$/],
+    ['a string', () => new WorkflowClient('memory:' as never), /got the string "memory:"$/],
+    ['an array', () => new WorkflowClient([] as never), /got an array$/],
+    ['a partial service', () => new WorkflowClient({ startWorkflow() {} } as never), /got an object without signalWorkflow, queryWorkflow, describeWorkflow, getWorkflowOutcome, getHistory$/],
+    ['a Connection itself', () => new WorkflowClient(connection as never), /^WorkflowClient: got a Connection, not its service; pass connection.service, or \{ connection \}$/],
+    ['{ connection: null }', () => new WorkflowClient({ connection: null } as never), /^WorkflowClient: connection must be a Connection \(or have a WorkflowService as its service\), got null$/],
+    ['{ connection: {} }', () => new WorkflowClient({ connection: {} } as never), /connection must be a Connection .*got an object$/],
+    ['{ connection, namespace }', () => new WorkflowClient({ connection, namespace: 'default' } as never), /^WorkflowClient: unknown option "namespace"; expected one of: "connection", "identity"$/],
+    ['{ connection } and options', () => new WorkflowClient({ connection } as never, { identity: 'x' }), /with \{ connection \}, give identity beside it, not as a second argument/],
+    ['service, null', () => new WorkflowClient(connection.service, null as never), /^WorkflowClient: expected an options object, got null$/],
+    ['service, []', () => new WorkflowClient(connection.service, [] as never), /^WorkflowClient: expected an options object, got an array$/],
+    ['identity too long', () => new WorkflowClient(connection.service, { identity: 'i'.repeat(1001) }), /identity must be at most 1000 characters, got 1001/],
+  ];
+  for (const [what, make, message] of refused) t.throws(make, { code: 'DEJA_INVALID_ARGUMENT', message }, what);
+});
+
+t.test('client options: shapes and bounds at the edge', async (t) => {
+  const { client } = setup(t);
+  const long = 'x'.repeat(1001);
+  await t.rejects(client.start(greet, [] as never), { message: /^WorkflowClient.start: expected an options object, got an array$/ });
+  await t.rejects(client.start(greet, { taskQueue: 'q', workflowId: long }), { message: /workflowId must be at most 1000 characters, got 1001/ });
+  await t.rejects(client.start(greet, { taskQueue: long, workflowId: 'w' }), { message: /taskQueue must be at most 1000 characters/ });
+  await t.rejects(client.start(long, { taskQueue: 'q', workflowId: 'w' }), { message: /the workflow type must be at most 1000 characters/ });
+  t.ok(await client.start(greet, { taskQueue: 'q', workflowId: 'x'.repeat(1000) }), '1000 characters is fine');
+  t.throws(() => client.getHandle('w', long), { message: /getHandle: runId must be at most 1000 characters/ });
+  t.throws(() => client.createWorkflowHandle([] as never), { message: /^WorkflowClient.createWorkflowHandle: the execution: expected \{ workflowId, runId\? \}, got an array$/ });
+  t.throws(() => client.createWorkflowHandle({} as never), { message: /^WorkflowClient.createWorkflowHandle: workflowId must be a non-empty string/ });
+  t.throws(() => client.createWorkflowHandle({ workflowId: 'w' }, { taskQueue: 'q' }), {
+    message: /^WorkflowClient.createWorkflowHandle: a handle to an existing workflow takes no options \(they are for starting one\), got an object$/,
+  });
+  t.throws(() => client.createWorkflowHandle(greet, [] as never), { message: /expected options with a taskQueue to start "greet", got an array$/ });
+  const handle = client.getHandle('w');
+  await t.rejects(handle.signal(long), { message: /WorkflowHandle.signal: the signal name must be at most 1000 characters/ });
+  await t.rejects(handle.query({ type: 'query', name: long } as never), { message: /WorkflowHandle.query: the query name must be at most 1000 characters/ });
+});
+
+t.test('fifty result() waiters on one workflow: no MaxListenersExceededWarning, all get the result', async (t) => {
+  const { client, connection } = setup(t);
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on('warning', onWarning);
+  t.teardown(() => void process.off('warning', onWarning));
+
+  const handle = await client.start(waitsForSignal, { taskQueue: 'q', workflowId: 'many-waiters' });
+  const results = Array.from({ length: 50 }, () => handle.result());
+  // Let every waiter reach its wait (the in-memory store answers within a turn of the loop).
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  t.equal((await connection.service.describeWorkflow({ workflowId: 'many-waiters' })).status, 'running', 'they are all waiting');
+  await handle.signal(finishSignal, 'all', 50);
+  t.same(await Promise.all(results), Array.from({ length: 50 }, () => ['all', 50]), 'every waiter gets the result');
+
+  // And when the service closes under them, each of fifty waiters is woken (one listener wakes all).
+  const open = await client.start(waitsForSignal, { taskQueue: 'q', workflowId: 'many-waiters-2' });
+  const pending = Array.from({ length: 50 }, () => open.result().then(() => 'resolved', (e: Error) => e.message));
+  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+  await connection.close();
+  t.same(new Set(await Promise.all(pending)), new Set(['deja: the workflow service was closed']), 'every waiter is released by close');
+  // Warnings are emitted on the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(warnings.map((w) => `${w.name}: ${w.message}`), [], 'no process warnings');
 });

@@ -7,18 +7,9 @@ import { build, type BuildFailure, type Message, type Plugin } from 'esbuild';
 import * as fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import * as path from 'node:path';
-import { PROTOCOL_VERSION } from '../../runtime/protocol';
 import { DejaError, InvalidArgumentError, checkKnownKeys, describe } from '../errors';
-import {
-  bundleHeader,
-  codeCachePathFor,
-  defaultCacheDir,
-  fallbackCacheDir,
-  sha256,
-  writeBundleFile,
-  type WorkflowBundle,
-} from './files';
-import { findFreeGlobals, isScriptFile } from './free-globals';
+import { bundleHeader, bundleRecord, sha256, storeBundleFile, type WorkflowBundle } from './files';
+import { SCRIPT_EXTENSIONS, findFreeGlobals, isScriptFile } from './free-globals';
 import {
   type BundleProblem,
   type Explanation,
@@ -33,7 +24,12 @@ import {
 export interface BundleOptions {
   /** The module whose exported functions are the workflows. Relative to the working directory. */
   workflowsPath: string;
-  /** Where bundles and code caches are kept; see defaultCacheDir. */
+  /**
+   * Where bundles and code caches are kept. Default: `node_modules/.cache/deja` in the working
+   * directory, else `<os temp dir>/deja-cache-<uid>`, both private to the user (0700). The V8
+   * code cache is kept here only if no other user can write the folder (a real directory owned by
+   * this user, not group- or world-writable); otherwise in the per-user temporary folder.
+   */
   cacheDir?: string;
 }
 
@@ -100,15 +96,7 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
 
   const code = bundleHeader(workflowsPath) + output;
   const hash = sha256(code);
-  const bundlePath = storeBundle(cacheDir, hash, code);
-  return {
-    code,
-    hash,
-    protocolVersion: PROTOCOL_VERSION,
-    workflowsPath,
-    codeCachePath: codeCachePathFor(path.dirname(bundlePath), hash),
-    bundlePath,
-  };
+  return bundleRecord(code, hash, workflowsPath, storeBundleFile(cacheDir, hash, code));
 }
 
 /**
@@ -192,57 +180,40 @@ function toProblem(message: Message, workingDir: string, workflowsPath: string):
 }
 
 function resolveOptions(options: BundleOptions): { workflowsPath: string; cacheDir: string | undefined } {
+  const where = 'bundleWorkflowCode';
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new InvalidArgumentError(`bundleWorkflowCode: expected an options object, got ${describe(options)}`);
+    throw new InvalidArgumentError(`${where}: expected an options object, got ${describe(options)}`);
   }
-  checkKnownKeys('bundleWorkflowCode', options, OPTION_KEYS);
+  checkKnownKeys(where, options, OPTION_KEYS);
   const { workflowsPath, cacheDir } = options;
   if (typeof workflowsPath !== 'string' || workflowsPath === '') {
-    throw new InvalidArgumentError(
-      `bundleWorkflowCode: expected workflowsPath to be a file path, got ${describe(workflowsPath)}`,
-    );
+    throw new InvalidArgumentError(`${where}: expected workflowsPath to be a file path, got ${describe(workflowsPath)}`);
   }
   if (cacheDir !== undefined && (typeof cacheDir !== 'string' || cacheDir === '')) {
-    throw new InvalidArgumentError(
-      `bundleWorkflowCode: expected cacheDir to be a directory path, got ${describe(cacheDir)}`,
-    );
+    throw new InvalidArgumentError(`${where}: expected cacheDir to be a directory path, got ${describe(cacheDir)}`);
+  }
+  // Node refuses such paths with a message that prints the NUL raw; say it plainly instead.
+  for (const [name, value] of [['workflowsPath', workflowsPath], ['cacheDir', cacheDir]] as const) {
+    if (value?.includes('\0')) throw new InvalidArgumentError(`${where}: ${name} contains a NUL character: ${JSON.stringify(value)}`);
   }
   const file = path.resolve(workflowsPath);
-  let stat: fs.Stats | undefined;
+  let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
-  } catch {
-    stat = undefined;
-  }
-  if (stat === undefined) {
-    throw new InvalidArgumentError(`bundleWorkflowCode: workflowsPath ${file} does not exist`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
+    throw new InvalidArgumentError(`${where}: workflowsPath ${file} ${problem}`);
   }
   if (!stat.isFile()) {
-    throw new InvalidArgumentError(`bundleWorkflowCode: workflowsPath ${file} is not a file`);
+    throw new InvalidArgumentError(`${where}: workflowsPath ${file} is not a file`);
+  }
+  if (!isScriptFile(file)) {
+    throw new InvalidArgumentError(
+      `${where}: workflowsPath ${file} is not a JavaScript or TypeScript module; expected a file ending in ${SCRIPT_EXTENSIONS.join(', ')}`,
+    );
   }
   return { workflowsPath: file, cacheDir: cacheDir === undefined ? undefined : path.resolve(cacheDir) };
-}
-
-/**
- * Writes the bundle file and returns its path. The default directory may be unwritable (a
- * read-only node_modules in a container image), so it falls back to the temporary directory; a
- * directory the caller chose is used or reported, never silently replaced.
- */
-function storeBundle(cacheDir: string | undefined, hash: string, code: string): string {
-  const dirs = cacheDir !== undefined ? [cacheDir] : [...new Set([defaultCacheDir(process.cwd()), fallbackCacheDir()])];
-  let lastError: unknown;
-  for (const dir of dirs) {
-    try {
-      return writeBundleFile(dir, hash, code);
-    } catch (err) {
-      lastError = err;
-    }
-  }
-  throw new DejaError(
-    'DEJA_BUNDLE',
-    `cannot write the workflow bundle to ${dirs.join(' or ')}: ${(lastError as Error).message}`,
-    { cause: lastError },
-  );
 }
 
 let root: string | undefined;

@@ -33,6 +33,9 @@ const LOADERS: Record<string, Loader> = {
   '.jsx': 'jsx',
 };
 
+/** The extensions of the scripts esbuild loads as code. */
+export const SCRIPT_EXTENSIONS: readonly string[] = Object.keys(LOADERS);
+
 /** Whether the file is a script this check reads (JSON, text and the like are not). */
 export function isScriptFile(file: string): boolean {
   return path.extname(file) in LOADERS;

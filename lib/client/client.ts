@@ -10,7 +10,7 @@ import type { QueryDefinition, SignalDefinition } from '../../runtime/workflow';
 import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
 import type { ExecutionRef, WorkflowIdReusePolicy, WorkflowService } from '../service';
-import { Connection } from './connection';
+import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
 import { WorkflowExecutionFailedError } from './errors';
 
 /** A workflow function: its `.name` is the workflow type. */
@@ -44,6 +44,11 @@ export interface WorkflowHandleOptions {
 export interface WorkflowClientOptions {
   /** Recorded on signals. Default `<pid>@<hostname>`, as Temporal's. */
   identity?: string;
+}
+
+/** Temporal's current form, `new WorkflowClient({ connection })`: a Connection, or anything with a `service`. */
+export interface WorkflowClientConnectionOptions extends WorkflowClientOptions {
+  connection: { service: WorkflowService };
 }
 
 export interface WorkflowExecutionDescription {
@@ -92,25 +97,39 @@ function reusePolicy(where: string, value: unknown): WorkflowIdReusePolicy | und
 }
 
 function workflowTypeOf(where: string, workflow: unknown): string {
-  if (typeof workflow === 'string' && workflow !== '') return workflow;
+  if (typeof workflow === 'string' && workflow !== '') return checkString(where, 'the workflow type', workflow);
   if (typeof workflow === 'function') {
-    if (workflow.name) return workflow.name;
+    if (workflow.name) return checkString(where, 'the workflow type', workflow.name);
     throw new InvalidArgumentError(`${where}: the workflow function is anonymous; pass a named function or the workflow type name as a string`);
   }
   throw new InvalidArgumentError(`${where}: expected a workflow function or a workflow type name, got ${describe(workflow)}`);
 }
 
+/** Temporal's limit on ids and names (`limit.maxIDLength`); longer ones are almost surely a mistake. */
+const MAX_NAME_LENGTH = 1000;
+
 function checkString(where: string, name: string, value: unknown): string {
   if (typeof value !== 'string' || value === '') throw new InvalidArgumentError(`${where}: ${name} must be a non-empty string, got ${describe(value)}`);
+  if (value.length > MAX_NAME_LENGTH) {
+    throw new InvalidArgumentError(`${where}: ${name} must be at most ${MAX_NAME_LENGTH} characters, got ${value.length}`);
+  }
   return value;
+}
+
+/** An options object: a plain object, not null or an array (`what` says what it is for). */
+function checkOptionsObject(where: string, options: unknown, known: readonly string[], what = 'an options object'): asserts options is object {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError(`${where}: expected ${what}, got ${describe(options)}`);
+  }
+  checkKnownKeys(where, options, known);
 }
 
 /** The name of a signal or query, from its definition (defineSignal/defineQuery) or as given. */
 function handlerName(where: string, kind: 'signal' | 'query', def: unknown): string {
-  if (typeof def === 'string' && def !== '') return def;
+  if (typeof def === 'string' && def !== '') return checkString(where, `the ${kind} name`, def);
   const d = def as { type?: unknown; name?: unknown } | null;
   if (typeof d === 'object' && d !== null && typeof d.name === 'string' && d.name !== '') {
-    if (d.type === kind) return d.name;
+    if (d.type === kind) return checkString(where, `the ${kind} name`, d.name);
     if (d.type === 'signal' || d.type === 'query') {
       throw new InvalidArgumentError(`${where}: expected a ${kind} definition or name, got the ${d.type} definition "${d.name}"`);
     }
@@ -218,20 +237,24 @@ export class WorkflowClient {
   readonly workflowService: WorkflowService;
   private readonly ctx: ClientContext;
 
-  /** `service` defaults to `new Connection().service` (DEJA_BACKEND, else `memory:`). */
-  constructor(service?: WorkflowService, options?: WorkflowClientOptions) {
-    checkKnownKeys('WorkflowClient', options, ['identity']);
-    const identity = options?.identity === undefined ? `${process.pid}@${hostname()}` : checkString('WorkflowClient', 'identity', options.identity);
-    this.workflowService = service ?? new Connection().service;
-    this.ctx = { service: this.workflowService, identity };
+  /**
+   * `new WorkflowClient(service?, options?)` (seed era: `service` is `connection.service`, and
+   * defaults to `new Connection().service`: DEJA_BACKEND, else `memory:`), or
+   * `new WorkflowClient({ connection, identity? })` (Temporal's current form).
+   */
+  constructor(service?: WorkflowService, options?: WorkflowClientOptions);
+  constructor(options: WorkflowClientConnectionOptions);
+  constructor(first?: WorkflowService | WorkflowClientConnectionOptions, options?: WorkflowClientOptions) {
+    const { service, identity } = clientArguments(first, options);
+    this.workflowService = service;
+    this.ctx = { service, identity: identity === undefined ? `${process.pid}@${hostname()}` : checkString('WorkflowClient', 'identity', identity) };
   }
 
   /** Starts a workflow; the handle knows its run (`runId`, `firstExecutionRunId`). */
   async start<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowHandle<T>> {
     const where = 'WorkflowClient.start';
     const workflowType = workflowTypeOf(where, workflow);
-    if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${where}: expected an options object, got ${describe(options)}`);
-    checkKnownKeys(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy']);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const handle = new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', options.workflowId), undefined, {
@@ -265,14 +288,15 @@ export class WorkflowClient {
   ): WorkflowHandle<T> {
     const where = 'WorkflowClient.createWorkflowHandle';
     if (typeof workflow === 'object' && workflow !== null) {
-      checkKnownKeys(`${where}: the execution`, workflow, ['workflowId', 'runId']);
-      return this.getHandle<T>(workflow.workflowId, workflow.runId);
+      checkOptionsObject(`${where}: the execution`, workflow, ['workflowId', 'runId'], '{ workflowId, runId? }');
+      if (options !== undefined) {
+        throw new InvalidArgumentError(`${where}: a handle to an existing workflow takes no options (they are for starting one), got ${describe(options)}`);
+      }
+      const { workflowId, runId } = workflow;
+      return new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', workflowId), runId === undefined ? undefined : checkString(where, 'runId', runId), undefined);
     }
     const workflowType = workflowTypeOf(where, workflow);
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError(`${where}: expected options with a taskQueue to start "${workflowType}", got ${describe(options)}`);
-    }
-    checkKnownKeys(where, options, ['taskQueue', 'workflowId', 'workflowIdReusePolicy']);
+    checkOptionsObject(where, options, ['taskQueue', 'workflowId', 'workflowIdReusePolicy'], `options with a taskQueue to start "${workflowType}"`);
     const workflowId = options.workflowId === undefined ? randomUUID() : checkString(where, 'workflowId', options.workflowId);
     return new WorkflowHandle<T>(this.ctx, workflowId, undefined, {
       workflowType,
@@ -280,4 +304,41 @@ export class WorkflowClient {
       workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
     });
   }
+}
+
+/**
+ * The service and identity from the constructor's arguments, in either form. Anything else is
+ * refused here, at construction, rather than failing at the first call with a TypeError.
+ */
+function clientArguments(first: unknown, options: unknown): { service: WorkflowService; identity: unknown } {
+  const where = 'WorkflowClient';
+  const forms = 'a WorkflowService (connection.service), { connection }, or nothing for the default connection';
+  if (first === undefined) {
+    checkOptions(where, options, ['identity']);
+    return { service: new Connection().service, identity: (options as WorkflowClientOptions | undefined)?.identity };
+  }
+  if (typeof first !== 'object' || first === null || Array.isArray(first)) {
+    throw new InvalidArgumentError(`${where}: expected ${forms}, got ${describe(first)}`);
+  }
+  if (missingMethods(first, CLIENT_METHODS).length === 0) {
+    checkOptions(where, options, ['identity']);
+    return { service: first as WorkflowService, identity: (options as WorkflowClientOptions | undefined)?.identity };
+  }
+  if ('connection' in first) {
+    checkKnownKeys(where, first, ['connection', 'identity']);
+    if (options !== undefined) {
+      throw new InvalidArgumentError(`${where}: with { connection }, give identity beside it, not as a second argument (got ${describe(options)})`);
+    }
+    const { connection, identity } = first as { connection?: { service?: unknown }; identity?: unknown };
+    const service = typeof connection === 'object' && connection !== null ? connection.service : undefined;
+    if (missingMethods(service, CLIENT_METHODS).length > 0) {
+      throw new InvalidArgumentError(`${where}: connection must be a Connection (or have a WorkflowService as its service), got ${describe(connection)}`);
+    }
+    return { service: service as WorkflowService, identity };
+  }
+  const service = (first as { service?: unknown }).service;
+  if (service !== undefined && missingMethods(service, CLIENT_METHODS).length === 0) {
+    throw new InvalidArgumentError(`${where}: got a Connection, not its service; pass connection.service, or { connection }`);
+  }
+  throw new InvalidArgumentError(`${where}: expected ${forms}, got ${describeNonService(first, CLIENT_METHODS)}`);
 }

@@ -44,17 +44,51 @@ export class Listener {
     const live = signals.filter((s): s is AbortSignal => s !== undefined);
     if (this.fired || live.some((s) => s.aborted)) return Promise.resolve();
     return new Promise((resolve) => {
+      const stops: (() => void)[] = [];
       const done = () => {
-        for (const s of live) s.removeEventListener('abort', done);
+        for (const stop of stops) stop();
         this.wake = undefined;
         resolve();
       };
       this.wake = done;
-      for (const s of live) s.addEventListener('abort', done);
+      for (const s of live) stops.push(onAbort(s, done));
     });
   }
 
   close(): void {
     this.unregister();
   }
+}
+
+/**
+ * One 'abort' listener per signal, however many waiters wait on it. A service's close signal is
+ * shared by every waiter in the process (each `result()` caller, each long poll): one listener per
+ * waiter made Node print MaxListenersExceededWarning at the eleventh. Raising the signal's limit
+ * would only hide a real leak elsewhere; this keeps it at one.
+ */
+const abortWaiters = new WeakMap<AbortSignal, { wakes: Set<() => void>; listener: () => void }>();
+
+/** Calls `wake` when `signal` aborts; returns the function that stops that. */
+function onAbort(signal: AbortSignal, wake: () => void): () => void {
+  let entry = abortWaiters.get(signal);
+  if (entry === undefined) {
+    const wakes = new Set<() => void>();
+    const listener = () => {
+      abortWaiters.delete(signal);
+      for (const w of [...wakes]) w();
+    };
+    entry = { wakes, listener };
+    abortWaiters.set(signal, entry);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  const { wakes, listener } = entry;
+  wakes.add(wake);
+  return () => {
+    wakes.delete(wake);
+    // The last waiter gone: the signal may live on (a service's), so its listener goes too.
+    if (wakes.size === 0 && abortWaiters.get(signal)?.wakes === wakes) {
+      abortWaiters.delete(signal);
+      signal.removeEventListener('abort', listener);
+    }
+  };
 }
