@@ -449,12 +449,14 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     out.push(
       table(
         ['', 'workflows/s, median (min–max)', 'latency under load p50 / p99', 'latency alone p50 / p99'],
-        (['deja', 'floor'] as const).map((v) => [
-          v === 'deja' ? 'deja' : 'same worker, floor instead of isolates',
-          fmtSummary(e[v].throughput),
-          `${ms(e[v].loaded.p50)} / ${ms(e[v].loaded.p99)}`,
-          `${ms(e[v].sequential.p50)} / ${ms(e[v].sequential.p99)}`,
-        ]),
+        (['deja', 'dejaSync', 'floor'] as const)
+          .filter((v) => e[v] !== undefined)
+          .map((v) => [
+            v === 'deja' ? 'deja' : v === 'dejaSync' ? 'deja, live activations on the event loop (before issue 6)' : 'same worker, floor instead of isolates',
+            fmtSummary(e[v]!.throughput),
+            `${ms(e[v]!.loaded.p50)} / ${ms(e[v]!.loaded.p99)}`,
+            `${ms(e[v]!.sequential.p50)} / ${ms(e[v]!.sequential.p99)}`,
+          ]),
       ),
     );
   }

@@ -4,18 +4,22 @@
  * Throughput: `e2eWorkflows` workflows with `e2eConcurrency` in flight, each timed from
  * `client.start` to its `result()`. Latency alone: `e2eSequential` workflows one at a time.
  *
- * Baseline: the same Worker, service and store with the sandbox replaced by the node:vm floor
- * (IsolatePool.prototype.createExecution patched, in this process only), so the difference is the
- * isolate boundary. Temporal has no in-memory server to compare with; it is not in this measure.
- * Runs alternate between the two; each run has its own store and worker.
+ * Baselines: the same Worker, service and store with the sandbox replaced by the node:vm floor
+ * (IsolatePool.prototype.createExecution(Async) patched, in this process only), so the difference
+ * is the isolate boundary; and deja with its live activations run synchronously on the event loop
+ * (SandboxExecution.prototype.activateAsync and queryAsync patched to the synchronous calls), as
+ * it did before live tasks moved to the isolate's own thread, so the price of that move shows.
+ * Temporal has no in-memory server to compare with; it is not in this measure.
+ * Runs alternate between the variants; each run has its own store and worker.
  */
-import { Connection, IsolatePool, Worker, WorkflowClient, type Activation, type WorkflowBundle } from '../deja';
+import { Connection, IsolatePool, SandboxExecution, Worker, WorkflowClient, type Activation, type WorkflowBundle } from '../deja';
 import { VmFloor } from '../floor';
 import { activities } from '../record';
 import { dejaBundle, type Settings } from '../setup';
 import { now, percentile, summarize, type Summary } from '../stats';
 
-type Variant = 'deja' | 'floor';
+type Variant = 'deja' | 'dejaSync' | 'floor';
+const VARIANTS: Variant[] = ['deja', 'dejaSync', 'floor'];
 
 export interface E2eVariantResult {
   /** Workflows per second, over the runs. */
@@ -31,13 +35,26 @@ export interface E2eResult {
   concurrency: number;
   sequential: number;
   deja: E2eVariantResult;
+  /** deja with live activations on the event loop thread (the path before issue 6). */
+  dejaSync?: E2eVariantResult;
   floor: E2eVariantResult;
   resultsHash: string;
 }
 
 let useFloor = false;
+let useSync = false;
 const floors = new Map<string, VmFloor>();
 const original = IsolatePool.prototype.createExecution;
+const originalAsync = IsolatePool.prototype.createExecutionAsync;
+IsolatePool.prototype.createExecutionAsync = async function (this: IsolatePool, bundle: WorkflowBundle, init, label) {
+  if (!useFloor) return originalAsync.call(this, bundle, init, label);
+  return IsolatePool.prototype.createExecution.call(this, bundle, init, label);
+};
+const activateAsync = SandboxExecution.prototype.activateAsync;
+SandboxExecution.prototype.activateAsync = function (this: SandboxExecution, activation: Activation) {
+  if (!useSync) return activateAsync.call(this, activation);
+  return this.exclusive(() => this.activate(activation));
+};
 IsolatePool.prototype.createExecution = function (this: IsolatePool, bundle: WorkflowBundle, init, label) {
   if (!useFloor) return original.call(this, bundle, init, label);
   let floor = floors.get(bundle.hash);
@@ -50,6 +67,8 @@ IsolatePool.prototype.createExecution = function (this: IsolatePool, bundle: Wor
       return disposed;
     },
     activate: (activation: Activation) => execution.activate(activation),
+    activateAsync: async (activation: Activation) => execution.activate(activation),
+    exclusive: async <T>(fn: () => T) => fn(),
     query: () => {
       throw new Error('the floor answers no queries');
     },
@@ -64,6 +83,7 @@ let runCounter = 0;
 
 async function oneRun(variant: Variant, bundle: WorkflowBundle, settings: Settings, sink: { loaded: number[]; sequential: number[]; results: unknown[] }): Promise<number> {
   useFloor = variant === 'floor';
+  useSync = variant === 'dejaSync';
   const connection = new Connection({ backend: `memory:bench-e2e-${variant}-${++runCounter}` });
   const taskQueue = 'e2e';
   const worker = await Worker.create({ connection, taskQueue, workflowBundle: bundle, activities, logger: () => undefined });
@@ -100,28 +120,30 @@ async function oneRun(variant: Variant, bundle: WorkflowBundle, settings: Settin
     await running;
     await connection.close();
     useFloor = false;
+    useSync = false;
   }
 }
 
 export async function measureE2e(settings: Settings): Promise<E2eResult> {
   const bundle = await dejaBundle('workflows');
-  const sinks = { deja: { loaded: [], sequential: [], results: [] }, floor: { loaded: [], sequential: [], results: [] } } as Record<Variant, { loaded: number[]; sequential: number[]; results: unknown[] }>;
-  const throughput: Record<Variant, number[]> = { deja: [], floor: [] };
+  const sinks = Object.fromEntries(VARIANTS.map((v) => [v, { loaded: [], sequential: [], results: [] }])) as unknown as Record<Variant, { loaded: number[]; sequential: number[]; results: unknown[] }>;
+  const throughput: Record<Variant, number[]> = { deja: [], dejaSync: [], floor: [] };
   for (let r = 0; r < settings.e2eRuns; r++) {
-    for (const v of ['deja', 'floor'] as Variant[]) throughput[v].push(await oneRun(v, bundle, settings, sinks[v]));
-    process.stderr.write(`  e2e run ${r + 1}: deja ${throughput.deja[r].toFixed(0)}/s, floor ${throughput.floor[r].toFixed(0)}/s\n`);
+    for (const v of VARIANTS) throughput[v].push(await oneRun(v, bundle, settings, sinks[v]));
+    process.stderr.write(`  e2e run ${r + 1}: ${VARIANTS.map((v) => `${v} ${throughput[v][r].toFixed(0)}/s`).join(', ')}\n`);
   }
   const summary = (v: Variant): E2eVariantResult => ({
     throughput: summarize(throughput[v]),
     loaded: { p50: percentile(sinks[v].loaded, 50), p99: percentile(sinks[v].loaded, 99) },
     sequential: { p50: percentile(sinks[v].sequential, 50), p99: percentile(sinks[v].sequential, 99) },
   });
-  const distinct = [...new Set([...sinks.deja.results, ...sinks.floor.results].map((x) => JSON.stringify(x)))];
+  const distinct = [...new Set(VARIANTS.flatMap((v) => sinks[v].results).map((x) => JSON.stringify(x)))];
   return {
     workflows: settings.e2eWorkflows,
     concurrency: settings.e2eConcurrency,
     sequential: settings.e2eSequential,
     deja: summary('deja'),
+    dejaSync: summary('dejaSync'),
     floor: summary('floor'),
     resultsHash: distinct.join(','),
   };
