@@ -20,7 +20,9 @@ export type DejaErrorCode =
   | 'DEJA_ALREADY_STARTED'
   | 'DEJA_WORKFLOW_FAILED'
   | 'DEJA_QUERY_FAILED'
-  | 'DEJA_STALE_TASK';
+  | 'DEJA_STALE_TASK'
+  | 'DEJA_PAYLOAD_TOO_LARGE'
+  | 'DEJA_LIMIT_EXCEEDED';
 
 export class DejaError extends Error {
   readonly code: DejaErrorCode;
@@ -42,6 +44,27 @@ export class DejaError extends Error {
 export class InvalidArgumentError extends DejaError {
   constructor(message: string) {
     super('DEJA_INVALID_ARGUMENT', message);
+  }
+}
+
+/**
+ * A request over one of the service's limits: a payload too large or too deeply nested
+ * (`DEJA_PAYLOAD_TOO_LARGE`), or too many commands, an identifier too long, a history too long or
+ * too large (`DEJA_LIMIT_EXCEEDED`). It is an InvalidArgumentError: the request was refused whole.
+ * `limit` names the option (`maxPayloadBytes`, …), `actual` what was found (a lower bound when the
+ * message says "at least" or "more than") and `max` the limit's value.
+ */
+export class LimitExceededError extends InvalidArgumentError {
+  override readonly code: 'DEJA_PAYLOAD_TOO_LARGE' | 'DEJA_LIMIT_EXCEEDED';
+  constructor(
+    code: 'DEJA_PAYLOAD_TOO_LARGE' | 'DEJA_LIMIT_EXCEEDED',
+    message: string,
+    readonly limit: string,
+    readonly actual: number,
+    readonly max: number,
+  ) {
+    super(message);
+    this.code = code;
   }
 }
 

@@ -13,6 +13,8 @@ const runRecord = (runId: string, over: Partial<RunRecord> = {}): RunRecord => (
   status: 'running',
   startTime: 1000,
   nextEventId: 1,
+  historyBytes: 0,
+  historySizeWarned: false,
   workflowTaskTimeoutMs: 10_000,
   workflowTaskPending: false,
   ...over,

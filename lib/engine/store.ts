@@ -50,6 +50,13 @@ export interface RunRecord {
   closeTime?: number;
   /** The id the next appended event gets: history length + 1. */
   nextEventId: number;
+  /**
+   * The history's size: the sum over its events of their JSON text's UTF-8 bytes. Kept by the
+   * engine as it appends, so that no limit check reads the history.
+   */
+  historyBytes: number;
+  /** The history passed warnHistoryEvents or warnHistoryBytes, and the warning was given. */
+  historySizeWarned: boolean;
   workflowTaskTimeoutMs: number;
   /** The run's one workflow task while it is scheduled or started. */
   workflowTask?: { scheduledEventId: number; attempt: number; startedEventId?: number };
