@@ -132,16 +132,20 @@ export function resolveLimits(where: string, options: unknown): Limits {
     }
     limits[key] = value;
   }
-  for (const key of LIMIT_KEYS) {
-    const { unit, min, max, why } = LIMIT_RANGES[key];
-    const lo = typeof min === 'number' ? min : limits[min];
-    const hi = typeof max === 'number' ? max : limits[max];
-    const value = limits[key];
-    if (value < lo || value > hi) {
-      const bound = (b: number | keyof Limits, v: number) => (typeof b === 'number' ? formatInt(v) : `${b} (${formatInt(v)})`);
-      throw new InvalidArgumentError(
-        `${where}: limits.${key} must be from ${bound(min, lo)} to ${bound(max, hi)} ${unit} (${why}), got ${formatInt(value)}`,
-      );
+  // Fixed bounds first, so that a bound naming another limit names one already in its range.
+  for (const relative of [false, true]) {
+    for (const key of LIMIT_KEYS) {
+      const { unit, min, max, why } = LIMIT_RANGES[key];
+      const lo = typeof min === 'number' ? min : limits[min];
+      const hi = typeof max === 'number' ? max : limits[max];
+      const value = limits[key];
+      const out = relative ? value < lo || value > hi : (typeof min === 'number' && value < min) || (typeof max === 'number' && value > max);
+      if (out) {
+        const bound = (b: number | keyof Limits, v: number) => (typeof b === 'number' ? formatInt(v) : `${b} (${formatInt(v)})`);
+        throw new InvalidArgumentError(
+          `${where}: limits.${key} must be from ${bound(min, lo)} to ${bound(max, hi)} ${unit} (${why}), got ${formatInt(value)}`,
+        );
+      }
     }
   }
   return limits;
