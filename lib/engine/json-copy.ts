@@ -45,6 +45,30 @@ interface Frame {
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
+/** Strings up to this long are measured by a loop over their units, without building their JSON. */
+const MEASURE_BY_LOOP = 256;
+
+/** The UTF-8 bytes of JSON.stringify(s), for a short string, counted without allocating. */
+function shortStringBytes(s: string): number {
+  let bytes = 2;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20) bytes += c === 8 || c === 9 || c === 10 || c === 12 || c === 13 ? 2 : 6;
+    else if (c === 0x22 || c === 0x5c) bytes += 2;
+    else if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4; // a pair: one 4-byte character
+        i++;
+      } else bytes += 6; // a lone surrogate: written \udXXX
+    } else if (c >= 0xdc00 && c <= 0xdfff) bytes += 6;
+    else bytes += 3;
+  }
+  return bytes;
+}
+
 function pathOf(root: string, frame: Frame | undefined, key?: string | number): string {
   const keys: (string | number)[] = key === undefined ? [] : [key];
   for (let f = frame; f?.parent !== undefined; f = f.parent) keys.push(f.key);
@@ -54,6 +78,12 @@ function pathOf(root: string, frame: Frame | undefined, key?: string | number): 
     path += typeof k === 'number' ? `[${k}]` : IDENTIFIER.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
   }
   return path;
+}
+
+/** An object that cannot be a boxed primitive: its prototype is Object's, Array's or null. */
+function isPlain(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === Array.prototype || proto === null;
 }
 
 /** What a thrown value says, without running anything it could have hidden in a getter. */
@@ -91,6 +121,7 @@ export function copyJson(input: unknown, name: string, maxBytes: number, maxDept
     if (copying && bytes > maxBytes) copying = false;
   };
   const stringBytes = (s: string): number => {
+    if (s.length <= MEASURE_BY_LOOP) return shortStringBytes(s);
     if (s.length > MEASURE_EXACTLY && bytes + s.length + 2 > maxBytes) {
       // It cannot fit (UTF-8 takes at least a byte per UTF-16 unit): measure it cheaply, escapes
       // aside, rather than build its escaped copy.
@@ -113,7 +144,7 @@ export function copyJson(input: unknown, name: string, maxBytes: number, maxDept
         const toJSON = (value as { toJSON?: unknown }).toJSON;
         if (typeof toJSON === 'function') value = toJSON.call(value, String(key));
       }
-      if (typeof value === 'object' && value !== null) {
+      if (typeof value === 'object' && value !== null && !isPlain(value)) {
         if (value instanceof Number) value = Number(value);
         else if (value instanceof String) value = String(value);
         else if (value instanceof Boolean) value = Boolean.prototype.valueOf.call(value);
