@@ -3,7 +3,15 @@
  * events, tasks are claimed under leases, and `tick` processes what time has made due (timers,
  * lease ends). It does no I/O and reads no clock or env: every operation gets `now` and runs in
  * one store transaction; what a committed transaction changed is reported to `onCommit` as
- * Effects (whom to wake, when time-driven work is next due), never acted on here.
+ * Effects (whom to wake, when time-driven work is next due, which runs passed a history warning
+ * threshold), never acted on here.
+ *
+ * Limits (limits.ts): every request is checked and copied at the edge (validate.ts) before its
+ * transaction. Each run keeps its history's length and bytes; a transaction that would take a
+ * run past maxHistoryEvents or maxHistoryBytes rolls back, and the run is closed instead (see
+ * `write`). No operation scans runs, tasks or timers; history is read only by getHistory, by
+ * an outcome (its last event) and by a completion that cancels a timer (the events since its
+ * task started, once).
  */
 import { randomUUID } from 'node:crypto';
 import type { Command, TimeoutType, WireFailure } from '../../runtime/protocol';
@@ -248,6 +256,7 @@ export class Engine {
   }
 
   private async write<T>(where: string, now: number, fn: (op: Op) => Promise<T>, onHistoryLimit: OnHistoryLimit = 'refuse'): Promise<T> {
+    const closed = new Set<string>();
     for (;;) {
       let op!: Op;
       try {
@@ -263,10 +272,15 @@ export class Engine {
         if (!(err instanceof HistoryLimitHit)) throw err;
         // Nothing of the transaction landed. A new run simply is not started; an existing one is
         // closed, as Temporal terminates a workflow whose history is too large.
-        if (!err.isNew) await this.closeOverHistoryLimit(err, now);
-        if (onHistoryLimit === 'retry' && !err.isNew) continue;
-        const closed = err.isNew ? 'the run was not started' : 'the run was closed (workflowExecutionFailed, HistoryLimitExceeded)';
-        throw new LimitExceededError('DEJA_LIMIT_EXCEEDED', `${where}: ${err.what}; ${closed}`, err.limit, err.actual, err.max);
+        if (!err.isNew) {
+          // A closed run gets no more events, so a retry cannot hit the same run twice.
+          if (closed.has(err.run.runId)) throw new Error(`deja engine invariant broken: run ${err.run.runId} grew after it was closed`);
+          closed.add(err.run.runId);
+          await this.closeOverHistoryLimit(err, now);
+          if (onHistoryLimit === 'retry') continue;
+        }
+        const outcome = err.isNew ? 'the run was not started' : 'the run was closed (workflowExecutionFailed, HistoryLimitExceeded)';
+        throw new LimitExceededError('DEJA_LIMIT_EXCEEDED', `${where}: ${err.what}; ${outcome}`, err.limit, err.actual, err.max);
       }
     }
   }
