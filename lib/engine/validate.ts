@@ -58,13 +58,14 @@ export class Edge {
     throw new InvalidArgumentError(`${this.where}: ${message}`);
   }
 
-  private charge(name: string, bytes: number): void {
+  /** Adds `bytes` to the request's total; `exact` false: they are a lower bound. */
+  private charge(name: string, bytes: number, exact = true): void {
     this.budget.used += bytes;
     const max = this.limits.maxRequestBytes;
     if (this.budget.used > max) {
       throw new LimitExceededError(
         'DEJA_PAYLOAD_TOO_LARGE',
-        `${this.where}: ${name} brings the request to ${formatInt(this.budget.used)} bytes, over maxRequestBytes (${formatInt(max)} bytes)`,
+        `${this.where}: ${name} brings the request to ${exact ? '' : 'at least '}${formatInt(this.budget.used)} bytes, over maxRequestBytes (${formatInt(max)} bytes)`,
         'maxRequestBytes',
         this.budget.used,
         max,
@@ -150,7 +151,7 @@ export class Edge {
             maxPayloadBytes,
           );
         }
-        return this.charge(name, copied.bytes) as never;
+        return this.charge(name, copied.bytes, copied.exact) as never;
       }
       case 'depth':
         throw new LimitExceededError(
