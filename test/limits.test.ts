@@ -111,8 +111,15 @@ t.test('limits: defaults, one option each, bounds named with their unit and rang
   });
   await defaults.close();
   const some = make({ maxPayloadBytes: 4096, maxHistoryEvents: 100, warnHistoryEvents: 50 });
-  t.match(some.limits, { maxPayloadBytes: 4096, maxHistoryEvents: 100, warnHistoryEvents: 50, maxRequestBytes: 4 * MiB }, 'what is left out keeps its default');
+  t.match(some.limits, { maxPayloadBytes: 4096, maxHistoryEvents: 100, warnHistoryEvents: 50, maxIdBytes: 1000 }, 'what is left out keeps its default');
   await some.close();
+  const follows = make({ maxPayloadBytes: 8 * MiB, maxHistoryEvents: 1000, maxHistoryBytes: 100 * MiB });
+  t.match(
+    follows.limits,
+    { maxRequestBytes: 16 * MiB, warnHistoryEvents: 200, warnHistoryBytes: 20 * MiB },
+    'left out, a request holds two payloads and a warning comes at a fifth of its maximum (Temporal’s proportions)',
+  );
+  await follows.close();
 
   const refused: [string, unknown, RegExp][] = [
     ['not an object', 5, /^LocalWorkflowService: limits must be an object, got number 5$/],
@@ -121,7 +128,8 @@ t.test('limits: defaults, one option each, bounds named with their unit and rang
     ['a string', { maxCommandsPerTask: '10' }, /limits\.maxCommandsPerTask must be a whole number of commands, got the string "10"/],
     ['below its range', { maxPayloadBytes: 100 }, /^LocalWorkflowService: limits\.maxPayloadBytes must be from 1,024 to 67,108,864 bytes \(.+\), got 100$/],
     ['above its range', { maxPayloadDepth: 513 }, /limits\.maxPayloadDepth must be from 16 to 512 levels \(every store must hold the deepest payload allowed\), got 513/],
-    ['under another limit', { maxPayloadBytes: 8 * MiB }, /limits\.maxRequestBytes must be from maxPayloadBytes \(8,388,608\) to maxHistoryBytes \(52,428,800\) bytes .*, got 4,194,304/],
+    ['under another limit', { maxPayloadBytes: 8 * MiB, maxRequestBytes: 4 * MiB }, /limits\.maxRequestBytes must be from maxPayloadBytes \(8,388,608\) to maxHistoryBytes \(52,428,800\) bytes .*, got 4,194,304/],
+    ['following another limit out of range', { maxPayloadBytes: 64 * MiB }, /limits\.maxRequestBytes \(left out: 2 × maxPayloadBytes\) must be from maxPayloadBytes \(67,108,864\) to maxHistoryBytes/],
     ['a warning past its maximum', { warnHistoryEvents: 60_000 }, /limits\.warnHistoryEvents must be from 1 to maxHistoryEvents \(51,200\) events/],
     ['too few events to run', { maxHistoryEvents: 5, warnHistoryEvents: 5 }, /limits\.maxHistoryEvents must be from 10 to 10,000,000 events/],
   ];

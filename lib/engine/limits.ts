@@ -112,9 +112,21 @@ const LIMIT_KEYS = Object.keys(DEFAULT_LIMITS) as (keyof Limits)[];
 export const formatInt = (n: number): string => n.toLocaleString('en-US');
 
 /**
- * The limits a `limits` option asks for: the defaults, overridden by what it gives. Refuses an
- * unknown key, a value that is not a whole number, and one out of its range, naming the option,
- * the unit and the range.
+ * Limits left out that follow another one, in Temporal's own proportions, so that raising or
+ * lowering a limit alone keeps its companions consistent: a request holds two payloads (4 MB and
+ * 2 MB), and a warning comes at a fifth of its maximum (10,240 of 51,200 events, 10 of 50 MB). With
+ * the other limit at its default, each gives exactly its own default.
+ */
+const FOLLOWS: { readonly [K in keyof Limits]?: { of: keyof Limits; rule: string; value: (of: number) => number } } = {
+  maxRequestBytes: { of: 'maxPayloadBytes', rule: '2 × maxPayloadBytes', value: (n) => 2 * n },
+  warnHistoryEvents: { of: 'maxHistoryEvents', rule: 'maxHistoryEvents / 5', value: (n) => Math.max(1, Math.floor(n / 5)) },
+  warnHistoryBytes: { of: 'maxHistoryBytes', rule: 'maxHistoryBytes / 5', value: (n) => Math.max(1, Math.floor(n / 5)) },
+};
+
+/**
+ * The limits a `limits` option asks for: what it gives, the rest by default (see FOLLOWS).
+ * Refuses an unknown key, a value that is not a whole number, and one out of its range, naming
+ * the option, the unit and the range.
  */
 export function resolveLimits(where: string, options: unknown): Limits {
   if (options === undefined) return { ...DEFAULT_LIMITS };
@@ -124,6 +136,18 @@ export function resolveLimits(where: string, options: unknown): Limits {
   checkKnownKeys(`${where}: limits`, options, LIMIT_KEYS);
   const given = options as Partial<Record<keyof Limits, unknown>>;
   const limits = { ...DEFAULT_LIMITS };
+  const bound = (b: number | keyof Limits, v: number) => (typeof b === 'number' ? formatInt(v) : `${b} (${formatInt(v)})`);
+  const check = (key: keyof Limits, relative: boolean) => {
+    const { unit, min, max, why } = LIMIT_RANGES[key];
+    const lo = typeof min === 'number' ? min : limits[min];
+    const hi = typeof max === 'number' ? max : limits[max];
+    const value = limits[key];
+    const out = relative ? value < lo || value > hi : (typeof min === 'number' && value < min) || (typeof max === 'number' && value > max);
+    if (!out) return;
+    const followed = given[key] === undefined ? FOLLOWS[key] : undefined;
+    const name = followed ? `limits.${key} (left out: ${followed.rule})` : `limits.${key}`;
+    throw new InvalidArgumentError(`${where}: ${name} must be from ${bound(min, lo)} to ${bound(max, hi)} ${unit} (${why}), got ${formatInt(value)}`);
+  };
   for (const key of LIMIT_KEYS) {
     const value = given[key];
     if (value === undefined) continue;
@@ -132,21 +156,12 @@ export function resolveLimits(where: string, options: unknown): Limits {
     }
     limits[key] = value;
   }
-  // Fixed bounds first, so that a bound naming another limit names one already in its range.
-  for (const relative of [false, true]) {
-    for (const key of LIMIT_KEYS) {
-      const { unit, min, max, why } = LIMIT_RANGES[key];
-      const lo = typeof min === 'number' ? min : limits[min];
-      const hi = typeof max === 'number' ? max : limits[max];
-      const value = limits[key];
-      const out = relative ? value < lo || value > hi : (typeof min === 'number' && value < min) || (typeof max === 'number' && value > max);
-      if (out) {
-        const bound = (b: number | keyof Limits, v: number) => (typeof b === 'number' ? formatInt(v) : `${b} (${formatInt(v)})`);
-        throw new InvalidArgumentError(
-          `${where}: limits.${key} must be from ${bound(min, lo)} to ${bound(max, hi)} ${unit} (${why}), got ${formatInt(value)}`,
-        );
-      }
-    }
+  // What was given, against fixed bounds; then what follows it; then every bound.
+  for (const key of LIMIT_KEYS) if (given[key] !== undefined) check(key, false);
+  for (const key of LIMIT_KEYS) {
+    const follows = FOLLOWS[key];
+    if (follows && given[key] === undefined) limits[key] = follows.value(limits[follows.of]);
   }
+  for (const relative of [false, true]) for (const key of LIMIT_KEYS) check(key, relative);
   return limits;
 }

@@ -43,8 +43,10 @@ export interface LocalWorkflowServiceOptions {
   /** How long queryWorkflow waits for a worker's answer. Default 30 000. */
   queryTimeoutMs?: number;
   /**
-   * Payload, request, command and history limits (see limits.ts and DEFAULT_LIMITS); any left
-   * out keeps its default. Checked here: a value out of its range is refused.
+   * Payload, request, identifier, command and history limits (limits.ts, DEFAULT_LIMITS). One
+   * left out takes its default, except that maxRequestBytes follows maxPayloadBytes (twice it) and
+   * each warning threshold its maximum (a fifth of it), as in Temporal's defaults. Checked here: a
+   * value out of its range is refused.
    */
   limits?: Partial<Limits>;
   /**
