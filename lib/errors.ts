@@ -48,6 +48,27 @@ export class InvalidArgumentError extends DejaError {
   }
 }
 
+/**
+ * A request over one of the service's limits: a payload too large or too deeply nested
+ * (`DEJA_PAYLOAD_TOO_LARGE`), or too many commands, an identifier too long, a history too long or
+ * too large (`DEJA_LIMIT_EXCEEDED`). It is an InvalidArgumentError: the request was refused whole.
+ * `limit` names the option (`maxPayloadBytes`, …), `actual` what was found (a lower bound when the
+ * message says "at least" or "more than") and `max` the limit's value.
+ */
+export class LimitExceededError extends InvalidArgumentError {
+  override readonly code: 'DEJA_PAYLOAD_TOO_LARGE' | 'DEJA_LIMIT_EXCEEDED';
+  constructor(
+    code: 'DEJA_PAYLOAD_TOO_LARGE' | 'DEJA_LIMIT_EXCEEDED',
+    message: string,
+    readonly limit: string,
+    readonly actual: number,
+    readonly max: number,
+  ) {
+    super(message);
+    this.code = code;
+  }
+}
+
 /** A history that cannot be read: names the event and the field. */
 export class InvalidHistoryError extends DejaError {
   constructor(

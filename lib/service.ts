@@ -49,6 +49,8 @@ export interface WorkflowDescription {
   startTime: string;
   closeTime?: string;
   historyLength: number;
+  /** The history's size in bytes: its events' JSON text, UTF-8. */
+  historySizeBytes: number;
 }
 
 export type WorkflowOutcome =

@@ -154,6 +154,7 @@ t.test('start: started + scheduled events, copied input, description', async (t)
     status: 'running',
     startTime: new Date(T0).toISOString(),
     historyLength: 2,
+    historySizeBytes: (await h.history(run)).reduce((sum, e) => sum + Buffer.byteLength(JSON.stringify(e)), 0),
   });
   const task = await h.workflowTask();
   t.match(task, { kind: 'workflow', workflowId: run.workflowId, runId: run.runId, workflowType: 'greet', startedEventId: 3, attempt: 1 });

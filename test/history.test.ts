@@ -512,7 +512,7 @@ const REQUIRED: Record<EventType, string[]> = {
   timerCanceled: ['timerId', 'startedEventId', 'workflowTaskCompletedEventId'],
   workflowExecutionSignaled: ['signalName', 'input'],
   workflowExecutionCompleted: ['workflowTaskCompletedEventId'],
-  workflowExecutionFailed: ['failure', 'workflowTaskCompletedEventId'],
+  workflowExecutionFailed: ['failure'],
 };
 const OPTIONAL: Record<EventType, string[]> = {
   workflowExecutionStarted: [],
@@ -531,7 +531,8 @@ const OPTIONAL: Record<EventType, string[]> = {
   timerCanceled: [],
   workflowExecutionSignaled: ['identity'],
   workflowExecutionCompleted: ['result'],
-  workflowExecutionFailed: [],
+  // Absent when the service closed the run itself (a history over its limit).
+  workflowExecutionFailed: ['workflowTaskCompletedEventId'],
 };
 const BASE = ['eventId', 'eventTime', 'type'];
 

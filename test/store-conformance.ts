@@ -1,7 +1,9 @@
 // The behaviour every Store backend must show (host side). A backend's test file calls
 // `storeConformance(t, makeStore)`; each subtest gets a fresh, empty store and closes it.
 import type { HistoryEvent } from '../lib/history/events';
+import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_ALLOWED } from '../lib/engine/limits';
 import type { QueryRecord, RunRecord, Store, StoreTx, TaskRecord, TimerRecord } from '../lib/engine/store';
+import { edge } from '../lib/engine/validate';
 
 // ---- builders ----
 
@@ -13,6 +15,8 @@ const runRecord = (runId: string, over: Partial<RunRecord> = {}): RunRecord => (
   status: 'running',
   startTime: 1000,
   nextEventId: 1,
+  historyBytes: 0,
+  historySizeWarned: false,
   workflowTaskTimeoutMs: 10_000,
   workflowTaskPending: false,
   ...over,
@@ -61,6 +65,44 @@ const query = (queryId: string, over: Partial<QueryRecord> = {}): QueryRecord =>
   args: [],
   ...over,
 });
+
+/** A payload nested exactly `depth` levels: objects and arrays in turn, a string at the bottom. */
+export function nested(depth: number): unknown {
+  let value: unknown = 'bottom';
+  for (let level = depth; level >= 1; level--) value = level % 2 ? { level, inner: value } : [level, value];
+  return value;
+}
+
+/**
+ * What a store shows of its indexes, from inside a transaction that then rolls back: the order
+ * claims, lease ends, due timers and query claims come out in, and the next due instants.
+ */
+async function observe(store: Store, now: number): Promise<unknown> {
+  const rollback = new Error('observe: roll back');
+  let seen: unknown;
+  await store
+    .transaction(async (x) => {
+      const claims: string[] = [];
+      for (const [kind, queue] of [['workflow', 'q'], ['activity', 'q'], ['workflow', 'q2']] as const) {
+        for (let task; (task = await x.tasks.claim(kind, queue, 'probe', `probe-${kind}-${queue}-${claims.length}`, now)); ) claims.push(task.taskId);
+      }
+      const queries: string[] = [];
+      for (let q; (q = await x.queries.claim('q', `probe-q-${queries.length}`)); ) queries.push(q.queryId);
+      seen = {
+        nextDueAt: await x.tasks.nextDueAt(now),
+        nextFireAt: await x.timers.nextFireAt(),
+        claims,
+        expired: (await x.tasks.expireLeases(Number.MAX_SAFE_INTEGER, 1000)).map((task) => task.taskId),
+        due: (await x.timers.takeDue(Number.MAX_SAFE_INTEGER, 1000)).map((timer) => `${timer.runId}/${timer.ref}`),
+        queries,
+      };
+      throw rollback;
+    })
+    .catch((err: unknown) => {
+      if (err !== rollback) throw err;
+    });
+  return seen;
+}
 
 export function storeConformance(t: tap.Test, makeStore: () => Promise<Store>): void {
   /** A subtest with a fresh store; `tx(fn)` runs one transaction on it. */
@@ -329,5 +371,125 @@ export function storeConformance(t: tap.Test, makeStore: () => Promise<Store>): 
     await tx((x) => x.queries.insert(query('answered', { answer: { ok: true } })));
     t.equal(await tx((x) => x.queries.claim('q', 'tok4')), undefined, 'an answered query is never claimed');
     t.equal((await tx((x) => x.queries.claim('other', 'tok5')))?.queryId, 'elsewhere', 'queues are separate');
+  });
+
+  withStore('ties: equal instants come out in insertion order, which a replace or a lease does not change', async (tx, _store, t) => {
+    await tx(async (x) => {
+      for (const id of ['a', 'b', 'c', 'd']) await x.tasks.put(workflowTask(id, { visibleAt: 10 }));
+      await x.tasks.put(workflowTask('b', { visibleAt: 10, attempt: 2 })); // replaced: keeps its place
+    });
+    const claim = (token: string, now = 10) => tx((x) => x.tasks.claim('workflow', 'q', 'me', token, now));
+    t.equal((await claim('t1'))?.taskId, 'a');
+    t.equal((await claim('t2'))?.taskId, 'b', 'a replaced task keeps its insertion order');
+    t.equal((await tx((x) => x.tasks.get('b')))?.attempt, 2, 'and its new content');
+    t.same(
+      (await tx((x) => x.tasks.expireLeases(110, 10))).map((e) => e.taskId),
+      ['a', 'b'],
+      'equal lease ends: insertion order',
+    );
+    t.equal((await claim('t3', 110))?.taskId, 'a', 'a released task is back in its place, ahead of later ones');
+    t.equal((await claim('t4', 110))?.taskId, 'b');
+    t.equal((await claim('t5', 110))?.taskId, 'c');
+    await tx(async (x) => {
+      await x.tasks.put(workflowTask('e', { visibleAt: 5 }));
+      await x.tasks.put(workflowTask('d', { visibleAt: 50 })); // moved later than e
+    });
+    t.equal((await claim('t6', 110))?.taskId, 'e', 'visibleAt first, insertion second');
+    t.equal((await claim('t7', 110))?.taskId, 'd');
+
+    await tx(async (x) => {
+      await x.timers.put(timer(1, 10));
+      await x.timers.put(timer(2, 10));
+      await x.timers.put(timer(3, 10, { runId: 'r2' }));
+      await x.timers.put(timer(1, 10, { eventId: 99 })); // replaced: keeps its place
+    });
+    t.same((await tx((x) => x.timers.takeDue(10, 10))).map((x) => [x.ref, x.eventId]), [[1, 99], [2, 12], [3, 13]], 'equal fireAt: insertion order');
+
+    await tx(async (x) => {
+      for (const id of ['q1', 'q2', 'q3']) await x.queries.insert(query(id));
+    });
+    await tx(async (x) => x.queries.update({ ...(await x.queries.get('q1'))!, args: [1] })); // an update keeps its place
+    t.same(
+      [(await tx((x) => x.queries.claim('q', 'k1')))?.queryId, (await tx((x) => x.queries.claim('q', 'k2')))?.queryId],
+      ['q1', 'q2'],
+      'queries: first inserted first',
+    );
+  });
+
+  withStore('rollback restores every index: claims, leases, due timers, queries and due instants come out as before', async (tx, store, t) => {
+    await tx(async (x) => {
+      for (let i = 0; i < 6; i++) {
+        await x.tasks.put(workflowTask(`w${i}`, { visibleAt: i % 3, runId: `r${i % 2}` }));
+        await x.tasks.put(activityTask(`a${i}`, { visibleAt: 100 + (i % 2), runId: `r${i % 2}` }));
+        await x.timers.put(timer(i, 50 + (i % 2), { runId: `r${i % 2}` }));
+        await x.queries.insert(query(`q${i}`));
+      }
+      await x.tasks.put(workflowTask('other', { taskQueue: 'q2', visibleAt: 7 }));
+    });
+    await tx((x) => x.tasks.claim('workflow', 'q', 'w', 'held', 0));
+    await tx((x) => x.queries.claim('q', 'held-q'));
+    const before = await observe(store, 1000);
+    t.same(await observe(store, 1000), before, 'observing changes nothing');
+    const boom = new Error('boom');
+    await t.rejects(
+      tx(async (x) => {
+        await x.tasks.claim('workflow', 'q', 'w', 'rolled-1', 5);
+        await x.tasks.claim('activity', 'q', 'w', 'rolled-2', 200);
+        await x.tasks.expireLeases(1000, 10);
+        await x.tasks.put(workflowTask('w3', { visibleAt: 0 }));
+        await x.tasks.put(workflowTask('new', { visibleAt: 0 }));
+        await x.tasks.delete('a2');
+        await x.tasks.deleteRun('r1');
+        await x.timers.takeDue(50, 2);
+        await x.timers.put(timer(0, 1, { runId: 'r0' }));
+        await x.timers.deleteRun('r0');
+        await x.queries.claim('q', 'rolled-q');
+        await x.queries.delete('q3');
+        await x.queries.insert(query('q-new'));
+        throw boom;
+      }),
+      boom,
+    );
+    t.same(await observe(store, 1000), before, 'after the rollback, the same order and due instants');
+    t.same(await observe(store, 0), await observe(store, 0), 'at another instant too');
+    t.ok(await tx((x) => x.tasks.byToken('held')), 'the held lease is untouched');
+  });
+
+  withStore('payloads as deep as any configuration allows round-trip intact; the edge refuses one level more', async (tx, _store, t) => {
+    for (const depth of [DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_ALLOWED]) {
+      const limits = { ...DEFAULT_LIMITS, maxPayloadDepth: depth };
+      // Through the edge, as the engine takes payloads in.
+      const deep = edge('test', limits, (e) => e.payload('result', nested(depth)));
+      const args = edge('test', limits, (e) => e.args('args', [nested(depth)]));
+      const failure = edge('test', limits, (e) => e.failure('failure', { kind: 'application', message: 'deep', details: [nested(depth - 2)] }));
+      const text = JSON.stringify(nested(depth));
+      const runId = `deep-${depth}`;
+      await tx(async (x) => {
+        await x.runs.insert(runRecord(runId));
+        await x.history.append(runId, [{ ...event(1), input: args } as HistoryEvent]);
+        await x.tasks.put(
+          activityTask(`act-${depth}`, {
+            runId,
+            activity: { scheduledEventId: 1, activityId: '1', activityType: 'work', args, scheduledAt: 0, startToCloseTimeoutMs: 100, heartbeatDetails: deep, lastFailure: failure },
+          } as Partial<TaskRecord>),
+        );
+        await x.queries.insert(query(`query-${depth}`, { runId, args, answer: { ok: true, result: deep } }));
+      });
+      const [read] = await tx((x) => x.history.read(runId));
+      t.equal(JSON.stringify((read as { input: unknown[] }).input[0]), text, `${depth} levels: history`);
+      const task = (await tx((x) => x.tasks.get(`act-${depth}`)))!;
+      if (task.kind !== 'activity') throw new Error('expected an activity task');
+      t.equal(JSON.stringify(task.activity.args[0]), text, `${depth} levels: activity args`);
+      t.equal(JSON.stringify(task.activity.heartbeatDetails), text, `${depth} levels: heartbeat details`);
+      t.equal(JSON.stringify(task.activity.lastFailure), JSON.stringify(failure), `${depth} levels: a failure`);
+      const q = (await tx((x) => x.queries.get(`query-${depth}`)))!;
+      t.equal(JSON.stringify(q.args[0]), text, `${depth} levels: query args`);
+      t.equal(JSON.stringify(q.answer), JSON.stringify({ ok: true, result: deep }), `${depth} levels: query answer`);
+      t.throws(
+        () => edge('completeActivityTask', limits, (e) => e.payload('result', nested(depth + 1))),
+        { code: 'DEJA_PAYLOAD_TOO_LARGE', limit: 'maxPayloadDepth', message: new RegExp(`^completeActivityTask: result is nested more than ${depth} levels deep .*over maxPayloadDepth \\(${depth} levels\\)$`) },
+        `${depth + 1} levels are refused at the edge`,
+      );
+    }
   });
 }

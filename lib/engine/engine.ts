@@ -3,11 +3,19 @@
  * events, tasks are claimed under leases, and `tick` processes what time has made due (timers,
  * lease ends). It does no I/O and reads no clock or env: every operation gets `now` and runs in
  * one store transaction; what a committed transaction changed is reported to `onCommit` as
- * Effects (whom to wake, when time-driven work is next due), never acted on here.
+ * Effects (whom to wake, when time-driven work is next due, which runs passed a history warning
+ * threshold), never acted on here.
+ *
+ * Limits (limits.ts): every request is checked and copied at the edge (validate.ts) before its
+ * transaction. Each run keeps its history's length and bytes; a transaction that would take a
+ * run past maxHistoryEvents or maxHistoryBytes rolls back, and the run is closed instead (see
+ * `write`). No operation scans runs, tasks or timers; history is read only by getHistory, by
+ * an outcome (its last event) and by a completion that cancels a timer (the events since its
+ * task started, once).
  */
 import { randomUUID } from 'node:crypto';
 import type { Command, TimeoutType, WireFailure } from '../../runtime/protocol';
-import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
+import { describe, InvalidArgumentError, LimitExceededError } from '../errors';
 import type { HistoryEvent, NewEvent } from '../history/events';
 import type {
   ActivityTask,
@@ -21,26 +29,31 @@ import type {
   WorkflowTask,
 } from '../service';
 import { StaleTaskError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from './errors';
+import { DEFAULT_LIMITS, formatInt, type Limits } from './limits';
 import { activityRetry, workflowTaskBackoffMs } from './retry';
 import type { ActivitySchedule, QueryAnswer, RunRecord, Store, StoreTx, TaskRecord, TimerRecord } from './store';
-import {
-  checkObject,
-  checkOneOf,
-  checkOptionalInt,
-  checkOptionalString,
-  checkRef,
-  checkString,
-  copyArgs,
-  copyCommand,
-  copyFailure,
-  copyPayload,
-} from './validate';
+import { edge } from './validate';
 
 export interface Effects {
   /** Notifier keys (see `wakeKey`) whose waiters should look again. */
   wake: Set<string>;
   /** The earliest instant this transaction made due for `tick`, if any. */
   dueAt?: number;
+  /** Runs whose history this transaction took past a warning threshold (once per run). */
+  warnings: HistoryWarning[];
+}
+
+/** A run's history passed warnHistoryEvents or warnHistoryBytes. Reported once per run. */
+export interface HistoryWarning {
+  code: 'DEJA_HISTORY_LARGE';
+  message: string;
+  workflowId: string;
+  runId: string;
+  /** The threshold passed. */
+  limit: 'warnHistoryEvents' | 'warnHistoryBytes';
+  threshold: number;
+  historyEvents: number;
+  historyBytes: number;
 }
 
 /** What waiters listen on; the engine names them in Effects.wake. */
@@ -55,6 +68,8 @@ export interface EngineOptions {
   /** Run ids, task tokens, query ids and (dashes removed) randomness seeds. Default crypto.randomUUID. */
   newId?: () => string;
   onCommit?: (effects: Effects) => void;
+  /** Already checked (resolveLimits). Default DEFAULT_LIMITS. */
+  limits?: Limits;
 }
 
 const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
@@ -84,18 +99,48 @@ interface TouchedRun {
   isNew: boolean;
 }
 
+/** Bytes of an event in history: its JSON text in UTF-8. Runs keep the sum (`historyBytes`). */
+const eventBytes = (event: object): number => Buffer.byteLength(JSON.stringify(event), 'utf8');
+
+/**
+ * A transaction would take a run's history past maxHistoryEvents or maxHistoryBytes. Thrown by
+ * `flush`, so the transaction rolls back; `Engine.write` then closes the run (unless it is new)
+ * and refuses the request, or retries it.
+ */
+class HistoryLimitHit extends Error {
+  constructor(
+    readonly run: RunRecord,
+    readonly isNew: boolean,
+    readonly limit: 'maxHistoryEvents' | 'maxHistoryBytes',
+    readonly actual: number,
+    readonly max: number,
+  ) {
+    super(`history limit ${limit} hit by run ${run.runId}`);
+  }
+
+  /** What happened, for the failure that closes the run and for the refusal. */
+  get what(): string {
+    const unit = this.limit === 'maxHistoryEvents' ? 'events' : 'bytes';
+    return `the history of workflow "${this.run.workflowId}" (run ${this.run.runId}) would grow to ${formatInt(this.actual)} ${unit}, over ${this.limit} (${formatInt(this.max)} ${unit})`;
+  }
+}
+
 /**
  * One transaction's working set. Runs are loaded once and changed in place; a run changes only
- * together with its history, so `flush` writes back exactly the runs that got events.
+ * together with its history, so `flush` writes back exactly the runs that got events. Each run
+ * keeps its history's length and byte size, so no limit check reads history.
  */
 class Op {
-  readonly effects: Effects = { wake: new Set() };
+  readonly effects: Effects = { wake: new Set(), warnings: [] };
   private readonly touched = new Map<string, TouchedRun>();
   private readonly eventTime: string;
+  /** Runs this transaction closes for a history limit: their closing events may pass it. */
+  readonly closingOverLimit = new Set<string>();
 
   constructor(
     readonly tx: StoreTx,
     readonly now: number,
+    private readonly limits: Limits,
   ) {
     this.eventTime = new Date(now).toISOString();
   }
@@ -135,6 +180,7 @@ class Op {
 
   append<E extends NewEvent>(run: RunRecord, event: E): E & { eventId: number; eventTime: string } {
     const full = compact({ eventId: run.nextEventId++, eventTime: this.eventTime, ...event });
+    run.historyBytes += eventBytes(full);
     this.touched.get(run.runId)!.events.push(full as unknown as HistoryEvent);
     return full;
   }
@@ -148,6 +194,33 @@ class Op {
   }
 
   async flush(): Promise<void> {
+    const { maxHistoryEvents, maxHistoryBytes, warnHistoryEvents, warnHistoryBytes } = this.limits;
+    for (const { run, events, isNew } of this.touched.values()) {
+      if (events.length === 0 || this.closingOverLimit.has(run.runId)) continue;
+      const count = run.nextEventId - 1;
+      if (count > maxHistoryEvents) throw new HistoryLimitHit(run, isNew, 'maxHistoryEvents', count, maxHistoryEvents);
+      if (run.historyBytes > maxHistoryBytes) throw new HistoryLimitHit(run, isNew, 'maxHistoryBytes', run.historyBytes, maxHistoryBytes);
+      if (!run.historySizeWarned && (count > warnHistoryEvents || run.historyBytes > warnHistoryBytes)) {
+        run.historySizeWarned = true;
+        const [limit, threshold, actual, unit] =
+          count > warnHistoryEvents
+            ? (['warnHistoryEvents', warnHistoryEvents, count, 'events'] as const)
+            : (['warnHistoryBytes', warnHistoryBytes, run.historyBytes, 'bytes'] as const);
+        const max = limit === 'warnHistoryEvents' ? maxHistoryEvents : maxHistoryBytes;
+        this.effects.warnings.push({
+          code: 'DEJA_HISTORY_LARGE',
+          message:
+            `the history of workflow "${run.workflowId}" (run ${run.runId}) has ${formatInt(actual)} ${unit}, past ${limit} (${formatInt(threshold)}); ` +
+            `at ${formatInt(max)} ${unit} the run will be closed`,
+          workflowId: run.workflowId,
+          runId: run.runId,
+          limit,
+          threshold,
+          historyEvents: count,
+          historyBytes: run.historyBytes,
+        });
+      }
+    }
     for (const { run, events, isNew } of this.touched.values()) {
       if (isNew) await this.tx.runs.insert(run);
       else if (events.length) await this.tx.runs.update(run);
@@ -161,9 +234,17 @@ interface HeldTask<K extends TaskRecord['kind']> {
   run: RunRecord;
 }
 
+/** What `write` does when a transaction would take a run's history past a limit. */
+type OnHistoryLimit =
+  /** Close the run, then refuse the request with a LimitExceededError (it brought the events). */
+  | 'refuse'
+  /** Close the run, then run the operation again (its events were the service's own: a poll, a tick). */
+  | 'retry';
+
 export class Engine {
   private readonly newId: () => string;
   private readonly onCommit: (effects: Effects) => void;
+  private readonly limits: Limits;
 
   constructor(
     private readonly store: Store,
@@ -171,42 +252,99 @@ export class Engine {
   ) {
     this.newId = options.newId ?? randomUUID;
     this.onCommit = options.onCommit ?? (() => {});
+    this.limits = options.limits ?? DEFAULT_LIMITS;
   }
 
-  private async write<T>(now: number, fn: (op: Op) => Promise<T>): Promise<T> {
-    let op!: Op;
-    const value = await this.store.transaction(async (tx) => {
-      op = new Op(tx, now);
-      const result = await fn(op);
-      await op.flush();
-      return result;
-    });
-    this.onCommit(op.effects);
-    return value;
+  private async write<T>(where: string, now: number, fn: (op: Op) => Promise<T>, onHistoryLimit: OnHistoryLimit = 'refuse'): Promise<T> {
+    const closed = new Set<string>();
+    for (;;) {
+      let op!: Op;
+      try {
+        const value = await this.store.transaction(async (tx) => {
+          op = new Op(tx, now, this.limits);
+          const result = await fn(op);
+          await op.flush();
+          return result;
+        });
+        this.onCommit(op.effects);
+        return value;
+      } catch (err) {
+        if (!(err instanceof HistoryLimitHit)) throw err;
+        // Nothing of the transaction landed. A new run simply is not started; an existing one is
+        // closed, as Temporal terminates a workflow whose history is too large.
+        if (!err.isNew) {
+          // A closed run gets no more events, so a retry cannot hit the same run twice.
+          if (closed.has(err.run.runId)) throw new Error(`deja engine invariant broken: run ${err.run.runId} grew after it was closed`);
+          closed.add(err.run.runId);
+          await this.closeOverHistoryLimit(err, now);
+          if (onHistoryLimit === 'retry') continue;
+        }
+        const outcome = err.isNew ? 'the run was not started' : 'the run was closed (workflowExecutionFailed, HistoryLimitExceeded)';
+        throw new LimitExceededError('DEJA_LIMIT_EXCEEDED', `${where}: ${err.what}; ${outcome}`, err.limit, err.actual, err.max);
+      }
+    }
   }
 
   private read<T>(fn: (op: Op) => Promise<T>): Promise<T> {
-    return this.store.transaction((tx) => fn(new Op(tx, 0)));
+    return this.store.transaction((tx) => fn(new Op(tx, 0, this.limits)));
+  }
+
+  /**
+   * Closes a run whose history reached a limit: fails its started workflow task, if any, and fails
+   * the run with a non-retryable server failure. Only these closing events may pass the limit.
+   */
+  private async closeOverHistoryLimit(hit: HistoryLimitHit, now: number): Promise<void> {
+    await this.write('closing a run over a history limit', now, async (op) => {
+      op.closingOverLimit.add(hit.run.runId);
+      const run = await op.run(hit.run.runId);
+      if (!run || run.status !== 'running') return; // closed meanwhile
+      const failure: WireFailure = {
+        kind: 'server',
+        type: 'HistoryLimitExceeded',
+        message: `${hit.what}: deja closed the run, as Temporal terminates a workflow whose history is too large`,
+        nonRetryable: true,
+      };
+      const wft = run.workflowTask;
+      if (wft?.startedEventId !== undefined) {
+        const task = await op.tx.tasks.get(workflowTaskId(run.runId));
+        op.append(run, {
+          type: 'workflowTaskFailed',
+          scheduledEventId: wft.scheduledEventId,
+          startedEventId: wft.startedEventId,
+          cause: 'historyLimitExceeded',
+          failure,
+          identity: task?.lease?.identity,
+        });
+      }
+      // No workflow task completed this: the event has no workflowTaskCompletedEventId.
+      op.append(run, { type: 'workflowExecutionFailed', failure });
+      await this.closeRun(op, run, 'failed');
+    });
   }
 
   // ---- client side ----
 
   async startWorkflow(request: unknown, now: number): Promise<{ runId: string }> {
     const where = 'startWorkflow';
-    const r = checkObject(where, 'the request', request);
-    checkKnownKeys(where, r, ['workflowId', 'workflowType', 'taskQueue', 'args', 'workflowIdReusePolicy', 'workflowTaskTimeoutMs', 'identity']);
-    const workflowId = checkString(where, 'workflowId', r.workflowId);
-    const workflowType = checkString(where, 'workflowType', r.workflowType);
-    const taskQueue = checkString(where, 'taskQueue', r.taskQueue);
-    const args = copyArgs(where, 'args', r.args);
-    const policy: WorkflowIdReusePolicy =
-      r.workflowIdReusePolicy === undefined
-        ? 'allowDuplicate'
-        : checkOneOf(where, 'workflowIdReusePolicy', r.workflowIdReusePolicy, ['allowDuplicate', 'allowDuplicateFailedOnly', 'rejectDuplicate']);
-    const workflowTaskTimeoutMs = checkOptionalInt(where, 'workflowTaskTimeoutMs', r.workflowTaskTimeoutMs, 1) ?? DEFAULT_WORKFLOW_TASK_TIMEOUT_MS;
-    checkOptionalString(where, 'identity', r.identity);
+    const { workflowId, workflowType, taskQueue, args, policy, workflowTaskTimeoutMs } = edge(where, this.limits, (e) => {
+      const r = e.record('the request', request);
+      e.knownKeys(r, ['workflowId', 'workflowType', 'taskQueue', 'args', 'workflowIdReusePolicy', 'workflowTaskTimeoutMs', 'identity']);
+      const checked = {
+        workflowId: e.string('workflowId', r.workflowId),
+        workflowType: e.string('workflowType', r.workflowType),
+        taskQueue: e.string('taskQueue', r.taskQueue),
+        args: e.args('args', r.args),
+        policy:
+          r.workflowIdReusePolicy === undefined
+            ? ('allowDuplicate' as WorkflowIdReusePolicy)
+            : e.oneOf<WorkflowIdReusePolicy>('workflowIdReusePolicy', r.workflowIdReusePolicy, ['allowDuplicate', 'allowDuplicateFailedOnly', 'rejectDuplicate']),
+        workflowTaskTimeoutMs: e.optionalInt('workflowTaskTimeoutMs', r.workflowTaskTimeoutMs, 1) ?? DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
+      };
+      e.optionalString('identity', r.identity);
+      return checked;
+    });
 
-    return this.write(now, async (op) => {
+    return this.write(where, now, async (op) => {
       const latest = await op.tx.runs.latest(workflowId);
       if (latest?.status === 'running') {
         throw new WorkflowExecutionAlreadyStartedError(`workflow "${workflowId}" is already running (run ${latest.runId})`, workflowId, workflowType);
@@ -227,6 +365,8 @@ export class Engine {
         status: 'running',
         startTime: now,
         nextEventId: 1,
+        historyBytes: 0,
+        historySizeWarned: false,
         workflowTaskTimeoutMs,
         workflowTaskPending: false,
       };
@@ -250,13 +390,17 @@ export class Engine {
 
   async signalWorkflow(request: unknown, now: number): Promise<void> {
     const where = 'signalWorkflow';
-    const r = checkObject(where, 'the request', request);
-    checkKnownKeys(where, r, ['workflowId', 'runId', 'signalName', 'args', 'identity']);
-    const ref = checkRef(where, { workflowId: r.workflowId, runId: r.runId });
-    const signalName = checkString(where, 'signalName', r.signalName);
-    const args = copyArgs(where, 'args', r.args);
-    const identity = checkOptionalString(where, 'identity', r.identity);
-    return this.write(now, async (op) => {
+    const { ref, signalName, args, identity } = edge(where, this.limits, (e) => {
+      const r = e.record('the request', request);
+      e.knownKeys(r, ['workflowId', 'runId', 'signalName', 'args', 'identity']);
+      return {
+        ref: e.ref({ workflowId: r.workflowId, runId: r.runId }),
+        signalName: e.string('signalName', r.signalName),
+        args: e.args('args', r.args),
+        identity: e.optionalString('identity', r.identity),
+      };
+    });
+    return this.write(where, now, async (op) => {
       const run = await op.resolve(ref);
       if (run.status !== 'running') {
         throw new WorkflowNotFoundError(`workflow "${run.workflowId}" (run ${run.runId}) has already closed (${run.status})`, run.workflowId, run.runId);
@@ -267,7 +411,7 @@ export class Engine {
   }
 
   async describeWorkflow(ref: unknown): Promise<WorkflowDescription> {
-    const r = checkRef('describeWorkflow', ref);
+    const r = edge('describeWorkflow', this.limits, (e) => e.ref(ref));
     return this.read(async (op) => {
       const run = await op.resolve(r);
       return compact({
@@ -279,48 +423,49 @@ export class Engine {
         startTime: new Date(run.startTime).toISOString(),
         closeTime: run.closeTime === undefined ? undefined : new Date(run.closeTime).toISOString(),
         historyLength: run.nextEventId - 1,
+        historySizeBytes: run.historyBytes,
       });
     });
   }
 
   /** The run a ref names, with its outcome once it has closed. */
-  async workflowOutcome(ref: unknown): Promise<{ runId: string; outcome?: WorkflowOutcome }> {
-    const r = checkRef('getWorkflowOutcome', ref);
+  async workflowOutcome(ref: unknown): Promise<{ workflowId: string; runId: string; outcome?: WorkflowOutcome }> {
+    const r = edge('getWorkflowOutcome', this.limits, (e) => e.ref(ref));
     return this.read(async (op) => {
       const run = await op.resolve(r);
-      if (run.status === 'running') return { runId: run.runId };
-      const [last] = await op.tx.history.read(run.runId, run.nextEventId - 2);
+      const { workflowId, runId } = run;
+      if (run.status === 'running') return { workflowId, runId };
+      const [last] = await op.tx.history.read(runId, run.nextEventId - 2);
       if (last?.type === 'workflowExecutionCompleted') {
-        return { runId: run.runId, outcome: compact({ status: 'completed' as const, runId: run.runId, result: last.result }) };
+        return { workflowId, runId, outcome: compact({ status: 'completed' as const, runId, result: last.result }) };
       }
       if (last?.type === 'workflowExecutionFailed') {
-        return { runId: run.runId, outcome: { status: 'failed', runId: run.runId, failure: last.failure } };
+        return { workflowId, runId, outcome: { status: 'failed', runId, failure: last.failure } };
       }
-      throw new Error(`deja engine invariant broken: closed run ${run.runId} does not end with a closing event`);
+      throw new Error(`deja engine invariant broken: closed run ${runId} does not end with a closing event`);
     });
   }
 
   async getHistory(ref: unknown, afterEventId?: unknown): Promise<HistoryEvent[]> {
-    const r = checkRef('getHistory', ref);
-    const after = checkOptionalInt('getHistory', 'afterEventId', afterEventId, 0);
+    const { r, after } = edge('getHistory', this.limits, (e) => ({ r: e.ref(ref), after: e.optionalInt('afterEventId', afterEventId, 0) }));
     return this.read(async (op) => op.tx.history.read((await op.resolve(r)).runId, after));
   }
 
   /** Files a query for a worker to answer; the caller waits for `queryAnswer` and then drops it. */
-  async createQuery(request: unknown, now: number): Promise<{ queryId: string; taskQueue: string }> {
+  async createQuery(request: unknown, now: number): Promise<{ queryId: string; taskQueue: string; workflowId: string; queryType: string }> {
     const where = 'queryWorkflow';
-    const r = checkObject(where, 'the request', request);
-    checkKnownKeys(where, r, ['workflowId', 'runId', 'queryType', 'args']);
-    const ref = checkRef(where, { workflowId: r.workflowId, runId: r.runId });
-    const queryType = checkString(where, 'queryType', r.queryType);
-    const args = copyArgs(where, 'args', r.args);
-    return this.write(now, async (op) => {
+    const { ref, queryType, args } = edge(where, this.limits, (e) => {
+      const r = e.record('the request', request);
+      e.knownKeys(r, ['workflowId', 'runId', 'queryType', 'args']);
+      return { ref: e.ref({ workflowId: r.workflowId, runId: r.runId }), queryType: e.string('queryType', r.queryType), args: e.args('args', r.args) };
+    });
+    return this.write(where, now, async (op) => {
       const run = await op.resolve(ref);
       const queryId = this.newId();
       const { workflowId, runId, workflowType, taskQueue } = run;
       await op.tx.queries.insert({ queryId, workflowId, runId, workflowType, taskQueue, queryType, args });
       op.wake(wakeKey.workflowQueue(taskQueue));
-      return { queryId, taskQueue };
+      return { queryId, taskQueue, workflowId, queryType };
     });
   }
 
@@ -329,7 +474,12 @@ export class Engine {
   }
 
   async dropQuery(queryId: string, now: number): Promise<void> {
-    return this.write(now, (op) => op.tx.queries.delete(queryId));
+    return this.write('queryWorkflow', now, (op) => op.tx.queries.delete(queryId));
+  }
+
+  /** A task queue and a worker identity, as a poll gives them. */
+  checkPoll(where: string, taskQueue: unknown, identity: unknown): { queue: string; who: string } {
+    return edge(where, this.limits, (e) => ({ queue: e.string('taskQueue', taskQueue), who: e.string('identity', identity) }));
   }
 
   // ---- workflow tasks ----
@@ -337,45 +487,58 @@ export class Engine {
   /** Claims a query task, else a workflow task, of the queue; null when there is none. */
   async pollWorkflowTask(taskQueue: unknown, identity: unknown, now: number): Promise<WorkflowTask | QueryTask | null> {
     const where = 'pollWorkflowTask';
-    const queue = checkString(where, 'taskQueue', taskQueue);
-    const who = checkString(where, 'identity', identity);
-    return this.write(now, async (op) => {
-      const token = this.newId();
-      const query = await op.tx.queries.claim(queue, token);
-      if (query) {
-        const { workflowId, runId, workflowType, queryType, args } = query;
-        return { kind: 'query', taskToken: token, workflowId, runId, workflowType, queryType, args };
-      }
-      const task = await op.tx.tasks.claim('workflow', queue, who, token, now);
-      if (!task) return null;
-      const run = await op.openRun(task.runId, `workflow task ${task.taskId}`);
-      const wft = run.workflowTask!;
-      const started = op.append(run, { type: 'workflowTaskStarted', scheduledEventId: wft.scheduledEventId, identity: who });
-      wft.startedEventId = started.eventId;
-      op.due(task.lease!.expiresAt);
-      return {
-        kind: 'workflow',
-        taskToken: token,
-        workflowId: run.workflowId,
-        runId: run.runId,
-        workflowType: run.workflowType,
-        startedEventId: started.eventId,
-        attempt: wft.attempt,
-      };
-    });
+    const { queue, who } = this.checkPoll(where, taskQueue, identity);
+    return this.write(
+      where,
+      now,
+      async (op) => {
+        const token = this.newId();
+        const query = await op.tx.queries.claim(queue, token);
+        if (query) {
+          const { workflowId, runId, workflowType, queryType, args } = query;
+          return { kind: 'query', taskToken: token, workflowId, runId, workflowType, queryType, args };
+        }
+        const task = await op.tx.tasks.claim('workflow', queue, who, token, now);
+        if (!task) return null;
+        const run = await op.openRun(task.runId, `workflow task ${task.taskId}`);
+        const wft = run.workflowTask!;
+        const started = op.append(run, { type: 'workflowTaskStarted', scheduledEventId: wft.scheduledEventId, identity: who });
+        wft.startedEventId = started.eventId;
+        op.due(task.lease!.expiresAt);
+        return {
+          kind: 'workflow',
+          taskToken: token,
+          workflowId: run.workflowId,
+          runId: run.runId,
+          workflowType: run.workflowType,
+          startedEventId: started.eventId,
+          attempt: wft.attempt,
+        };
+      },
+      // A run whose history is full is closed, and the poll takes the next task.
+      'retry',
+    );
   }
 
+  /**
+   * Turns the commands into events, all or nothing. A malformed completion (an unknown command, a
+   * bad field, a timer seq already open) fails the workflow task here, cause badCommand, as
+   * Temporal does, and rejects. A completion over a limit (too many commands, a payload too large
+   * or too deep) is refused without touching the task: the worker fails it (failWorkflowTask, same
+   * token) saying why, or the task times out. One that would take history past a limit closes the run.
+   */
   async completeWorkflowTask(taskToken: unknown, commands: unknown, now: number): Promise<void> {
     const where = 'completeWorkflowTask';
-    const token = checkString(where, 'taskToken', taskToken);
+    const token = edge(where, this.limits, (e) => e.string('taskToken', taskToken));
     try {
-      await this.write(now, (op) => this.applyCompletion(op, where, token, commands));
+      const checked = edge(where, this.limits, (e) => e.commands(commands));
+      await this.write(where, now, (op) => this.applyCompletion(op, where, token, checked));
     } catch (err) {
-      if (!(err instanceof InvalidArgumentError)) throw err;
+      if (!(err instanceof InvalidArgumentError) || err instanceof LimitExceededError) throw err;
       // The completion was refused whole (its writes rolled back). Fail the task, so history shows
       // why and the task is retried; the worker gets the error as well.
       const failure: WireFailure = { kind: 'application', type: err.name, message: err.message, nonRetryable: false };
-      await this.write(now, async (op) => this.failHeldWorkflowTask(op, await this.heldWorkflowTask(op, where, token), 'badCommand', failure)).catch(
+      await this.write(where, now, async (op) => this.failHeldWorkflowTask(op, await this.heldWorkflowTask(op, where, token), 'badCommand', failure)).catch(
         (staleOrWorse: unknown) => {
           if (!(staleOrWorse instanceof StaleTaskError)) throw staleOrWorse;
         },
@@ -386,27 +549,32 @@ export class Engine {
 
   async failWorkflowTask(taskToken: unknown, cause: unknown, failure: unknown, now: number): Promise<void> {
     const where = 'failWorkflowTask';
-    const token = checkString(where, 'taskToken', taskToken);
-    const why = checkString(where, 'cause', cause);
-    const f = copyFailure(where, 'failure', failure);
-    return this.write(now, async (op) => this.failHeldWorkflowTask(op, await this.heldWorkflowTask(op, where, token), why, f));
+    const { token, why, f } = edge(where, this.limits, (e) => ({
+      token: e.string('taskToken', taskToken),
+      why: e.string('cause', cause),
+      f: e.failure('failure', failure),
+    }));
+    return this.write(where, now, async (op) => this.failHeldWorkflowTask(op, await this.heldWorkflowTask(op, where, token), why, f));
   }
 
   async respondQueryTask(taskToken: unknown, answer: unknown, now: number): Promise<void> {
     const where = 'respondQueryTask';
-    const token = checkString(where, 'taskToken', taskToken);
-    const a = checkObject(where, 'answer', answer);
-    let copy: QueryAnswer;
-    if (a.ok === true) {
-      checkKnownKeys(`${where}: answer`, a, ['ok', 'result']);
-      copy = compact({ ok: true as const, result: copyPayload(where, 'answer.result', a.result) });
-    } else if (a.ok === false) {
-      checkKnownKeys(`${where}: answer`, a, ['ok', 'failure']);
-      copy = { ok: false, failure: copyFailure(where, 'answer.failure', a.failure) };
-    } else {
-      throw new InvalidArgumentError(`${where}: answer.ok must be true or false, got ${describe(a.ok)}`);
-    }
-    return this.write(now, async (op) => {
+    const { token, copy } = edge(where, this.limits, (e) => {
+      const token = e.string('taskToken', taskToken);
+      const a = e.record('answer', answer);
+      let copy: QueryAnswer;
+      if (a.ok === true) {
+        e.knownKeys(a, ['ok', 'result'], 'answer');
+        copy = compact({ ok: true as const, result: e.payload('answer.result', a.result) });
+      } else if (a.ok === false) {
+        e.knownKeys(a, ['ok', 'failure'], 'answer');
+        copy = { ok: false, failure: e.failure('answer.failure', a.failure) };
+      } else {
+        throw new InvalidArgumentError(`${where}: answer.ok must be true or false, got ${describe(a.ok)}`);
+      }
+      return { token, copy };
+    });
+    return this.write(where, now, async (op) => {
       const query = await op.tx.queries.byToken(token);
       if (!query || query.answer) throw new StaleTaskError(`${where}: the query task token is stale: the query was answered, timed out or withdrawn`);
       query.answer = copy;
@@ -423,14 +591,13 @@ export class Engine {
     return { task, run: await op.openRun(task.runId, `workflow task ${task.taskId}`) };
   }
 
-  private async applyCompletion(op: Op, where: string, token: string, commands: unknown): Promise<void> {
+  private async applyCompletion(op: Op, where: string, token: string, commands: Command[]): Promise<void> {
     const { task, run } = await this.heldWorkflowTask(op, where, token);
-    if (!Array.isArray(commands)) throw new InvalidArgumentError(`${where}: commands must be an array, got ${describe(commands)}`);
     const { scheduledEventId, startedEventId } = run.workflowTask as { scheduledEventId: number; startedEventId: number };
     // Temporal's unhandled-command rule: a task that closes the run while new events (a signal, an
     // activity result) arrived during it is refused, so that the workflow sees them first rather
     // than losing them. The next task, scheduled at once, carries them.
-    const closes = commands.some((c) => typeof c === 'object' && c !== null && ((c as Command).type === 'completeWorkflow' || (c as Command).type === 'failWorkflow'));
+    const closes = commands.some((c) => c.type === 'completeWorkflow' || c.type === 'failWorkflow');
     if (closes && run.workflowTaskPending) {
       op.append(run, {
         type: 'workflowTaskFailed',
@@ -447,10 +614,15 @@ export class Engine {
     const completed = op.append(run, { type: 'workflowTaskCompleted', scheduledEventId, startedEventId, identity: task.lease!.identity });
     await op.tx.tasks.delete(task.taskId);
     run.workflowTask = undefined;
-    // A closing command ends the run: the commands after it are ignored, unchecked.
+    // Timers that fired while this task ran, read once for the whole completion (cancelTimer).
+    let firedSinceStart: Set<string> | undefined;
+    const firedWhileRunning = async (timerId: string) => {
+      firedSinceStart ??= new Set((await op.tx.history.read(run.runId, startedEventId)).flatMap((e) => (e.type === 'timerFired' ? [e.timerId] : [])));
+      return firedSinceStart.has(timerId);
+    };
+    // A closing command ends the run, and ends the list (validate.ts dropped what followed it).
     for (let i = 0; i < commands.length && run.status === 'running'; i++) {
-      const at = `${where}: commands[${i}]`;
-      await this.applyCommand(op, run, copyCommand(at, commands[i]), completed.eventId, startedEventId, at);
+      await this.applyCommand(op, run, commands[i], completed.eventId, firedWhileRunning, `${where}: commands[${i}]`);
     }
     if (run.status === 'running' && run.workflowTaskPending) {
       run.workflowTaskPending = false;
@@ -458,7 +630,14 @@ export class Engine {
     }
   }
 
-  private async applyCommand(op: Op, run: RunRecord, c: Command, completedId: number, startedEventId: number, where: string): Promise<void> {
+  private async applyCommand(
+    op: Op,
+    run: RunRecord,
+    c: Command,
+    completedId: number,
+    firedWhileRunning: (timerId: string) => Promise<boolean>,
+    where: string,
+  ): Promise<void> {
     const { tx, now } = op;
     switch (c.type) {
       case 'scheduleActivity': {
@@ -529,8 +708,7 @@ export class Engine {
         }
         // A timer that fired while this task ran is not unknown: the code cancelled it before it
         // could see timerFired (appended after the task started). Nothing is left to cancel.
-        const since = await tx.history.read(run.runId, startedEventId);
-        if (since.some((e) => e.type === 'timerFired' && e.timerId === String(c.seq))) return;
+        if (await firedWhileRunning(String(c.seq))) return;
         throw new InvalidArgumentError(`${where}: cancelTimer seq ${c.seq} names no open timer`);
       }
       case 'completeWorkflow':
@@ -596,9 +774,8 @@ export class Engine {
 
   async pollActivityTask(taskQueue: unknown, identity: unknown, now: number): Promise<ActivityTask | null> {
     const where = 'pollActivityTask';
-    const queue = checkString(where, 'taskQueue', taskQueue);
-    const who = checkString(where, 'identity', identity);
-    return this.write(now, async (op) => {
+    const { queue, who } = this.checkPoll(where, taskQueue, identity);
+    return this.write(where, now, async (op) => {
       const token = this.newId();
       const task = await op.tx.tasks.claim('activity', queue, who, token, now);
       if (!task) return null;
@@ -625,9 +802,8 @@ export class Engine {
 
   async completeActivityTask(taskToken: unknown, result: unknown, now: number): Promise<void> {
     const where = 'completeActivityTask';
-    const token = checkString(where, 'taskToken', taskToken);
-    const r = copyPayload(where, 'result', result);
-    return this.write(now, async (op) => {
+    const { token, r } = edge(where, this.limits, (e) => ({ token: e.string('taskToken', taskToken), r: e.payload('result', result) }));
+    return this.write(where, now, async (op) => {
       const { task, run } = await this.heldActivityTask(op, where, token);
       const started = this.appendActivityStarted(op, run, task);
       op.append(run, { type: 'activityTaskCompleted', scheduledEventId: task.activity.scheduledEventId, startedEventId: started.eventId, result: r });
@@ -637,9 +813,8 @@ export class Engine {
 
   async failActivityTask(taskToken: unknown, failure: unknown, now: number): Promise<void> {
     const where = 'failActivityTask';
-    const token = checkString(where, 'taskToken', taskToken);
-    const f = copyFailure(where, 'failure', failure);
-    return this.write(now, async (op) => {
+    const { token, f } = edge(where, this.limits, (e) => ({ token: e.string('taskToken', taskToken), f: e.failure('failure', failure) }));
+    return this.write(where, now, async (op) => {
       const { task, run } = await this.heldActivityTask(op, where, token);
       const a = task.activity;
       const decision = activityRetry(a.retryPolicy, task.attempt, f, now, scheduleToCloseDeadline(a));
@@ -659,9 +834,8 @@ export class Engine {
   /** Records details and renews a heartbeat lease; never throws for a lost task, it says cancel. */
   async heartbeatActivityTask(taskToken: unknown, details: unknown, now: number): Promise<HeartbeatResponse> {
     const where = 'heartbeatActivityTask';
-    const token = checkString(where, 'taskToken', taskToken);
-    const d = copyPayload(where, 'details', details);
-    return this.write(now, async (op) => {
+    const { token, d } = edge(where, this.limits, (e) => ({ token: e.string('taskToken', taskToken), d: e.payload('details', details) }));
+    return this.write(where, now, async (op) => {
       const task = await op.tx.tasks.byToken(token);
       if (!task || task.kind !== 'activity' || task.lease!.expiresAt <= now) return { cancelRequested: true };
       const a = task.activity;
@@ -709,13 +883,19 @@ export class Engine {
   /** Fires due timers and processes ended leases; returns when time-driven work is next due. */
   async tick(now: number): Promise<number | undefined> {
     for (;;) {
-      const processed = await this.write(now, async (op) => {
-        const timers = await op.tx.timers.takeDue(now, TICK_BATCH);
-        for (const timer of timers) await this.fireTimer(op, timer);
-        const expired = await op.tx.tasks.expireLeases(now, TICK_BATCH);
-        for (const task of expired) await this.expireLease(op, task);
-        return timers.length + expired.length;
-      });
+      const processed = await this.write(
+        'tick',
+        now,
+        async (op) => {
+          const timers = await op.tx.timers.takeDue(now, TICK_BATCH);
+          for (const timer of timers) await this.fireTimer(op, timer);
+          const expired = await op.tx.tasks.expireLeases(now, TICK_BATCH);
+          for (const task of expired) await this.expireLease(op, task);
+          return timers.length + expired.length;
+        },
+        // A run whose history is full is closed (its timers and tasks go with it), and the batch runs again.
+        'retry',
+      );
       if (processed === 0) break;
     }
     return this.read(async (op) => {

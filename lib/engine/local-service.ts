@@ -22,11 +22,12 @@ import type {
   WorkflowService,
   WorkflowTask,
 } from '../service';
-import { type Effects, Engine, wakeKey } from './engine';
+import { types } from 'node:util';
+import { type Effects, Engine, type HistoryWarning, wakeKey } from './engine';
 import { QueryFailedError } from './errors';
+import { type Limits, resolveLimits } from './limits';
 import { Notifier } from './notifier';
 import type { Store } from './store';
-import { checkInt } from './validate';
 
 /** Where the service reads time. Tests and time skipping pass one they move by hand, then `tick()`. */
 export interface Clock {
@@ -41,7 +42,21 @@ export interface LocalWorkflowServiceOptions {
   clock?: Clock;
   /** How long queryWorkflow waits for a worker's answer. Default 30 000. */
   queryTimeoutMs?: number;
+  /**
+   * Payload, request, identifier, command and history limits (limits.ts, DEFAULT_LIMITS). One
+   * left out takes its default, except that maxRequestBytes follows maxPayloadBytes (twice it) and
+   * each warning threshold its maximum (a fifth of it), as in Temporal's defaults. Checked here: a
+   * value out of its range is refused.
+   */
+  limits?: Partial<Limits>;
+  /**
+   * Called once per run when its history passes warnHistoryEvents or warnHistoryBytes. Default:
+   * `process.emitWarning(warning.message, { type: 'DejaWarning', code: 'DEJA_HISTORY_LARGE' })`.
+   */
+  onWarning?: (warning: HistoryWarning) => void;
 }
+
+const emitWarning = (warning: HistoryWarning) => process.emitWarning(warning.message, { type: 'DejaWarning', code: warning.code });
 
 /** setTimeout's largest delay; a later instant is re-armed when this one fires. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
@@ -53,6 +68,9 @@ export class LocalWorkflowService implements WorkflowService {
   private readonly store: Store;
   private readonly clock: Clock;
   private readonly queryTimeoutMs: number;
+  private readonly onWarning: (warning: HistoryWarning) => void;
+  /** The limits in force: the defaults with the `limits` option applied. */
+  readonly limits: Readonly<Limits>;
   private readonly notifier = new Notifier();
   private readonly closing = new AbortController();
   private timer: NodeJS.Timeout | undefined;
@@ -63,15 +81,24 @@ export class LocalWorkflowService implements WorkflowService {
 
   constructor(options: LocalWorkflowServiceOptions) {
     const where = 'LocalWorkflowService';
-    checkKnownKeys(where, options, ['store', 'clock', 'queryTimeoutMs']);
+    checkKnownKeys(where, options, ['store', 'clock', 'queryTimeoutMs', 'limits', 'onWarning']);
     if (typeof options?.store?.transaction !== 'function') throw new InvalidArgumentError(`${where}: store must be a Store, got ${describe(options?.store)}`);
     if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
       throw new InvalidArgumentError(`${where}: clock must have a now() method, got ${describe(options.clock)}`);
     }
     this.store = options.store;
     this.clock = options.clock ?? systemClock;
-    this.queryTimeoutMs = options.queryTimeoutMs === undefined ? 30_000 : checkInt(where, 'queryTimeoutMs', options.queryTimeoutMs, 1);
-    this.engine = new Engine(this.store, { onCommit: (effects) => this.committed(effects) });
+    const queryTimeoutMs = options.queryTimeoutMs ?? 30_000;
+    if (typeof queryTimeoutMs !== 'number' || !Number.isSafeInteger(queryTimeoutMs) || queryTimeoutMs < 1) {
+      throw new InvalidArgumentError(`${where}: queryTimeoutMs must be an integer ≥ 1, got ${describe(queryTimeoutMs)}`);
+    }
+    this.queryTimeoutMs = queryTimeoutMs;
+    if (options.onWarning !== undefined && typeof options.onWarning !== 'function') {
+      throw new InvalidArgumentError(`${where}: onWarning must be a function, got ${describe(options.onWarning)}`);
+    }
+    this.onWarning = options.onWarning ?? emitWarning;
+    this.limits = Object.freeze(resolveLimits(where, options.limits));
+    this.engine = new Engine(this.store, { onCommit: (effects) => this.committed(effects), limits: this.limits });
     // A store may hold work from before (a reopened file): look at once.
     this.arm(this.clock.now());
   }
@@ -96,9 +123,9 @@ export class LocalWorkflowService implements WorkflowService {
 
   async getWorkflowOutcome(ref: ExecutionRef, signal?: AbortSignal): Promise<WorkflowOutcome> {
     if (signal !== undefined) checkSignal('getWorkflowOutcome', signal);
-    let { runId, outcome } = await this.open(() => this.engine.workflowOutcome(ref));
+    let { workflowId, runId, outcome } = await this.open(() => this.engine.workflowOutcome(ref));
     // Pinned to the run found first: a later run of the same id is another outcome.
-    const pinned = { workflowId: ref.workflowId, runId };
+    const pinned = { workflowId, runId };
     while (!outcome) {
       const listener = this.notifier.listen(wakeKey.run(runId));
       try {
@@ -115,12 +142,12 @@ export class LocalWorkflowService implements WorkflowService {
   }
 
   async queryWorkflow(request: QueryWorkflowRequest): Promise<Payload> {
-    const { queryId, taskQueue } = await this.open(() => this.engine.createQuery(request, this.clock.now()));
+    const { queryId, taskQueue, workflowId, queryType } = await this.open(() => this.engine.createQuery(request, this.clock.now()));
     const deadline = this.clock.now() + this.queryTimeoutMs;
     this.queryDeadlines.set(queryId, deadline);
     this.arm(deadline);
     this.refLoop();
-    const what = `query "${request.queryType}" on workflow "${request.workflowId}"`;
+    const what = `query "${queryType}" on workflow "${workflowId}"`;
     try {
       for (;;) {
         const listener = this.notifier.listen(wakeKey.query(queryId));
@@ -149,8 +176,10 @@ export class LocalWorkflowService implements WorkflowService {
   // ---- workflow tasks ----
 
   async pollWorkflowTask(taskQueue: string, identity: string, signal: AbortSignal): Promise<WorkflowTask | QueryTask | null> {
-    checkSignal('pollWorkflowTask', signal);
-    return this.longPoll(signal, wakeKey.workflowQueue(taskQueue), () => this.engine.pollWorkflowTask(taskQueue, identity, this.clock.now()));
+    const where = 'pollWorkflowTask';
+    checkSignal(where, signal);
+    const { queue, who } = this.engine.checkPoll(where, taskQueue, identity);
+    return this.longPoll(signal, wakeKey.workflowQueue(queue), () => this.engine.pollWorkflowTask(queue, who, this.clock.now()));
   }
 
   completeWorkflowTask(taskToken: string, commands: Command[]): Promise<void> {
@@ -168,8 +197,10 @@ export class LocalWorkflowService implements WorkflowService {
   // ---- activity tasks ----
 
   async pollActivityTask(taskQueue: string, identity: string, signal: AbortSignal): Promise<ActivityTask | null> {
-    checkSignal('pollActivityTask', signal);
-    return this.longPoll(signal, wakeKey.activityQueue(taskQueue), () => this.engine.pollActivityTask(taskQueue, identity, this.clock.now()));
+    const where = 'pollActivityTask';
+    checkSignal(where, signal);
+    const { queue, who } = this.engine.checkPoll(where, taskQueue, identity);
+    return this.longPoll(signal, wakeKey.activityQueue(queue), () => this.engine.pollActivityTask(queue, who, this.clock.now()));
   }
 
   completeActivityTask(taskToken: string, result: Payload): Promise<void> {
@@ -228,6 +259,14 @@ export class LocalWorkflowService implements WorkflowService {
   private committed(effects: Effects): void {
     for (const key of effects.wake) this.notifier.notify(key);
     if (effects.dueAt !== undefined) this.arm(effects.dueAt);
+    for (const warning of effects.warnings) {
+      try {
+        this.onWarning(warning);
+      } catch (err) {
+        // The change is committed; a failing hook must not make its caller think otherwise.
+        process.emitWarning(`deja: the onWarning hook threw: ${err instanceof Error ? err.message : String(err)}`, { type: 'DejaWarning' });
+      }
+    }
   }
 
   /** Arms the loop for `at` unless it is already armed for that instant or earlier. */
@@ -276,5 +315,11 @@ export class LocalWorkflowService implements WorkflowService {
 }
 
 function checkSignal(where: string, signal: unknown): void {
-  if (!(signal instanceof AbortSignal)) throw new InvalidArgumentError(`${where}: signal must be an AbortSignal, got ${describe(signal)}`);
+  let ok = false;
+  try {
+    ok = !types.isProxy(signal) && signal instanceof AbortSignal;
+  } catch {
+    // a Proxy's trap threw: not an AbortSignal
+  }
+  if (!ok) throw new InvalidArgumentError(`${where}: signal must be an AbortSignal, got ${typeof signal === 'object' ? describe(signal) : typeof signal}`);
 }

@@ -14,6 +14,12 @@
  * Records are plain JSON data. A backend never shares objects with its caller: what it returns is
  * the caller's to change, and a change lands only through a write method. Times are ms since the
  * epoch, always passed in by the engine: a store reads no clock.
+ *
+ * Payloads inside records are at most MAX_PAYLOAD_DEPTH_ALLOWED levels deep (limits.ts; the edge
+ * refuses deeper ones): a backend must store and return any of them intact. Claims, due checks
+ * (`takeDue`, `expireLeases`, `nextDueAt`, `nextFireAt`) and `deleteRun` must not scan what is
+ * queued: each must cost O(log n) in the number of tasks or timers (plus what it returns), as an
+ * index gives. The conformance suite checks the first; the memory store's tests count the second.
  */
 import type { Payload, RetryPolicy, WireFailure } from '../../runtime/protocol';
 import type { HistoryEvent } from '../history/events';
@@ -50,6 +56,13 @@ export interface RunRecord {
   closeTime?: number;
   /** The id the next appended event gets: history length + 1. */
   nextEventId: number;
+  /**
+   * The history's size: the sum over its events of their JSON text's UTF-8 bytes. Kept by the
+   * engine as it appends, so that no limit check reads the history.
+   */
+  historyBytes: number;
+  /** The history passed warnHistoryEvents or warnHistoryBytes, and the warning was given. */
+  historySizeWarned: boolean;
   workflowTaskTimeoutMs: number;
   /** The run's one workflow task while it is scheduled or started. */
   workflowTask?: { scheduledEventId: number; attempt: number; startedEventId?: number };

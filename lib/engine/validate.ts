@@ -1,128 +1,296 @@
 /**
- * Validation at the service edge (host side). Every request and command is checked here before it
- * can reach the store, and every payload is deep-copied (JSON round trip), so stored history never
- * aliases a caller's object and bad input never corrupts state. Errors name the method, the field
- * and what was found.
+ * Validation at the service edge (host side). Every request and command is checked here, before
+ * any transaction, and every payload is copied into plain JSON data (see json-copy.ts), so stored
+ * history never aliases a caller's object and bad input never reaches the store. Each request is
+ * read once: an object's properties are snapshotted, a payload walked once, so a getter, a Proxy
+ * or a toJSON cannot show one value to the check and another to the store.
+ *
+ * Errors name the method, the field and what was found. A request over a limit (limits.ts) gets a
+ * LimitExceededError naming the limit and the actual size; anything the request's own code throws
+ * while being read (a getter, a Proxy trap) becomes an InvalidArgumentError too.
  */
+import { types } from 'node:util';
 import type { Command, FailureKind, Payload, RetryPolicy, RetryState, TimeoutType, WireFailure } from '../../runtime/protocol';
-import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
+import { checkKnownKeys, describe, InvalidArgumentError, LimitExceededError } from '../errors';
 import type { ExecutionRef } from '../service';
+import { copyJson, thrownMessage } from './json-copy';
+import { formatInt, type Limits } from './limits';
 
-export function checkString(where: string, name: string, value: unknown): string {
-  if (typeof value !== 'string' || value === '') {
-    throw new InvalidArgumentError(`${where}: ${name} must be a non-empty string, got ${describe(value)}`);
-  }
-  return value;
-}
-
-export function checkOptionalString(where: string, name: string, value: unknown): string | undefined {
-  return value === undefined ? undefined : checkString(where, name, value);
-}
-
-/** A whole number of milliseconds (or attempts) ≥ `min`. */
-export function checkInt(where: string, name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
-    throw new InvalidArgumentError(`${where}: ${name} must be an integer ≥ ${min}, got ${describe(value)}`);
-  }
-  return value;
-}
-
-export function checkOptionalInt(where: string, name: string, value: unknown, min: number): number | undefined {
-  return value === undefined ? undefined : checkInt(where, name, value, min);
-}
-
-export function checkOneOf<T extends string>(where: string, name: string, value: unknown, allowed: readonly T[]): T {
-  if (!allowed.includes(value as T)) {
-    throw new InvalidArgumentError(`${where}: ${name} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${describe(value)}`);
-  }
-  return value as T;
-}
-
-export function checkObject(where: string, name: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new InvalidArgumentError(`${where}: ${name} must be an object, got ${describe(value)}`);
-  }
-  return value as Record<string, unknown>;
-}
-
-export function checkRef(where: string, ref: unknown): ExecutionRef {
-  const r = checkObject(where, 'the execution ref', ref);
-  checkKnownKeys(where, r, ['workflowId', 'runId']);
-  return { workflowId: checkString(where, 'workflowId', r.workflowId), runId: checkOptionalString(where, 'runId', r.runId) };
-}
-
-// ---- payloads ----
-
-function pathOf(parent: string, key: string | number): string {
-  if (typeof key === 'number') return `${parent}[${key}]`;
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${parent}.${key}` : `${parent}[${JSON.stringify(key)}]`;
-}
-
-/** The first thing in `value` that JSON cannot carry faithfully, described with its path. */
-function findNonJson(value: unknown, path: string, ancestors: object[]): string | undefined {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-    case 'undefined':
-      return undefined;
-    case 'number':
-      return Number.isFinite(value) ? undefined : `${path} is the non-finite number ${value}`;
-    case 'bigint':
-      return `${path} is a BigInt (${value}n)`;
-    case 'symbol':
-      return `${path} is a symbol`;
-    case 'function':
-      return `${path} is a function`;
-  }
-  if (value === null) return undefined;
-  const obj = value as Record<string, unknown>;
-  if (ancestors.includes(obj)) return `${path} is a circular reference`;
-  if (typeof obj.toJSON === 'function') return findNonJson(obj.toJSON(), path, ancestors);
-  ancestors.push(obj);
+/** An error the edge itself raised, as opposed to anything a caller's getter could throw. */
+function isRefusal(err: unknown): boolean {
   try {
-    if (Array.isArray(obj)) {
-      for (let i = 0; i < obj.length; i++) {
-        const found = findNonJson(obj[i], pathOf(path, i), ancestors);
-        if (found) return found;
-      }
-    } else {
-      for (const key of Object.keys(obj)) {
-        const found = findNonJson(obj[key], pathOf(path, key), ancestors);
-        if (found) return found;
-      }
-    }
-    return undefined;
-  } finally {
-    ancestors.pop();
+    return !types.isProxy(err) && err instanceof InvalidArgumentError;
+  } catch {
+    return false;
   }
 }
 
-function copyJson(where: string, name: string, value: unknown): unknown {
-  let found: string | undefined;
+/**
+ * Runs the checks of one request. Whatever they throw that is not already a refusal (a caller's
+ * getter, a Proxy trap, a toString) becomes an InvalidArgumentError naming the method.
+ */
+export function edge<T>(where: string, limits: Limits, check: (e: Edge) => T): T {
   try {
-    found = findNonJson(value, name, []);
+    return check(new Edge(where, limits));
   } catch (err) {
-    if (err instanceof RangeError) found = `${name} is nested too deeply`;
-    else throw err;
+    if (isRefusal(err)) throw err;
+    throw new InvalidArgumentError(`${where}: the request could not be read (${thrownMessage(err)}); requests must be plain data`);
   }
-  if (found) throw new InvalidArgumentError(`${where}: ${found}; payloads must be JSON values`);
-  // undefined, or a toJSON() that answers undefined, serializes to nothing: carried by omission.
-  const text = JSON.stringify(value);
-  return text === undefined ? undefined : JSON.parse(text);
 }
 
-/** A payload, or undefined (carried by omission). */
-export function copyPayload(where: string, name: string, value: unknown): Payload {
-  return copyJson(where, name, value);
+const COMMAND_CLOSES = new Set<string>(['completeWorkflow', 'failWorkflow']);
+const shorten = (path: string) => (path.length > 80 ? `${path.slice(0, 77)}…` : path);
+
+/** The checks of one request. `where` begins every message; the request's byte budget is shared. */
+export class Edge {
+  constructor(
+    readonly where: string,
+    readonly limits: Limits,
+    private readonly budget: { used: number } = { used: 0 },
+  ) {}
+
+  /** The same request, inside one of its parts: messages begin `where: part`. */
+  at(part: string): Edge {
+    return new Edge(`${this.where}: ${part}`, this.limits, this.budget);
+  }
+
+  private fail(message: string): never {
+    throw new InvalidArgumentError(`${this.where}: ${message}`);
+  }
+
+  /** Adds `bytes` to the request's total; `exact` false: they are a lower bound. */
+  private charge(name: string, bytes: number, exact = true): void {
+    this.budget.used += bytes;
+    const max = this.limits.maxRequestBytes;
+    if (this.budget.used > max) {
+      throw new LimitExceededError(
+        'DEJA_PAYLOAD_TOO_LARGE',
+        `${this.where}: ${name} brings the request to ${exact ? '' : 'at least '}${formatInt(this.budget.used)} bytes, over maxRequestBytes (${formatInt(max)} bytes)`,
+        'maxRequestBytes',
+        this.budget.used,
+        max,
+      );
+    }
+  }
+
+  // ---- scalars and records ----
+
+  /** An object's own enumerable properties, each read once, into a record with no prototype. */
+  record(name: string, value: unknown): Record<string, unknown> {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(`${name} must be an object, got ${describe(value)}`);
+    const copy = Object.create(null) as Record<string, unknown>;
+    for (const key of Object.keys(value)) copy[key] = (value as Record<string, unknown>)[key];
+    return copy;
+  }
+
+  /** Refuses keys not in `known`; `part` names the object for a nested one. */
+  knownKeys(record: Record<string, unknown>, known: readonly string[], part?: string): void {
+    checkKnownKeys(part === undefined ? this.where : `${this.where}: ${part}`, record, known);
+  }
+
+  /** A non-empty identifier of at most maxIdBytes. */
+  string(name: string, value: unknown): string {
+    if (typeof value !== 'string' || value === '') this.fail(`${name} must be a non-empty string, got ${describe(value)}`);
+    const max = this.limits.maxIdBytes;
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > max) {
+      throw new LimitExceededError('DEJA_LIMIT_EXCEEDED', `${this.where}: ${name} is ${formatInt(bytes)} bytes, over maxIdBytes (${formatInt(max)} bytes)`, 'maxIdBytes', bytes, max);
+    }
+    this.charge(name, bytes);
+    return value;
+  }
+
+  optionalString(name: string, value: unknown): string | undefined {
+    return value === undefined ? undefined : this.string(name, value);
+  }
+
+  /** A whole number of milliseconds (or attempts) ≥ `min`. */
+  int(name: string, value: unknown, min: number): number {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) this.fail(`${name} must be an integer ≥ ${min}, got ${describe(value)}`);
+    return value;
+  }
+
+  optionalInt(name: string, value: unknown, min: number): number | undefined {
+    return value === undefined ? undefined : this.int(name, value, min);
+  }
+
+  oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+    if (!allowed.includes(value as T)) this.fail(`${name} must be one of ${allowed.map((a) => `"${a}"`).join(', ')}, got ${describe(value)}`);
+    return value as T;
+  }
+
+  ref(value: unknown): ExecutionRef {
+    const r = this.record('the execution ref', value);
+    this.knownKeys(r, ['workflowId', 'runId']);
+    return { workflowId: this.string('workflowId', r.workflowId), runId: this.optionalString('runId', r.runId) };
+  }
+
+  // ---- payloads ----
+
+  /**
+   * A JSON copy of `value`, within maxPayloadBytes and maxPayloadDepth, charged to the request.
+   * `listLevel`: the value is an argument list, whose own level does not count.
+   */
+  private json(name: string, value: unknown, listLevel = false): unknown {
+    const { maxPayloadBytes, maxPayloadDepth, maxRequestBytes } = this.limits;
+    const room = Math.min(maxPayloadBytes, maxRequestBytes - this.budget.used);
+    const copied = copyJson(value, name, room, maxPayloadDepth + (listLevel ? 1 : 0));
+    if (copied.ok) {
+      this.charge(name, copied.bytes);
+      return copied.value;
+    }
+    switch (copied.problem) {
+      case 'size': {
+        const size = `${copied.exact ? '' : 'at least '}${formatInt(copied.bytes)} bytes`;
+        if (copied.bytes > maxPayloadBytes) {
+          throw new LimitExceededError(
+            'DEJA_PAYLOAD_TOO_LARGE',
+            `${this.where}: ${name} is ${size} of JSON, over maxPayloadBytes (${formatInt(maxPayloadBytes)} bytes)`,
+            'maxPayloadBytes',
+            copied.bytes,
+            maxPayloadBytes,
+          );
+        }
+        return this.charge(name, copied.bytes, copied.exact) as never;
+      }
+      case 'depth':
+        throw new LimitExceededError(
+          'DEJA_PAYLOAD_TOO_LARGE',
+          `${this.where}: ${name} is nested more than ${maxPayloadDepth} levels deep (at ${shorten(copied.path)}), over maxPayloadDepth (${maxPayloadDepth} levels)`,
+          'maxPayloadDepth',
+          maxPayloadDepth + 1,
+          maxPayloadDepth,
+        );
+      case 'notJson':
+        return this.fail(`${copied.path} is ${copied.what}; payloads must be JSON values`);
+      case 'unreadable':
+        return this.fail(`${shorten(copied.path)} could not be read (${copied.message}); payloads must be plain JSON values`);
+    }
+  }
+
+  /** A payload, or undefined (carried by omission). */
+  payload(name: string, value: unknown): Payload {
+    return this.json(name, value);
+  }
+
+  /** An argument list; `undefined` items become null, as JSON does. Its size is the list's. */
+  args(name: string, value: unknown): Payload[] {
+    if (!Array.isArray(value)) this.fail(`${name} must be an array, got ${describe(value)}`);
+    return this.json(name, value, true) as Payload[];
+  }
+
+  // ---- failures and retry policies ----
+
+  /** A failure: copied as one payload (its details, message and stack count), then its shape checked. */
+  failure(name: string, value: unknown): WireFailure {
+    const f = this.json(name, value);
+    checkFailureShape(this, name, f, 0);
+    return f as WireFailure;
+  }
+
+  retryPolicy(name: string, value: unknown): RetryPolicy | undefined {
+    if (value === undefined) return undefined;
+    const p = this.json(name, value);
+    if (typeof p !== 'object' || p === null || Array.isArray(p)) this.fail(`${name} must be an object, got ${describe(p)}`);
+    const r = p as Record<string, unknown>;
+    this.knownKeys(r, RETRY_POLICY_KEYS, name);
+    const policy: RetryPolicy = {};
+    const initial = this.optionalInt(`${name}.initialIntervalMs`, r.initialIntervalMs, 1);
+    if (initial !== undefined) policy.initialIntervalMs = initial;
+    if (r.backoffCoefficient !== undefined) {
+      if (typeof r.backoffCoefficient !== 'number' || r.backoffCoefficient < 1) {
+        this.fail(`${name}.backoffCoefficient must be a finite number ≥ 1, got ${describe(r.backoffCoefficient)}`);
+      }
+      policy.backoffCoefficient = r.backoffCoefficient;
+    }
+    const maxInterval = this.optionalInt(`${name}.maximumIntervalMs`, r.maximumIntervalMs, initial ?? 1);
+    if (maxInterval !== undefined) policy.maximumIntervalMs = maxInterval;
+    const maxAttempts = this.optionalInt(`${name}.maximumAttempts`, r.maximumAttempts, 0);
+    if (maxAttempts !== undefined) policy.maximumAttempts = maxAttempts;
+    if (r.nonRetryableErrorTypes !== undefined) {
+      const types = r.nonRetryableErrorTypes;
+      if (!Array.isArray(types) || !types.every((x) => typeof x === 'string')) {
+        this.fail(`${name}.nonRetryableErrorTypes must be an array of strings, got ${describe(types)}`);
+      }
+      policy.nonRetryableErrorTypes = types;
+    }
+    return policy;
+  }
+
+  // ---- commands ----
+
+  /**
+   * A completion's commands, checked one by one (state-dependent checks are the engine's). A
+   * closing command ends the list: the commands after it are ignored, unchecked.
+   */
+  commands(value: unknown): Command[] {
+    if (!Array.isArray(value)) this.fail(`commands must be an array, got ${describe(value)}`);
+    const n = value.length;
+    const max = this.limits.maxCommandsPerTask;
+    if (n > max) {
+      throw new LimitExceededError(
+        'DEJA_LIMIT_EXCEEDED',
+        `${this.where}: ${formatInt(n)} commands, over maxCommandsPerTask (${formatInt(max)})`,
+        'maxCommandsPerTask',
+        n,
+        max,
+      );
+    }
+    const commands: Command[] = [];
+    for (let i = 0; i < n; i++) {
+      const command = this.at(`commands[${i}]`).command(value[i]);
+      commands.push(command);
+      if (COMMAND_CLOSES.has(command.type)) break;
+    }
+    return commands;
+  }
+
+  /** One command on its own, copied. */
+  command(value: unknown): Command {
+    const c = this.record('the command', value);
+    const type = c.type;
+    if (typeof type !== 'string' || !Object.hasOwn(COMMAND_KEYS, type)) {
+      this.fail(`unknown command type ${describe(type)}; expected one of ${Object.keys(COMMAND_KEYS).map((k) => `"${k}"`).join(', ')}`);
+    }
+    const t = type as Command['type'];
+    checkKnownKeys(`${this.where} (${t})`, c, COMMAND_KEYS[t]);
+    switch (t) {
+      case 'scheduleActivity': {
+        const cmd: Command = {
+          type: t,
+          seq: this.int('seq', c.seq, 0),
+          activityId: this.string('activityId', c.activityId),
+          activityType: this.string('activityType', c.activityType),
+          args: this.args('args', c.args),
+        };
+        const taskQueue = this.optionalString('taskQueue', c.taskQueue);
+        if (taskQueue !== undefined) cmd.taskQueue = taskQueue;
+        for (const key of ['scheduleToCloseTimeoutMs', 'scheduleToStartTimeoutMs', 'startToCloseTimeoutMs', 'heartbeatTimeoutMs'] as const) {
+          const ms = this.optionalInt(key, c[key], 1);
+          if (ms !== undefined) cmd[key] = ms;
+        }
+        if (cmd.startToCloseTimeoutMs === undefined && cmd.scheduleToCloseTimeoutMs === undefined) {
+          this.fail(`activity "${cmd.activityType}" needs startToCloseTimeoutMs or scheduleToCloseTimeoutMs`);
+        }
+        const retryPolicy = this.retryPolicy('retryPolicy', c.retryPolicy);
+        if (retryPolicy !== undefined) cmd.retryPolicy = retryPolicy;
+        return cmd;
+      }
+      case 'startTimer':
+        return { type: t, seq: this.int('seq', c.seq, 0), startToFireTimeoutMs: this.int('startToFireTimeoutMs', c.startToFireTimeoutMs, 1) };
+      case 'cancelTimer':
+        return { type: t, seq: this.int('seq', c.seq, 0) };
+      case 'completeWorkflow': {
+        const result = this.payload('result', c.result);
+        return result === undefined ? { type: t } : { type: t, result };
+      }
+      case 'failWorkflow':
+        return { type: t, failure: this.failure('failure', c.failure) };
+    }
+  }
 }
 
-/** An argument list; `undefined` items become null, as JSON does. */
-export function copyArgs(where: string, name: string, value: unknown): Payload[] {
-  if (!Array.isArray(value)) throw new InvalidArgumentError(`${where}: ${name} must be an array, got ${describe(value)}`);
-  return copyJson(where, name, value) as Payload[];
-}
-
-// ---- failures and retry policies ----
+// ---- failure shape (on a plain copy) ----
 
 const FAILURE_KINDS: readonly FailureKind[] = ['application', 'activity', 'timeout', 'cancelled', 'terminated', 'server'];
 const RETRY_STATES: readonly RetryState[] = [
@@ -136,64 +304,29 @@ const RETRY_STATES: readonly RetryState[] = [
 ];
 const TIMEOUT_TYPES: readonly TimeoutType[] = ['startToClose', 'scheduleToStart', 'scheduleToClose', 'heartbeat'];
 const FAILURE_KEYS = ['message', 'kind', 'type', 'stack', 'nonRetryable', 'details', 'activityType', 'activityId', 'retryState', 'timeoutType', 'cause'];
-
-function checkFailureShape(where: string, name: string, value: unknown, depth: number): void {
-  const f = checkObject(where, name, value);
-  checkKnownKeys(`${where}: ${name}`, f, FAILURE_KEYS);
-  if (typeof f.message !== 'string') throw new InvalidArgumentError(`${where}: ${name}.message must be a string, got ${describe(f.message)}`);
-  checkOneOf(where, `${name}.kind`, f.kind, FAILURE_KINDS);
-  for (const key of ['type', 'stack', 'activityType', 'activityId'] as const) {
-    if (f[key] !== undefined && typeof f[key] !== 'string') {
-      throw new InvalidArgumentError(`${where}: ${name}.${key} must be a string, got ${describe(f[key])}`);
-    }
-  }
-  if (f.nonRetryable !== undefined && typeof f.nonRetryable !== 'boolean') {
-    throw new InvalidArgumentError(`${where}: ${name}.nonRetryable must be a boolean, got ${describe(f.nonRetryable)}`);
-  }
-  if (f.details !== undefined) copyArgs(where, `${name}.details`, f.details);
-  if (f.retryState !== undefined) checkOneOf(where, `${name}.retryState`, f.retryState, RETRY_STATES);
-  if (f.timeoutType !== undefined) checkOneOf(where, `${name}.timeoutType`, f.timeoutType, TIMEOUT_TYPES);
-  if (f.cause !== undefined) {
-    if (depth >= 32) throw new InvalidArgumentError(`${where}: ${name} has a cause chain deeper than 32`);
-    checkFailureShape(where, `${name}.cause`, f.cause, depth + 1);
-  }
-}
-
-export function copyFailure(where: string, name: string, value: unknown): WireFailure {
-  checkFailureShape(where, name, value, 0);
-  return JSON.parse(JSON.stringify(value)) as WireFailure;
-}
-
 const RETRY_POLICY_KEYS = ['initialIntervalMs', 'backoffCoefficient', 'maximumIntervalMs', 'maximumAttempts', 'nonRetryableErrorTypes'];
 
-export function copyRetryPolicy(where: string, name: string, value: unknown): RetryPolicy | undefined {
-  if (value === undefined) return undefined;
-  const p = checkObject(where, name, value);
-  checkKnownKeys(`${where}: ${name}`, p, RETRY_POLICY_KEYS);
-  const policy: RetryPolicy = {};
-  const initial = checkOptionalInt(where, `${name}.initialIntervalMs`, p.initialIntervalMs, 1);
-  if (initial !== undefined) policy.initialIntervalMs = initial;
-  if (p.backoffCoefficient !== undefined) {
-    if (typeof p.backoffCoefficient !== 'number' || !Number.isFinite(p.backoffCoefficient) || p.backoffCoefficient < 1) {
-      throw new InvalidArgumentError(`${where}: ${name}.backoffCoefficient must be a finite number ≥ 1, got ${describe(p.backoffCoefficient)}`);
-    }
-    policy.backoffCoefficient = p.backoffCoefficient;
+function checkFailureShape(e: Edge, name: string, value: unknown, depth: number): void {
+  const fail = (message: string): never => {
+    throw new InvalidArgumentError(`${e.where}: ${message}`);
+  };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${name} must be an object, got ${describe(value)}`);
+  const f = value as Record<string, unknown>;
+  e.knownKeys(f, FAILURE_KEYS, name);
+  if (typeof f.message !== 'string') fail(`${name}.message must be a string, got ${describe(f.message)}`);
+  e.oneOf(`${name}.kind`, f.kind, FAILURE_KINDS);
+  for (const key of ['type', 'stack', 'activityType', 'activityId'] as const) {
+    if (f[key] !== undefined && typeof f[key] !== 'string') fail(`${name}.${key} must be a string, got ${describe(f[key])}`);
   }
-  const maxInterval = checkOptionalInt(where, `${name}.maximumIntervalMs`, p.maximumIntervalMs, initial ?? 1);
-  if (maxInterval !== undefined) policy.maximumIntervalMs = maxInterval;
-  const maxAttempts = checkOptionalInt(where, `${name}.maximumAttempts`, p.maximumAttempts, 0);
-  if (maxAttempts !== undefined) policy.maximumAttempts = maxAttempts;
-  if (p.nonRetryableErrorTypes !== undefined) {
-    const types = p.nonRetryableErrorTypes;
-    if (!Array.isArray(types) || !types.every((x) => typeof x === 'string')) {
-      throw new InvalidArgumentError(`${where}: ${name}.nonRetryableErrorTypes must be an array of strings, got ${describe(types)}`);
-    }
-    policy.nonRetryableErrorTypes = [...types];
+  if (f.nonRetryable !== undefined && typeof f.nonRetryable !== 'boolean') fail(`${name}.nonRetryable must be a boolean, got ${describe(f.nonRetryable)}`);
+  if (f.details !== undefined && !Array.isArray(f.details)) fail(`${name}.details must be an array, got ${describe(f.details)}`);
+  if (f.retryState !== undefined) e.oneOf(`${name}.retryState`, f.retryState, RETRY_STATES);
+  if (f.timeoutType !== undefined) e.oneOf(`${name}.timeoutType`, f.timeoutType, TIMEOUT_TYPES);
+  if (f.cause !== undefined) {
+    if (depth >= 32) fail(`${name} has a cause chain deeper than 32`);
+    checkFailureShape(e, `${name}.cause`, f.cause, depth + 1);
   }
-  return policy;
 }
-
-// ---- commands ----
 
 const COMMAND_KEYS: Record<Command['type'], readonly string[]> = {
   scheduleActivity: [
@@ -214,48 +347,3 @@ const COMMAND_KEYS: Record<Command['type'], readonly string[]> = {
   completeWorkflow: ['type', 'result'],
   failWorkflow: ['type', 'failure'],
 };
-
-/** Checks one command on its own (state-dependent checks are the engine's) and returns a copy. */
-export function copyCommand(where: string, value: unknown): Command {
-  const c = checkObject(where, 'the command', value);
-  if (typeof c.type !== 'string' || !Object.hasOwn(COMMAND_KEYS, c.type)) {
-    throw new InvalidArgumentError(
-      `${where}: unknown command type ${describe(c.type)}; expected one of ${Object.keys(COMMAND_KEYS).map((k) => `"${k}"`).join(', ')}`,
-    );
-  }
-  const type = c.type as Command['type'];
-  checkKnownKeys(`${where} (${type})`, c, COMMAND_KEYS[type]);
-  switch (type) {
-    case 'scheduleActivity': {
-      const cmd: Command = {
-        type,
-        seq: checkInt(where, 'seq', c.seq, 0),
-        activityId: checkString(where, 'activityId', c.activityId),
-        activityType: checkString(where, 'activityType', c.activityType),
-        args: copyArgs(where, 'args', c.args),
-      };
-      const taskQueue = checkOptionalString(where, 'taskQueue', c.taskQueue);
-      if (taskQueue !== undefined) cmd.taskQueue = taskQueue;
-      for (const key of ['scheduleToCloseTimeoutMs', 'scheduleToStartTimeoutMs', 'startToCloseTimeoutMs', 'heartbeatTimeoutMs'] as const) {
-        const ms = checkOptionalInt(where, key, c[key], 1);
-        if (ms !== undefined) cmd[key] = ms;
-      }
-      if (cmd.startToCloseTimeoutMs === undefined && cmd.scheduleToCloseTimeoutMs === undefined) {
-        throw new InvalidArgumentError(`${where}: activity "${cmd.activityType}" needs startToCloseTimeoutMs or scheduleToCloseTimeoutMs`);
-      }
-      const retryPolicy = copyRetryPolicy(where, 'retryPolicy', c.retryPolicy);
-      if (retryPolicy !== undefined) cmd.retryPolicy = retryPolicy;
-      return cmd;
-    }
-    case 'startTimer':
-      return { type, seq: checkInt(where, 'seq', c.seq, 0), startToFireTimeoutMs: checkInt(where, 'startToFireTimeoutMs', c.startToFireTimeoutMs, 1) };
-    case 'cancelTimer':
-      return { type, seq: checkInt(where, 'seq', c.seq, 0) };
-    case 'completeWorkflow': {
-      const result = copyPayload(where, 'result', c.result);
-      return result === undefined ? { type } : { type, result };
-    }
-    case 'failWorkflow':
-      return { type, failure: copyFailure(where, 'failure', c.failure) };
-  }
-}

@@ -128,7 +128,11 @@ export interface WorkflowExecutionCompletedEvent extends Base {
 export interface WorkflowExecutionFailedEvent extends Base {
   type: 'workflowExecutionFailed';
   failure: WireFailure;
-  workflowTaskCompletedEventId: number;
+  /**
+   * The task whose failWorkflow command closed the run. Absent when the service closed it itself
+   * (a history over its limit, failure kind 'server'): no workflow task did.
+   */
+  workflowTaskCompletedEventId?: number;
 }
 
 export type HistoryEvent =

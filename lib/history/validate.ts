@@ -753,7 +753,7 @@ const SPECS: { [T in EventType]: EventSpec<EventOf<T>> } = {
     life: { op: 'closeExecution' },
   },
   workflowExecutionFailed: {
-    fields: { failure: req(failure), workflowTaskCompletedEventId: req(posInt) },
+    fields: { failure: req(failure), workflowTaskCompletedEventId: opt(posInt) },
     refs: { workflowTaskCompletedEventId: { to: 'workflowTaskCompleted' } },
     life: { op: 'closeExecution' },
   },

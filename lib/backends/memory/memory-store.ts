@@ -1,9 +1,14 @@
 /**
  * The in-memory Store (host side): maps in this process, for tests, examples and time skipping.
  * Transactions run one at a time (a promise-chain mutex); every write inside one records its
- * inverse in an undo log, replayed backwards when fn throws. Records are structured-cloned in and
- * out, so no caller ever holds an object the store keeps. Lookups are plain scans (a claim scans
- * its queue's tasks, a tick all timers and leases): simple, and fast enough at test scale.
+ * inverse in an undo log, replayed backwards when fn throws, indexes included. Records are
+ * structured-cloned in and out, so no caller ever holds an object the store keeps.
+ *
+ * Nothing scans: claimable tasks sit in a sorted set per (kind, queue) ordered by (visibleAt,
+ * insertion), leased ones in one ordered by (lease end, insertion), timers in one ordered by
+ * (fireAt, insertion), unclaimed queries in one per queue, and each run's tasks and timers in a
+ * set of their own. A claim, a due timer, `nextDueAt` or a run's deletion costs O(log n) in the
+ * number of queued tasks (plus the run's own records), never O(n).
  */
 import type { HistoryEvent } from '../../history/events';
 import type {
@@ -21,30 +26,61 @@ import type {
   TimerRecord,
   TimerStore,
 } from '../../engine/store';
+import { SortedSet } from './sorted-set';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
-/** A task with the order it was first inserted in: the tie-break between equally visible tasks. */
+/**
+ * A record's place in an ordered index: an instant, then the order it was first inserted in (the
+ * tie-break, and what makes every key distinct), then its id.
+ */
+interface IndexKey {
+  at: number;
+  seq: number;
+  id: string;
+}
+const byTime = (a: IndexKey, b: IndexKey) => a.at - b.at || a.seq - b.seq;
+const newIndex = () => new SortedSet<IndexKey>(byTime);
+
+/** A task; `key.at` is its visibleAt while unleased, its lease end while leased. */
 interface TaskEntry {
   task: TaskRecord;
-  seq: number;
+  key: IndexKey;
 }
 interface TimerEntry {
   timer: TimerRecord;
-  seq: number;
+  key: IndexKey;
+}
+/** A query; `key.at` is its insertion order too (queries are claimed first in, first out). */
+interface QueryEntry {
+  query: QueryRecord;
+  key: IndexKey;
 }
 
 class Tables {
   readonly runs = new Map<string, RunRecord>();
   readonly latestRun = new Map<string, string>();
   readonly history = new Map<string, HistoryEvent[]>();
+
   readonly tasks = new Map<string, TaskEntry>();
-  /** `${kind}\0${taskQueue}` → the ids of its tasks. */
-  readonly tasksByQueue = new Map<string, Set<string>>();
   readonly taskByToken = new Map<string, string>();
+  readonly tasksByRun = new Map<string, Set<string>>();
+  /** `${kind}\0${taskQueue}` → its unleased tasks, by (visibleAt, insertion). */
+  readonly unleasedByQueue = new Map<string, SortedSet<IndexKey>>();
+  /** Every unleased task, by (visibleAt, insertion): the next one to become visible. */
+  readonly unleased = newIndex();
+  /** Every leased task, by (lease end, insertion). */
+  readonly leased = newIndex();
+
   readonly timers = new Map<string, TimerEntry>();
-  readonly queries = new Map<string, QueryRecord>();
+  readonly timersByFire = newIndex();
+  readonly timersByRun = new Map<string, Set<string>>();
+
+  readonly queries = new Map<string, QueryEntry>();
   readonly queryByToken = new Map<string, string>();
+  /** taskQueue → its queries with no token and no answer, first inserted first. */
+  readonly unclaimedByQueue = new Map<string, SortedSet<IndexKey>>();
+
   seq = 0;
 }
 
@@ -80,9 +116,18 @@ class Journal {
     this.undo.push(() => set.add(value));
   }
 
+  insert<T>(index: SortedSet<T>, item: T): void {
+    index.insert(item);
+    this.undo.push(() => index.delete(item));
+  }
+
+  take<T>(index: SortedSet<T>, item: T): void {
+    if (index.delete(item)) this.undo.push(() => index.insert(item));
+  }
+
   push<T>(array: T[], items: T[]): void {
     const length = array.length;
-    array.push(...items);
+    for (const item of items) array.push(item);
     this.undo.push(() => (array.length = length));
   }
 
@@ -90,6 +135,13 @@ class Journal {
     const seq = tables.seq++;
     this.undo.push(() => (tables.seq = seq));
     return seq;
+  }
+
+  /** The value of `key`, created (and journalled) when missing. */
+  ensure<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+    let value = map.get(key);
+    if (value === undefined) this.set(map, key, (value = make()));
+    return value;
   }
 
   rollback(): void {
@@ -147,19 +199,35 @@ class MemoryTx implements StoreTx {
       read: live((runId: string, afterEventId = 0) => (t.history.get(runId) ?? []).slice(afterEventId).map(clone)),
     };
 
-    const unindexTask = (entry: TaskEntry) => {
-      const { task } = entry;
-      j.remove(t.tasksByQueue.get(queueKey(task.kind, task.taskQueue))!, task.taskId);
-      if (task.lease) j.delete(t.taskByToken, task.lease.token);
+    // ---- tasks ----
+
+    const indexTask = ({ task, key }: TaskEntry) => {
+      j.add(j.ensure(t.tasksByRun, task.runId, () => new Set()), task.taskId);
+      if (task.lease) {
+        j.set(t.taskByToken, task.lease.token, task.taskId);
+        j.insert(t.leased, key);
+      } else {
+        j.insert(j.ensure(t.unleasedByQueue, queueKey(task.kind, task.taskQueue), newIndex), key);
+        j.insert(t.unleased, key);
+      }
     };
+    const unindexTask = ({ task, key }: TaskEntry) => {
+      j.remove(t.tasksByRun.get(task.runId)!, task.taskId);
+      if (task.lease) {
+        j.delete(t.taskByToken, task.lease.token);
+        j.take(t.leased, key);
+      } else {
+        j.take(t.unleasedByQueue.get(queueKey(task.kind, task.taskQueue))!, key);
+        j.take(t.unleased, key);
+      }
+    };
+    /** Stores a task the store owns (already a copy), keeping the insertion order `seq`. */
     const storeTask = (task: TaskRecord, seq: number) => {
       const old = t.tasks.get(task.taskId);
       if (old) unindexTask(old);
-      j.set(t.tasks, task.taskId, { task, seq });
-      const key = queueKey(task.kind, task.taskQueue);
-      if (!t.tasksByQueue.has(key)) j.set(t.tasksByQueue, key, new Set());
-      j.add(t.tasksByQueue.get(key)!, task.taskId);
-      if (task.lease) j.set(t.taskByToken, task.lease.token, task.taskId);
+      const entry: TaskEntry = { task, key: { at: task.lease ? task.lease.expiresAt : task.visibleAt, seq, id: task.taskId } };
+      j.set(t.tasks, task.taskId, entry);
+      indexTask(entry);
     };
     const deleteTask = (taskId: string) => {
       const entry = t.tasks.get(taskId);
@@ -171,23 +239,18 @@ class MemoryTx implements StoreTx {
     this.tasks = {
       put: live((task: TaskRecord) => {
         const old = t.tasks.get(task.taskId);
-        storeTask(clone(task), old ? old.seq : j.counter(t));
+        storeTask(clone(task), old ? old.key.seq : j.counter(t));
       }),
       get: live((taskId: string) => {
         const entry = t.tasks.get(taskId);
         return entry && clone(entry.task);
       }),
       claim: live((kind: TaskKind, taskQueue: string, identity: string, token: string, now: number) => {
-        let best: TaskEntry | undefined;
-        for (const taskId of t.tasksByQueue.get(queueKey(kind, taskQueue)) ?? []) {
-          const entry = t.tasks.get(taskId)!;
-          const { task } = entry;
-          if (task.lease || task.visibleAt > now) continue;
-          if (!best || task.visibleAt < best.task.visibleAt || (task.visibleAt === best.task.visibleAt && entry.seq < best.seq)) best = entry;
-        }
-        if (!best) return undefined;
-        const claimed: TaskRecord = { ...clone(best.task), lease: { token, identity, claimedAt: now, expiresAt: now + best.task.leaseMs } };
-        storeTask(claimed, best.seq);
+        const first = t.unleasedByQueue.get(queueKey(kind, taskQueue))?.min();
+        if (first === undefined || first.at > now) return undefined;
+        const entry = t.tasks.get(first.id)!;
+        const claimed: TaskRecord = { ...clone(entry.task), lease: { token, identity, claimedAt: now, expiresAt: now + entry.task.leaseMs } };
+        storeTask(claimed, entry.key.seq);
         return clone(claimed);
       }),
       byToken: live((token: string) => {
@@ -195,67 +258,87 @@ class MemoryTx implements StoreTx {
         return taskId === undefined ? undefined : clone(t.tasks.get(taskId)!.task);
       }),
       expireLeases: live((now: number, limit: number) => {
-        const expired: TaskEntry[] = [];
-        for (const entry of t.tasks.values()) {
-          if (entry.task.lease && entry.task.lease.expiresAt <= now) expired.push(entry);
-        }
-        expired.sort((a, b) => a.task.lease!.expiresAt - b.task.lease!.expiresAt || a.seq - b.seq);
-        return expired.slice(0, limit).map((entry) => {
-          const before = clone(entry.task);
+        const expired: TaskRecord[] = [];
+        while (expired.length < limit) {
+          const first = t.leased.min();
+          if (first === undefined || first.at > now) break;
+          const entry = t.tasks.get(first.id)!;
+          expired.push(clone(entry.task));
           const released = clone(entry.task);
           delete released.lease;
-          storeTask(released, entry.seq);
-          return before;
-        });
+          storeTask(released, entry.key.seq);
+        }
+        return expired;
       }),
       delete: live(deleteTask),
       deleteRun: live((runId: string) => {
-        for (const entry of [...t.tasks.values()]) if (entry.task.runId === runId) deleteTask(entry.task.taskId);
+        for (const taskId of [...(t.tasksByRun.get(runId) ?? [])]) deleteTask(taskId);
       }),
       nextDueAt: live((now: number) => {
-        let next: number | undefined;
-        for (const { task } of t.tasks.values()) {
-          const at = task.lease ? task.lease.expiresAt : task.visibleAt > now ? task.visibleAt : undefined;
-          if (at !== undefined && (next === undefined || at < next)) next = at;
-        }
-        return next;
+        const leaseEnd = t.leased.min()?.at;
+        const visible = t.unleased.first((key) => key.at > now)?.at;
+        if (leaseEnd === undefined) return visible;
+        return visible === undefined ? leaseEnd : Math.min(leaseEnd, visible);
       }),
+    };
+
+    // ---- timers ----
+
+    const deleteTimer = (key: string) => {
+      const entry = t.timers.get(key);
+      if (!entry) return;
+      j.remove(t.timersByRun.get(entry.timer.runId)!, key);
+      j.take(t.timersByFire, entry.key);
+      j.delete(t.timers, key);
     };
 
     this.timers = {
       put: live((timer: TimerRecord) => {
         const key = timerKey(timer.runId, timer.kind, timer.ref);
         const old = t.timers.get(key);
-        j.set(t.timers, key, { timer: clone(timer), seq: old ? old.seq : j.counter(t) });
+        const seq = old ? old.key.seq : j.counter(t);
+        deleteTimer(key);
+        const entry: TimerEntry = { timer: clone(timer), key: { at: timer.fireAt, seq, id: key } };
+        j.set(t.timers, key, entry);
+        j.insert(t.timersByFire, entry.key);
+        j.add(j.ensure(t.timersByRun, timer.runId, () => new Set()), key);
       }),
       get: live((runId: string, kind: TimerKind, ref: number) => {
         const entry = t.timers.get(timerKey(runId, kind, ref));
         return entry && clone(entry.timer);
       }),
-      delete: live((runId: string, kind: TimerKind, ref: number) => j.delete(t.timers, timerKey(runId, kind, ref))),
+      delete: live((runId: string, kind: TimerKind, ref: number) => deleteTimer(timerKey(runId, kind, ref))),
       takeDue: live((now: number, limit: number) => {
-        const due = [...t.timers.entries()].filter(([, e]) => e.timer.fireAt <= now);
-        due.sort(([, a], [, b]) => a.timer.fireAt - b.timer.fireAt || a.seq - b.seq);
-        return due.slice(0, limit).map(([key, entry]) => {
-          j.delete(t.timers, key);
-          return clone(entry.timer);
-        });
+        const due: TimerRecord[] = [];
+        while (due.length < limit) {
+          const first = t.timersByFire.min();
+          if (first === undefined || first.at > now) break;
+          due.push(clone(t.timers.get(first.id)!.timer));
+          deleteTimer(first.id);
+        }
+        return due;
       }),
       deleteRun: live((runId: string) => {
-        for (const [key, entry] of [...t.timers.entries()]) if (entry.timer.runId === runId) j.delete(t.timers, key);
+        for (const key of [...(t.timersByRun.get(runId) ?? [])]) deleteTimer(key);
       }),
-      nextFireAt: live(() => {
-        let next: number | undefined;
-        for (const { timer } of t.timers.values()) if (next === undefined || timer.fireAt < next) next = timer.fireAt;
-        return next;
-      }),
+      nextFireAt: live(() => t.timersByFire.min()?.at),
     };
 
+    // ---- queries ----
+
+    const claimable = (query: QueryRecord) => query.token === undefined && query.answer === undefined;
+    /** Stores a copy of the query, keeping its insertion order. */
     const storeQuery = (query: QueryRecord) => {
       const old = t.queries.get(query.queryId);
-      if (old?.token !== undefined) j.delete(t.queryByToken, old.token);
-      j.set(t.queries, query.queryId, clone(query));
+      if (old) {
+        if (old.query.token !== undefined) j.delete(t.queryByToken, old.query.token);
+        if (claimable(old.query)) j.take(t.unclaimedByQueue.get(old.query.taskQueue)!, old.key);
+      }
+      const seq = old ? old.key.seq : j.counter(t);
+      const entry: QueryEntry = { query: clone(query), key: { at: seq, seq, id: query.queryId } };
+      j.set(t.queries, query.queryId, entry);
       if (query.token !== undefined) j.set(t.queryByToken, query.token, query.queryId);
+      if (claimable(query)) j.insert(j.ensure(t.unclaimedByQueue, query.taskQueue, newIndex), entry.key);
     };
 
     this.queries = {
@@ -264,30 +347,29 @@ class MemoryTx implements StoreTx {
         storeQuery(query);
       }),
       get: live((queryId: string) => {
-        const query = t.queries.get(queryId);
-        return query && clone(query);
+        const entry = t.queries.get(queryId);
+        return entry && clone(entry.query);
       }),
       claim: live((taskQueue: string, token: string) => {
-        for (const query of t.queries.values()) {
-          if (query.taskQueue !== taskQueue || query.token !== undefined || query.answer !== undefined) continue;
-          const claimed = { ...clone(query), token };
-          storeQuery(claimed);
-          return claimed;
-        }
-        return undefined;
+        const first = t.unclaimedByQueue.get(taskQueue)?.min();
+        if (first === undefined) return undefined;
+        const claimed = { ...clone(t.queries.get(first.id)!.query), token };
+        storeQuery(claimed);
+        return claimed;
       }),
       byToken: live((token: string) => {
         const queryId = t.queryByToken.get(token);
-        return queryId === undefined ? undefined : clone(t.queries.get(queryId)!);
+        return queryId === undefined ? undefined : clone(t.queries.get(queryId)!.query);
       }),
       update: live((query: QueryRecord) => {
         if (!t.queries.has(query.queryId)) throw new Error(`deja memory store: no query ${query.queryId} to update`);
         storeQuery(query);
       }),
       delete: live((queryId: string) => {
-        const query = t.queries.get(queryId);
-        if (!query) return;
-        if (query.token !== undefined) j.delete(t.queryByToken, query.token);
+        const entry = t.queries.get(queryId);
+        if (!entry) return;
+        if (entry.query.token !== undefined) j.delete(t.queryByToken, entry.query.token);
+        if (claimable(entry.query)) j.take(t.unclaimedByQueue.get(entry.query.taskQueue)!, entry.key);
         j.delete(t.queries, queryId);
       }),
     };
