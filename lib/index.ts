@@ -14,12 +14,12 @@ export { parseHistory, serializeHistory, readHistoryFile, writeHistoryFile, make
 export type { History, HistoryEvent, EventType } from './history';
 export { ReplayMachine, initFromStart } from './replay';
 export type { ActivationRunner, LiveTask } from './replay';
-export { IsolatePool, SandboxTimeoutError, SandboxMemoryError, SandboxDisposedError, UnhandledRejectionError } from './sandbox';
+export { IsolatePool, SandboxTimeoutError, SandboxMemoryError, SandboxDisposedError, SandboxProtocolError, UnhandledRejectionError, MAX_CONCLUDE_ROUNDS } from './sandbox';
 export type { SandboxOptions } from './sandbox';
-export { LocalWorkflowService, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, StaleTaskError } from './engine';
-export type { Store, Clock } from './engine';
+export { LocalWorkflowService, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, StaleTaskError, DEFAULT_LIMITS } from './engine';
+export type { Store, Clock, Limits, HistoryWarning } from './engine';
 export type { WorkflowService } from './service';
-export { DejaError, InvalidArgumentError, InvalidHistoryError, DeterminismViolationError, WorkflowTaskFailedError } from './errors';
+export { DejaError, InvalidArgumentError, InvalidHistoryError, DeterminismViolationError, WorkflowTaskFailedError, LimitExceededError } from './errors';
 export type { DejaErrorCode } from './errors';
 export {
   ApplicationFailure,

@@ -153,6 +153,11 @@ export class ReplayMachine {
         throw new InvalidHistoryError(`expected event ${this.lastEventId + 1}, got event ${e.eventId}: events must be consecutive`, e.eventId, 'eventId');
       }
       this.lastEventId = e.eventId;
+      if (e.type === 'workflowExecutionFailed' && e.workflowTaskCompletedEventId === undefined) {
+        // The service closed the run itself (a history limit): no command of the workflow's.
+        this.closed = true;
+        continue;
+      }
       if (COMMAND_EVENTS.has(e.type)) {
         this.matchCommand(e);
         continue;

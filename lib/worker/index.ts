@@ -17,7 +17,7 @@ import { IsolatePool, SandboxDisposedError, SandboxMemoryError, SandboxTimeoutEr
 import { ReplayMachine, initFromStart, type PendingLiveTask } from '../replay';
 import { Context, type ActivityInfo } from '../activity';
 import { toPlainJson } from '../activity/json';
-import { DejaError, DeterminismViolationError, InvalidArgumentError, MAX_TIMER_MS, checkInteger, checkKnownKeys, describe } from '../errors';
+import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, checkInteger, checkKnownKeys, describe } from '../errors';
 import { Connection } from '../client';
 
 export type ActivityFunction = (...args: any[]) => unknown;
@@ -442,6 +442,11 @@ export class Worker {
         try {
           await this.service.completeWorkflowTask(task.taskToken, completion.commands);
         } catch (error) {
+          if (closedForHistory(error)) {
+            this.evict(task.runId);
+            this.report('warn', `workflow ${task.workflowId} was closed by the service: ${messageOf(error)}`);
+            return;
+          }
           // The service refused what the workflow emitted (a payload too large, too many
           // commands, a malformed command): a bug in the workflow, so the task fails.
           if (error instanceof InvalidArgumentError || (error instanceof DejaError && error.code !== 'DEJA_STALE_TASK' && error.code !== 'DEJA_NOT_FOUND')) {
@@ -494,7 +499,7 @@ export class Worker {
     try {
       await this.service.failWorkflowTask(task.taskToken, cause, checkWireFailure(failure));
     } catch (error) {
-      if (error instanceof DejaError && error.code === 'DEJA_STALE_TASK') return;
+      if ((error instanceof DejaError && error.code === 'DEJA_STALE_TASK') || closedForHistory(error)) return;
       if (!isRefusal(error)) throw error;
       await this.service.failWorkflowTask(task.taskToken, cause, minimalFailure(failure, error)).catch((again: unknown) => {
         if (!(again instanceof DejaError && again.code === 'DEJA_STALE_TASK')) throw again;
@@ -701,11 +706,19 @@ export class Worker {
       await fn();
       return undefined;
     } catch (error) {
-      if (error instanceof DejaError && error.code === 'DEJA_STALE_TASK') return undefined;
+      if ((error instanceof DejaError && error.code === 'DEJA_STALE_TASK') || closedForHistory(error)) return undefined;
       if (isRefusal(error)) return error;
       throw error;
     }
   }
+}
+
+/**
+ * Whether the service closed the run because this request would have taken its history past its
+ * maximum: the run is over (failed with HistoryLimitExceeded), so there is nothing left to report.
+ */
+function closedForHistory(error: unknown): boolean {
+  return error instanceof LimitExceededError && (error.limit === 'maxHistoryEvents' || error.limit === 'maxHistoryBytes');
 }
 
 /** Whether the service refused the request's content (as opposed to being unavailable). */
