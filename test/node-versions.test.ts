@@ -30,8 +30,9 @@ function ciMajors(): number[] {
 
 t.test('the supported majors: package.json engines, .ci/run and the running Node agree', async (t) => {
   const majors = ciMajors();
-  t.same(majors, [20, 22, 24]);
   t.equal(readJson(path.join(root, 'package.json')).engines.node, majors.map((m) => `^${m}.0.0`).join(' || '), 'engines names exactly the majors CI tests');
+  // A Node outside the list fails here on purpose: when it passes the rest, add its major to
+  // SUPPORTED_MAJORS in .ci/run and to engines, so that CI keeps testing it.
   t.ok(majors.includes(nodeMajor), `this Node (${process.version}) is a supported major (${majors.join(', ')})`);
 });
 
@@ -196,7 +197,7 @@ t.test('heap: the isolate reports sane figures, and a context costs kilobytes, n
   const more = Array.from({ length: 20 }, (_, i) => pool.createExecution(bundle, initFor('emptyWorkflow'), `more-${i}`));
   const perContext = (pool.stats().usedHeapBytes - one) / more.length;
   t.comment(`heap per execution on V8 ${process.versions.v8}: ${(perContext / 1024).toFixed(0)} KB`);
-  t.ok(perContext > 16 * 1024 && perContext < 4 * 2 ** 20, `per execution ${(perContext / 1024).toFixed(0)} KB (measured 150–330 KB on Node 20, 22 and 24)`);
+  t.ok(perContext > 16 * 1024 && perContext < 4 * 2 ** 20, `per execution ${(perContext / 1024).toFixed(0)} KB (about 200–220 KB measured on Node 20, 22 and 24)`);
   for (const e of [first, ...more]) e.dispose();
 
   // The limit deja passes (memoryLimitMb) is what the isolate enforces, give or take V8's slack.
