@@ -141,9 +141,10 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
       [
         ['machine', env.machine],
         ['load average (1, 5, 15 min)', `start ${env.loadAverage.start.map((x) => x.toFixed(2)).join(', ')}; end ${env.loadAverage.end.map((x) => x.toFixed(2)).join(', ')}. Other processes may share this machine; min–max ranges show the noise.`],
-        ['node', env.node],
+        ['Node.js (V8)', env.node],
         ['deja', env.deja],
-        ['isolated-vm, esbuild', `${env.isolatedVm}, ${env.esbuild}`],
+        ['isolated-vm', env.isolatedVm],
+        ['esbuild', env.esbuild],
         ['Temporal', env.temporal],
         ['command', `\`${env.command}\`, which runs each measure in a fresh process: \`${env.childCommand}\``],
         [
