@@ -397,6 +397,17 @@ const GOLDEN_PROBE = {
   listFormat: 'a, b, and c',
   displayNames: 'Germany',
   segmenter: 'en-US',
+  dtfRangeWithoutDates: 'TypeError',
+  intlShapes: [
+    ['Collator', 0, true, true, true],
+    ['DateTimeFormat', 0, true, true, true],
+    ['DisplayNames', 2, true, true, true],
+    ['ListFormat', 0, true, true, true],
+    ['NumberFormat', 0, true, true, true],
+    ['PluralRules', 0, true, true, true],
+    ['RelativeTimeFormat', 0, true, true, true],
+    ['Segmenter', 0, true, true, true],
+  ],
 };
 
 t.test('inside the isolate the time zone is UTC and the locale en-US, whatever the host has', async (t) => {

@@ -245,6 +245,21 @@ export function localeProbe(): Record<string, unknown> {
     listFormat: new Intl.ListFormat().format(['a', 'b', 'c']),
     displayNames: new Intl.DisplayNames(undefined, { type: 'region' }).of('DE'),
     segmenter: new Intl.Segmenter().resolvedOptions().locale,
+    // formatRange needs both dates: it never falls back to "now".
+    dtfRangeWithoutDates: (() => {
+      try {
+        return (new Intl.DateTimeFormat().formatRange as (...a: unknown[]) => string)();
+      } catch (error) {
+        return (error as Error).name;
+      }
+    })(),
+    // Each replaced constructor: name, length, prototype.constructor, instanceof, subclassing.
+    intlShapes: (['Collator', 'DateTimeFormat', 'DisplayNames', 'ListFormat', 'NumberFormat', 'PluralRules', 'RelativeTimeFormat', 'Segmenter'] as const).map((name) => {
+      const C = (Intl as unknown as Record<string, new (locales?: string, options?: object) => object>)[name];
+      const options = name === 'DisplayNames' ? { type: 'region' } : undefined;
+      const Sub = class extends C {};
+      return [C.name, C.length, C.prototype.constructor === C, new C(undefined, options) instanceof C, new Sub(undefined, options) instanceof C];
+    }),
   };
   return out;
 }
