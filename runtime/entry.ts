@@ -4,41 +4,124 @@
  * `__dejaInit`, after the execution's state exists, so its top-level code sees seeded globals.
  * install() puts the protocol's entry points on the global object; each takes and returns one
  * JSON string, so a call crosses the boundary as a single copy.
+ *
+ * Whatever workflow code does, every entry point answers with a JSON string of the protocol's
+ * shape: serialized with the intrinsic JSON.stringify captured before workflow code loaded, from
+ * objects the runtime built. A payload that cannot be serialized fails the task (or the query)
+ * instead; if even that answer cannot be serialized, a fixed answer says so.
  */
+import { ObjectDefineProperty, JSONParse, JSONStringify, globalObject, list, own, record } from './primordials';
 import { ENTRY_POINTS, PROTOCOL_VERSION, type Activation, type InitMessage, type QueryRequest } from './protocol';
-import { getState, initialize } from './internals';
+import { getState, initialize, wireFailure } from './internals';
 import { installGlobals } from './globals';
-import { errorToFailure } from './failure';
+import { IllegalStateError } from './errors';
+
+/** The answer when not even a failure could be serialized (a failure's details are payloads). */
+function lastResort(what: string, withLogs: boolean): string {
+  'use strict';
+  const failure = `{"message":"deja could not serialize the answer to ${what}: its failure holds values that are not JSON","kind":"application","type":"Error","nonRetryable":false}`;
+  return `{"ok":false,"failure":${failure}${withLogs ? ',"logs":[]' : ''}}`;
+}
+
+/**
+ * `value` as JSON. A payload in it that is not JSON (a BigInt, a cycle, a throwing toJSON) gives
+ * `fallback(error)` instead, and the fixed last resort when that cannot be serialized either.
+ */
+function answer(what: string, value: unknown, fallback: (error: unknown) => unknown): string {
+  'use strict';
+  let problem: unknown;
+  try {
+    const text = JSONStringify(value);
+    if (typeof text === 'string') return text;
+    problem = new IllegalStateError(`the answer to ${what} is not JSON`);
+  } catch (error) {
+    problem = error;
+  }
+  try {
+    const text = JSONStringify(fallback(problem));
+    if (typeof text === 'string') return text;
+  } catch {
+    // fall through to the fixed answer
+  }
+  return lastResort(what, what === ENTRY_POINTS.conclude);
+}
 
 export function install(loadWorkflows: () => Record<string, unknown>): void {
+  'use strict';
   installGlobals();
-  const g = globalThis as Record<string, unknown>;
-  const define = (name: string, value: unknown) => Object.defineProperty(g, name, { value, enumerable: false });
+  // Read-only and permanent: workflow code can neither replace nor remove what the host calls.
+  const define = (name: string, value: unknown) =>
+    ObjectDefineProperty(globalObject, name, record({ value, writable: false, enumerable: false, configurable: false }));
+
+  // An entry point runs only when the host calls it. Workflow code can reach the globals and call
+  // one itself; while one is running (workflow code runs inside it), another is refused.
+  let running: string | undefined;
+  const enter = (name: string): void => {
+    if (running !== undefined) {
+      throw new IllegalStateError(`${name} is for the deja host; workflow code must not call it (called during ${running})`);
+    }
+    running = name;
+  };
+
   define(ENTRY_POINTS.protocolVersion, PROTOCOL_VERSION);
   define(ENTRY_POINTS.init, (json: string): string => {
-    const init = JSON.parse(json) as InitMessage;
-    if (init.protocolVersion !== PROTOCOL_VERSION) {
-      return JSON.stringify({ ok: false, failure: { kind: 'server', message: `protocol mismatch: host speaks ${init.protocolVersion}, bundle ${PROTOCOL_VERSION}` } });
+    enter(ENTRY_POINTS.init);
+    try {
+      const init = JSONParse(json) as InitMessage;
+      if (init.protocolVersion !== PROTOCOL_VERSION) {
+        const message = `protocol mismatch: host speaks ${init.protocolVersion}, bundle ${PROTOCOL_VERSION}`;
+        return JSONStringify(record({ ok: false, failure: record({ kind: 'server', message }) }));
+      }
+      return answer(ENTRY_POINTS.init, initialize(init, loadWorkflows), (error) => record({ ok: false, failure: wireFailure(error) }));
+    } finally {
+      running = undefined;
     }
-    return JSON.stringify(initialize(init, loadWorkflows));
   });
   define(ENTRY_POINTS.activate, (json: string): void => {
-    getState('activate').activate(JSON.parse(json) as Activation);
+    enter(ENTRY_POINTS.activate);
+    try {
+      const state = getState('activate');
+      try {
+        state.activate(JSONParse(json) as Activation);
+      } catch (error) {
+        // activate handles each job's errors; anything else still fails only this task.
+        state.failTask(error);
+      }
+    } finally {
+      running = undefined;
+    }
   });
   define(ENTRY_POINTS.conclude, (): string => {
+    enter(ENTRY_POINTS.conclude);
     try {
-      return JSON.stringify(getState('conclude').conclude());
-    } catch (error) {
-      // A result that cannot be serialized (BigInt, cycles) is a bug in the workflow.
-      return JSON.stringify({ ok: false, failure: errorToFailure(error), logs: [] });
+      const state = getState('conclude');
+      let result: unknown;
+      try {
+        result = state.conclude();
+      } catch (error) {
+        result = state.failedCompletion(error);
+      }
+      // A result that cannot be serialized (BigInt, cycles) is a bug in the workflow: the task fails.
+      return answer(ENTRY_POINTS.conclude, result, (error) =>
+        record({ ok: false, failure: wireFailure(error), logs: (own(result as object, 'logs') as unknown[] | undefined) ?? list() }),
+      );
+    } finally {
+      running = undefined;
     }
   });
   define(ENTRY_POINTS.query, (json: string): string => {
-    const result = getState('query').query(JSON.parse(json) as QueryRequest);
+    enter(ENTRY_POINTS.query);
     try {
-      return JSON.stringify(result);
-    } catch (error) {
-      return JSON.stringify({ ok: false, failure: errorToFailure(error) });
+      const state = getState('query');
+      let result: unknown;
+      try {
+        result = state.query(JSONParse(json) as QueryRequest);
+      } catch (error) {
+        result = record({ ok: false, failure: wireFailure(error) });
+      }
+      return answer(ENTRY_POINTS.query, result, (error) => record({ ok: false, failure: wireFailure(error) }));
+    } finally {
+      running = undefined;
     }
   });
 }

@@ -4,26 +4,52 @@
  * by an activity is converted to a WireFailure, stored in history, and rebuilt on the other side.
  * `instanceof` checks a brand registered with Symbol.for, so it holds across the two copies of this
  * module (one bundled into the isolate, one loaded on the host) and across copies of the library.
+ *
+ * Inside the isolate, `errorToFailure` reads whatever workflow code threw: a getter that throws, a
+ * Proxy, an `Error.prepareStackTrace` that returns an object, a patched `Symbol.hasInstance`. It
+ * never throws and always returns a well-formed WireFailure (strings where strings are expected),
+ * using only the intrinsics captured in primordials.ts.
  */
 import type { FailureKind, Payload, RetryState, TimeoutType, WireFailure } from './protocol';
+import {
+  ArrayIsArray,
+  Error,
+  ErrorPrototype,
+  FunctionPrototypeSymbolHasInstance,
+  JSONStringify,
+  ObjectDefineProperty,
+  ObjectPrototypeHasOwnProperty,
+  ObjectPrototypeIsPrototypeOf,
+  ReflectHas,
+  String,
+  SymbolFor,
+  SymbolHasInstance,
+  dataProperty,
+  isObject,
+  own,
+  put,
+  tryGet,
+} from './primordials';
 
-const BRAND = Symbol.for('deja.failure');
+const BRAND = SymbolFor('deja.failure');
 
 /** Base of every failure that crosses a boundary. Throwing one from a workflow fails the workflow. */
 export class TemporalFailure extends Error {
   readonly kind: FailureKind = 'application';
   constructor(message?: string, options?: { cause?: unknown }) {
     super(message ?? '', options);
-    Object.defineProperty(this, BRAND, { value: true });
+    ObjectDefineProperty(this, BRAND, dataProperty(true, false, false, false));
   }
+  /** The class's name: deja's classes have fixed names (see `name` below), user subclasses their own. */
   override get name(): string {
-    return this.constructor.name;
+    const ctor = this.constructor;
+    return typeof ctor === 'function' && typeof ctor.name === 'string' ? ctor.name : 'TemporalFailure';
   }
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null || !(BRAND in value)) return false;
+  static override [SymbolHasInstance](value: unknown): boolean {
+    if (!isFailure(value)) return false;
     if (this === TemporalFailure) return true;
-    // Subclasses: compare by kind-and-name so a copy from the other module instance matches too.
-    return (value as unknown as Error).name === this.name || Function.prototype[Symbol.hasInstance].call(this, value);
+    // Subclasses: compare by name so a copy from the other module instance matches too.
+    return tryGet(value, 'name') === this.name || FunctionPrototypeSymbolHasInstance(this, value);
   }
 }
 
@@ -114,83 +140,179 @@ export class ServerFailure extends TemporalFailure {
   }
 }
 
-/** True for an error that, thrown from workflow code, fails the workflow rather than the task. */
-export function isTemporalFailure(error: unknown): error is TemporalFailure {
-  return error instanceof TemporalFailure;
+// A bundler may rename a class (esbuild writes `class _ApplicationFailure` or `ApplicationFailure2`
+// when names collide), and `name` is read from the constructor: fix each class's name.
+const FAILURE_CLASSES: [Function, string][] = [
+  [TemporalFailure, 'TemporalFailure'],
+  [ApplicationFailure, 'ApplicationFailure'],
+  [ActivityFailure, 'ActivityFailure'],
+  [TimeoutFailure, 'TimeoutFailure'],
+  [CancelledFailure, 'CancelledFailure'],
+  [TerminatedFailure, 'TerminatedFailure'],
+  [ServerFailure, 'ServerFailure'],
+];
+for (let i = 0; i < FAILURE_CLASSES.length; i++) {
+  ObjectDefineProperty(FAILURE_CLASSES[i][0], 'name', dataProperty(FAILURE_CLASSES[i][1], false, false, true));
 }
 
-/** Any thrown value → its wire form. Errors that are not failures become application failures. */
-export function errorToFailure(error: unknown, depth = 0): WireFailure {
-  if (depth > 20) return { kind: 'application', message: '(cause chain truncated)' };
-  const cause = error instanceof Error && error.cause !== undefined ? errorToFailure(error.cause, depth + 1) : undefined;
-  const withCause = (f: WireFailure): WireFailure => {
-    if (cause) f.cause = cause;
-    return f;
-  };
-  if (error instanceof TemporalFailure) {
-    const base = { message: error.message, stack: error.stack };
-    switch (error.kind) {
-      case 'application': {
-        const a = error as ApplicationFailure;
-        const f: WireFailure = { ...base, kind: 'application', nonRetryable: a.nonRetryable };
-        if (a.type !== undefined) f.type = a.type;
-        if (a.details.length) f.details = a.details;
-        return withCause(f);
-      }
-      case 'activity': {
-        const a = error as ActivityFailure;
-        const f: WireFailure = { ...base, kind: 'activity', activityType: a.activityType, retryState: a.retryState };
-        if (a.activityId !== undefined) f.activityId = a.activityId;
-        return withCause(f);
-      }
-      case 'timeout':
-        return withCause({ ...base, kind: 'timeout', timeoutType: (error as TimeoutFailure).timeoutType });
-      case 'cancelled': {
-        const d = (error as CancelledFailure).details;
-        return withCause(d.length ? { ...base, kind: 'cancelled', details: d } : { ...base, kind: 'cancelled' });
-      }
-      case 'terminated':
-        return withCause({ ...base, kind: 'terminated' });
-      case 'server':
-        return withCause({ ...base, kind: 'server', nonRetryable: (error as ServerFailure).nonRetryable });
-    }
-  }
-  if (error instanceof Error) {
-    return withCause({ kind: 'application', message: error.message, type: error.name, stack: error.stack, nonRetryable: false });
-  }
-  let message: string;
+/** Whether `value` carries the failure brand (reading it may run a Proxy trap: errors count as no). */
+function isFailure(value: unknown): value is TemporalFailure {
+  'use strict';
+  if (!isObject(value)) return false;
   try {
-    message = typeof error === 'string' ? error : JSON.stringify(error) ?? String(error);
+    return ReflectHas(value, BRAND);
   } catch {
-    message = String(error);
+    return false;
   }
-  return { kind: 'application', message, type: 'Error', nonRetryable: false };
+}
+
+/** True for an error that, thrown from workflow code, fails the workflow rather than the task. */
+export function isTemporalFailure(error: unknown): error is TemporalFailure {
+  return isFailure(error);
+}
+
+/** Whether `value` has Error.prototype on its prototype chain (`instanceof Error` without Symbol.hasInstance). */
+function isError(value: unknown): boolean {
+  'use strict';
+  if (!isObject(value)) return false;
+  try {
+    return ObjectPrototypeIsPrototypeOf(ErrorPrototype, value);
+  } catch {
+    return false;
+  }
+}
+
+/** A string for any value, whatever its toString does. */
+function describeValue(value: unknown): string {
+  'use strict';
+  if (typeof value === 'string') return value;
+  try {
+    const json = JSONStringify(value);
+    if (typeof json === 'string') return json;
+  } catch {
+    // not JSON: fall through
+  }
+  try {
+    return String(value);
+  } catch {
+    return `(a thrown ${typeof value} that cannot be converted to a string)`;
+  }
+}
+
+/** `o[key]` if it is a string. */
+function stringField(o: object, key: string): string | undefined {
+  'use strict';
+  const value = tryGet(o, key);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** The message of an error: a string whatever `message` holds (missing: ''). */
+function messageOf(o: object): string {
+  'use strict';
+  const value = tryGet(o, 'message');
+  return value === undefined ? '' : describeValue(value);
+}
+
+const KINDS: readonly string[] = ['application', 'activity', 'timeout', 'cancelled', 'terminated', 'server'];
+
+/** Any thrown value → its wire form. Errors that are not failures become application failures. */
+export function errorToFailure(error: unknown, depth?: number): WireFailure {
+  'use strict';
+  depth ??= 0;
+  if (depth > 20) return { message: '(cause chain truncated)', kind: 'application' };
+  if (!isObject(error)) {
+    return { message: describeValue(error), kind: 'application', type: 'Error', nonRetryable: false };
+  }
+  const failure = isFailure(error);
+  if (!failure && !isError(error)) {
+    // A plain object, a Proxy, a function: its JSON text is the most useful message.
+    return { message: describeValue(error), kind: 'application', type: 'Error', nonRetryable: false };
+  }
+  const f: WireFailure = { message: messageOf(error), kind: 'application' };
+  let kind = failure ? tryGet(error, 'kind') : 'application';
+  if (typeof kind !== 'string' || !includes(KINDS, kind)) kind = 'application';
+  put(f, 'kind', kind);
+  if (!failure) put(f, 'type', stringField(error, 'name') ?? 'Error');
+  const stack = stringField(error, 'stack');
+  if (stack !== undefined) put(f, 'stack', stack);
+  switch (kind) {
+    case 'application': {
+      if (failure) {
+        const type = stringField(error, 'type');
+        if (type !== undefined) put(f, 'type', type);
+      }
+      put(f, 'nonRetryable', tryGet(error, 'nonRetryable') === true);
+      if (failure) {
+        const details = tryGet(error, 'details');
+        if (ArrayIsArray(details) && details.length > 0) put(f, 'details', details);
+      }
+      break;
+    }
+    case 'activity': {
+      put(f, 'activityType', stringField(error, 'activityType') ?? '');
+      const activityId = stringField(error, 'activityId');
+      if (activityId !== undefined) put(f, 'activityId', activityId);
+      put(f, 'retryState', stringField(error, 'retryState') ?? 'unspecified');
+      break;
+    }
+    case 'timeout':
+      put(f, 'timeoutType', stringField(error, 'timeoutType') ?? 'startToClose');
+      break;
+    case 'cancelled': {
+      const details = tryGet(error, 'details');
+      if (ArrayIsArray(details) && details.length > 0) put(f, 'details', details);
+      break;
+    }
+    case 'server':
+      put(f, 'nonRetryable', tryGet(error, 'nonRetryable') === true);
+      break;
+  }
+  // Only an own cause (as `new Error(m, { cause })` makes): one inherited from Object.prototype
+  // would otherwise be every error's cause.
+  let cause: unknown;
+  try {
+    cause = own(error, 'cause');
+  } catch {
+    cause = undefined;
+  }
+  if (cause !== undefined) put(f, 'cause', errorToFailure(cause, depth + 1));
+  return f;
+}
+
+function includes(values: readonly string[], value: string): boolean {
+  for (let i = 0; i < values.length; i++) if (values[i] === value) return true;
+  return false;
 }
 
 /** Wire form → an instance of the matching failure class, cause chain included. */
 export function failureToError(failure: WireFailure): TemporalFailure {
-  const cause = failure.cause ? failureToError(failure.cause) : undefined;
+  // Only own fields count: an inherited one (a getter on Object.prototype) is not part of the wire form.
+  const field = <K extends keyof WireFailure>(key: K) => own(failure, key) as WireFailure[K];
+  const causeFailure = field('cause');
+  const cause = causeFailure ? failureToError(causeFailure) : undefined;
+  const message = field('message') ?? '';
   let error: TemporalFailure;
-  switch (failure.kind) {
+  switch (field('kind')) {
     case 'activity':
-      error = new ActivityFailure(failure.message, failure.activityType ?? '', failure.activityId, failure.retryState ?? 'unspecified', cause);
+      error = new ActivityFailure(message, field('activityType') ?? '', field('activityId'), field('retryState') ?? 'unspecified', cause);
       break;
     case 'timeout':
-      error = new TimeoutFailure(failure.message, failure.timeoutType ?? 'startToClose');
+      error = new TimeoutFailure(message, field('timeoutType') ?? 'startToClose');
       break;
     case 'cancelled':
-      error = new CancelledFailure(failure.message, failure.details ?? []);
+      error = new CancelledFailure(message, field('details') ?? []);
       break;
     case 'terminated':
-      error = new TerminatedFailure(failure.message);
+      error = new TerminatedFailure(message);
       break;
     case 'server':
-      error = new ServerFailure(failure.message, failure.nonRetryable ?? false);
+      error = new ServerFailure(message, field('nonRetryable') ?? false);
       break;
     default:
-      error = new ApplicationFailure(failure.message, failure.type, failure.nonRetryable, failure.details, cause);
+      error = new ApplicationFailure(message, field('type'), field('nonRetryable'), field('details'), cause);
   }
-  if (cause !== undefined && error.cause === undefined) Object.defineProperty(error, 'cause', { value: cause, writable: true, configurable: true });
-  if (failure.stack) error.stack = failure.stack;
+  if (cause !== undefined && !ObjectPrototypeHasOwnProperty(error, 'cause')) ObjectDefineProperty(error, 'cause', dataProperty(cause, false));
+  const stack = field('stack');
+  if (stack) ObjectDefineProperty(error, 'stack', dataProperty(stack, false));
   return error;
 }

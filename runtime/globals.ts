@@ -1,153 +1,638 @@
 /**
  * Every patched global, in one place (inside the isolate only; never imported on the host).
+ * `installGlobals` runs when the bundle loads, before any workflow code.
  *
- * - Date: `new Date()` and `Date.now()` are the current workflow task's time, from history; the
- *   local time zone is UTC whatever the host's is (local-time methods are the UTC ones).
+ * - Date: `new Date()`, `Date()` and `Date.now()` are the current workflow task's time, from
+ *   history. The time zone is WORKFLOW_TIME_ZONE: local-time methods are the UTC ones, and a
+ *   date-time string without a zone is read as UTC.
+ * - Intl and every `toLocale*` / `localeCompare`: WORKFLOW_LOCALE and WORKFLOW_TIME_ZONE unless the
+ *   workflow names others; an Intl.DateTimeFormat formats the workflow's time when given no date.
  * - Math.random, crypto.getRandomValues and crypto.randomUUID: seedrandom's Alea, seeded per run.
  * - setTimeout / clearTimeout: durable timers (commands), never host timers.
  * - WeakRef and FinalizationRegistry: throw, because garbage collection is not deterministic.
  * - console: buffered into the completion's logs; the isolate never calls the host.
+ * - WebAssembly, resizable ArrayBuffers and Atomics.waitAsync: refused (see refuseOutOfHeapMemory
+ *   and refuseHostTimers).
+ *
+ * The replacements keep the originals' `name`, `length`, `prototype`, `prototype.constructor` and
+ * `instanceof` behaviour, and never hand out an original constructor (which would read the host's
+ * clock, zone or locale).
  */
 import { getState, maybeState } from './internals';
 import { DeterminismViolationError } from './errors';
+import { describeLogValues } from './format';
 import { uuid4FromRandom } from './uuid';
+import {
+  ArrayBufferIsView,
+  DateConstructor,
+  DateParse,
+  DatePrototype,
+  DatePrototypeGetTime,
+  DatePrototypeGetTimezoneOffset,
+  DatePrototypeGetUTCDate,
+  DatePrototypeGetUTCDay,
+  DatePrototypeGetUTCFullYear,
+  DatePrototypeGetUTCHours,
+  DatePrototypeGetUTCMinutes,
+  DatePrototypeGetUTCMonth,
+  DatePrototypeGetUTCSeconds,
+  DatePrototypeSetTime,
+  DatePrototypeSetUTCFullYear,
+  DateUTC,
+  IntlGetCanonicalLocales,
+  MathFloor,
+  MathTrunc,
+  Number,
+  NumberIsFinite,
+  NumberIsNaN,
+  Object,
+  ObjectDefineProperty,
+  Promise,
+  PromisePrototypeThen,
+  Proxy,
+  RangeError,
+  ReflectApply,
+  ReflectConstruct,
+  ReflectGet,
+  ReflectGetOwnPropertyDescriptor,
+  ReflectOwnKeys,
+  RegExpPrototypeExec,
+  String,
+  StringFromCharCode,
+  StringPrototypeCharCodeAt,
+  StringPrototypePadStart,
+  SymbolToPrimitive,
+  TypeError,
+  Uint8Array,
+  WeakMap,
+  WeakMapPrototypeGet,
+  WeakMapPrototypeSet,
+  append,
+  dataProperty,
+  globalObject,
+  isObject,
+  list,
+  record,
+} from './primordials';
 
-const OriginalDate = Date;
-const g = globalThis as Record<string, any>;
+/**
+ * The time zone and locale of every workflow, whatever the host's TZ and LANG. Replaying a
+ * history must give the same commands on every machine, and a workflow that formats a date or a
+ * number (or compares strings) would otherwise give results that depend on the machine it runs
+ * on: `new Date('2020-01-01T10:00')`, `toLocaleString()` or `Intl.NumberFormat().format(1234.5)`
+ * read the host's zone or locale. A workflow may still name a zone or a locale explicitly.
+ */
+export const WORKFLOW_TIME_ZONE = 'UTC';
+export const WORKFLOW_LOCALE = 'en-US';
+
+type AnyFunction = (...args: any[]) => any;
+
+/** Defines a global the way the built-ins are: writable, configurable, not enumerable. */
+function defineBuiltin(target: object, key: PropertyKey, value: unknown): void {
+  'use strict';
+  ObjectDefineProperty(target, key, dataProperty(value, false));
+}
+
+/** Gives a replacement the original's `name` and `length`. */
+function imitate(replacement: AnyFunction, original: AnyFunction): void {
+  'use strict';
+  ObjectDefineProperty(replacement, 'name', dataProperty(original.name, false, false, true));
+  ObjectDefineProperty(replacement, 'length', dataProperty(original.length, false, false, true));
+}
+
+/**
+ * Makes `Replacement` stand in for the constructor `Original`: same name, length, prototype
+ * object (so `instanceof` and subclassing work) and static properties, and the prototype's
+ * `constructor` points to the replacement, so the original is no longer reachable.
+ */
+function replaceConstructor(Replacement: AnyFunction, Original: AnyFunction): void {
+  'use strict';
+  imitate(Replacement, Original);
+  const keys = ReflectOwnKeys(Original);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
+    if (key === 'length' || key === 'name') continue;
+    ObjectDefineProperty(Replacement, key, ReflectGetOwnPropertyDescriptor(Original, key)!);
+  }
+  ObjectDefineProperty(Original.prototype, 'constructor', dataProperty(Replacement, false));
+}
+
+/** A method (not a constructor, like the built-ins) calling `body` with its receiver and arguments. */
+function method(name: string, length: number, body: (self: unknown, args: IArguments) => unknown): AnyFunction {
+  'use strict';
+  const fn = {
+    m(this: unknown) {
+      // eslint-disable-next-line prefer-rest-params
+      return body(this, arguments);
+    },
+  }.m;
+  ObjectDefineProperty(fn, 'name', dataProperty(name, false, false, true));
+  ObjectDefineProperty(fn, 'length', dataProperty(length, false, false, true));
+  return fn;
+}
+
+/** The arguments as an array at least `length` long (missing ones undefined). */
+function argumentList(args: IArguments, length: number): unknown[] {
+  'use strict';
+  const out = list<unknown>();
+  for (let i = 0; i < args.length || i < length; i++) append(out, args[i]);
+  return out;
+}
+
+// ── time ─────────────────────────────────────────────────────────────────────────────────────────
 
 function now(): number {
+  'use strict';
   return getState('Date').now;
 }
 
-function patchDate(): void {
-  const parse = (s: string): number => {
-    const t = OriginalDate.parse(s);
-    // A date-time string without a zone is local time in ECMAScript: local is UTC here.
-    if (Number.isNaN(t) || /(Z|[+-]\d\d(:?\d\d)?|GMT|UTC)\s*$/i.test(s.trim()) || /^\d{4}(-\d\d(-\d\d)?)?$/.test(s.trim())) return t;
-    return t - new OriginalDate(t).getTimezoneOffset() * 60_000;
-  };
-  function DejaDate(this: unknown, ...args: unknown[]): Date | string {
-    if (!new.target) return new OriginalDate(now()).toString();
-    let time: unknown[];
-    if (args.length === 0) time = [now()];
-    else if (args.length >= 2) time = [OriginalDate.UTC(...(args as [number, number]))];
-    else if (typeof args[0] === 'string') time = [parse(args[0])];
-    else time = args;
-    return Reflect.construct(OriginalDate, time, new.target) as Date;
-  }
-  DejaDate.prototype = OriginalDate.prototype;
-  Object.defineProperty(OriginalDate.prototype, 'constructor', { value: DejaDate, writable: true, configurable: true });
-  DejaDate.now = now;
-  DejaDate.UTC = OriginalDate.UTC;
-  DejaDate.parse = parse;
+/** ECMAScript's date-only forms (`2020`, `2020-01`, `2020-01-02`): UTC already. */
+const ISO_DATE_ONLY = /^(?:[+-]\d{6}|\d{4})(?:-\d\d(?:-\d\d)?)?$/;
+/** ECMAScript's date-time forms (V8 reads them whole or not at all once it has seen the `T`). */
+const ISO_DATE_TIME = /^(?:[+-]\d{6}|\d{4})(?:-\d\d(?:-\d\d)?)?[Tt]/;
+/** ECMAScript's date-time forms without a zone, which ECMAScript reads as local time. */
+const ISO_DATE_TIME_NO_ZONE = /^(?:[+-]\d{6}|\d{4})(?:-\d\d(?:-\d\d)?)?[Tt]\d\d:\d\d(?::\d\d(?:\.\d+)?)?$/;
+/** Words V8's legacy date parser reads as a time zone (after a number): UT, UTC, GMT, Z and US zones. */
+const ZONE_WORDS = /^(?:ut|utc|gmt|z|[ecmp][sd]t)$/;
+/** A word V8 reads as a month: any word whose first three letters are a month's. */
+const MONTH_WORD = /^(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)/;
 
-  const proto = OriginalDate.prototype as unknown as Record<string, unknown>;
-  for (const name of ['FullYear', 'Month', 'Date', 'Day', 'Hours', 'Minutes', 'Seconds', 'Milliseconds']) {
-    proto[`get${name}`] = proto[`getUTC${name}`];
-    if (name !== 'Day') proto[`set${name}`] = proto[`setUTC${name}`];
+/**
+ * Whether V8's legacy (non-ISO) date parser finds a time zone in `s`, which it parsed: a zone
+ * word after a number, or a sign after a time of day. Follows V8's tokenizer: parenthesised text is
+ * skipped, a word is a run of characters from 'A' up, a '-' right after a day number or a month
+ * name is a separator.
+ */
+function legacyDateHasZone(s: string): boolean {
+  'use strict';
+  let hasNumber = false;
+  let hasTime = false;
+  let i = 0;
+  const code = (at: number) => (at < s.length ? StringPrototypeCharCodeAt(s, at) : -1);
+  const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+  const isSpace = (c: number) => c === 0x20 || (c >= 0x09 && c <= 0x0d) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+  let timePending = false; // a number followed by ':' was read: the next number is part of the time
+  while (i < s.length) {
+    const c = code(i);
+    if (isDigit(c)) {
+      while (isDigit(code(i))) i++;
+      hasNumber = true;
+      if (code(i) === 0x3a /* : */) {
+        hasTime = true;
+        timePending = true;
+        i++;
+      } else if (timePending) {
+        timePending = false;
+        if (code(i) === 0x2e /* . */) {
+          i++;
+          while (isDigit(code(i))) i++;
+        }
+      } else if (code(i) === 0x2d /* - */) {
+        i++; // a separator between day numbers
+      }
+    } else if (c === 0x2b /* + */ || c === 0x2d /* - */) {
+      if (hasTime) return true;
+      i++;
+    } else if (c === 0x28 /* ( */) {
+      for (let depth = 0; i < s.length; i++) {
+        if (code(i) === 0x28) depth++;
+        else if (code(i) === 0x29 && --depth === 0) break;
+      }
+      i++;
+    } else if (c >= 0x41 /* A */ && !isSpace(c)) {
+      let word = '';
+      // V8 lower-cases ASCII letters only.
+      for (; i < s.length && code(i) >= 0x41 && !isSpace(code(i)); i++) word += code(i) <= 0x5a ? StringFromCharCode(code(i) + 0x20) : s[i];
+      if (hasNumber && RegExpPrototypeExec(ZONE_WORDS, word) !== null) return true;
+      if (RegExpPrototypeExec(MONTH_WORD, word) !== null && code(i) === 0x2d) i++;
+    } else i++;
   }
-  proto.getTimezoneOffset = function getTimezoneOffset() {
-    return 0;
-  };
-  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
-  const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-  const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const valid = (d: Date) => !Number.isNaN(d.getTime());
-  const dateString = (d: Date) =>
-    `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${pad(d.getUTCDate())} ${d.getUTCFullYear() < 0 ? '-' + pad(-d.getUTCFullYear(), 6) : pad(d.getUTCFullYear(), 4)}`;
-  const timeString = (d: Date) =>
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())} GMT+0000 (Coordinated Universal Time)`;
-  proto.toString = function toString(this: Date) {
-    return valid(this) ? `${dateString(this)} ${timeString(this)}` : 'Invalid Date';
-  };
-  proto.toDateString = function toDateString(this: Date) {
-    return valid(this) ? dateString(this) : 'Invalid Date';
-  };
-  proto.toTimeString = function toTimeString(this: Date) {
-    return valid(this) ? timeString(this) : 'Invalid Date';
-  };
-  for (const name of ['toLocaleString', 'toLocaleDateString', 'toLocaleTimeString']) {
-    const original = proto[name] as (locales?: unknown, options?: Intl.DateTimeFormatOptions) => string;
-    proto[name] = function (this: Date, locales?: unknown, options?: Intl.DateTimeFormatOptions) {
-      return original.call(this, locales, { timeZone: 'UTC', ...options });
-    };
-  }
-  const OriginalDTF = Intl.DateTimeFormat;
-  const DejaDTF = function DateTimeFormat(this: unknown, locales?: string | string[], options?: Intl.DateTimeFormatOptions) {
-    return new OriginalDTF(locales, { timeZone: 'UTC', ...options });
-  } as unknown as typeof Intl.DateTimeFormat;
-  (DejaDTF as any).prototype = OriginalDTF.prototype;
-  (DejaDTF as any).supportedLocalesOf = OriginalDTF.supportedLocalesOf;
-  (Intl as any).DateTimeFormat = DejaDTF;
-  g.Date = DejaDate;
+  return false;
 }
 
+/**
+ * Date.parse with the workflow's time zone: a date-time without a zone is UTC. ISO forms get a
+ * `Z`, legacy forms a ` UTC`; when V8 would not accept those, the host zone's offset (read from
+ * the original getTimezoneOffset) is added back.
+ */
+function parseDate(s: string): number {
+  'use strict';
+  const t = DateParse(s);
+  if (NumberIsNaN(t) || RegExpPrototypeExec(ISO_DATE_ONLY, s) !== null) return t;
+  if (RegExpPrototypeExec(ISO_DATE_TIME, s) !== null) {
+    return RegExpPrototypeExec(ISO_DATE_TIME_NO_ZONE, s) !== null ? DateParse(`${s}Z`) : t;
+  }
+  if (legacyDateHasZone(s)) return t;
+  let c = 0;
+  for (; c < s.length; c++) if (s[c] === '(') break;
+  if (c === s.length) {
+    const utc = DateParse(`${s} UTC`);
+    if (!NumberIsNaN(utc)) return utc;
+  }
+  return t - DatePrototypeGetTimezoneOffset(new DateConstructor(t)) * 60_000;
+}
+
+/** ToPrimitive(value) with no hint, as the Date constructor does it. */
+function toPrimitive(value: object): unknown {
+  'use strict';
+  const exotic = (value as Record<PropertyKey, unknown>)[SymbolToPrimitive];
+  if (exotic !== undefined && exotic !== null) {
+    if (typeof exotic !== 'function') throw new TypeError('Symbol.toPrimitive is not a function');
+    const result = ReflectApply(exotic, value, ['default']);
+    if (isObject(result)) throw new TypeError('Cannot convert object to primitive value');
+    return result;
+  }
+  const names = ['valueOf', 'toString'];
+  for (let i = 0; i < names.length; i++) {
+    const fn = (value as Record<string, unknown>)[names[i]];
+    if (typeof fn === 'function') {
+      const result = ReflectApply(fn, value, []);
+      if (!isObject(result)) return result;
+    }
+  }
+  throw new TypeError('Cannot convert object to primitive value');
+}
+
+/** The time value `new Date(value)` stands for, strings parsed in the workflow's zone. */
+function timeValueOf(value: unknown): unknown {
+  'use strict';
+  if (isObject(value)) {
+    let time: number | undefined;
+    try {
+      time = DatePrototypeGetTime(value as Date); // a Date: its time value, nothing called on it
+    } catch {
+      time = undefined;
+    }
+    if (time !== undefined) return time;
+    value = toPrimitive(value);
+  }
+  return typeof value === 'string' ? parseDate(value) : value;
+}
+
+const pad = (n: number, width = 2) => StringPrototypePadStart(`${n}`, width, '0');
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+function dateString(d: Date): string {
+  'use strict';
+  const year = DatePrototypeGetUTCFullYear(d);
+  return `${DAYS[DatePrototypeGetUTCDay(d)]} ${MONTHS[DatePrototypeGetUTCMonth(d)]} ${pad(DatePrototypeGetUTCDate(d))} ${year < 0 ? '-' + pad(-year, 6) : pad(year, 4)}`;
+}
+
+function timeString(d: Date): string {
+  'use strict';
+  return `${pad(DatePrototypeGetUTCHours(d))}:${pad(DatePrototypeGetUTCMinutes(d))}:${pad(DatePrototypeGetUTCSeconds(d))} GMT+0000 (Coordinated Universal Time)`;
+}
+
+/** `Date.prototype.toString` in the workflow's zone (throws for a receiver that is not a Date). */
+function dateToString(d: Date): string {
+  'use strict';
+  return NumberIsNaN(DatePrototypeGetTime(d)) ? 'Invalid Date' : `${dateString(d)} ${timeString(d)}`;
+}
+
+function patchDate(): void {
+  'use strict';
+  const OriginalDate = DateConstructor;
+  const proto = DatePrototype as unknown as Record<string, AnyFunction>;
+  function Date(this: unknown, ...args: unknown[]): Date | string {
+    // Called as a function, Date returns the current time as a string (ignoring its arguments).
+    if (new.target === undefined) return dateToString(new OriginalDate(now()));
+    let time: unknown;
+    if (args.length === 0) time = now();
+    else if (args.length === 1) time = timeValueOf(args[0]);
+    // Components are local time, which is UTC here.
+    else time = ReflectApply(DateUTC, undefined, args);
+    return ReflectConstruct(OriginalDate, [time], new.target) as Date;
+  }
+  replaceConstructor(Date, OriginalDate);
+  defineBuiltin(Date, 'now', method('now', 0, () => now()));
+  defineBuiltin(Date, 'parse', method('parse', 1, (_, args) => parseDate(String(args[0]))));
+
+  const components = ['FullYear', 'Month', 'Date', 'Day', 'Hours', 'Minutes', 'Seconds', 'Milliseconds'];
+  for (let i = 0; i < components.length; i++) {
+    const name = components[i];
+    defineBuiltin(proto, `get${name}`, proto[`getUTC${name}`]);
+    if (name !== 'Day') defineBuiltin(proto, `set${name}`, proto[`setUTC${name}`]);
+  }
+  defineBuiltin(
+    proto,
+    'getTimezoneOffset',
+    method('getTimezoneOffset', 0, (self) => (NumberIsNaN(DatePrototypeGetTime(self as Date)) ? NaN : 0)),
+  );
+  // Annex B's two-digit-year methods, in the workflow's zone.
+  defineBuiltin(
+    proto,
+    'getYear',
+    method('getYear', 0, (self) => DatePrototypeGetUTCFullYear(self as Date) - 1900),
+  );
+  defineBuiltin(
+    proto,
+    'setYear',
+    method('setYear', 1, (self, args) => {
+      const d = self as Date;
+      const time = DatePrototypeGetTime(d);
+      const year = Number(args[0]);
+      if (NumberIsNaN(year)) return DatePrototypeSetTime(d, NaN);
+      const whole = MathTrunc(year);
+      if (NumberIsNaN(time)) DatePrototypeSetTime(d, 0);
+      return DatePrototypeSetUTCFullYear(d, whole >= 0 && whole <= 99 ? 1900 + whole : year);
+    }),
+  );
+  defineBuiltin(proto, 'toString', method('toString', 0, (self) => dateToString(self as Date)));
+  defineBuiltin(
+    proto,
+    'toDateString',
+    method('toDateString', 0, (self) => (NumberIsNaN(DatePrototypeGetTime(self as Date)) ? 'Invalid Date' : dateString(self as Date))),
+  );
+  defineBuiltin(
+    proto,
+    'toTimeString',
+    method('toTimeString', 0, (self) => (NumberIsNaN(DatePrototypeGetTime(self as Date)) ? 'Invalid Date' : timeString(self as Date))),
+  );
+  patchLocaleMethod(proto, 'toLocaleString', 0, 1);
+  patchLocaleMethod(proto, 'toLocaleDateString', 0, 1);
+  patchLocaleMethod(proto, 'toLocaleTimeString', 0, 1);
+  defineBuiltin(globalObject, 'Date', Date);
+}
+
+// ── locale ───────────────────────────────────────────────────────────────────────────────────────
+
+/**
+ * The locales a workflow asked for, canonicalized as the Intl constructors do (the same errors for
+ * bad tags), followed by WORKFLOW_LOCALE: with none requested, or none that ICU has, the result is
+ * WORKFLOW_LOCALE and not the host's default locale.
+ */
+function withDefaultLocale(locales: unknown): string[] {
+  'use strict';
+  const out = list<string>();
+  if (locales !== undefined) {
+    const requested = IntlGetCanonicalLocales(locales as string | string[]);
+    for (let i = 0; i < requested.length; i++) append(out, requested[i]);
+  }
+  append(out, WORKFLOW_LOCALE);
+  return out;
+}
+
+/** `options` as Intl reads it, with WORKFLOW_TIME_ZONE when its timeZone is undefined. */
+function withDefaultTimeZone(options: unknown): unknown {
+  'use strict';
+  if (options === undefined) return record({ timeZone: WORKFLOW_TIME_ZONE });
+  if (options === null) return options; // the original throws its TypeError
+  // A Proxy rather than a copy: getters, inherited options and the order of reads stay as they
+  // were. The handler has no prototype, so no trap defined on Object.prototype joins it.
+  return new Proxy(
+    Object(options) as object,
+    record({
+      get(target: object, key: PropertyKey, receiver: unknown) {
+        const value = ReflectGet(target, key, receiver);
+        return key === 'timeZone' && value === undefined ? WORKFLOW_TIME_ZONE : value;
+      },
+    }),
+  );
+}
+
+/**
+ * Replaces `proto[name]` with a method that passes withDefaultLocale(args[localesAt]) (and
+ * withDefaultTimeZone(args[optionsAt]) when given) to the original.
+ */
+function patchLocaleMethod(proto: object, name: string, localesAt: number, optionsAt?: number): void {
+  'use strict';
+  const original = (proto as Record<string, AnyFunction>)[name];
+  if (typeof original !== 'function') return;
+  defineBuiltin(
+    proto,
+    name,
+    method(name, original.length, (self, args) => {
+      const list = argumentList(args, localesAt + 1);
+      list[localesAt] = withDefaultLocale(list[localesAt]);
+      if (optionsAt !== undefined) {
+        while (list.length <= optionsAt) append(list, undefined);
+        list[optionsAt] = withDefaultTimeZone(list[optionsAt]);
+      }
+      return ReflectApply(original, self, list);
+    }),
+  );
+}
+
+/** The Intl constructors with a default locale (Intl.Locale has none). */
+const INTL_CONSTRUCTORS = ['Collator', 'DateTimeFormat', 'DisplayNames', 'DurationFormat', 'ListFormat', 'NumberFormat', 'PluralRules', 'RelativeTimeFormat', 'Segmenter', 'v8BreakIterator'];
+
+function patchIntl(): void {
+  'use strict';
+  const intl = globalObject.Intl as Record<string, AnyFunction>;
+  for (let i = 0; i < INTL_CONSTRUCTORS.length; i++) {
+    const name = INTL_CONSTRUCTORS[i];
+    const Original = intl[name];
+    if (typeof Original !== 'function') continue;
+    const zoned = name === 'DateTimeFormat';
+    const Replacement = function (this: unknown, locales?: unknown, options?: unknown) {
+      const args = [withDefaultLocale(locales), zoned ? withDefaultTimeZone(options) : options];
+      // Without `new`, the original decides (DateTimeFormat, NumberFormat and Collator construct
+      // anyway, the others throw), with this same receiver.
+      return new.target === undefined ? ReflectApply(Original, this, args) : ReflectConstruct(Original, args, new.target);
+    };
+    replaceConstructor(Replacement, Original);
+    defineBuiltin(intl, name, Replacement);
+  }
+
+  // A DateTimeFormat given no date formats "now": the workflow's time, not the host's clock.
+  const DateTimeFormat = intl.DateTimeFormat;
+  const dtfProto = DateTimeFormat.prototype as object;
+  const formatGetter = ReflectGetOwnPropertyDescriptor(dtfProto, 'format')!.get as AnyFunction;
+  const formatters = new WeakMap<AnyFunction, AnyFunction>();
+  ObjectDefineProperty(dtfProto, 'format', record({
+    enumerable: false,
+    configurable: true,
+    get: method('get format', 0, (self) => {
+      const bound = ReflectApply(formatGetter, self, []) as AnyFunction; // throws for a non-DateTimeFormat
+      let format = WeakMapPrototypeGet(formatters, bound);
+      if (format === undefined) {
+        // Like the original bound function: anonymous, length 1, the same one on every read.
+        format = method('', 1, (_, args) => bound(args[0] === undefined ? now() : args[0]));
+        WeakMapPrototypeSet(formatters, bound, format);
+      }
+      return format;
+    }),
+  }));
+  const formatToParts = (dtfProto as Record<string, AnyFunction>).formatToParts;
+  defineBuiltin(
+    dtfProto,
+    'formatToParts',
+    method('formatToParts', 1, (self, args) => ReflectApply(formatToParts, self, [args[0] === undefined ? now() : args[0]])),
+  );
+
+  patchLocaleMethod(Number.prototype, 'toLocaleString', 0);
+  const BigIntConstructor = globalObject.BigInt as AnyFunction | undefined;
+  if (typeof BigIntConstructor === 'function') patchLocaleMethod(BigIntConstructor.prototype as object, 'toLocaleString', 0);
+  patchLocaleMethod(String.prototype, 'localeCompare', 1);
+  patchLocaleMethod(String.prototype, 'toLocaleUpperCase', 0);
+  patchLocaleMethod(String.prototype, 'toLocaleLowerCase', 0);
+  // Array.prototype.toLocaleString and the typed arrays' call their elements' toLocaleString,
+  // patched above, with the locales and options they were given.
+}
+
+// ── randomness, timers, garbage collection, console ──────────────────────────────────────────────
+
 function random(): number {
+  'use strict';
   return getState('Math.random').random();
 }
 
 function patchRandom(): void {
-  Math.random = random;
+  'use strict';
+  defineBuiltin(globalObject.Math as object, 'random', method('random', 0, () => random()));
   const crypto = {
-    getRandomValues<T extends ArrayBufferView | null>(array: T): T {
-      if (!ArrayBuffer.isView(array)) throw new TypeError('crypto.getRandomValues: expected an integer typed array');
-      if (array.byteLength > 65536) throw new RangeError('crypto.getRandomValues: at most 65536 bytes at a time');
-      const bytes = new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
-      for (let i = 0; i < bytes.length; i++) bytes[i] = Math.floor(random() * 256);
+    getRandomValues: method('getRandomValues', 1, (_, args) => {
+      const array = args[0];
+      if (!ArrayBufferIsView(array)) throw new TypeError('crypto.getRandomValues: expected an integer typed array');
+      const view = array as ArrayBufferView;
+      if (view.byteLength > 65536) throw new RangeError('crypto.getRandomValues: at most 65536 bytes at a time');
+      const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = MathFloor(random() * 256);
       return array;
-    },
-    randomUUID(): string {
-      return uuid4FromRandom(random);
-    },
+    }),
+    randomUUID: method('randomUUID', 0, () => uuid4FromRandom(random)),
   };
-  Object.defineProperty(g, 'crypto', { value: crypto, writable: true, configurable: true });
+  defineBuiltin(globalObject, 'crypto', crypto);
 }
 
 function patchTimers(): void {
-  g.setTimeout = function setTimeout(callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): number {
-    if (typeof callback !== 'function') throw new TypeError('setTimeout: expected a function as the first argument');
-    const delay = Number(ms ?? 0);
-    const timer = getState('setTimeout').startTimer(Number.isFinite(delay) ? delay : 0, () => callback(...args));
-    return timer.seq;
-  };
-  g.clearTimeout = function clearTimeout(handle?: number): void {
-    if (typeof handle === 'number') maybeState()?.cancelTimer(handle);
-  };
-  g.queueMicrotask = function queueMicrotask(callback: () => void): void {
-    Promise.resolve().then(callback);
-  };
+  'use strict';
+  defineBuiltin(
+    globalObject,
+    'setTimeout',
+    method('setTimeout', 1, (_, args) => {
+      const callback = args[0];
+      if (typeof callback !== 'function') throw new TypeError('setTimeout: expected a function as the first argument');
+      const extra = list<unknown>();
+      for (let i = 2; i < args.length; i++) append(extra, args[i]);
+      const delay = Number(args[1] ?? 0);
+      const timer = getState('setTimeout').startTimer(NumberIsFinite(delay) ? delay : 0, () => {
+        ReflectApply(callback, undefined, extra);
+      });
+      return timer.seq;
+    }),
+  );
+  defineBuiltin(
+    globalObject,
+    'clearTimeout',
+    method('clearTimeout', 1, (_, args) => {
+      const handle = args[0];
+      if (typeof handle === 'number') maybeState()?.cancelTimer(handle);
+    }),
+  );
+  defineBuiltin(
+    globalObject,
+    'queueMicrotask',
+    method('queueMicrotask', 1, (_, args) => {
+      const callback = args[0];
+      if (typeof callback !== 'function') throw new TypeError('queueMicrotask: expected a function');
+      PromisePrototypeThen(new Promise<void>((resolve) => resolve()), callback as AnyFunction);
+    }),
+  );
 }
 
 function patchGc(): void {
-  for (const name of ['WeakRef', 'FinalizationRegistry']) {
-    g[name] = function () {
+  'use strict';
+  const names = ['WeakRef', 'FinalizationRegistry'];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    defineBuiltin(globalObject, name, function () {
       throw new DeterminismViolationError(`${name} cannot be used in workflows: garbage collection is not deterministic`);
-    };
+    });
   }
 }
 
 function patchConsole(): void {
-  const format = (args: unknown[]) =>
-    args
-      .map((a) => {
-        if (typeof a === 'string') return a;
-        if (a instanceof Error) return a.stack ?? `${a.name}: ${a.message}`;
-        try {
-          return JSON.stringify(a) ?? String(a);
-        } catch {
-          return String(a);
-        }
-      })
-      .join(' ');
-  const make = (level: 'debug' | 'info' | 'warn' | 'error') => (...args: unknown[]) => maybeState()?.log(level, format(args));
-  g.console = { log: make('info'), info: make('info'), debug: make('debug'), warn: make('warn'), error: make('error'), trace: make('debug') };
+  'use strict';
+  const make = (level: 'debug' | 'info' | 'warn' | 'error', name: string) =>
+    method(name, 0, (_, args) => {
+      maybeState()?.log(level, describeLogValues(argumentList(args, 0)));
+    });
+  defineBuiltin(globalObject, 'console', {
+    log: make('info', 'log'),
+    info: make('info', 'info'),
+    debug: make('debug', 'debug'),
+    warn: make('warn', 'warn'),
+    error: make('error', 'error'),
+    trace: make('debug', 'trace'),
+  });
+}
+
+// ── what would escape the isolate's limits ───────────────────────────────────────────────────────
+
+/**
+ * Memory that the isolate's heap limit does not count. WebAssembly memories and resizable
+ * (or growable shared) ArrayBuffers reserve their maximum outside the V8 heap and commit it as
+ * they grow, so one workflow could take gigabytes of the worker's memory under a 128 MB limit.
+ * Plain ArrayBuffers and SharedArrayBuffers are counted and stay available.
+ */
+function refuseOutOfHeapMemory(): void {
+  'use strict';
+  const refuse = (): never => {
+    throw new TypeError(
+      'WebAssembly cannot be used in deja workflows: WebAssembly memory lives outside the isolate heap, ' +
+        "beyond the worker's memory limit for workflows. Run WebAssembly in an activity instead.",
+    );
+  };
+  // Every use (WebAssembly.Memory, .instantiate, 'compile' in WebAssembly…) throws the reason.
+  const trap = method('WebAssembly', 0, () => refuse());
+  defineBuiltin(
+    globalObject,
+    'WebAssembly',
+    new Proxy(record({}), record({ get: trap, set: trap, has: trap, defineProperty: trap, deleteProperty: trap, getOwnPropertyDescriptor: trap })),
+  );
+
+  const names = ['ArrayBuffer', 'SharedArrayBuffer'];
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i];
+    const Original = globalObject[name] as AnyFunction | undefined;
+    if (typeof Original !== 'function') continue;
+    const Replacement = function (this: unknown, length?: unknown, options?: unknown) {
+      if (new.target === undefined) return ReflectApply(Original, this, [length]); // throws: requires new
+      if (isObject(options) && (options as { maxByteLength?: unknown }).maxByteLength !== undefined) {
+        throw new TypeError(
+          `a resizable ${name} (maxByteLength) cannot be used in deja workflows: its memory is reserved outside the isolate heap, ` +
+            "beyond the worker's memory limit for workflows",
+        );
+      }
+      return ReflectConstruct(Original, [length], new.target);
+    };
+    replaceConstructor(Replacement, Original);
+    defineBuiltin(globalObject, name, Replacement);
+  }
+}
+
+/**
+ * Atomics.waitAsync settles its promise from a host timer, in wall-clock time and outside any
+ * activation (and, with a timeout, it aborts the whole worker process in isolated-vm). Atomics.wait
+ * stays: no other thread can share the isolate's memory, so it returns "timed-out" or
+ * "not-equal", and a long wait is stopped by the activation's deadline like any busy loop.
+ */
+function refuseHostTimers(): void {
+  'use strict';
+  const atomics = globalObject.Atomics as Record<string, unknown> | undefined;
+  if (atomics === undefined || typeof atomics.waitAsync !== 'function') return;
+  defineBuiltin(
+    atomics,
+    'waitAsync',
+    method('waitAsync', 4, () => {
+      throw new DeterminismViolationError(
+        'Atomics.waitAsync cannot be used in deja workflows: it settles on a host timer, in wall-clock time, outside the workflow task',
+      );
+    }),
+  );
 }
 
 /** Installs the deterministic globals once per context, before any workflow code runs. */
 export function installGlobals(): void {
+  'use strict';
   patchDate();
+  patchIntl();
   patchRandom();
   patchTimers();
   patchGc();
   patchConsole();
+  refuseOutOfHeapMemory();
+  refuseHostTimers();
 }

@@ -2,7 +2,26 @@
  * The workflow author's API (inside the isolate; also importable on the host for its definitions,
  * e.g. a client importing `defineSignal` results). Follows the Temporal TypeScript SDK.
  */
-import type { Payload, RetryPolicy, WorkflowInfo } from './protocol';
+import {
+  ArrayIsArray,
+  JSONParse,
+  JSONStringify,
+  MapPrototypeDelete,
+  MapPrototypeSet,
+  NumberIsInteger,
+  ObjectKeys,
+  ObjectSetPrototypeOf,
+  Promise,
+  PromisePrototypeThen,
+  Proxy,
+  TypeError,
+  append,
+  list,
+  put,
+  record,
+  tryGet,
+} from './primordials';
+import type { Payload, RetryPolicy, ScheduleActivityCommand, WorkflowInfo } from './protocol';
 import { getState, type QueryHandler, type SignalHandler } from './internals';
 import { durationToMs, optionalDurationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
@@ -52,43 +71,74 @@ export type ActivityInterfaceFor<A> = {
 };
 
 function checkKeys(where: string, options: object, known: string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) throw new TypeError(`${where}: unknown option "${key}"; expected one of: ${known.join(', ')}`);
+  const keys = ObjectKeys(options);
+  for (let i = 0; i < keys.length; i++) {
+    let found = false;
+    for (let j = 0; j < known.length && !found; j++) found = known[j] === keys[i];
+    if (!found) {
+      let expected = '';
+      for (let j = 0; j < known.length; j++) expected += (j === 0 ? '' : ', ') + known[j];
+      throw new TypeError(`${where}: unknown option "${keys[i]}"; expected one of: ${expected}`);
+    }
   }
 }
 
 function retryPolicy(retry: RetryOptions | undefined): RetryPolicy | undefined {
   if (retry === undefined) return undefined;
   checkKeys('proxyActivities retry', retry, ['initialInterval', 'backoffCoefficient', 'maximumInterval', 'maximumAttempts', 'nonRetryableErrorTypes']);
-  const policy: RetryPolicy = {};
+  const policy: RetryPolicy = record({});
   const initial = optionalDurationToMs(retry.initialInterval, 'retry.initialInterval');
   const maximum = optionalDurationToMs(retry.maximumInterval, 'retry.maximumInterval');
-  if (initial !== undefined) policy.initialIntervalMs = initial;
-  if (maximum !== undefined) policy.maximumIntervalMs = maximum;
+  if (initial !== undefined) put(policy, 'initialIntervalMs', initial);
+  if (maximum !== undefined) put(policy, 'maximumIntervalMs', maximum);
   if (retry.backoffCoefficient !== undefined) {
     if (typeof retry.backoffCoefficient !== 'number' || !(retry.backoffCoefficient >= 1)) {
       throw new TypeError(`retry.backoffCoefficient: expected a number ≥ 1, got ${retry.backoffCoefficient}`);
     }
-    policy.backoffCoefficient = retry.backoffCoefficient;
+    put(policy, 'backoffCoefficient', retry.backoffCoefficient);
   }
   if (retry.maximumAttempts !== undefined) {
-    if (!Number.isInteger(retry.maximumAttempts) || retry.maximumAttempts < 0) {
+    if (!NumberIsInteger(retry.maximumAttempts) || retry.maximumAttempts < 0) {
       throw new TypeError(`retry.maximumAttempts: expected a non-negative integer, got ${retry.maximumAttempts}`);
     }
-    policy.maximumAttempts = retry.maximumAttempts;
+    put(policy, 'maximumAttempts', retry.maximumAttempts);
   }
-  if (retry.nonRetryableErrorTypes !== undefined) policy.nonRetryableErrorTypes = [...retry.nonRetryableErrorTypes];
+  const types = retry.nonRetryableErrorTypes;
+  if (types !== undefined) {
+    if (!ArrayIsArray(types)) throw new TypeError('retry.nonRetryableErrorTypes: expected an array of error type names');
+    const copy = list<string>();
+    for (let i = 0; i < types.length; i++) {
+      if (typeof types[i] !== 'string') throw new TypeError(`retry.nonRetryableErrorTypes: expected error type names (strings), got ${typeof types[i]} at index ${i}`);
+      append(copy, types[i]);
+    }
+    put(policy, 'nonRetryableErrorTypes', copy);
+  }
   return policy;
 }
 
+/** JSON.parse reviver: every object and array of the copy has no prototype (see `record`). */
+function withoutPrototypes(_key: string, value: unknown): unknown {
+  'use strict';
+  if (typeof value === 'object' && value !== null) ObjectSetPrototypeOf(value, null);
+  return value;
+}
+
+/**
+ * The arguments as payloads: a JSON copy, taken now. The copy has no prototypes, so that when the
+ * command is serialized for the host nothing workflow code defines later (an
+ * `Object.prototype.toJSON`) changes it.
+ */
 function checkPayloads(args: unknown[], where: string): Payload[] {
+  const values = list<unknown>();
+  for (let i = 0; i < args.length; i++) append(values, args[i]);
   let text: string;
   try {
-    text = JSON.stringify(args);
+    text = JSONStringify(values);
   } catch (error) {
-    throw new TypeError(`${where}: arguments must be JSON-serializable (${(error as Error).message})`);
+    const reason = typeof error === 'object' && error !== null ? tryGet(error, 'message') : undefined;
+    throw new TypeError(`${where}: arguments must be JSON-serializable (${typeof reason === 'string' ? reason : 'the value cannot be converted'})`);
   }
-  return JSON.parse(text) as Payload[];
+  return JSONParse(text, withoutPrototypes) as Payload[];
 }
 
 /**
@@ -101,28 +151,25 @@ export function proxyActivities<A = Record<string, ActivityFunction>>(options: A
   if (options.startToCloseTimeout === undefined && options.scheduleToCloseTimeout === undefined) {
     throw new TypeError('proxyActivities: one of startToCloseTimeout or scheduleToCloseTimeout is required');
   }
-  const base = {
-    taskQueue: options.taskQueue,
-    scheduleToCloseTimeoutMs: optionalDurationToMs(options.scheduleToCloseTimeout, 'scheduleToCloseTimeout'),
-    startToCloseTimeoutMs: optionalDurationToMs(options.startToCloseTimeout, 'startToCloseTimeout'),
-    scheduleToStartTimeoutMs: optionalDurationToMs(options.scheduleToStartTimeout, 'scheduleToStartTimeout'),
-    heartbeatTimeoutMs: optionalDurationToMs(options.heartbeatTimeout, 'heartbeatTimeout'),
-    retryPolicy: retryPolicy(options.retry),
-  };
-  // Drop absent fields so the commands (and history) carry only what was set.
-  const fields = Object.fromEntries(Object.entries(base).filter(([, v]) => v !== undefined));
-  return new Proxy({} as ActivityInterfaceFor<A>, {
-    get(_, activityType) {
+  // Only the fields that were set, so the commands (and history) carry nothing else.
+  const fields = record({}) as Omit<ScheduleActivityCommand, 'type' | 'seq' | 'activityId' | 'activityType' | 'args'>;
+  const set = (key: string, value: unknown) => value !== undefined && put(fields, key, value);
+  set('taskQueue', options.taskQueue);
+  set('scheduleToCloseTimeoutMs', optionalDurationToMs(options.scheduleToCloseTimeout, 'scheduleToCloseTimeout'));
+  set('startToCloseTimeoutMs', optionalDurationToMs(options.startToCloseTimeout, 'startToCloseTimeout'));
+  set('scheduleToStartTimeoutMs', optionalDurationToMs(options.scheduleToStartTimeout, 'scheduleToStartTimeout'));
+  set('heartbeatTimeoutMs', optionalDurationToMs(options.heartbeatTimeout, 'heartbeatTimeout'));
+  set('retryPolicy', retryPolicy(options.retry));
+  const activityId = options.activityId;
+  // The handler has no prototype: a trap defined on Object.prototype must not join it.
+  const handler: ProxyHandler<ActivityInterfaceFor<A>> = record({
+    get(_: unknown, activityType: string | symbol) {
       if (typeof activityType !== 'string') return undefined;
       return (...args: unknown[]) =>
-        getState('an activity').scheduleActivity({
-          activityType,
-          args: checkPayloads(args, `activity ${activityType}`),
-          ...(options.activityId === undefined ? {} : { activityId: options.activityId }),
-          ...fields,
-        });
+        getState('an activity').scheduleActivity(activityId, { activityType, args: checkPayloads(args, `activity ${activityType}`), ...fields });
     },
   });
+  return new Proxy({} as ActivityInterfaceFor<A>, handler);
 }
 
 /** The seed-era name for proxyActivities. */
@@ -147,10 +194,18 @@ export function condition(fn: () => boolean, timeout?: Duration): Promise<void |
   const ms = durationToMs(timeout, 'condition timeout');
   const cond = state.condition(fn);
   const timer = state.startTimer(ms);
-  return Promise.race([cond.promise.then(() => true), timer.promise.then(() => false)]).then((held) => {
-    if (held) state.cancelTimer(timer.seq);
+  // Promise.race written out with the captured `then` (workflow code may have replaced
+  // Promise.race, Promise.resolve or Promise.prototype.then), in the same microtask turns.
+  const held = PromisePrototypeThen(cond.promise, () => true);
+  const timedOut = PromisePrototypeThen(timer.promise, () => false);
+  const race = new Promise<boolean>((resolve, reject) => {
+    PromisePrototypeThen(held, resolve, reject);
+    PromisePrototypeThen(timedOut, resolve, reject);
+  });
+  return PromisePrototypeThen(race, (inTime: boolean) => {
+    if (inTime) state.cancelTimer(timer.seq);
     else state.dropCondition(cond.seq);
-    return held;
+    return inTime;
   });
 }
 
@@ -190,8 +245,8 @@ export function setHandler(def: SignalDefinition<any[]> | QueryDefinition<unknow
   }
   if (handler !== undefined && typeof handler !== 'function') throw new TypeError('setHandler: expected a function or undefined');
   const map: Map<string, SignalHandler | QueryHandler> = def.type === 'signal' ? state.signalHandlers : state.queryHandlers;
-  if (handler === undefined) map.delete(def.name);
-  else map.set(def.name, handler);
+  if (handler === undefined) MapPrototypeDelete(map, def.name);
+  else MapPrototypeSet(map, def.name, handler);
   if (def.type === 'signal') state.flushBufferedSignals(def.name);
 }
 
