@@ -3,7 +3,7 @@
  * interface and to nothing else. The local implementation is the engine over a Store; a remote
  * one (a server, another orchestrator) implements the same methods.
  */
-import type { Command, Payload, WireFailure } from '../runtime/protocol';
+import type { Command, Payload, WireFailure, WorkflowTaskFailedCause } from '../runtime/protocol';
 import type { HistoryEvent } from './history/events';
 
 export type WorkflowStatus = 'running' | 'completed' | 'failed';
@@ -119,7 +119,8 @@ export interface WorkflowService {
   pollWorkflowTask(taskQueue: string, identity: string, signal: AbortSignal): Promise<WorkflowTask | QueryTask | null>;
   /** Commands are turned into events; a stale or unknown token rejects with DEJA_STALE_TASK. */
   completeWorkflowTask(taskToken: string, commands: Command[]): Promise<void>;
-  failWorkflowTask(taskToken: string, cause: string, failure: WireFailure): Promise<void>;
+  /** `cause` says why (see WorkflowTaskFailedCause); the service records it in workflowTaskFailed. */
+  failWorkflowTask(taskToken: string, cause: WorkflowTaskFailedCause, failure: WireFailure): Promise<void>;
   respondQueryTask(taskToken: string, answer: { ok: true; result?: Payload } | { ok: false; failure: WireFailure }): Promise<void>;
 
   /** Waits for an activity task; resolves null when `signal` aborts. */

@@ -48,6 +48,7 @@ import type {
   WireFailure,
   WorkflowInfo,
 } from './protocol';
+import { isClosingCommand } from './protocol';
 import { errorToFailure, failureToError, isTemporalFailure } from './failure';
 import { IllegalStateError } from './errors';
 import { describeLogValue } from './format';
@@ -182,7 +183,9 @@ export class WorkflowState {
   private push(command: Command): void {
     if (this.inQuery) throw new IllegalStateError('a query handler must not start timers or activities: queries are read-only');
     // Commands after the workflow's closing command are dropped: the run is over.
-    if (!this.closed) append(this.commands, record(command));
+    if (this.closed) return;
+    append(this.commands, record(command));
+    if (isClosingCommand(command)) this.closed = true;
   }
 
   startTimer(ms: number, callback?: () => void): { seq: number; promise: Promise<void> } {
@@ -275,10 +278,9 @@ export class WorkflowState {
     else this.failTask(error);
   }
 
-  private completeWith(command: Command): void {
-    if (this.closed) return;
-    this.push(command);
-    this.closed = true;
+  /** Closes the run with `command`, unless it is closed already (the first closing command wins). */
+  private completeWith(command: Extract<Command, { type: 'completeWorkflow' | 'failWorkflow' }>): void {
+    if (!this.closed) this.push(command);
   }
 
   // ── activation ──────────────────────────────────────────────────────────────────────────────

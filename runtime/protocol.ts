@@ -8,6 +8,9 @@
  * `condition()` predicates and returns `{ again: true }` while one of them has just resolved.
  * Queries use `__dejaQuery(QueryRequest)` and never produce commands. Every message crosses as one
  * JSON string each way; the isolate never calls the host. Nothing but these types may cross.
+ *
+ * Types and constants only, with one exception: `isClosingCommand`, a pure lookup in a constant,
+ * kept here so that host and isolate decide a closing command in one place.
  */
 
 /** Bumped on any incompatible change. A bundle built for another version is refused. */
@@ -129,6 +132,49 @@ export type Command =
   | { type: 'failWorkflow'; failure: WireFailure };
 
 export type CommandType = Command['type'];
+
+/**
+ * Whether each command kind closes the run. Every command kind must be listed: a new one does not
+ * compile until it says whether it closes the run.
+ */
+export const CLOSING_COMMANDS: { readonly [K in CommandType]: boolean } = {
+  scheduleActivity: false,
+  startTimer: false,
+  cancelTimer: false,
+  completeWorkflow: true,
+  failWorkflow: true,
+};
+
+/**
+ * True for a command that closes the run (no command after it counts). The one function in this
+ * file: pure, global-free (it runs in the isolate too) and false for a type it does not know,
+ * whatever `Object.prototype` holds.
+ */
+export function isClosingCommand(command: { type: string }): boolean {
+  return (CLOSING_COMMANDS as Record<string, boolean | undefined>)[command.type] === true;
+}
+
+/**
+ * Why a workflow task failed, as the worker reports it and the service records it in
+ * `workflowTaskFailed.cause`. Closed: a new cause is a protocol change, checked by the compiler.
+ */
+export type WorkflowTaskFailedCause =
+  /** Workflow code emitted commands that history does not record, or used a nondeterministic API. */
+  | 'nondeterminism'
+  /** Workflow code threw an error that is not a Temporal failure (a bug). */
+  | 'workflowError'
+  /** An activation ran past its CPU deadline. */
+  | 'deadlineExceeded'
+  /** The isolate ran out of memory. */
+  | 'outOfMemory'
+  /** A promise rejected in workflow code with no handler. */
+  | 'unhandledRejection'
+  /** The service: a signal arrived while the task ran, so its completion was not taken. */
+  | 'unhandledCommand'
+  /** The service refused a command the workflow emitted. */
+  | 'badCommand'
+  /** The service: the run's history went over its limit. */
+  | 'historyLimitExceeded';
 
 export interface LogEntry {
   level: 'debug' | 'info' | 'warn' | 'error';

@@ -8,7 +8,7 @@
  * A failed workflow task evicts the execution: its context may hold half-applied state.
  */
 import { hostname } from 'node:os';
-import type { Payload, WireFailure } from '../../runtime/protocol';
+import { isClosingCommand, type Payload, type WireFailure, type WorkflowTaskFailedCause } from '../../runtime/protocol';
 import { errorToFailure, ApplicationFailure } from '../../runtime/failure';
 import type { HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import type { ActivityTask, QueryTask, WorkflowService, WorkflowTask } from '../service';
@@ -429,7 +429,7 @@ export class Worker {
   private async handleWorkflowTask(task: WorkflowTask): Promise<void> {
     this.counters.workflowTasks++;
     this.inUse.add(task.runId);
-    let failure: { cause: string; error: unknown } | undefined;
+    let failure: { cause: WorkflowTaskFailedCause; error: unknown } | undefined;
     try {
       const completion = await this.rebuildOnce(task, async () => {
         const { cached, events } = await this.executionFor(task, (all) => all.filter((e) => e.eventId <= task.startedEventId));
@@ -454,7 +454,7 @@ export class Worker {
           }
           throw error;
         }
-        if (completion.commands.some((c) => c.type === 'completeWorkflow' || c.type === 'failWorkflow')) this.evict(task.runId);
+        if (completion.commands.some(isClosingCommand)) this.evict(task.runId);
         return;
       }
       this.evict(task.runId);
@@ -495,7 +495,7 @@ export class Worker {
   }
 
   /** Fails a workflow task; a failure the service refuses is sent again in a minimal form. */
-  private async failTask(task: WorkflowTask, cause: string, failure: WireFailure): Promise<void> {
+  private async failTask(task: WorkflowTask, cause: WorkflowTaskFailedCause, failure: WireFailure): Promise<void> {
     try {
       await this.service.failWorkflowTask(task.taskToken, cause, checkWireFailure(failure));
     } catch (error) {
