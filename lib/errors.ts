@@ -2,7 +2,7 @@
  * Host-side error classes. Few classes, each with a stable `code`; `instanceof` works across
  * copies of the library because it checks a brand registered with Symbol.for, not the prototype.
  */
-import type { WireFailure } from '../runtime/protocol';
+import type { WireFailure, WorkflowTaskFailedCause } from '../runtime/protocol';
 
 const BRAND = Symbol.for('deja.error');
 
@@ -23,7 +23,9 @@ export type DejaErrorCode =
   | 'DEJA_STALE_TASK'
   | 'DEJA_LIMIT_EXCEEDED'
   | 'DEJA_PAYLOAD_TOO_LARGE'
-  | 'DEJA_WORKER_FAILED';
+  | 'DEJA_WORKER_FAILED'
+  /** A broken invariant of deja's own: a bug to report. */
+  | 'DEJA_INTERNAL';
 
 export class DejaError extends Error {
   readonly code: DejaErrorCode;
@@ -100,7 +102,7 @@ export class WorkflowTaskFailedError extends DejaError {
   constructor(
     message: string,
     readonly failure: WireFailure,
-    readonly taskFailureCause: string,
+    readonly taskFailureCause: WorkflowTaskFailedCause,
   ) {
     super('DEJA_WORKFLOW_TASK_FAILED', message);
   }
@@ -144,4 +146,18 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * The end of an exhaustive `switch`: `value` has type `never` when every case is handled, so a new
+ * variant without a case does not compile. Reaching it at run time is a deja bug.
+ */
+export function assertNever(value: never, what: string): never {
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value);
+  }
+  throw new DejaError('DEJA_INTERNAL', `deja bug: unexpected ${what} ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`);
 }

@@ -156,6 +156,28 @@ t.test('bad histories: gaps, unknown timers and activities', async (t) => {
   t.equal(error.eventId, 5);
 });
 
+t.test('an event type the machine does not know is refused, naming the event, never skipped', async (t) => {
+  const b = new HistoryBuilder().start('x');
+  b.task();
+  // As a newer deja might write it: unknown to this one.
+  b.add({ type: 'childWorkflowExecutionStarted', childWorkflowId: 'c' } as unknown as NewEvent);
+  for (const type of ['childWorkflowExecutionStarted', 'constructor', '__proto__', 'toString']) {
+    const events = b.events.map((e) => (e.eventId === 5 ? ({ ...e, type } as unknown as HistoryEvent) : e));
+    const error = t.throws(() => new ReplayMachine(scripted([])).advance(events)) as InvalidHistoryError;
+    t.ok(error instanceof InvalidHistoryError, type);
+    t.match(error, { code: 'DEJA_INVALID_HISTORY', eventId: 5, field: 'type', message: `event 5 has type "${type}", which this version of deja does not know` }, type);
+  }
+});
+
+t.test('a command of a kind history does not know is a mismatch, named in the message', async (t) => {
+  const odd = new ReplayMachine(scripted([{ type: 'startChildWorkflow', seq: 1 } as unknown as Command]));
+  t.throws(() => odd.advance(orderHistory()), {
+    name: 'DeterminismViolationError',
+    eventId: 5,
+    message: /history recorded activityTaskScheduled greet \(activityId 1\) but the workflow emitted an unknown command "startChildWorkflow"/,
+  });
+});
+
 t.test('replayHistory with the real isolate: clean, and failing on a mutated history', async (t) => {
   const workflowsPath = path.join(__dirname, 'workflows', 'index.ts');
   const good = makeHistory('wf-1', 'run-1', orderHistory());

@@ -13,10 +13,10 @@
  * - Commands emitted by a completed task must appear, in order, as the command events after its
  *   workflowTaskCompleted; anything else is a DeterminismViolationError naming the event.
  */
-import type { Activation, ActivationCompletion, ActivationJob, Command, InitMessage, WireFailure } from '../../runtime/protocol';
+import type { Activation, ActivationCompletion, ActivationJob, Command, CommandType, InitMessage, WireFailure } from '../../runtime/protocol';
 import { PROTOCOL_VERSION } from '../../runtime/protocol';
-import type { HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
-import { DeterminismViolationError, InvalidHistoryError, WorkflowTaskFailedError } from '../errors';
+import type { EventOf, EventType, HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
+import { DeterminismViolationError, InvalidHistoryError, WorkflowTaskFailedError, assertNever } from '../errors';
 
 /** Runs one activation. The sandbox's executions implement it; so can an in-process runner. */
 export interface ActivationRunner {
@@ -35,18 +35,66 @@ export interface PendingLiveTask {
   activation: Activation;
 }
 
-const COMMAND_EVENTS = new Set<HistoryEvent['type']>([
-  'activityTaskScheduled',
-  'timerStarted',
-  'timerCanceled',
-  'workflowExecutionCompleted',
-  'workflowExecutionFailed',
-]);
+// ── the tables: every event type and every command kind is classified here ─────────────────────
+
+/**
+ * The events that record a command, each with the command kind it records. Every command kind
+ * must be recorded by one (checked below), and every other event type must have a handler in
+ * `EventHandlers`: a new event type or command kind does not compile until it is classified.
+ */
+const COMMAND_RECORDED_BY = {
+  activityTaskScheduled: 'scheduleActivity',
+  timerStarted: 'startTimer',
+  timerCanceled: 'cancelTimer',
+  workflowExecutionCompleted: 'completeWorkflow',
+  workflowExecutionFailed: 'failWorkflow',
+} as const satisfies { readonly [K in EventType]?: CommandType };
+
+type CommandRecords = typeof COMMAND_RECORDED_BY;
+
+/** The event types that record a command. */
+export type CommandEventType = keyof CommandRecords;
+
+/**
+ * `true` when every command kind in `C` is recorded by an event in `R`; otherwise the kinds that
+ * are not, so the error names them.
+ */
+export type EveryCommandRecorded<C extends { type: string }, R extends Record<string, string>> = [Exclude<C['type'], R[keyof R]>] extends [never]
+  ? true
+  : { missing: Exclude<C['type'], R[keyof R]> };
+const everyCommandRecorded: EveryCommandRecorded<Command, CommandRecords> = true;
+void everyCommandRecorded;
+
+/**
+ * What the machine does with an event that records no command: a function that takes it (a job
+ * for the next activation, or the activation itself), or `'nothing'` for an event that carries
+ * nothing for the workflow. Keyed by every event type of `E` that `R` does not list as a command
+ * event.
+ */
+export type EventHandlers<E extends { type: string } = HistoryEvent, R extends Record<string, string> = CommandRecords> = {
+  [K in Exclude<E['type'], keyof R>]: 'nothing' | ((event: Extract<E, { type: K }>, events: readonly E[], index: number) => void);
+};
+
+/**
+ * For each command event: whether it matches the command the workflow emitted, which is already
+ * known to be of the kind the event records. A match also learns what later events refer to (the
+ * activity's seq by its scheduled event id, the timer's seq by its timer id).
+ */
+export type CommandMatchers<E extends { type: string } = HistoryEvent, C extends { type: string } = Command, R extends Record<string, string> = CommandRecords> = {
+  [K in keyof R & E['type']]: (event: Extract<E, { type: K }>, command: Extract<C, { type: R[K] }>) => boolean;
+};
+
+/** Event type → the command kind it records; derived from the table above. */
+const COMMAND_EVENTS: ReadonlyMap<string, CommandType> = new Map(Object.entries(COMMAND_RECORDED_BY));
 
 function jobPriority(job: ActivationJob): number {
   return job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : 2;
 }
 
+/**
+ * A command for a message. Exhaustive at compile time; at run time a command comes from the
+ * isolate and may be of any type, so an unknown one is named rather than thrown on.
+ */
 function describeCommand(c: Command | undefined): string {
   if (c === undefined) return 'nothing';
   switch (c.type) {
@@ -56,12 +104,17 @@ function describeCommand(c: Command | undefined): string {
       return `startTimer ${c.seq} (${c.startToFireTimeoutMs} ms)`;
     case 'cancelTimer':
       return `cancelTimer ${c.seq}`;
-    default:
+    case 'completeWorkflow':
+    case 'failWorkflow':
       return c.type;
+    default: {
+      const unknown: never = c;
+      return `an unknown command ${JSON.stringify(String((unknown as { type: unknown }).type))}`;
+    }
   }
 }
 
-function describeEvent(e: HistoryEvent): string {
+function describeEvent(e: EventOf<CommandEventType>): string {
   switch (e.type) {
     case 'activityTaskScheduled':
       return `activityTaskScheduled ${e.activityType} (activityId ${e.activityId})`;
@@ -69,8 +122,11 @@ function describeEvent(e: HistoryEvent): string {
       return `timerStarted ${e.timerId} (${e.startToFireTimeoutMs} ms)`;
     case 'timerCanceled':
       return `timerCanceled ${e.timerId}`;
-    default:
+    case 'workflowExecutionCompleted':
+    case 'workflowExecutionFailed':
       return e.type;
+    default:
+      return assertNever(e, 'command event');
   }
 }
 
@@ -120,6 +176,8 @@ export class ReplayMachine {
   private readonly timers = new Map<string, number>();
   private closed = false;
   private awaitingLive = false;
+  /** The live task met by the current `advanceToLive`, if any. */
+  private live: PendingLiveTask | undefined;
 
   /** `runner` runs the recorded tasks' activations (and the live one's, through `advance`). */
   constructor(private readonly runner: ActivationRunner) {}
@@ -146,7 +204,7 @@ export class ReplayMachine {
    */
   advanceToLive(events: readonly HistoryEvent[]): PendingLiveTask | undefined {
     if (this.awaitingLive) throw new InvalidHistoryError('the live task has not been completed yet (call completeLive first)');
-    let live: PendingLiveTask | undefined;
+    this.live = undefined;
     for (let i = 0; i < events.length; i++) {
       const e = events[i];
       if (e.eventId !== this.lastEventId + 1) {
@@ -159,57 +217,90 @@ export class ReplayMachine {
         continue;
       }
       if (COMMAND_EVENTS.has(e.type)) {
-        this.matchCommand(e);
+        this.matchCommand(e as EventOf<CommandEventType>);
         continue;
       }
-      switch (e.type) {
-        case 'workflowExecutionStarted':
-          this.jobs.push({ type: 'startWorkflow', workflowType: e.workflowType, args: e.input });
-          break;
-        case 'workflowExecutionSignaled':
-          this.jobs.push({ type: 'signalWorkflow', signalName: e.signalName, args: e.input });
-          break;
-        case 'timerFired': {
-          const seq = this.timers.get(e.timerId);
-          if (seq === undefined) throw new InvalidHistoryError(`timerFired for timer ${e.timerId}, which was never started`, e.eventId, 'timerId');
-          this.timers.delete(e.timerId);
-          this.jobs.push({ type: 'fireTimer', seq });
-          break;
-        }
-        case 'activityTaskCompleted':
-        case 'activityTaskFailed':
-        case 'activityTaskTimedOut': {
-          const scheduled = this.activities.get(e.scheduledEventId);
-          if (scheduled === undefined) {
-            throw new InvalidHistoryError(`${e.type} for scheduled event ${e.scheduledEventId}, which is not an open activity`, e.eventId, 'scheduledEventId');
-          }
-          this.activities.delete(e.scheduledEventId);
-          this.jobs.push({
-            type: 'resolveActivity',
-            seq: scheduled.seq,
-            result:
-              e.type === 'activityTaskCompleted'
-                ? e.result === undefined
-                  ? { status: 'completed' }
-                  : { status: 'completed', result: e.result }
-                : { status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) },
-          });
-          break;
-        }
-        case 'workflowTaskStarted': {
-          const outcome = this.outcomeOf(events, i);
-          if (outcome === 'failed') break; // a failed attempt: its jobs wait for the next task
-          if (outcome === 'completed') this.runTask(e);
-          else live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
-          break;
-        }
-        default:
-          // workflowTaskScheduled/Completed/Failed/TimedOut and activityTaskStarted carry no job.
-          break;
+      const handler = Object.hasOwn(this.handlers, e.type) ? this.handlers[e.type as keyof EventHandlers] : undefined;
+      if (handler === undefined) {
+        // Skipping it would replay a different history from the one recorded: refuse it.
+        throw new InvalidHistoryError(
+          `event ${e.eventId} has type ${JSON.stringify(String((e as { type: unknown }).type))}, which this version of deja does not know (a history written by a newer deja?)`,
+          e.eventId,
+          'type',
+        );
       }
+      if (handler !== 'nothing') (handler as (e: HistoryEvent, events: readonly HistoryEvent[], i: number) => void)(e, events, i);
     }
+    const live = this.live;
+    this.live = undefined;
     if (live) this.awaitingLive = true;
     return live;
+  }
+
+  /** Every event that records no command: what it gives the workflow. */
+  private readonly handlers: EventHandlers = {
+    workflowExecutionStarted: (e) => this.jobs.push({ type: 'startWorkflow', workflowType: e.workflowType, args: e.input }),
+    workflowExecutionSignaled: (e) => this.jobs.push({ type: 'signalWorkflow', signalName: e.signalName, args: e.input }),
+    timerFired: (e) => {
+      const seq = this.timers.get(e.timerId);
+      if (seq === undefined) throw new InvalidHistoryError(`timerFired for timer ${e.timerId}, which was never started`, e.eventId, 'timerId');
+      this.timers.delete(e.timerId);
+      this.jobs.push({ type: 'fireTimer', seq });
+    },
+    activityTaskCompleted: (e) => this.resolveActivity(e, () => (e.result === undefined ? { status: 'completed' } : { status: 'completed', result: e.result })),
+    activityTaskFailed: (e) => this.resolveActivity(e, (scheduled) => ({ status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) })),
+    activityTaskTimedOut: (e) => this.resolveActivity(e, (scheduled) => ({ status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) })),
+    workflowTaskStarted: (e, events, i) => {
+      const outcome = this.outcomeOf(events, i);
+      if (outcome === 'failed') return; // a failed attempt: its jobs wait for the next task
+      if (outcome === 'completed') this.runTask(e);
+      else this.live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
+    },
+    // The task's bookkeeping, and an activity's start (written when it closes): nothing for the workflow.
+    workflowTaskScheduled: 'nothing',
+    workflowTaskCompleted: 'nothing',
+    workflowTaskFailed: 'nothing',
+    workflowTaskTimedOut: 'nothing',
+    activityTaskStarted: 'nothing',
+  };
+
+  /** Every command event: whether it records the command emitted (of the kind it records). */
+  private readonly matchers: CommandMatchers = {
+    activityTaskScheduled: (e, c) => {
+      if (c.activityType !== e.activityType || c.activityId !== e.activityId) return false;
+      this.activities.set(e.eventId, { seq: c.seq, activityType: c.activityType, activityId: c.activityId });
+      return true;
+    },
+    timerStarted: (e, c) => {
+      if (String(c.seq) !== e.timerId) return false;
+      this.timers.set(e.timerId, c.seq);
+      return true;
+    },
+    timerCanceled: (e, c) => {
+      if (String(c.seq) !== e.timerId) return false;
+      this.timers.delete(e.timerId);
+      return true;
+    },
+    workflowExecutionCompleted: () => this.close(),
+    workflowExecutionFailed: () => this.close(),
+  };
+
+  private close(): true {
+    this.closed = true;
+    return true;
+  }
+
+  /** An activity's closing event: the activity's job, with the result `result` makes of it. */
+  private resolveActivity(
+    e: EventOf<'activityTaskCompleted' | 'activityTaskFailed' | 'activityTaskTimedOut'>,
+    result: (scheduled: { activityType: string; activityId: string }) => Extract<ActivationJob, { type: 'resolveActivity' }>['result'],
+  ): void {
+    const scheduled = this.activities.get(e.scheduledEventId);
+    if (scheduled === undefined) {
+      throw new InvalidHistoryError(`${e.type} for scheduled event ${e.scheduledEventId}, which is not an open activity`, e.eventId, 'scheduledEventId');
+    }
+    this.activities.delete(e.scheduledEventId);
+    this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: result(scheduled) });
   }
 
   /** Records the completion of the activation that `advanceToLive` returned. */
@@ -277,39 +368,15 @@ export class ReplayMachine {
     this.pendingFromCompletedTask = true;
   }
 
-  private matchCommand(e: HistoryEvent): void {
+  private matchCommand(e: EventOf<CommandEventType>): void {
     const c = this.pending.shift();
-    const mismatch = () =>
-      new DeterminismViolationError(
+    if (c === undefined || c.type !== COMMAND_RECORDED_BY[e.type] || !(this.matchers[e.type] as (e: HistoryEvent, c: Command) => boolean)(e, c)) {
+      throw new DeterminismViolationError(
         `nondeterminism at event ${e.eventId}: history recorded ${describeEvent(e)} but the workflow emitted ${describeCommand(c)}`,
         e.eventId,
         e,
         c,
       );
-    if (c === undefined) throw mismatch();
-    switch (e.type) {
-      case 'activityTaskScheduled':
-        if (c.type !== 'scheduleActivity' || c.activityType !== e.activityType || c.activityId !== e.activityId) throw mismatch();
-        this.activities.set(e.eventId, { seq: c.seq, activityType: c.activityType, activityId: c.activityId });
-        break;
-      case 'timerStarted':
-        if (c.type !== 'startTimer' || String(c.seq) !== e.timerId) throw mismatch();
-        this.timers.set(e.timerId, c.seq);
-        break;
-      case 'timerCanceled':
-        if (c.type !== 'cancelTimer' || String(c.seq) !== e.timerId) throw mismatch();
-        this.timers.delete(e.timerId);
-        break;
-      case 'workflowExecutionCompleted':
-        if (c.type !== 'completeWorkflow') throw mismatch();
-        this.closed = true;
-        break;
-      case 'workflowExecutionFailed':
-        if (c.type !== 'failWorkflow') throw mismatch();
-        this.closed = true;
-        break;
-      default:
-        throw mismatch();
     }
   }
 }
