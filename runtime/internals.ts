@@ -83,7 +83,7 @@ interface Condition {
 }
 
 /** The handlers for every job kind: a new job kind without a handler does not compile. */
-type JobHandlers = { [K in ActivationJob['type']]: (job: Extract<ActivationJob, { type: K }>) => void };
+export type JobHandlers<J extends { type: string } = ActivationJob> = { [K in J['type']]: (job: Extract<J, { type: K }>) => void };
 
 /** A WireFailure whose objects have no prototype, ready to cross to the host (see `record`). */
 export function wireFailure(error: unknown): WireFailure {

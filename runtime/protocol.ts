@@ -137,7 +137,8 @@ export type CommandType = Command['type'];
  * Whether each command kind closes the run. Every command kind must be listed: a new one does not
  * compile until it says whether it closes the run.
  */
-export const CLOSING_COMMANDS: { readonly [K in CommandType]: boolean } = {
+export type ClosingCommands<C extends { type: string } = Command> = { readonly [K in C['type']]: boolean };
+export const CLOSING_COMMANDS: ClosingCommands = {
   scheduleActivity: false,
   startTimer: false,
   cancelTimer: false,

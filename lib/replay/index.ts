@@ -50,7 +50,8 @@ const COMMAND_RECORDED_BY = {
   workflowExecutionFailed: 'failWorkflow',
 } as const satisfies { readonly [K in EventType]?: CommandType };
 
-type CommandRecords = typeof COMMAND_RECORDED_BY;
+/** Command event type → the command kind it records. */
+export type CommandRecords = typeof COMMAND_RECORDED_BY;
 
 /** The event types that record a command. */
 export type CommandEventType = keyof CommandRecords;
@@ -72,7 +73,7 @@ void everyCommandRecorded;
  * event.
  */
 export type EventHandlers<E extends { type: string } = HistoryEvent, R extends Record<string, string> = CommandRecords> = {
-  [K in Exclude<E['type'], keyof R>]: 'nothing' | ((event: Extract<E, { type: K }>, events: readonly E[], index: number) => void);
+  [K in Exclude<E['type'], keyof R>]: 'nothing' | ((event: Extract<E, { type: K }>, index: number) => void);
 };
 
 /**
@@ -176,7 +177,8 @@ export class ReplayMachine {
   private readonly timers = new Map<string, number>();
   private closed = false;
   private awaitingLive = false;
-  /** The live task met by the current `advanceToLive`, if any. */
+  /** The chunk `advanceToLive` is going through (a task's outcome is looked up in it), and the live task it met. */
+  private chunk: readonly HistoryEvent[] = [];
   private live: PendingLiveTask | undefined;
 
   /** `runner` runs the recorded tasks' activations (and the live one's, through `advance`). */
@@ -205,31 +207,36 @@ export class ReplayMachine {
   advanceToLive(events: readonly HistoryEvent[]): PendingLiveTask | undefined {
     if (this.awaitingLive) throw new InvalidHistoryError('the live task has not been completed yet (call completeLive first)');
     this.live = undefined;
-    for (let i = 0; i < events.length; i++) {
-      const e = events[i];
-      if (e.eventId !== this.lastEventId + 1) {
-        throw new InvalidHistoryError(`expected event ${this.lastEventId + 1}, got event ${e.eventId}: events must be consecutive`, e.eventId, 'eventId');
+    this.chunk = events;
+    try {
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i];
+        if (e.eventId !== this.lastEventId + 1) {
+          throw new InvalidHistoryError(`expected event ${this.lastEventId + 1}, got event ${e.eventId}: events must be consecutive`, e.eventId, 'eventId');
+        }
+        this.lastEventId = e.eventId;
+        if (e.type === 'workflowExecutionFailed' && e.workflowTaskCompletedEventId === undefined) {
+          // The service closed the run itself (a history limit): no command of the workflow's.
+          this.closed = true;
+          continue;
+        }
+        if (COMMAND_EVENTS.has(e.type)) {
+          this.matchCommand(e as EventOf<CommandEventType>);
+          continue;
+        }
+        const handler = Object.hasOwn(this.handlers, e.type) ? this.handlers[e.type as keyof EventHandlers] : undefined;
+        if (handler === undefined) {
+          // Skipping it would replay a different history from the one recorded: refuse it.
+          throw new InvalidHistoryError(
+            `event ${e.eventId} has type ${JSON.stringify(String((e as { type: unknown }).type))}, which this version of deja does not know (a history written by a newer deja?)`,
+            e.eventId,
+            'type',
+          );
+        }
+        if (handler !== 'nothing') (handler as (e: HistoryEvent, index: number) => void)(e, i);
       }
-      this.lastEventId = e.eventId;
-      if (e.type === 'workflowExecutionFailed' && e.workflowTaskCompletedEventId === undefined) {
-        // The service closed the run itself (a history limit): no command of the workflow's.
-        this.closed = true;
-        continue;
-      }
-      if (COMMAND_EVENTS.has(e.type)) {
-        this.matchCommand(e as EventOf<CommandEventType>);
-        continue;
-      }
-      const handler = Object.hasOwn(this.handlers, e.type) ? this.handlers[e.type as keyof EventHandlers] : undefined;
-      if (handler === undefined) {
-        // Skipping it would replay a different history from the one recorded: refuse it.
-        throw new InvalidHistoryError(
-          `event ${e.eventId} has type ${JSON.stringify(String((e as { type: unknown }).type))}, which this version of deja does not know (a history written by a newer deja?)`,
-          e.eventId,
-          'type',
-        );
-      }
-      if (handler !== 'nothing') (handler as (e: HistoryEvent, events: readonly HistoryEvent[], i: number) => void)(e, events, i);
+    } finally {
+      this.chunk = [];
     }
     const live = this.live;
     this.live = undefined;
@@ -250,8 +257,8 @@ export class ReplayMachine {
     activityTaskCompleted: (e) => this.resolveActivity(e, () => (e.result === undefined ? { status: 'completed' } : { status: 'completed', result: e.result })),
     activityTaskFailed: (e) => this.resolveActivity(e, (scheduled) => ({ status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) })),
     activityTaskTimedOut: (e) => this.resolveActivity(e, (scheduled) => ({ status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) })),
-    workflowTaskStarted: (e, events, i) => {
-      const outcome = this.outcomeOf(events, i);
+    workflowTaskStarted: (e, i) => {
+      const outcome = this.outcomeOf(this.chunk, i);
       if (outcome === 'failed') return; // a failed attempt: its jobs wait for the next task
       if (outcome === 'completed') this.runTask(e);
       else this.live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
