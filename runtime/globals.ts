@@ -87,17 +87,14 @@ export const WORKFLOW_LOCALE = 'en-US';
 
 type AnyFunction = (...args: any[]) => any;
 
-/** Defines a global the way the built-ins are: writable, configurable, not enumerable. */
+// The functions below run while the bundle loads, before any workflow code: Object.prototype is
+// still intact, so they may use plain descriptor literals (record/dataProperty are for what runs
+// later, and cost a prototype change each, in every new context).
+
+/** Defines a built-in property the way the built-ins are: writable, configurable, not enumerable. */
 function defineBuiltin(target: object, key: PropertyKey, value: unknown): void {
   'use strict';
-  ObjectDefineProperty(target, key, dataProperty(value, false));
-}
-
-/** Gives a replacement the original's `name` and `length`. */
-function imitate(replacement: AnyFunction, original: AnyFunction): void {
-  'use strict';
-  ObjectDefineProperty(replacement, 'name', dataProperty(original.name, false, false, true));
-  ObjectDefineProperty(replacement, 'length', dataProperty(original.length, false, false, true));
+  ObjectDefineProperty(target, key, { value, writable: true, enumerable: false, configurable: true });
 }
 
 /**
@@ -107,28 +104,53 @@ function imitate(replacement: AnyFunction, original: AnyFunction): void {
  */
 function replaceConstructor(Replacement: AnyFunction, Original: AnyFunction): void {
   'use strict';
-  imitate(Replacement, Original);
+  ObjectDefineProperty(Replacement, 'name', { value: Original.name, writable: false, enumerable: false, configurable: true });
+  ObjectDefineProperty(Replacement, 'length', { value: Original.length, writable: false, enumerable: false, configurable: true });
   const keys = ReflectOwnKeys(Original);
   for (let i = 0; i < keys.length; i++) {
     const key = keys[i];
     if (key === 'length' || key === 'name') continue;
     ObjectDefineProperty(Replacement, key, ReflectGetOwnPropertyDescriptor(Original, key)!);
   }
-  ObjectDefineProperty(Original.prototype, 'constructor', dataProperty(Replacement, false));
+  defineBuiltin(Original.prototype, 'constructor', Replacement);
 }
 
-/** A method (not a constructor, like the built-ins) calling `body` with its receiver and arguments. */
+/**
+ * A method calling `body` with its receiver and arguments. Like the built-ins it is not a
+ * constructor; its name and length come from the literal that makes it (cheaper, for every new
+ * context, than redefining them).
+ */
 function method(name: string, length: number, body: (self: unknown, args: IArguments) => unknown): AnyFunction {
   'use strict';
-  const fn = {
-    m(this: unknown) {
-      // eslint-disable-next-line prefer-rest-params
-      return body(this, arguments);
-    },
-  }.m;
-  ObjectDefineProperty(fn, 'name', dataProperty(name, false, false, true));
-  ObjectDefineProperty(fn, 'length', dataProperty(length, false, false, true));
-  return fn;
+  switch (length) {
+    case 0:
+      return {
+        [name](this: unknown) {
+          return body(this, arguments);
+        },
+      }[name];
+    case 1:
+      return {
+        [name](this: unknown, _a: unknown) {
+          return body(this, arguments);
+        },
+      }[name];
+    case 2:
+      return {
+        [name](this: unknown, _a: unknown, _b: unknown) {
+          return body(this, arguments);
+        },
+      }[name];
+    default: {
+      const fn = {
+        [name](this: unknown) {
+          return body(this, arguments);
+        },
+      }[name];
+      ObjectDefineProperty(fn, 'length', dataProperty(length, false, false, true));
+      return fn;
+    }
+  }
 }
 
 /** The arguments as an array at least `length` long (missing ones undefined). */
@@ -436,11 +458,10 @@ function patchIntl(): void {
   }
 
   // A DateTimeFormat given no date formats "now": the workflow's time, not the host's clock.
-  const DateTimeFormat = intl.DateTimeFormat;
-  const dtfProto = DateTimeFormat.prototype as object;
+  const dtfProto = intl.DateTimeFormat.prototype as object;
   const formatGetter = ReflectGetOwnPropertyDescriptor(dtfProto, 'format')!.get as AnyFunction;
   const formatters = new WeakMap<AnyFunction, AnyFunction>();
-  ObjectDefineProperty(dtfProto, 'format', record({
+  ObjectDefineProperty(dtfProto, 'format', {
     enumerable: false,
     configurable: true,
     get: method('get format', 0, (self) => {
@@ -453,7 +474,7 @@ function patchIntl(): void {
       }
       return format;
     }),
-  }));
+  });
   const formatToParts = (dtfProto as Record<string, AnyFunction>).formatToParts;
   defineBuiltin(
     dtfProto,
@@ -580,7 +601,8 @@ function refuseOutOfHeapMemory(): void {
   defineBuiltin(
     globalObject,
     'WebAssembly',
-    new Proxy(record({}), record({ get: trap, set: trap, has: trap, defineProperty: trap, deleteProperty: trap, getOwnPropertyDescriptor: trap })),
+    // The handler has no prototype: traps defined later on Object.prototype must not join it.
+    new Proxy({}, record({ get: trap, set: trap, has: trap, defineProperty: trap, deleteProperty: trap, getOwnPropertyDescriptor: trap })),
   );
 
   const names = ['ArrayBuffer', 'SharedArrayBuffer'];

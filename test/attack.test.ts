@@ -184,6 +184,7 @@ async function ownWorker(taskQueue: string, fn: () => Promise<void>): Promise<vo
 t.test('runaways fail their task with a clear cause; the worker survives each', async (t) => {
   const cases: [string, string, RegExp][] = [
     ['conditionLoop', 'deadlineExceeded', /resolved condition\(\) 1000 rounds in a row|ran past its 1000 ms CPU deadline/],
+    ['slowConditionLoop', 'deadlineExceeded', /resolved condition\(\) 1000 rounds in a row|ran past its 1000 ms CPU deadline/],
     ['awaitLoop', 'deadlineExceeded', /ran past its 1000 ms CPU deadline/],
     ['syncSpin', 'deadlineExceeded', /ran past its 1000 ms CPU deadline/],
     ['conditionSpin', 'deadlineExceeded', /ran past its 1000 ms CPU deadline/],

@@ -560,7 +560,7 @@ export function checkWireFailure(value: unknown, depth = 0): WireFailure {
   }
   if (typeof f.retryState === 'string') out.retryState = f.retryState as WireFailure['retryState'];
   if (typeof f.timeoutType === 'string') out.timeoutType = f.timeoutType as WireFailure['timeoutType'];
-  if (f.cause !== undefined && depth < 20) out.cause = checkWireFailure(f.cause, depth + 1);
+  if (f.cause !== undefined && depth < 32) out.cause = checkWireFailure(f.cause, depth + 1); // the runtime cuts at 20
   return out;
 }
 

@@ -12,6 +12,15 @@ const acts = proxyActivities<Hostile>({ startToCloseTimeout: '10s', retry: { max
 export async function conditionLoop(): Promise<void> {
   for (;;) await condition(() => true);
 }
+/** Rounds slow enough that the deadline passes before the round cap (a crash of isolated-vm once). */
+export async function slowConditionLoop(): Promise<void> {
+  for (;;) {
+    await condition(() => true);
+    let x = 0;
+    for (let i = 0; i < 200_000; i++) x += i;
+    if (x < 0) return;
+  }
+}
 export async function awaitLoop(): Promise<void> {
   for (;;) await null;
 }

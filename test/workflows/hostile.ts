@@ -108,8 +108,6 @@ export const ATTACKS: Record<string, () => void> = {
   },
 };
 
-const { greet } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
-
 /** An activity, a timer, a condition with a timeout that wins at once, two log lines. */
 async function honestWork(tag: string): Promise<string> {
   // Created after the attack: validating the options must not use what the attack replaced.
