@@ -1,47 +1,13 @@
 /**
- * Host-side error classes. Few classes, each with a stable `code`; `instanceof` works across
- * copies of the library because it checks a brand registered with Symbol.for, not the prototype.
+ * Host-side error classes. Few classes, each with a stable `code`. The base class, DejaError, and
+ * DeterminismViolationError live in runtime/errors.ts, shared with the isolate: every subclass is
+ * branded there, so `instanceof` works across copies of the library for each class, not only the
+ * base.
  */
 import type { WireFailure, WorkflowTaskFailedCause } from '../runtime/protocol';
+import { DejaError, DeterminismViolationError, type DejaErrorCode } from '../runtime/errors';
 
-const BRAND = Symbol.for('deja.error');
-
-export type DejaErrorCode =
-  | 'DEJA_INVALID_ARGUMENT'
-  | 'DEJA_INVALID_HISTORY'
-  | 'DEJA_BUNDLE'
-  | 'DEJA_PROTOCOL_MISMATCH'
-  | 'DEJA_NONDETERMINISM'
-  | 'DEJA_WORKFLOW_TASK_FAILED'
-  | 'DEJA_SANDBOX_TIMEOUT'
-  | 'DEJA_SANDBOX_MEMORY'
-  | 'DEJA_SANDBOX_DISPOSED'
-  | 'DEJA_NOT_FOUND'
-  | 'DEJA_ALREADY_STARTED'
-  | 'DEJA_WORKFLOW_FAILED'
-  | 'DEJA_QUERY_FAILED'
-  | 'DEJA_STALE_TASK'
-  | 'DEJA_LIMIT_EXCEEDED'
-  | 'DEJA_PAYLOAD_TOO_LARGE'
-  | 'DEJA_WORKER_FAILED'
-  /** A broken invariant of deja's own: a bug to report. */
-  | 'DEJA_INTERNAL';
-
-export class DejaError extends Error {
-  readonly code: DejaErrorCode;
-  constructor(code: DejaErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-    Object.defineProperty(this, BRAND, { value: code });
-  }
-  override get name(): string {
-    return this.constructor.name;
-  }
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this === DejaError) return typeof value === 'object' && value !== null && BRAND in value;
-    return Function.prototype[Symbol.hasInstance].call(this, value);
-  }
-}
+export { DejaError, DeterminismViolationError, type DejaErrorCode };
 
 /** Bad options, arguments or payloads given to a public function. */
 export class InvalidArgumentError extends DejaError {
@@ -79,21 +45,6 @@ export class InvalidHistoryError extends DejaError {
     readonly field?: string,
   ) {
     super('DEJA_INVALID_HISTORY', message);
-  }
-}
-
-/**
- * The workflow code emitted a command that history does not have, or failed to emit one it has.
- * Names the event id, the recorded event and the command emitted instead.
- */
-export class DeterminismViolationError extends DejaError {
-  constructor(
-    message: string,
-    readonly eventId: number | undefined,
-    readonly recorded: unknown,
-    readonly emitted: unknown,
-  ) {
-    super('DEJA_NONDETERMINISM', message);
   }
 }
 

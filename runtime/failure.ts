@@ -2,8 +2,10 @@
  * Failure classes and their wire form. Pure code with no globals, so the same classes serve inside
  * the isolate (workflow code) and on the host (activities, client): an `ApplicationFailure` thrown
  * by an activity is converted to a WireFailure, stored in history, and rebuilt on the other side.
- * `instanceof` checks a brand registered with Symbol.for, so it holds across the two copies of this
- * module (one bundled into the isolate, one loaded on the host) and across copies of the library.
+ * `instanceof` checks brands registered with Symbol.for (`deja.failure` for every failure, and
+ * `deja.failure.<ClassName>` for its class and each class above it), so it holds across the two
+ * copies of this module (one bundled into the isolate, one loaded on the host) and across copies
+ * of the library, for every class.
  *
  * Inside the isolate, `errorToFailure` reads whatever workflow code threw: a getter that throws, a
  * Proxy, an `Error.prepareStackTrace` that returns an object, a patched `Symbol.hasInstance`. It
@@ -15,7 +17,6 @@ import {
   ArrayIsArray,
   Error,
   ErrorPrototype,
-  FunctionPrototypeSymbolHasInstance,
   JSONStringify,
   ObjectDefineProperty,
   ObjectPrototypeHasOwnProperty,
@@ -30,6 +31,7 @@ import {
   put,
   tryGet,
 } from './primordials';
+import { brandInstance, hasBrand } from './errors';
 
 const BRAND = SymbolFor('deja.failure');
 
@@ -39,6 +41,7 @@ export class TemporalFailure extends Error {
   constructor(message?: string, options?: { cause?: unknown }) {
     super(message ?? '', options);
     ObjectDefineProperty(this, BRAND, dataProperty(true, false, false, false));
+    brandInstance(this, new.target, TemporalFailure, 'deja.failure');
   }
   /** The class's name: deja's classes have fixed names (see `name` below), user subclasses their own. */
   override get name(): string {
@@ -48,8 +51,9 @@ export class TemporalFailure extends Error {
   static override [SymbolHasInstance](value: unknown): boolean {
     if (!isFailure(value)) return false;
     if (this === TemporalFailure) return true;
-    // Subclasses: compare by name so a copy from the other module instance matches too.
-    return tryGet(value, 'name') === this.name || FunctionPrototypeSymbolHasInstance(this, value);
+    // Subclasses: the class's brand (any copy), its prototype, or, for a failure made by a copy of
+    // deja older than the class brands, the class's name.
+    return hasBrand(this, value, 'deja.failure') || tryGet(value, 'name') === this.name;
   }
 }
 
