@@ -305,7 +305,7 @@ t.test('hostile thrown values fail the activity with a typed failure', async (t)
 t.test('heartbeat details that are not JSON fail the heartbeat call', async (t) => {
   for (const kind of ['nan', 'bigint', 'cycle', 'symbol']) {
     const answer = await client.execute('callHeartbeatHostile', { taskQueue: 'attacks', workflowId: id(`hb-${kind}`), args: [kind] });
-    t.match(answer, /^TypeError: heartbeat: details.*heartbeat details must be a JSON value/s, kind);
+    t.match(answer, /^InvalidArgumentError: heartbeat: details.*heartbeat details must be a JSON value/s, kind);
   }
 });
 

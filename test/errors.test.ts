@@ -126,3 +126,12 @@ t.test('one DeterminismViolationError: the runtime class, with the host fields a
   t.ok(error instanceof lib.DejaError);
   t.match(new runtime.IllegalStateError('outside'), { name: 'IllegalStateError', code: 'DEJA_ILLEGAL_STATE' });
 });
+
+t.test('errors thrown to activity code carry a code', async (t) => {
+  const { Context, heartbeat } = require(path.join(root, 'lib', 'activity'));
+  t.throws(() => Context.current(), { name: 'IllegalStateError', code: 'DEJA_ILLEGAL_STATE', message: /only be called inside an activity/ });
+  const context = new Context({ activityId: '1', activityType: 'a', workflowId: 'w', runId: 'r', workflowType: 'x', taskQueue: 'q', attempt: 1 }, new AbortController().signal, () => undefined);
+  Context.run(context, () => {
+    t.throws(() => heartbeat(Number.NaN), { name: 'InvalidArgumentError', code: 'DEJA_INVALID_ARGUMENT', message: /heartbeat details must be a JSON value/ });
+  });
+});

@@ -6,6 +6,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Payload } from '../../runtime/protocol';
 import { CancelledFailure } from '../../runtime/failure';
+import { IllegalStateError } from '../../runtime/errors';
+import { InvalidArgumentError } from '../errors';
 import { findNonJson } from './json';
 
 export interface ActivityInfo {
@@ -37,7 +39,7 @@ export class Context {
   /** The context of the activity running now; throws outside an activity. */
   static current(): Context {
     const context = Context.storage.getStore();
-    if (!context) throw new Error('Context.current() can only be called inside an activity');
+    if (!context) throw new IllegalStateError('Context.current() can only be called inside an activity');
     return context;
   }
 
@@ -59,12 +61,12 @@ export class Context {
 
   /**
    * Records progress; the details reach the next attempt. Also keeps a heartbeat timeout away.
-   * Throws a TypeError, naming what is wrong, when `details` is not a JSON value: it could not be
+   * Throws an InvalidArgumentError (DEJA_INVALID_ARGUMENT), naming what is wrong, when `details` is not a JSON value: it could not be
    * recorded, and dropping it silently would end in a heartbeat timeout instead.
    */
   heartbeat(details?: Payload): void {
     const problem = findNonJson(details);
-    if (problem !== undefined) throw new TypeError(`heartbeat: details${problem}; heartbeat details must be a JSON value`);
+    if (problem !== undefined) throw new InvalidArgumentError(`heartbeat: details${problem}; heartbeat details must be a JSON value`);
     this.onHeartbeat(details);
   }
 

@@ -2,6 +2,7 @@
  * A minimal reader for source map v3 `mappings` (host side, bundler only): enough to map a
  * position in esbuild's transform output back to the single source it came from.
  */
+import { DejaError } from '../errors';
 
 /** One mapping segment: generated column → original line and column (all 0-based). */
 export interface Segment {
@@ -47,7 +48,7 @@ function decodeVlq(text: string): number[] {
   let shift = 0;
   for (const ch of text) {
     const digit = DIGIT.get(ch);
-    if (digit === undefined) throw new Error(`invalid base64 VLQ digit ${JSON.stringify(ch)}`);
+    if (digit === undefined) throw new DejaError('DEJA_INTERNAL', `deja bug: esbuild wrote a source map with an invalid base64 VLQ digit ${JSON.stringify(ch)}`);
     value += (digit & 31) * 2 ** shift;
     if (digit & 32) {
       shift += 5;

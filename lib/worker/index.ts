@@ -683,7 +683,7 @@ export class Worker {
       try {
         failure = checkWireFailure(errorToFailure(outcome.failed));
         const plain = toPlainJson(failure);
-        if (!plain.ok) throw new Error(plain.problem);
+        if (!plain.ok) throw new InvalidArgumentError(plain.problem);
         failure = plain.value as WireFailure;
       } catch (error) {
         failure = payloadFailure(`${what} threw an error that deja cannot record: ${messageOf(error)}`);
