@@ -196,6 +196,24 @@ export type ActivationCompletion =
 /** `__dejaConclude` answers `{ again: true }` while conditions keep resolving. */
 export type ConcludeResult = { again: true } | ActivationCompletion;
 
+/**
+ * A signal or query as workflow code defines it (`defineSignal`, `defineQuery`) and client code
+ * names it: only `name` crosses, as `signalName` or `queryType`; the type parameters carry the
+ * arguments' and the result's types from the definition to both sides.
+ */
+export interface SignalDefinition<Args extends any[] = [], Name extends string = string> {
+  type: 'signal';
+  name: Name;
+  /** Only for type inference. */
+  __args?: Args;
+}
+export interface QueryDefinition<Ret, Args extends any[] = [], Name extends string = string> {
+  type: 'query';
+  name: Name;
+  __args?: Args;
+  __ret?: Ret;
+}
+
 export interface QueryRequest {
   queryType: string;
   args: Payload[];

@@ -21,10 +21,13 @@ import {
   record,
   tryGet,
 } from './primordials';
-import type { Payload, RetryPolicy, ScheduleActivityCommand, WorkflowInfo } from './protocol';
+import type { Payload, QueryDefinition, RetryPolicy, ScheduleActivityCommand, SignalDefinition, WorkflowInfo } from './protocol';
 import { getState, type QueryHandler, type SignalHandler } from './internals';
 import { durationToMs, optionalDurationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
+
+/** Defined in the protocol, where client code can see them too. */
+export type { QueryDefinition, SignalDefinition };
 
 export interface RetryOptions {
   initialInterval?: Duration;
@@ -209,18 +212,6 @@ export function condition(fn: () => boolean, timeout?: Duration): Promise<void |
   });
 }
 
-export interface SignalDefinition<Args extends any[] = [], Name extends string = string> {
-  type: 'signal';
-  name: Name;
-  /** Only for type inference. */
-  __args?: Args;
-}
-export interface QueryDefinition<Ret, Args extends any[] = [], Name extends string = string> {
-  type: 'query';
-  name: Name;
-  __args?: Args;
-  __ret?: Ret;
-}
 
 export function defineSignal<Args extends any[] = [], Name extends string = string>(name: Name): SignalDefinition<Args, Name> {
   if (typeof name !== 'string' || name === '') throw new TypeError('defineSignal: expected a non-empty name');

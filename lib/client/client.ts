@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { failureToError } from '../../runtime/failure';
-import type { QueryDefinition, SignalDefinition } from '../../runtime/workflow';
+import type { QueryDefinition, SignalDefinition } from '../../runtime/protocol';
 import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
 import type { ExecutionRef, WorkflowIdReusePolicy, WorkflowService } from '../service';
