@@ -15,7 +15,7 @@ export type { History, HistoryEvent, EventType } from './history';
 export { ReplayMachine, initFromStart } from './replay';
 export type { ActivationRunner, LiveTask } from './replay';
 export { IsolatePool, SandboxTimeoutError, SandboxMemoryError, SandboxDisposedError, SandboxProtocolError, UnhandledRejectionError, MAX_CONCLUDE_ROUNDS } from './sandbox';
-export type { SandboxOptions } from './sandbox';
+export type { SandboxOptions, SandboxBundle } from './sandbox';
 export { LocalWorkflowService, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, StaleTaskError, DEFAULT_LIMITS } from './engine';
 export type { Store, Clock, Limits, HistoryWarning } from './engine';
 export type { WorkflowService } from './service';

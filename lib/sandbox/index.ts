@@ -19,8 +19,18 @@ import {
   type LogEntry,
   type WireFailure,
 } from '../../runtime/protocol';
-import { readCodeCache, writeCodeCache, type WorkflowBundle } from '../bundler';
+import { readCodeCache, writeCodeCache, type CodeCacheTarget } from '../cache';
 import { DejaError, MAX_TIMER_MS, checkInteger, checkKnownKeys } from '../errors';
+
+/**
+ * What the sandbox needs of a workflow bundle (the bundler's WorkflowBundle is one): the script,
+ * its hash (one compiled script per hash and isolate), the protocol it was built for, and where
+ * its V8 code cache lives.
+ */
+export interface SandboxBundle extends CodeCacheTarget {
+  hash: string;
+  protocolVersion: number;
+}
 
 export interface SandboxOptions {
   /** Isolates in the pool; executions are spread over them. Default 1. */
@@ -83,7 +93,7 @@ class PooledIsolate {
   }
 
   /** Compiles the bundle once per isolate, from the on-disk V8 code cache when there is one. */
-  script(bundle: WorkflowBundle): ivm.Script {
+  script(bundle: SandboxBundle): ivm.Script {
     let script = this.scripts.get(bundle.hash);
     if (script) return script;
     const filename = `file:///deja-bundle/${bundle.hash.slice(0, 12)}.js`;
@@ -178,7 +188,7 @@ export class IsolatePool {
    * A new context running the bundle, initialised for one workflow execution. `label` names the
    * execution in errors (e.g. "workflow order-1 (processOrder)").
    */
-  createExecution(bundle: WorkflowBundle, init: InitMessage, label: string): SandboxExecution {
+  createExecution(bundle: SandboxBundle, init: InitMessage, label: string): SandboxExecution {
     const { pooled, execution } = this.prepare(bundle, label);
     try {
       execution.start(pooled.script(bundle), init);
@@ -194,7 +204,7 @@ export class IsolatePool {
    * compiled synchronously the first time an isolate sees it (from the V8 code cache when there is
    * one): that runs no workflow code.
    */
-  async createExecutionAsync(bundle: WorkflowBundle, init: InitMessage, label: string): Promise<SandboxExecution> {
+  async createExecutionAsync(bundle: SandboxBundle, init: InitMessage, label: string): Promise<SandboxExecution> {
     const { pooled, execution } = this.prepare(bundle, label);
     try {
       await pooled.exclusive(() => execution.startAsync(pooled.script(bundle), init));
@@ -205,7 +215,7 @@ export class IsolatePool {
     return execution;
   }
 
-  private prepare(bundle: WorkflowBundle, label: string): { pooled: PooledIsolate; execution: SandboxExecution } {
+  private prepare(bundle: SandboxBundle, label: string): { pooled: PooledIsolate; execution: SandboxExecution } {
     if (this.disposed) throw new SandboxDisposedError('the isolate pool has been disposed');
     if (bundle.protocolVersion !== PROTOCOL_VERSION) {
       throw new DejaError(
