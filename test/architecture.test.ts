@@ -66,6 +66,121 @@ t.test('the replay engine does no I/O', async (t) => {
   }
 });
 
+// ── DESIGN.md's layer table, as the imports each part of lib/ may make ───────────────────────────
+//
+// Targets are paths from the root without extension; a target allows itself and everything under
+// it. Node built-ins and packages are checked apart (above). Host code reaches into runtime/ only
+// for the protocol, the failure classes and the shared errors: never the workflow API or the
+// isolate's internals.
+
+const RUNTIME_FOR_HOST = ['runtime/protocol', 'runtime/failure', 'runtime/errors'];
+const ALL = ['lib', ...RUNTIME_FOR_HOST];
+
+const ALLOWED: Record<string, readonly string[]> = {
+  'lib/errors.ts': ['runtime/errors', 'runtime/protocol'],
+  'lib/service.ts': ['lib/history', 'runtime/protocol'],
+  // The cache folder: private folders, atomic writes, the V8 code cache. A leaf.
+  'lib/cache': ['lib/errors'],
+  'lib/activity': ['lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/bundler': ['lib/cache', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/sandbox': ['lib/cache', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/history': ['lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/replay': ['lib/history', 'lib/errors', ...RUNTIME_FOR_HOST],
+  // The engine knows the Store interface, not its implementations.
+  'lib/engine': ['lib/history', 'lib/backends/store', 'lib/service', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/backends': ['lib/history', 'lib/errors', ...RUNTIME_FOR_HOST],
+  // The one module that picks a backend: it alone puts the engine and a store together.
+  'lib/wiring': ['lib/engine', 'lib/backends', 'lib/service', 'lib/history', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/worker': ['lib/replay', 'lib/sandbox', 'lib/bundler', 'lib/activity', 'lib/service', 'lib/history', 'lib/wiring', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/client': ['lib/service', 'lib/wiring', 'lib/history', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/testing': ALL,
+  'lib/compat': ['lib/client', 'lib/worker', 'lib/activity', 'lib/testing', 'lib/service', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/cli': ALL,
+  // The public entry point: every public layer, not the CLI and not the cache folder's internals.
+  'lib/index.ts': [
+    'lib/client',
+    'lib/worker',
+    'lib/testing',
+    'lib/bundler',
+    'lib/history',
+    'lib/replay',
+    'lib/sandbox',
+    'lib/engine',
+    'lib/backends',
+    'lib/wiring',
+    'lib/service',
+    'lib/errors',
+    'lib/activity',
+    ...RUNTIME_FOR_HOST,
+  ],
+};
+
+/**
+ * Edges that break the table today and are being removed on another branch of the same issue
+ * (i7-engine): the wiring module takes the backend choice out of the client, the worker gets its
+ * default service from the wiring module, and the Store interface moves to lib/backends/store.ts.
+ * Each one must still exist (a fixed edge must leave this list), and no other may appear.
+ */
+const KNOWN_EXCEPTIONS: readonly (readonly [from: string, to: string])[] = [
+  ['lib/worker', 'lib/client'],
+  ['lib/client', 'lib/engine'],
+  ['lib/client', 'lib/backends'],
+  ['lib/backends', 'lib/engine'],
+];
+
+const posix = (p: string) => p.split(path.sep).join('/');
+const under = (p: string, prefix: string) => p === prefix || p.startsWith(`${prefix}/`);
+
+/** The row of the table a file belongs to (a folder of lib/, or a top-level file). */
+function rowOf(file: string): string {
+  const rel = posix(file);
+  const parts = rel.split('/');
+  return parts.length === 2 ? rel : `${parts[0]}/${parts[1]}`;
+}
+
+/** The relative imports of a file, resolved to paths from the root without extension. */
+function localImports(file: string): string[] {
+  return imports(file)
+    .filter((spec) => spec.startsWith('.'))
+    .map((spec) => posix(path.normalize(path.join(path.dirname(file), spec))).replace(/\.(ts|js)$/, '').replace(/\/index$/, ''));
+}
+
+t.test('every part of lib/ imports only what DESIGN.md says it knows', async (t) => {
+  const files = sources('lib');
+  const rows = new Set(files.map(rowOf));
+  for (const row of rows) t.ok(ALLOWED[row], `${row} has a row in the layer table`);
+  const seenExceptions = new Set<string>();
+  for (const file of files) {
+    const row = rowOf(file);
+    const allowed = ALLOWED[row] ?? [];
+    for (const target of localImports(file)) {
+      if (under(target, row.replace(/\.ts$/, ''))) continue; // within its own folder
+      if (target.startsWith('runtime/') || target === 'runtime') {
+        t.ok(RUNTIME_FOR_HOST.some((r) => under(target, r)), `${posix(file)} imports ${target}: host code may import only ${RUNTIME_FOR_HOST.join(', ')}`);
+      }
+      if (allowed.some((a) => under(target, a))) continue;
+      const exception = KNOWN_EXCEPTIONS.find(([from, to]) => from === row && under(target, to));
+      if (exception) {
+        seenExceptions.add(exception.join(' -> '));
+        continue;
+      }
+      t.fail(`${posix(file)} imports ${target}, which ${row} may not (it may import ${allowed.join(', ') || 'nothing of deja'})`);
+    }
+  }
+  for (const [from, to] of KNOWN_EXCEPTIONS) {
+    t.ok(seenExceptions.has(`${from} -> ${to}`), `known exception ${from} -> ${to} still exists (remove it from the list once fixed)`);
+  }
+});
+
+t.test('the layer check sees a forbidden edge', async (t) => {
+  // The resolution above, on a made-up file: a sandbox importing the bundler is caught.
+  const target = posix(path.normalize(path.join('lib/sandbox', '../bundler'))).replace(/\/index$/, '');
+  t.equal(target, 'lib/bundler');
+  t.notOk(ALLOWED['lib/sandbox'].some((a) => under(target, a)), 'the sandbox may not import the bundler');
+  t.notOk(ALLOWED['lib/client'].some((a) => under('runtime/workflow', a)), 'host code may not import runtime/workflow');
+  t.ok(ALLOWED['lib/engine'].some((a) => under('lib/backends/store', a)) && !ALLOWED['lib/engine'].some((a) => under('lib/backends/memory', a)), 'the engine knows the Store interface, no backend');
+});
+
 t.test('entry points export by name (no export *)', async (t) => {
   for (const file of ['runtime/index.ts', 'lib/index.ts', 'lib/activity/index.ts']) {
     const text = fs.readFileSync(path.join(root, file), 'utf8');
