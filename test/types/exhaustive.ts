@@ -5,81 +5,82 @@
 // Each failing table has a twin with the new entry added that must compile: the expected error is
 // the missing entry, not something else.
 //
-// The made-up kind is Temporal's child workflow: a `startChildWorkflow` command, the job that
-// resolves it, and the events that record it and its start.
+// The made-up kind is shaped like Temporal's child workflow: a command, the job that resolves it,
+// the event that records the command and the event of its start. Its names are made up on purpose:
+// were a real kind to take them, the `@ts-expect-error` lines would fail and need new names.
 import type { ActivationJob, Command, ClosingCommands } from '../../runtime/protocol';
 import { CLOSING_COMMANDS } from '../../runtime/protocol';
 import type { JobHandlers } from '../../runtime/internals';
 import type { HistoryEvent } from '../../lib/history/events';
 import type { CommandMatchers, CommandRecords, EventHandlers, EveryCommandRecorded } from '../../lib/replay';
 
-interface StartChildWorkflowCommand {
-  type: 'startChildWorkflow';
+interface MadeUpStartCommand {
+  type: 'madeUpStart';
   seq: number;
   workflowType: string;
 }
-interface ResolveChildWorkflowStartJob {
-  type: 'resolveChildWorkflowStart';
+interface MadeUpResolveJob {
+  type: 'madeUpResolve';
   seq: number;
   runId: string;
 }
-interface StartChildWorkflowInitiatedEvent {
-  type: 'startChildWorkflowExecutionInitiated';
+interface MadeUpInitiatedEvent {
+  type: 'madeUpInitiated';
   eventId: number;
   eventTime: string;
   workflowType: string;
 }
-interface ChildWorkflowStartedEvent {
-  type: 'childWorkflowExecutionStarted';
+interface MadeUpStartedEvent {
+  type: 'madeUpStarted';
   eventId: number;
   eventTime: string;
   initiatedEventId: number;
 }
 
-type WiderCommand = Command | StartChildWorkflowCommand;
-type WiderJob = ActivationJob | ResolveChildWorkflowStartJob;
-type WiderEvent = HistoryEvent | StartChildWorkflowInitiatedEvent | ChildWorkflowStartedEvent;
+type WiderCommand = Command | MadeUpStartCommand;
+type WiderJob = ActivationJob | MadeUpResolveJob;
+type WiderEvent = HistoryEvent | MadeUpInitiatedEvent | MadeUpStartedEvent;
 
 // ── protocol: whether a command closes the run ───────────────────────────────────────────────────
 
-// @ts-expect-error startChildWorkflow does not say whether it closes the run
+// @ts-expect-error madeUpStart does not say whether it closes the run
 export const closingMissing: ClosingCommands<WiderCommand> = { ...CLOSING_COMMANDS };
-export const closingComplete: ClosingCommands<WiderCommand> = { ...CLOSING_COMMANDS, startChildWorkflow: false };
+export const closingComplete: ClosingCommands<WiderCommand> = { ...CLOSING_COMMANDS, madeUpStart: false };
 
 // ── runtime: the Activator's job handlers ────────────────────────────────────────────────────────
 
 declare const todaysJobHandlers: JobHandlers;
-// @ts-expect-error resolveChildWorkflowStart has no handler
+// @ts-expect-error madeUpResolve has no handler
 export const jobsMissing: JobHandlers<WiderJob> = { ...todaysJobHandlers };
-export const jobsComplete: JobHandlers<WiderJob> = { ...todaysJobHandlers, resolveChildWorkflowStart: (job) => void job.runId };
+export const jobsComplete: JobHandlers<WiderJob> = { ...todaysJobHandlers, madeUpResolve: (job) => void job.runId };
 
 // ── replay: which event records which command ────────────────────────────────────────────────────
 
-type WiderRecords = CommandRecords & { startChildWorkflowExecutionInitiated: 'startChildWorkflow' };
+type WiderRecords = CommandRecords & { madeUpInitiated: 'madeUpStart' };
 
 // The table today is complete for today's commands (lib/replay makes the same check).
 export const recordedToday: EveryCommandRecorded<Command, CommandRecords> = true;
-// @ts-expect-error startChildWorkflow is recorded by no event
+// @ts-expect-error madeUpStart is recorded by no event
 export const recordedMissing: EveryCommandRecorded<WiderCommand, CommandRecords> = true;
 export const recordedComplete: EveryCommandRecorded<WiderCommand, WiderRecords> = true;
 
 // ── replay: every other event has a handler (a job, the activation, or nothing) ─────────────────
 
 declare const todaysEventHandlers: EventHandlers;
-// @ts-expect-error childWorkflowExecutionStarted is not classified
+// @ts-expect-error madeUpStarted is not classified
 export const eventsMissing: EventHandlers<WiderEvent, WiderRecords> = { ...todaysEventHandlers };
-export const eventsComplete: EventHandlers<WiderEvent, WiderRecords> = { ...todaysEventHandlers, childWorkflowExecutionStarted: (event) => void event.initiatedEventId };
+export const eventsComplete: EventHandlers<WiderEvent, WiderRecords> = { ...todaysEventHandlers, madeUpStarted: (event) => void event.initiatedEventId };
 // An event the records table does not list as a command event needs a handler too.
-// @ts-expect-error startChildWorkflowExecutionInitiated, not listed as a command event, has no handler
-export const unlistedMissing: EventHandlers<WiderEvent, CommandRecords> = { ...todaysEventHandlers, childWorkflowExecutionStarted: 'nothing' };
+// @ts-expect-error madeUpInitiated, not listed as a command event, has no handler
+export const unlistedMissing: EventHandlers<WiderEvent, CommandRecords> = { ...todaysEventHandlers, madeUpStarted: 'nothing' };
 
 // ── replay: every command event has a matcher ───────────────────────────────────────────────────
 
 declare const todaysMatchers: CommandMatchers;
-// @ts-expect-error startChildWorkflowExecutionInitiated has no matcher
+// @ts-expect-error madeUpInitiated has no matcher
 export const matchersMissing: CommandMatchers<WiderEvent, WiderCommand, WiderRecords> = { ...todaysMatchers };
 export const matchersComplete: CommandMatchers<WiderEvent, WiderCommand, WiderRecords> = {
   ...todaysMatchers,
   // The matcher gets the event and the command of the kind it records, both typed.
-  startChildWorkflowExecutionInitiated: (event, command) => event.workflowType === command.workflowType,
+  madeUpInitiated: (event, command) => event.workflowType === command.workflowType,
 };
