@@ -2,7 +2,7 @@
 // `storeConformance(t, makeStore)`; each subtest gets a fresh, empty store and closes it.
 import type { HistoryEvent } from '../lib/history/events';
 import { DEFAULT_LIMITS, DEFAULT_MAX_PAYLOAD_DEPTH, MAX_PAYLOAD_DEPTH_ALLOWED } from '../lib/engine/limits';
-import type { QueryRecord, RunRecord, Store, StoreTx, TaskRecord, TimerRecord } from '../lib/engine/store';
+import type { QueryRecord, RunRecord, Store, StoreTx, TaskRecord, TimerRecord } from '../lib/backends/store';
 import { edge } from '../lib/engine/validate';
 
 // ---- builders ----

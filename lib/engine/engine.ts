@@ -28,10 +28,10 @@ import type {
   WorkflowStatus,
   WorkflowTask,
 } from '../service';
-import { StaleTaskError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from './errors';
+import { StaleTaskError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
 import { DEFAULT_LIMITS, formatInt, type Limits } from './limits';
 import { activityRetry, workflowTaskBackoffMs } from './retry';
-import type { ActivitySchedule, QueryAnswer, RunRecord, Store, StoreTx, TaskRecord, TimerRecord } from './store';
+import type { ActivitySchedule, QueryAnswer, RunRecord, Store, StoreTx, TaskRecord, TimerRecord } from '../backends/store';
 import { edge } from './validate';
 
 export interface Effects {

@@ -17,7 +17,7 @@ export {
   MAX_PAYLOAD_DEPTH_ALLOWED,
 } from './limits';
 export type { Limits } from './limits';
-export { QueryFailedError, StaleTaskError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from './errors';
+export { QueryFailedError, StaleTaskError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
 export type {
   ActivitySchedule,
   HistoryStore,
@@ -35,4 +35,4 @@ export type {
   TimerKind,
   TimerRecord,
   TimerStore,
-} from './store';
+} from '../backends/store';

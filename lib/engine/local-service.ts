@@ -24,10 +24,10 @@ import type {
 } from '../service';
 import { types } from 'node:util';
 import { type Effects, Engine, type HistoryWarning, wakeKey } from './engine';
-import { QueryFailedError } from './errors';
+import { QueryFailedError } from '../service-errors';
 import { type Limits, resolveLimits } from './limits';
 import { Notifier } from './notifier';
-import type { Store } from './store';
+import type { Store } from '../backends/store';
 
 /** Where the service reads time. Tests and time skipping pass one they move by hand, then `tick()`. */
 export interface Clock {

@@ -25,7 +25,7 @@ import type {
   TimerKind,
   TimerRecord,
   TimerStore,
-} from '../../engine/store';
+} from '../store';
 import { SortedSet } from './sorted-set';
 
 const clone = <T>(value: T): T => structuredClone(value);
