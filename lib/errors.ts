@@ -145,3 +145,11 @@ export function describe(value: unknown): string {
   if (typeof value === 'object') return 'an object';
   return `${typeof value} ${String(value)}`;
 }
+
+/**
+ * The end of an exhaustive `switch`: the compiler proves it unreachable, so a new member of the
+ * union without a case fails `tsc`. At run time (a value from outside the types) it throws.
+ */
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`deja: unexpected ${what}: ${JSON.stringify(value)}`);
+}

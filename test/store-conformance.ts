@@ -15,6 +15,7 @@ const runRecord = (runId: string, over: Partial<RunRecord> = {}): RunRecord => (
   status: 'running',
   startTime: 1000,
   nextEventId: 1,
+  lastEventTime: 1000,
   historyBytes: 0,
   historySizeWarned: false,
   workflowTaskTimeoutMs: 10_000,

@@ -1,7 +1,7 @@
 /** The engine's public surface (host side): the local WorkflowService, its Store seam and errors. */
 export { LocalWorkflowService, systemClock } from './local-service';
 export type { Clock, LocalWorkflowServiceOptions } from './local-service';
-export type { HistoryWarning } from './engine';
+export type { HistoryWarning } from './history-limits';
 export {
   DEFAULT_LIMITS,
   DEFAULT_MAX_COMMANDS_PER_TASK,
