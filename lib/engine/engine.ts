@@ -134,10 +134,13 @@ export class Engine {
 
   // ---- workflow tasks ----
 
-  /** Claims a query task, else a workflow task, of the queue; null when there is none. */
-  async pollWorkflowTask(queue: string, who: string, now: number): Promise<WorkflowTask | QueryTask | null> {
-    // Most polls find nothing: they look in a read-only transaction, and write only to claim.
-    if (!(await this.read(now, (op) => workflowTasks.workflowWorkWaiting(op, queue)))) return null;
+  /**
+   * Claims a query task, else a workflow task, of the queue; null when there is none. With
+   * `lookFirst`, it looks in a read-only transaction first and opens a write transaction only to
+   * claim: a poll that finds nothing writes nothing.
+   */
+  async pollWorkflowTask(queue: string, who: string, now: number, lookFirst = true): Promise<WorkflowTask | QueryTask | null> {
+    if (lookFirst && !(await this.read(now, (op) => workflowTasks.workflowWorkWaiting(op, queue)))) return null;
     return this.write(
       'pollWorkflowTask',
       now,
@@ -189,8 +192,9 @@ export class Engine {
 
   // ---- activity tasks ----
 
-  async pollActivityTask(queue: string, who: string, now: number): Promise<ActivityTask | null> {
-    if (!(await this.read(now, (op) => op.tx.tasks.claimable('activity', queue, now)))) return null;
+  /** Claims an activity task of the queue; null when there is none. `lookFirst`: as for workflow tasks. */
+  async pollActivityTask(queue: string, who: string, now: number, lookFirst = true): Promise<ActivityTask | null> {
+    if (lookFirst && !(await this.read(now, (op) => op.tx.tasks.claimable('activity', queue, now)))) return null;
     return this.write('pollActivityTask', now, (op) => activities.claimActivityTask(op, this.newId(), queue, who));
   }
 

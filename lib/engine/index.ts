@@ -1,4 +1,4 @@
-/** The engine's public surface (host side): the local WorkflowService, its Store seam and errors. */
+/** The engine's public surface (host side): the local WorkflowService, its Store seam (lib/backends/store.ts) and errors. */
 export { LocalWorkflowService, systemClock } from './local-service';
 export type { Clock, LocalWorkflowServiceOptions } from './local-service';
 export type { HistoryWarning } from './history-limits';
@@ -18,8 +18,11 @@ export {
 } from './limits';
 export type { Limits } from './limits';
 export { QueryFailedError, StaleTaskError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
+export { InProcessChangeFeed } from './notifier';
 export type {
   ActivitySchedule,
+  Change,
+  ChangeFeed,
   HistoryStore,
   Lease,
   QueryAnswer,
@@ -35,4 +38,5 @@ export type {
   TimerKind,
   TimerRecord,
   TimerStore,
+  TransactionOptions,
 } from '../backends/store';

@@ -192,7 +192,7 @@ export class LocalWorkflowService implements WorkflowService {
     const where = 'pollWorkflowTask';
     checkSignal(where, signal);
     const { queue, who } = check.checkPoll(where, this.limits, taskQueue, identity);
-    return this.longPoll(signal, waitKey.workflowQueue(queue), () => this.engine.pollWorkflowTask(queue, who, this.clock.now()));
+    return this.longPoll(signal, waitKey.workflowQueue(queue), (lookFirst) => this.engine.pollWorkflowTask(queue, who, this.clock.now(), lookFirst));
   }
 
   /**
@@ -236,7 +236,7 @@ export class LocalWorkflowService implements WorkflowService {
     const where = 'pollActivityTask';
     checkSignal(where, signal);
     const { queue, who } = check.checkPoll(where, this.limits, taskQueue, identity);
-    return this.longPoll(signal, waitKey.activityQueue(queue), () => this.engine.pollActivityTask(queue, who, this.clock.now()));
+    return this.longPoll(signal, waitKey.activityQueue(queue), (lookFirst) => this.engine.pollActivityTask(queue, who, this.clock.now(), lookFirst));
   }
 
   completeActivityTask(taskToken: string, result: Payload): Promise<void> {
@@ -356,14 +356,21 @@ export class LocalWorkflowService implements WorkflowService {
     else this.timer?.unref();
   }
 
-  private async longPoll<T>(signal: AbortSignal, key: string, claim: () => Promise<T | null>): Promise<T | null> {
+  /**
+   * Claims, or waits for a change on `key` and claims again. A poll woken by a change on its own
+   * key goes straight to the claim (there is likely work); any other look checks first in a
+   * read-only transaction, so a poll that finds nothing never opens a write transaction.
+   */
+  private async longPoll<T>(signal: AbortSignal, key: string, claim: (lookFirst: boolean) => Promise<T | null>): Promise<T | null> {
+    let hinted = false;
     for (;;) {
       if (signal.aborted || this.closing.signal.aborted) return null;
       const listener = this.notifier.listen(key);
       try {
-        const task = await claim();
+        const task = await claim(!hinted);
         if (task) return task;
         await listener.wait([signal, this.closing.signal]);
+        hinted = listener.hinted;
       } finally {
         listener.close();
       }

@@ -58,22 +58,25 @@ export class Notifier {
   }
 
   notify(key: string): void {
-    for (const listener of this.listeners.get(key) ?? []) listener.fire();
+    for (const listener of this.listeners.get(key) ?? []) listener.fire(true);
   }
 
   notifyAll(): void {
-    for (const set of this.listeners.values()) for (const listener of set) listener.fire();
+    for (const set of this.listeners.values()) for (const listener of set) listener.fire(false);
   }
 }
 
 export class Listener {
   private fired = false;
+  /** Fired by a change on its own key (likely work), not only by a broadcast. */
+  hinted = false;
   private wake?: () => void;
 
   constructor(private readonly unregister: () => void) {}
 
-  fire(): void {
+  fire(hinted: boolean): void {
     this.fired = true;
+    this.hinted ||= hinted;
     this.wake?.();
   }
 
