@@ -4,13 +4,14 @@
 // a manual clock moved by the test (then `tick()`), except where the background loop itself is
 // under test. Every history read is also validated by parseHistory (via makeHistory).
 // test/engine.test.ts runs it on the memory store; SQLite and PostgreSQL run it unchanged.
-import type { Store } from '../lib/backends/store';
+import type { Store, TransactionOptions } from '../lib/backends/store';
 import { LocalWorkflowService, systemClock, type Clock } from '../lib/engine';
 import { makeHistory } from '../lib/history';
 import type { EventType, HistoryEvent } from '../lib/history';
 import type { ActivityTask, QueryTask, StartWorkflowRequest, WorkflowService, WorkflowTask } from '../lib/service';
 import type { Command, RetryPolicy, WireFailure } from '../runtime/protocol';
 import { cmd, failure, ManualClock, pollNow, pollWait, T0 } from './support/service';
+import { spyStore, type StoreCall } from './support/store-spy';
 
 /** A settled tick: let pending microtasks (a query being filed) run first. */
 const flush = () => new Promise((resolve) => setImmediate(resolve));
@@ -629,5 +630,81 @@ export function engineSuite(t: tap.Test, makeStore: () => Promise<Store>): void 
     t.throws(() => new LocalWorkflowService({ store, queryTimeoutMs: -1 }), { message: /queryTimeoutMs must be an integer ≥ 1/ });
     t.throws(() => new LocalWorkflowService({ store, clock: {} as never }), { message: /clock must have a now\(\) method/ });
     t.throws(() => new LocalWorkflowService({ store, storage: 1 } as never), { message: /unknown option "storage"/ });
+  });
+
+  // ---- time, reads and narrow writes (what a shared SQL store needs) ----
+
+  t.test('event times never go backwards within a run, whatever the clock does', async (t) => {
+    const clock = new ManualClock(T0 + 60_000);
+    const h = await setup(t, makeStore, { clock });
+    const run = await h.start();
+    await h.runTask([cmd.timer(1, 1000)]);
+    clock.ms = T0; // the local clock jumps back a minute (an NTP step, another machine's clock)
+    await h.service.signalWorkflow({ ...run, signalName: 'late', args: [] });
+    await h.runTask([]);
+    clock.advance(1000); // still behind the run's last event
+    await h.service.signalWorkflow({ ...run, signalName: 'later', args: [] });
+    await h.runTask([cmd.complete()]);
+    const times = (await h.history(run)).map((e) => Date.parse(e.eventTime));
+    t.same(times, [...times].sort((a, b) => a - b), 'each event is at or after the one before');
+    t.equal(times.at(-1), T0 + 60_000, 'held at the last event time until the clock catches up');
+    const d = await h.service.describeWorkflow(run);
+    t.ok(Date.parse(d.closeTime!) >= Date.parse(d.startTime), 'the run does not close before it started');
+    clock.ms = T0 + 120_000;
+    const later = await h.start();
+    t.equal(Date.parse((await h.history(later))[0].eventTime), T0 + 120_000, 'a new run takes the clock as it is');
+  });
+
+  t.test('pure reads run in read-only transactions, and so does a poll that finds nothing', async (t) => {
+    const seen: (TransactionOptions | undefined)[] = [];
+    let recording = false;
+    const h = await setup(t, async () => spyStore(await makeStore(), { onTransaction: (options) => recording && seen.push(options) }));
+    const run = await h.start();
+    await h.runTask([cmd.complete('done')]);
+    await h.service.tick(); // the loop's first tick, done now: nothing time-driven is left to run in the background
+    recording = true;
+    await h.service.getHistory(run);
+    await h.service.describeWorkflow(run);
+    await h.service.getWorkflowOutcome(run);
+    t.equal(await h.pollActivity(), null);
+    t.equal(await h.pollWorkflow(), null);
+    recording = false;
+    t.equal(seen.length, 5, `one transaction each: ${JSON.stringify(seen)}`);
+    t.ok(
+      seen.every((options) => options?.readOnly === true),
+      'all read-only',
+    );
+  });
+
+  t.test('a heartbeat writes only its details and the lease end, not the task with its arguments', async (t) => {
+    const calls: StoreCall[] = [];
+    let recording = false;
+    const h = await setup(t, async () => spyStore(await makeStore(), { beforeCall: (call) => recording && calls.push(call) }));
+    const run = await h.start();
+    await h.runTask([cmd.activity(1, { heartbeatTimeoutMs: 1000, args: [{ big: 'x'.repeat(1000) }], retryPolicy: { initialIntervalMs: 10 } })]);
+    const first = await h.activityTask();
+    h.clock.advance(300);
+    recording = true;
+    t.same(await h.service.heartbeatActivityTask(first.taskToken, { step: 1 }), { cancelRequested: false });
+    recording = false;
+    const reads = new Set(['get', 'byToken', 'latest', 'read', 'claimable']);
+    const writes = calls.filter((c) => !reads.has(c.method.split('.')[1]));
+    t.same(
+      writes.map((c) => c.method),
+      ['tasks.setHeartbeat'],
+      'one narrow write',
+    );
+    t.same(writes[0]?.args[1], { details: { step: 1 }, expiresAt: T0 + 300 + 1000 }, 'the details and the renewed lease end');
+    h.clock.advance(1000);
+    await h.service.tick();
+    const second = await h.activityTask().catch(async () => {
+      h.clock.advance(10);
+      await h.service.tick();
+      return h.activityTask();
+    });
+    t.equal(second.attempt, 2, 'the missed heartbeat timed the attempt out');
+    t.same(second.heartbeatDetails, { step: 1 }, 'the details reached the next attempt');
+    t.same(second.args, [{ big: 'x'.repeat(1000) }], 'the arguments are intact');
+    t.ok(run);
   });
 }
