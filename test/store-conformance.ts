@@ -7,7 +7,7 @@ import { edge } from '../lib/engine/validate';
 
 // ---- builders ----
 
-const runRecord = (runId: string, over: Partial<RunRecord> = {}): RunRecord => ({
+export const runRecord = (runId: string, over: Partial<RunRecord> = {}): RunRecord => ({
   workflowId: 'wf',
   runId,
   workflowType: 'greet',
