@@ -103,7 +103,7 @@ export function describe(value: unknown): string {
  * The end of an exhaustive `switch`: `value` has type `never` when every case is handled, so a new
  * variant without a case does not compile. Reaching it at run time is a deja bug.
  */
-export function assertNever(value: never, what: string): never {
+export function assertNever(value: never, what = 'value'): never {
   let text: string;
   try {
     text = JSON.stringify(value) ?? String(value);

@@ -137,7 +137,11 @@ t.test('each fixture fails once edited', async (t) => {
     s.edit(history.events);
     const error = await replayHistory({ workflowsPath }, history).then(() => undefined, (e: unknown) => e);
     t.ok(error instanceof DeterminismViolationError, `${s.name} edited: ${String(error)}`);
-    t.type((error as DeterminismViolationError).eventId ?? 0, 'number');
+    const { eventId } = error as DeterminismViolationError;
+    t.ok(
+      typeof eventId === 'number' && Number.isInteger(eventId) && eventId >= 1 && eventId <= history.events.length,
+      `${s.name} edited: the error names an event of the history (eventId ${String(eventId)})`,
+    );
   }
 });
 

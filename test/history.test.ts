@@ -8,8 +8,6 @@ import * as path from 'node:path';
 import { InvalidArgumentError, InvalidHistoryError } from '../lib/errors';
 import {
   EVENT_TYPES,
-  HISTORY_FORMAT,
-  HISTORY_VERSION,
   SUPPORTED_HISTORY_VERSIONS,
   makeHistory,
   parseHistory,
@@ -17,75 +15,18 @@ import {
   serializeHistory,
   writeHistoryFile,
 } from '../lib/history';
-import type { EventType, History, HistoryEvent, NewEvent } from '../lib/history';
+import type { EventType, History, HistoryEvent } from '../lib/history';
 import type { FailureKind, RetryState, TimeoutType, WireFailure } from '../runtime/protocol';
+import { HistoryBuilder } from './support/history';
 
 // ---------------------------------------------------------------------------------------------
 // Builders
 
 const T0 = Date.UTC(2024, 0, 31, 12, 0, 0);
 
-/** Appends events with consecutive ids and advancing times; `add` returns the new event's id. */
-class Builder {
-  readonly events: HistoryEvent[] = [];
-  constructor(
-    readonly workflowId = 'wf-1',
-    readonly runId = 'run-1',
-    private timeMs = T0,
-    private stepMs = 1000,
-  ) {}
-
-  add(event: NewEvent): number {
-    const eventId = this.events.length + 1;
-    this.events.push({ eventId, eventTime: new Date(this.timeMs).toISOString(), ...event } as HistoryEvent);
-    this.timeMs += this.stepMs;
-    return eventId;
-  }
-
-  step(ms: number): this {
-    this.stepMs = ms;
-    return this;
-  }
-
-  start(input: unknown[] = []): number {
-    return this.add({
-      type: 'workflowExecutionStarted',
-      workflowType: 'greet',
-      workflowId: this.workflowId,
-      runId: this.runId,
-      firstExecutionRunId: this.runId,
-      taskQueue: 'main',
-      input,
-      attempt: 1,
-      randomnessSeed: 'seed-1',
-      workflowTaskTimeoutMs: 10_000,
-    });
-  }
-
-  /** A workflow task that ends as `end`; returns the closing event's id. */
-  workflowTask(end: 'completed' | 'failed' | 'timedOut' = 'completed', attempt = 1): number {
-    const scheduledEventId = this.add({ type: 'workflowTaskScheduled', taskQueue: 'main', attempt });
-    const startedEventId = this.add({ type: 'workflowTaskStarted', scheduledEventId, identity: 'worker-1' });
-    if (end === 'completed') return this.add({ type: 'workflowTaskCompleted', scheduledEventId, startedEventId });
-    if (end === 'timedOut') return this.add({ type: 'workflowTaskTimedOut', scheduledEventId, startedEventId });
-    return this.add({
-      type: 'workflowTaskFailed',
-      scheduledEventId,
-      startedEventId,
-      cause: 'nondeterminism',
-      failure: { message: 'expected startTimer, got scheduleActivity', kind: 'application', type: 'DeterminismViolationError' },
-      identity: 'worker-1',
-    });
-  }
-
-  history(): History {
-    return { format: HISTORY_FORMAT, version: HISTORY_VERSION, workflowId: this.workflowId, runId: this.runId, events: this.events };
-  }
-}
-
 /** A valid history using every event type; it closes with workflowExecution{Completed,Failed}. */
 function everyEventHistory(close: 'completed' | 'failed'): History {
-  const b = new Builder();
+  const b = new HistoryBuilder();
   b.start(['Ada']);
   b.workflowTask('failed', 1);
   b.workflowTask('timedOut', 2);
@@ -155,7 +96,7 @@ function everyEventHistory(close: 'completed' | 'failed'): History {
  * workflow task, 12 workflow completed.
  */
 function baseHistory(): History {
-  const b = new Builder();
+  const b = new HistoryBuilder();
   b.start(['Ada']);
   const wt = b.workflowTask();
   const a = b.add({ type: 'activityTaskScheduled', activityId: 'a1', activityType: 'greet', taskQueue: 'main', input: ['Ada'], startToCloseTimeoutMs: 10_000, workflowTaskCompletedEventId: wt });
@@ -218,7 +159,7 @@ t.test('optional fields set to undefined count as absent', async (t) => {
 });
 
 t.test('ids may be reused once the timer or activity holding them has closed', async (t) => {
-  const b = new Builder();
+  const b = new HistoryBuilder();
   b.start();
   const wt = b.workflowTask();
   const t1 = b.add({ type: 'timerStarted', timerId: 't', startToFireTimeoutMs: 10, workflowTaskCompletedEventId: wt });
@@ -232,7 +173,7 @@ t.test('ids may be reused once the timer or activity holding them has closed', a
 });
 
 t.test('equal event times are allowed; times with offsets and nanoseconds are accepted', async (t) => {
-  const b = new Builder('wf-1', 'run-1', T0, 0);
+  const b = new HistoryBuilder({ startMs: T0, stepMs: 0 });
   b.start();
   b.workflowTask();
   const h = clone(b.history());
@@ -610,7 +551,7 @@ const withoutUndefined = <O extends object>(o: O): O =>
 
 /** Plays a plan into a valid history: workflow tasks, then commands, then what arrives. */
 function build(plan: Plan): History {
-  const b = new Builder('wf-prop', 'run-prop', plan.startMs);
+  const b = new HistoryBuilder({ workflowId: 'wf-prop', runId: 'run-prop', startMs: plan.startMs });
   b.start(plan.input);
   const openActivities: { scheduled: number; activityId: string }[] = [];
   const openTimers: { started: number; timerId: string }[] = [];

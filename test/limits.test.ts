@@ -7,42 +7,22 @@ import t from 'tap';
 import fc from 'fast-check';
 import { MemoryStore } from '../lib/backends/memory';
 import { sortedSetWork } from '../lib/backends/memory/sorted-set';
-import { DEFAULT_LIMITS, LIMIT_RANGES, LocalWorkflowService, type Clock, type HistoryWarning, type Limits, type Store } from '../lib/engine';
+import { DEFAULT_LIMITS, LIMIT_RANGES, LocalWorkflowService, type HistoryWarning, type Limits, type Store } from '../lib/engine';
 import { copyJson } from '../lib/engine/json-copy';
 import { InvalidArgumentError, LimitExceededError } from '../lib/errors';
 import { makeHistory, type HistoryEvent } from '../lib/history';
 import type { ActivityTask, QueryTask, WorkflowTask } from '../lib/service';
 import type { Command, WireFailure } from '../runtime/protocol';
 import { nested } from './store-conformance';
+import { failure, ManualClock, pollNow } from './support/service';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 const numRuns = Number(process.env.DEJA_PROPERTY_RUNS ?? 60);
 
 // ---- harness ----
 
-const T0 = Date.UTC(2024, 0, 1);
-
-class ManualClock implements Clock {
-  ms = T0;
-  now(): number {
-    return this.ms;
-  }
-}
-
-/** Resolves with a task if one is claimable right now, else null. */
-async function pollNow<T>(poll: (signal: AbortSignal) => Promise<T | null>): Promise<T | null> {
-  const ac = new AbortController();
-  const timer = setImmediate(() => ac.abort());
-  try {
-    return await poll(ac.signal);
-  } finally {
-    clearImmediate(timer);
-  }
-}
-
 const activity = (seq: number, args: unknown[] = [seq]): Command => ({ type: 'scheduleActivity', seq, activityId: String(seq), activityType: 'work', args, startToCloseTimeoutMs: 60_000 });
 const timer = (seq: number): Command => ({ type: 'startTimer', seq, startToFireTimeoutMs: 1000 });
-const failure = (message: string, over: Partial<WireFailure> = {}): WireFailure => ({ kind: 'application', message, ...over });
 
 function setup(t: tap.Test, limits: Partial<Limits> = {}, onWarning: (w: HistoryWarning) => void = () => {}) {
   const clock = new ManualClock();

@@ -5,7 +5,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { MemoryStore } from '../lib/backends/memory';
 import { SortedSet, sortedSetWork } from '../lib/backends/memory/sorted-set';
-import type { QueryRecord, Store, StoreTx, TaskKind, TaskRecord, TimerKind, TimerRecord } from '../lib/engine/store';
+import type { QueryRecord, Store, StoreTx, TaskKind, TaskRecord, TimerKind, TimerRecord } from '../lib/backends/store';
 import { storeConformance } from './store-conformance';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);

@@ -9,53 +9,19 @@ import { makeHistory } from '../lib/history';
 import type { HistoryEvent, NewEvent } from '../lib/history/events';
 import type { Activation, ActivationCompletion, Command } from '../runtime/protocol';
 import { replayHistory } from '../lib/testing/replay';
+import { HistoryBuilder } from './support/history';
 
-/** Builds a history event by event: ids and times are assigned in order. */
-class HistoryBuilder {
-  readonly events: HistoryEvent[] = [];
-  private time = Date.UTC(2026, 0, 1);
-  add(event: NewEvent, advanceMs = 1): number {
-    this.time += advanceMs;
-    const eventId = this.events.length + 1;
-    this.events.push({ eventId, eventTime: new Date(this.time).toISOString(), ...event } as HistoryEvent);
-    return eventId;
-  }
-  start(workflowType: string, input: unknown[] = []): this {
-    this.add({ type: 'workflowExecutionStarted', workflowType, workflowId: 'wf-1', runId: 'run-1', firstExecutionRunId: 'run-1', taskQueue: 'q', input, attempt: 1, randomnessSeed: 'seed', workflowTaskTimeoutMs: 10_000 });
-    return this;
-  }
-  /** A workflow task that completed; returns its workflowTaskCompleted id. */
-  task(): number {
-    const scheduled = this.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });
-    const started = this.add({ type: 'workflowTaskStarted', scheduledEventId: scheduled });
-    return this.add({ type: 'workflowTaskCompleted', scheduledEventId: scheduled, startedEventId: started });
-  }
-  activity(activityType: string, activityId: string, completed: number, result?: unknown): this {
-    const scheduled = this.add({ type: 'activityTaskScheduled', activityId, activityType, taskQueue: 'q', input: [], startToCloseTimeoutMs: 10_000, workflowTaskCompletedEventId: completed });
-    this.pendingActivity = scheduled;
-    this.pendingResult = result;
-    return this;
-  }
-  private pendingActivity = 0;
-  private pendingResult: unknown;
-  activityCompletes(): this {
-    const started = this.add({ type: 'activityTaskStarted', scheduledEventId: this.pendingActivity, attempt: 1 });
-    this.add({ type: 'activityTaskCompleted', scheduledEventId: this.pendingActivity, startedEventId: started, result: this.pendingResult });
-    return this;
-  }
-  complete(completed: number, result?: unknown): this {
-    this.add({ type: 'workflowExecutionCompleted', workflowTaskCompletedEventId: completed, ...(result === undefined ? {} : { result }) });
-    return this;
-  }
-}
+/** A run of `workflowType` on task queue "q", its events 1 ms apart. */
+const builder = (workflowType: string, input: unknown[] = []) =>
+  new HistoryBuilder({ workflowType, taskQueue: 'q', randomnessSeed: 'seed', startMs: Date.UTC(2026, 0, 1) + 1, stepMs: 1 }).start(input);
 
 /** The order workflow's history (see test/workflows): greet, charge, greet, complete. */
 function orderHistory(): HistoryEvent[] {
-  const b = new HistoryBuilder().start('orderWorkflow', ['ann', 3]);
-  b.activity('greet', '1', b.task(), 'hi').activityCompletes();
-  b.activity('charge', '2', b.task(), 'paid').activityCompletes();
-  b.activity('greet', '3', b.task(), 'bye').activityCompletes();
-  b.complete(b.task(), 'hi | paid | bye');
+  const b = builder('orderWorkflow', ['ann', 3]);
+  b.activityCompleted(b.activity('greet', '1', b.workflowTask()), 'hi');
+  b.activityCompleted(b.activity('charge', '2', b.workflowTask()), 'paid');
+  b.activityCompleted(b.activity('greet', '3', b.workflowTask()), 'bye');
+  b.completeWorkflow(b.workflowTask(), 'hi | paid | bye');
   return b.events;
 }
 
@@ -87,7 +53,7 @@ t.test('activations: one per completed task, timed at its start, jobs in Tempora
 });
 
 t.test('signals that arrive while a task runs go to the next activation, before other jobs', async (t) => {
-  const b = new HistoryBuilder().start('x');
+  const b = builder('x');
   const s1 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });
   const st1 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s1 });
   b.add({ type: 'workflowExecutionSignaled', signalName: 'early', input: [1] }); // mid-task
@@ -110,14 +76,14 @@ t.test('signals that arrive while a task runs go to the next activation, before 
 });
 
 t.test('a failed task attempt is skipped and its jobs go to the next attempt', async (t) => {
-  const b = new HistoryBuilder().start('x');
+  const b = builder('x');
   const s1 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });
   const st1 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s1 });
   b.add({ type: 'workflowTaskFailed', scheduledEventId: s1, startedEventId: st1, cause: 'workflowError', failure: { kind: 'application', message: 'bug' } });
   const s2 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 2 });
   const st2 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s2 });
   const c2 = b.add({ type: 'workflowTaskCompleted', scheduledEventId: s2, startedEventId: st2 });
-  b.complete(c2);
+  b.completeWorkflow(c2);
   const runner = scripted([{ type: 'completeWorkflow' }]);
   new ReplayMachine(runner).advance(b.events);
   t.equal(runner.seen.length, 1);
@@ -148,8 +114,8 @@ t.test('nondeterminism names the event, the recorded event and the emitted comma
 t.test('bad histories: gaps, unknown timers and activities', async (t) => {
   const events = orderHistory();
   t.throws(() => new ReplayMachine(scripted()).advance([events[0], events[2]]), { name: 'InvalidHistoryError', message: /expected event 2, got event 3/ });
-  const b = new HistoryBuilder().start('x');
-  b.task();
+  const b = builder('x');
+  b.workflowTask();
   b.add({ type: 'timerFired', timerId: '7', startedEventId: 4 });
   const error = t.throws(() => new ReplayMachine(scripted([])).advance(b.events)) as InvalidHistoryError;
   t.ok(error instanceof InvalidHistoryError);
@@ -157,8 +123,8 @@ t.test('bad histories: gaps, unknown timers and activities', async (t) => {
 });
 
 t.test('an event type the machine does not know is refused, naming the event, never skipped', async (t) => {
-  const b = new HistoryBuilder().start('x');
-  b.task();
+  const b = builder('x');
+  b.workflowTask();
   // As a newer deja might write it: unknown to this one.
   b.add({ type: 'childWorkflowExecutionStarted', childWorkflowId: 'c' } as unknown as NewEvent);
   for (const type of ['childWorkflowExecutionStarted', 'constructor', '__proto__', 'toString']) {

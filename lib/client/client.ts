@@ -7,9 +7,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { failureToError } from '../../runtime/failure';
 import type { QueryDefinition, SignalDefinition } from '../../runtime/protocol';
-import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
+import { assertNever, checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
-import type { ExecutionRef, WorkflowIdReusePolicy, WorkflowService } from '../service';
+import type { ExecutionRef, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
 import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
 import { WorkflowExecutionFailedError } from './errors';
 
@@ -46,6 +46,14 @@ export interface WorkflowClientOptions {
   identity?: string;
 }
 
+/** Temporal's name of each service status: a new status without one fails to compile. */
+const STATUS_NAMES = {
+  running: 'RUNNING',
+  completed: 'COMPLETED',
+  failed: 'FAILED',
+} as const satisfies { readonly [S in WorkflowStatus]: string };
+export type WorkflowStatusName = (typeof STATUS_NAMES)[WorkflowStatus];
+
 /** Temporal's current form, `new WorkflowClient({ connection })`: a Connection, or anything with a `service`. */
 export interface WorkflowClientConnectionOptions extends WorkflowClientOptions {
   connection: { service: WorkflowService };
@@ -56,7 +64,7 @@ export interface WorkflowExecutionDescription {
   runId: string;
   type: string;
   taskQueue: string;
-  status: { name: 'RUNNING' | 'COMPLETED' | 'FAILED' };
+  status: { name: WorkflowStatusName };
   startTime: Date;
   closeTime?: Date;
   historyLength: number;
@@ -190,9 +198,16 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
   /** Waits for the run to close; throws WorkflowExecutionFailedError when it failed. */
   async result(): Promise<WorkflowResultType<T>> {
     const outcome = await this.ctx.service.getWorkflowOutcome(this.ref());
-    if (outcome.status === 'completed') return outcome.result as WorkflowResultType<T>;
-    const cause = failureToError(outcome.failure);
-    throw new WorkflowExecutionFailedError(`workflow "${this.workflowId}" failed: ${cause.message}`, this.workflowId, outcome.runId, cause);
+    switch (outcome.status) {
+      case 'completed':
+        return outcome.result as WorkflowResultType<T>;
+      case 'failed': {
+        const cause = failureToError(outcome.failure);
+        throw new WorkflowExecutionFailedError(`workflow "${this.workflowId}" failed: ${cause.message}`, this.workflowId, outcome.runId, cause);
+      }
+      default:
+        return assertNever(outcome, 'workflow outcome');
+    }
   }
 
   async signal<Args extends any[]>(def: SignalDefinition<Args> | string, ...args: Args): Promise<void> {
@@ -212,7 +227,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       runId: d.runId,
       type: d.workflowType,
       taskQueue: d.taskQueue,
-      status: { name: d.status === 'running' ? 'RUNNING' : d.status === 'completed' ? 'COMPLETED' : 'FAILED' },
+      status: { name: STATUS_NAMES[d.status] },
       startTime: new Date(d.startTime),
       historyLength: d.historyLength,
     };

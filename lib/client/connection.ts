@@ -1,13 +1,12 @@
 /**
- * Connection (host side): picks the WorkflowService that a client and a worker speak to, from its
- * options or from DEJA_BACKEND, read once here at the edge. In-process services are shared per
- * backend string through a registry, so a worker and a client created separately in one process
- * meet in one store; the last Connection to close a backend closes its service.
+ * Connection (host side): the WorkflowService that a client and a worker speak to: one given as
+ * it is, or a backend opened by name through the wiring module (lib/wiring), which reads
+ * DEJA_BACKEND when no backend is given and shares in-process services per backend string. The
+ * last Connection to close a backend closes its service.
  */
-import { MemoryStore } from '../backends/memory';
-import { LocalWorkflowService } from '../engine';
 import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import type { WorkflowService } from '../service';
+import { type BackendHold, openBackend, openDefaultBackend } from '../wiring';
 
 export interface ConnectionOptions {
   /**
@@ -16,13 +15,6 @@ export interface ConnectionOptions {
    */
   backend?: string | WorkflowService;
 }
-
-interface Shared {
-  service: LocalWorkflowService;
-  connections: number;
-}
-
-const registry = new Map<string, Shared>();
 
 /** What a client calls on its service; a WorkflowClient checks for these. */
 export const CLIENT_METHODS = ['startWorkflow', 'signalWorkflow', 'queryWorkflow', 'describeWorkflow', 'getWorkflowOutcome', 'getHistory'] as const;
@@ -60,27 +52,10 @@ export function checkOptions(where: string, options: unknown, known: readonly st
   checkKnownKeys(where, options as object | undefined, known);
 }
 
-/** `from` says where the string came from when the caller did not write it (DEJA_BACKEND). */
-function openBackend(backend: string, from: string): Shared {
-  const memory = /^memory:(.*)$/s.exec(backend);
-  if (!memory) {
-    if (/^sqlite:/.test(backend) || /^postgres(ql)?:\/\//.test(backend)) {
-      const kind = backend.startsWith('sqlite:') ? 'sqlite' : 'postgres';
-      throw new InvalidArgumentError(`Connection: the ${kind} backend is not available yet (backend "${backend}"${from}); use "memory:" or "memory:<name>"`);
-    }
-    throw new InvalidArgumentError(`Connection: unknown backend "${backend}"${from}; expected "memory:" or "memory:<name>"`);
-  }
-  const key = `memory:${memory[1]}`;
-  let shared = registry.get(key);
-  if (!shared) registry.set(key, (shared = { service: new LocalWorkflowService({ store: new MemoryStore() }), connections: 0 }));
-  shared.connections++;
-  return shared;
-}
-
 export class Connection {
   readonly service: WorkflowService;
-  /** The registry entry this connection holds, when it opened a backend by name. */
-  private shared: Shared | undefined;
+  /** This connection's hold on a backend it opened by name. */
+  private hold: BackendHold | undefined;
 
   /** Temporal's spelling: `await Connection.connect(options)`. */
   static async connect(options?: ConnectionOptions): Promise<Connection> {
@@ -92,12 +67,11 @@ export class Connection {
     // Only an absent backend (or undefined) means the default: null is a mistake, not a choice.
     const given = options?.backend;
     if (given === undefined) {
-      const env = process.env.DEJA_BACKEND || undefined;
-      this.shared = env === undefined ? openBackend('memory:', '') : openBackend(env, ' (from DEJA_BACKEND)');
-      this.service = this.shared.service;
+      this.hold = openDefaultBackend();
+      this.service = this.hold.service;
     } else if (typeof given === 'string') {
-      this.shared = openBackend(given, '');
-      this.service = this.shared.service;
+      this.hold = openBackend(given);
+      this.service = this.hold.service;
     } else if (missingMethods(given, SERVICE_METHODS).length === 0 && !Array.isArray(given)) {
       this.service = given;
     } else {
@@ -110,11 +84,8 @@ export class Connection {
 
   /** Releases this connection's hold on its backend; a given WorkflowService is left open. */
   async close(): Promise<void> {
-    const shared = this.shared;
-    if (!shared) return;
-    this.shared = undefined;
-    if (--shared.connections > 0) return;
-    for (const [key, entry] of registry) if (entry === shared) registry.delete(key);
-    await shared.service.close();
+    const hold = this.hold;
+    this.hold = undefined;
+    await hold?.release();
   }
 }

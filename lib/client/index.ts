@@ -12,4 +12,4 @@ export type {
   WorkflowStartOptions,
 } from './client';
 export { WorkflowExecutionFailedError } from './errors';
-export { QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../engine';
+export { QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';

@@ -1,7 +1,7 @@
-/** The engine's public surface (host side): the local WorkflowService, its Store seam and errors. */
+/** The engine's public surface (host side): the local WorkflowService, its Store seam (lib/backends/store.ts) and errors. */
 export { LocalWorkflowService, systemClock } from './local-service';
 export type { Clock, LocalWorkflowServiceOptions } from './local-service';
-export type { HistoryWarning } from './engine';
+export type { HistoryWarning } from './history-limits';
 export {
   DEFAULT_LIMITS,
   DEFAULT_MAX_COMMANDS_PER_TASK,
@@ -17,9 +17,12 @@ export {
   MAX_PAYLOAD_DEPTH_ALLOWED,
 } from './limits';
 export type { Limits } from './limits';
-export { QueryFailedError, StaleTaskError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from './errors';
+export { QueryFailedError, StaleTaskError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
+export { InProcessChangeFeed } from './notifier';
 export type {
   ActivitySchedule,
+  Change,
+  ChangeFeed,
   HistoryStore,
   Lease,
   QueryAnswer,
@@ -35,4 +38,5 @@ export type {
   TimerKind,
   TimerRecord,
   TimerStore,
-} from './store';
+  TransactionOptions,
+} from '../backends/store';

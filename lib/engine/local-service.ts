@@ -1,13 +1,15 @@
 /**
  * LocalWorkflowService (host side): the WorkflowService that runs in this process. It composes the
- * engine, a Store, a Clock and the in-process Notifier, and owns the one background loop: a single
+ * engine, a Store, a Clock, a ChangeFeed (the store's, else the in-process one) and this process's
+ * waiters. It is the service edge: every request is checked and copied here (requests.ts) before
+ * the engine runs, and the engine takes only checked values. It owns the one background loop: a single
  * setTimeout, re-armed to the next due instant, that fires timers, ends leases, makes delayed
  * retries claimable and times out queries. It is unref'd: a process stays alive for its worker,
  * not for this service. Waiting (long polls, results, query answers)
  * lives here; the engine never waits.
  */
 import type { Command, Payload, WireFailure } from '../../runtime/protocol';
-import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
+import { checkKnownKeys, describe, InvalidArgumentError, LimitExceededError } from '../errors';
 import type { HistoryEvent } from '../history/events';
 import type {
   ActivityTask,
@@ -23,11 +25,14 @@ import type {
   WorkflowTask,
 } from '../service';
 import { types } from 'node:util';
-import { type Effects, Engine, type HistoryWarning, wakeKey } from './engine';
-import { QueryFailedError } from './errors';
+import type { Change, ChangeFeed, Store } from '../backends/store';
+import { assertNever } from '../errors';
+import { QueryFailedError } from '../service-errors';
+import { type Effects, Engine } from './engine';
+import type { HistoryWarning } from './history-limits';
 import { type Limits, resolveLimits } from './limits';
-import { Notifier } from './notifier';
-import type { Store } from './store';
+import { InProcessChangeFeed, Notifier, waitKey } from './notifier';
+import * as check from './requests';
 
 /** Where the service reads time. Tests and time skipping pass one they move by hand, then `tick()`. */
 export interface Clock {
@@ -71,7 +76,10 @@ export class LocalWorkflowService implements WorkflowService {
   private readonly onWarning: (warning: HistoryWarning) => void;
   /** The limits in force: the defaults with the `limits` option applied. */
   readonly limits: Readonly<Limits>;
+  /** This process's waiters. */
   private readonly notifier = new Notifier();
+  private readonly feed: ChangeFeed;
+  private readonly unsubscribe: () => void;
   private readonly closing = new AbortController();
   private timer: NodeJS.Timeout | undefined;
   private armedAt: number | undefined;
@@ -99,6 +107,8 @@ export class LocalWorkflowService implements WorkflowService {
     this.onWarning = options.onWarning ?? emitWarning;
     this.limits = Object.freeze(resolveLimits(where, options.limits));
     this.engine = new Engine(this.store, { onCommit: (effects) => this.committed(effects), limits: this.limits });
+    this.feed = this.store.changes ?? new InProcessChangeFeed();
+    this.unsubscribe = this.feed.subscribe((change) => this.changed(change));
     // A store may hold work from before (a reopened file): look at once.
     this.arm(this.clock.now());
   }
@@ -106,30 +116,33 @@ export class LocalWorkflowService implements WorkflowService {
   // ---- client side ----
 
   startWorkflow(request: StartWorkflowRequest): Promise<{ runId: string }> {
-    return this.open(() => this.engine.startWorkflow(request, this.clock.now()));
+    return this.open(() => this.engine.startWorkflow(check.checkStart(this.limits, request), this.clock.now()));
   }
 
   signalWorkflow(request: SignalWorkflowRequest): Promise<void> {
-    return this.open(() => this.engine.signalWorkflow(request, this.clock.now()));
+    return this.open(() => this.engine.signalWorkflow(check.checkSignal(this.limits, request), this.clock.now()));
   }
 
   describeWorkflow(ref: ExecutionRef): Promise<WorkflowDescription> {
-    return this.open(() => this.engine.describeWorkflow(ref));
+    return this.open(() => this.engine.describeWorkflow(check.checkRef('describeWorkflow', this.limits, ref), this.clock.now()));
   }
 
   getHistory(ref: ExecutionRef, afterEventId?: number): Promise<HistoryEvent[]> {
-    return this.open(() => this.engine.getHistory(ref, afterEventId));
+    return this.open(() => {
+      const checked = check.checkGetHistory(this.limits, ref, afterEventId);
+      return this.engine.getHistory(checked.ref, checked.after, this.clock.now());
+    });
   }
 
   async getWorkflowOutcome(ref: ExecutionRef, signal?: AbortSignal): Promise<WorkflowOutcome> {
     if (signal !== undefined) checkSignal('getWorkflowOutcome', signal);
-    let { workflowId, runId, outcome } = await this.open(() => this.engine.workflowOutcome(ref));
+    let { workflowId, runId, outcome } = await this.open(() => this.engine.workflowOutcome(check.checkRef('getWorkflowOutcome', this.limits, ref), this.clock.now()));
     // Pinned to the run found first: a later run of the same id is another outcome.
     const pinned = { workflowId, runId };
     while (!outcome) {
-      const listener = this.notifier.listen(wakeKey.run(runId));
+      const listener = this.notifier.listen(waitKey.run(runId));
       try {
-        ({ outcome } = await this.open(() => this.engine.workflowOutcome(pinned)));
+        ({ outcome } = await this.open(() => this.engine.workflowOutcome(pinned, this.clock.now())));
         if (outcome) break;
         this.throwIfAborted(signal);
         await listener.wait([signal, this.closing.signal]);
@@ -142,7 +155,7 @@ export class LocalWorkflowService implements WorkflowService {
   }
 
   async queryWorkflow(request: QueryWorkflowRequest): Promise<Payload> {
-    const { queryId, taskQueue, workflowId, queryType } = await this.open(() => this.engine.createQuery(request, this.clock.now()));
+    const { queryId, taskQueue, workflowId, queryType } = await this.open(() => this.engine.createQuery(check.checkQuery(this.limits, request), this.clock.now()));
     const deadline = this.clock.now() + this.queryTimeoutMs;
     this.queryDeadlines.set(queryId, deadline);
     this.arm(deadline);
@@ -150,9 +163,9 @@ export class LocalWorkflowService implements WorkflowService {
     const what = `query "${queryType}" on workflow "${workflowId}"`;
     try {
       for (;;) {
-        const listener = this.notifier.listen(wakeKey.query(queryId));
+        const listener = this.notifier.listen(waitKey.query(queryId));
         try {
-          const answer = await this.open(() => this.engine.queryAnswer(queryId));
+          const answer = await this.open(() => this.engine.queryAnswer(queryId, this.clock.now()));
           if (answer?.ok) return answer.result;
           if (answer) throw new QueryFailedError(`${what} failed: ${answer.failure.message}`, answer.failure);
           if (this.clock.now() >= deadline) {
@@ -178,20 +191,43 @@ export class LocalWorkflowService implements WorkflowService {
   async pollWorkflowTask(taskQueue: string, identity: string, signal: AbortSignal): Promise<WorkflowTask | QueryTask | null> {
     const where = 'pollWorkflowTask';
     checkSignal(where, signal);
-    const { queue, who } = this.engine.checkPoll(where, taskQueue, identity);
-    return this.longPoll(signal, wakeKey.workflowQueue(queue), () => this.engine.pollWorkflowTask(queue, who, this.clock.now()));
+    const { queue, who } = check.checkPoll(where, this.limits, taskQueue, identity);
+    return this.longPoll(signal, waitKey.workflowQueue(queue), (lookFirst) => this.engine.pollWorkflowTask(queue, who, this.clock.now(), lookFirst));
   }
 
+  /**
+   * A malformed completion (an unknown command, a bad field) fails the workflow task, cause
+   * badCommand, as Temporal does, and rejects. One over a limit (too many commands, a payload too
+   * large or too deep) is refused without touching the task: the worker fails it (failWorkflowTask,
+   * same token) saying why, or the task times out.
+   */
   completeWorkflowTask(taskToken: string, commands: Command[]): Promise<void> {
-    return this.open(() => this.engine.completeWorkflowTask(taskToken, commands, this.clock.now()));
+    const where = 'completeWorkflowTask';
+    return this.open(async () => {
+      const token = check.checkToken(where, this.limits, taskToken);
+      let checked: Command[];
+      try {
+        checked = check.checkCommands(where, this.limits, commands);
+      } catch (err) {
+        if (err instanceof InvalidArgumentError && !(err instanceof LimitExceededError)) await this.engine.rejectCompletion(token, err, this.clock.now());
+        throw err;
+      }
+      return this.engine.completeWorkflowTask(token, checked, this.clock.now());
+    });
   }
 
   failWorkflowTask(taskToken: string, cause: string, failure: WireFailure): Promise<void> {
-    return this.open(() => this.engine.failWorkflowTask(taskToken, cause, failure, this.clock.now()));
+    return this.open(() => {
+      const checked = check.checkFailWorkflowTask(this.limits, taskToken, cause, failure);
+      return this.engine.failWorkflowTask(checked.token, checked.cause, checked.failure, this.clock.now());
+    });
   }
 
   respondQueryTask(taskToken: string, answer: { ok: true; result?: Payload } | { ok: false; failure: WireFailure }): Promise<void> {
-    return this.open(() => this.engine.respondQueryTask(taskToken, answer, this.clock.now()));
+    return this.open(() => {
+      const checked = check.checkQueryAnswer(this.limits, taskToken, answer);
+      return this.engine.respondQueryTask(checked.token, checked.answer, this.clock.now());
+    });
   }
 
   // ---- activity tasks ----
@@ -199,20 +235,29 @@ export class LocalWorkflowService implements WorkflowService {
   async pollActivityTask(taskQueue: string, identity: string, signal: AbortSignal): Promise<ActivityTask | null> {
     const where = 'pollActivityTask';
     checkSignal(where, signal);
-    const { queue, who } = this.engine.checkPoll(where, taskQueue, identity);
-    return this.longPoll(signal, wakeKey.activityQueue(queue), () => this.engine.pollActivityTask(queue, who, this.clock.now()));
+    const { queue, who } = check.checkPoll(where, this.limits, taskQueue, identity);
+    return this.longPoll(signal, waitKey.activityQueue(queue), (lookFirst) => this.engine.pollActivityTask(queue, who, this.clock.now(), lookFirst));
   }
 
   completeActivityTask(taskToken: string, result: Payload): Promise<void> {
-    return this.open(() => this.engine.completeActivityTask(taskToken, result, this.clock.now()));
+    return this.open(() => {
+      const checked = check.checkActivityResult(this.limits, taskToken, result);
+      return this.engine.completeActivityTask(checked.token, checked.result, this.clock.now());
+    });
   }
 
   failActivityTask(taskToken: string, failure: WireFailure): Promise<void> {
-    return this.open(() => this.engine.failActivityTask(taskToken, failure, this.clock.now()));
+    return this.open(() => {
+      const checked = check.checkActivityFailure(this.limits, taskToken, failure);
+      return this.engine.failActivityTask(checked.token, checked.failure, this.clock.now());
+    });
   }
 
   heartbeatActivityTask(taskToken: string, details?: Payload): Promise<HeartbeatResponse> {
-    return this.open(() => this.engine.heartbeatActivityTask(taskToken, details, this.clock.now()));
+    return this.open(() => {
+      const checked = check.checkHeartbeat(this.limits, taskToken, details);
+      return this.engine.heartbeatActivityTask(checked.token, checked.details, this.clock.now());
+    });
   }
 
   // ---- lifetime and time ----
@@ -230,6 +275,7 @@ export class LocalWorkflowService implements WorkflowService {
   async close(): Promise<void> {
     if (this.closing.signal.aborted) return;
     this.closing.abort(new Error('deja: the workflow service was closed'));
+    this.unsubscribe();
     clearTimeout(this.timer);
     await this.ticking;
     await this.store.close();
@@ -256,9 +302,9 @@ export class LocalWorkflowService implements WorkflowService {
     this.arm(next);
   }
 
+  /** After a commit: announce its changes (to this process's waiters and, through a shared feed, others'). */
   private committed(effects: Effects): void {
-    for (const key of effects.wake) this.notifier.notify(key);
-    if (effects.dueAt !== undefined) this.arm(effects.dueAt);
+    this.feed.publish(effects.changes);
     for (const warning of effects.warnings) {
       try {
         this.onWarning(warning);
@@ -266,6 +312,28 @@ export class LocalWorkflowService implements WorkflowService {
         // The change is committed; a failing hook must not make its caller think otherwise.
         process.emitWarning(`deja: the onWarning hook threw: ${err instanceof Error ? err.message : String(err)}`, { type: 'DejaWarning' });
       }
+    }
+  }
+
+  /** A committed change, this process's or (through a shared feed) another's: wake whoever waits for it. */
+  private changed(change: Change): void {
+    switch (change.type) {
+      case 'workflowTask':
+      case 'query':
+        return this.notifier.notify(waitKey.workflowQueue(change.taskQueue));
+      case 'activityTask':
+        return this.notifier.notify(waitKey.activityQueue(change.taskQueue));
+      case 'answer':
+        return this.notifier.notify(waitKey.query(change.queryId));
+      case 'runClosed':
+        return this.notifier.notify(waitKey.run(change.runId));
+      case 'due':
+        return this.arm(change.at);
+      case 'any':
+        this.notifier.notifyAll();
+        return this.arm(this.clock.now());
+      default:
+        return assertNever(change, 'change');
     }
   }
 
@@ -288,14 +356,21 @@ export class LocalWorkflowService implements WorkflowService {
     else this.timer?.unref();
   }
 
-  private async longPoll<T>(signal: AbortSignal, key: string, claim: () => Promise<T | null>): Promise<T | null> {
+  /**
+   * Claims, or waits for a change on `key` and claims again. A poll woken by a change on its own
+   * key goes straight to the claim (there is likely work); any other look checks first in a
+   * read-only transaction, so a poll that finds nothing never opens a write transaction.
+   */
+  private async longPoll<T>(signal: AbortSignal, key: string, claim: (lookFirst: boolean) => Promise<T | null>): Promise<T | null> {
+    let hinted = false;
     for (;;) {
       if (signal.aborted || this.closing.signal.aborted) return null;
       const listener = this.notifier.listen(key);
       try {
-        const task = await claim();
+        const task = await claim(!hinted);
         if (task) return task;
         await listener.wait([signal, this.closing.signal]);
+        hinted = listener.hinted;
       } finally {
         listener.close();
       }

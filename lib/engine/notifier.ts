@@ -1,10 +1,48 @@
 /**
- * In-process wake-ups (host side) for long polls and result waiters. A waiter listens *before* it
- * checks the store and waits after, so a change committed in between still wakes it: no lost
- * wake-up without keeping per-key state for keys nobody waits on. A cross-process backend keeps
- * this shape and adds sources of `notify`/`notifyAll` (PostgreSQL LISTEN/NOTIFY, or a periodic
- * poll for backends without one).
+ * Wake-ups (host side) for long polls and result waiters. Two parts:
+ * - `InProcessChangeFeed`, the default ChangeFeed (lib/backends/store.ts): the committed changes
+ *   of this process, fanned out to this process's subscribers. A backend shared across processes
+ *   brings its own feed (PostgreSQL LISTEN/NOTIFY, a poll on SQLite) with the same contract.
+ * - `Notifier`, this process's waiters, keyed by what they wait on (`waitKey`). A waiter listens
+ *   *before* it checks the store and waits after, so a change committed in between still wakes
+ *   it: no lost wake-up without keeping per-key state for keys nobody waits on.
+ * The service subscribes to its feed and turns each change into a `notify` of the waiters' key.
  */
+import type { Change, ChangeFeed } from '../backends/store';
+
+/** What waiters listen on. */
+export const waitKey = {
+  workflowQueue: (taskQueue: string) => `workflow:${taskQueue}`,
+  activityQueue: (taskQueue: string) => `activity:${taskQueue}`,
+  run: (runId: string) => `run:${runId}`,
+  query: (queryId: string) => `query:${queryId}`,
+};
+
+/** The default ChangeFeed: synchronous delivery to this process's subscribers, and nowhere else. */
+export class InProcessChangeFeed implements ChangeFeed {
+  private readonly subscribers = new Set<(change: Change) => void>();
+
+  publish(changes: readonly Change[]): void {
+    for (const change of changes) {
+      for (const onChange of [...this.subscribers]) {
+        try {
+          onChange(change);
+        } catch (err) {
+          // The change is committed: a failing subscriber must not make its publisher think otherwise.
+          process.emitWarning(`deja: a change subscriber threw: ${err instanceof Error ? err.message : String(err)}`, { type: 'DejaWarning' });
+        }
+      }
+    }
+  }
+
+  subscribe(onChange: (change: Change) => void): () => void {
+    // A wrapper per call: subscribing one function twice gives two subscriptions.
+    const entry = (change: Change) => onChange(change);
+    this.subscribers.add(entry);
+    return () => this.subscribers.delete(entry);
+  }
+}
+
 export class Notifier {
   private readonly listeners = new Map<string, Set<Listener>>();
 
@@ -20,22 +58,25 @@ export class Notifier {
   }
 
   notify(key: string): void {
-    for (const listener of this.listeners.get(key) ?? []) listener.fire();
+    for (const listener of this.listeners.get(key) ?? []) listener.fire(true);
   }
 
   notifyAll(): void {
-    for (const set of this.listeners.values()) for (const listener of set) listener.fire();
+    for (const set of this.listeners.values()) for (const listener of set) listener.fire(false);
   }
 }
 
 export class Listener {
   private fired = false;
+  /** Fired by a change on its own key (likely work), not only by a broadcast. */
+  hinted = false;
   private wake?: () => void;
 
   constructor(private readonly unregister: () => void) {}
 
-  fire(): void {
+  fire(hinted: boolean): void {
     this.fired = true;
+    this.hinted ||= hinted;
     this.wake?.();
   }
 

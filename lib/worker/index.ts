@@ -18,13 +18,13 @@ import { ReplayMachine, initFromStart, type PendingLiveTask } from '../replay';
 import { Context, type ActivityInfo } from '../activity';
 import { toPlainJson } from '../activity/json';
 import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, checkInteger, checkKnownKeys, describe } from '../errors';
-import { Connection } from '../client';
+import { openDefaultBackend } from '../wiring';
 
 export type ActivityFunction = (...args: any[]) => unknown;
 
 export interface WorkerOptions {
   taskQueue: string;
-  /** A Connection (or anything with a `service`); default `new Connection()`. */
+  /** A Connection (or anything with a `service`); default: the default backend (DEJA_BACKEND, else `memory:`), as `new Connection()` opens it. */
   connection?: { service: WorkflowService };
   /** The workflows module to bundle; or give a prebuilt `workflowBundle`. */
   workflowsPath?: string;
@@ -200,7 +200,8 @@ export class Worker {
   ) {
     this.taskQueue = options.taskQueue;
     this.identity = options.identity ?? `${process.pid}@${hostname()}`;
-    this.service = (options.connection ?? new Connection()).service;
+    // Without a connection: the default backend, as `new Connection()` would open it (and, as before, held for the process's life).
+    this.service = options.connection?.service ?? openDefaultBackend().service;
     this.maxCached = checked.maxCached;
     this.maxActivities = checked.maxActivities;
     this.workflowPollers = checked.workflowPollers;

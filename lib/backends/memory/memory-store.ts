@@ -2,7 +2,9 @@
  * The in-memory Store (host side): maps in this process, for tests, examples and time skipping.
  * Transactions run one at a time (a promise-chain mutex); every write inside one records its
  * inverse in an undo log, replayed backwards when fn throws, indexes included. Records are
- * structured-cloned in and out, so no caller ever holds an object the store keeps.
+ * structured-cloned in and out, so no caller ever holds an object the store keeps. A read-only
+ * transaction is an ordinary one whose write methods refuse. It has no `changes` feed: only this
+ * process can open it, and the service's in-process feed serves.
  *
  * Nothing scans: claimable tasks sit in a sorted set per (kind, queue) ordered by (visibleAt,
  * insertion), leased ones in one ordered by (lease end, insertion), timers in one ordered by
@@ -25,7 +27,9 @@ import type {
   TimerKind,
   TimerRecord,
   TimerStore,
-} from '../../engine/store';
+  TransactionOptions,
+} from '../store';
+import type { Payload } from '../../../runtime/protocol';
 import { SortedSet } from './sorted-set';
 
 const clone = <T>(value: T): T => structuredClone(value);
@@ -158,11 +162,17 @@ class MemoryTx implements StoreTx {
   /** Set when the transaction settles: a leaked tx must not write outside the lock. */
   done = false;
 
-  constructor(t: Tables, j: Journal) {
+  constructor(t: Tables, j: Journal, readOnly: boolean) {
     const live = <A extends unknown[], R>(f: (...args: A) => R) => async (...args: A): Promise<Awaited<R>> => {
       if (this.done) throw new Error('deja memory store: this transaction has ended');
       return f(...args) as Awaited<R>;
     };
+    /** A write method: refused in a read-only transaction, before it changes anything. */
+    const write = <A extends unknown[], R>(name: string, f: (...args: A) => R) =>
+      live((...args: A): R => {
+        if (readOnly) throw new Error(`deja memory store: ${name} is a write, refused in a read-only transaction`);
+        return f(...args);
+      });
 
     this.runs = {
       get: live((runId: string) => {
@@ -173,20 +183,20 @@ class MemoryTx implements StoreTx {
         const runId = t.latestRun.get(workflowId);
         return runId === undefined ? undefined : clone(t.runs.get(runId)!);
       }),
-      insert: live((run: RunRecord) => {
+      insert: write('runs.insert', (run: RunRecord) => {
         if (t.runs.has(run.runId)) throw new Error(`deja memory store: run ${run.runId} exists`);
         j.set(t.runs, run.runId, clone(run));
         j.set(t.latestRun, run.workflowId, run.runId);
         j.set(t.history, run.runId, []);
       }),
-      update: live((run: RunRecord) => {
+      update: write('runs.update', (run: RunRecord) => {
         if (!t.runs.has(run.runId)) throw new Error(`deja memory store: no run ${run.runId} to update`);
         j.set(t.runs, run.runId, clone(run));
       }),
     };
 
     this.history = {
-      append: live((runId: string, events: HistoryEvent[]) => {
+      append: write('history.append', (runId: string, events: HistoryEvent[]) => {
         const log = t.history.get(runId);
         if (!log) throw new Error(`deja memory store: no run ${runId} to append to`);
         events.forEach((e, i) => {
@@ -237,7 +247,7 @@ class MemoryTx implements StoreTx {
     };
 
     this.tasks = {
-      put: live((task: TaskRecord) => {
+      put: write('tasks.put', (task: TaskRecord) => {
         const old = t.tasks.get(task.taskId);
         storeTask(clone(task), old ? old.key.seq : j.counter(t));
       }),
@@ -245,7 +255,7 @@ class MemoryTx implements StoreTx {
         const entry = t.tasks.get(taskId);
         return entry && clone(entry.task);
       }),
-      claim: live((kind: TaskKind, taskQueue: string, identity: string, token: string, now: number) => {
+      claim: write('tasks.claim', (kind: TaskKind, taskQueue: string, identity: string, token: string, now: number) => {
         const first = t.unleasedByQueue.get(queueKey(kind, taskQueue))?.min();
         if (first === undefined || first.at > now) return undefined;
         const entry = t.tasks.get(first.id)!;
@@ -253,11 +263,23 @@ class MemoryTx implements StoreTx {
         storeTask(claimed, entry.key.seq);
         return clone(claimed);
       }),
+      claimable: live((kind: TaskKind, taskQueue: string, now: number) => {
+        const first = t.unleasedByQueue.get(queueKey(kind, taskQueue))?.min();
+        return first !== undefined && first.at <= now;
+      }),
+      setHeartbeat: write('tasks.setHeartbeat', (taskId: string, heartbeat: { details?: Payload; expiresAt: number }) => {
+        const entry = t.tasks.get(taskId);
+        if (entry?.task.kind !== 'activity' || !entry.task.lease) throw new Error(`deja memory store: no leased activity task ${taskId} to heartbeat`);
+        // The store's own copy, changed in the two fields only; re-indexed because the lease end moved.
+        const task = { ...entry.task, lease: { ...entry.task.lease, expiresAt: heartbeat.expiresAt } };
+        if (heartbeat.details !== undefined) task.activity = { ...task.activity, heartbeatDetails: clone(heartbeat.details) };
+        storeTask(task, entry.key.seq);
+      }),
       byToken: live((token: string) => {
         const taskId = t.taskByToken.get(token);
         return taskId === undefined ? undefined : clone(t.tasks.get(taskId)!.task);
       }),
-      expireLeases: live((now: number, limit: number) => {
+      expireLeases: write('tasks.expireLeases', (now: number, limit: number) => {
         const expired: TaskRecord[] = [];
         while (expired.length < limit) {
           const first = t.leased.min();
@@ -270,8 +292,8 @@ class MemoryTx implements StoreTx {
         }
         return expired;
       }),
-      delete: live(deleteTask),
-      deleteRun: live((runId: string) => {
+      delete: write('tasks.delete', deleteTask),
+      deleteRun: write('tasks.deleteRun', (runId: string) => {
         for (const taskId of [...(t.tasksByRun.get(runId) ?? [])]) deleteTask(taskId);
       }),
       nextDueAt: live((now: number) => {
@@ -293,7 +315,7 @@ class MemoryTx implements StoreTx {
     };
 
     this.timers = {
-      put: live((timer: TimerRecord) => {
+      put: write('timers.put', (timer: TimerRecord) => {
         const key = timerKey(timer.runId, timer.kind, timer.ref);
         const old = t.timers.get(key);
         const seq = old ? old.key.seq : j.counter(t);
@@ -307,8 +329,8 @@ class MemoryTx implements StoreTx {
         const entry = t.timers.get(timerKey(runId, kind, ref));
         return entry && clone(entry.timer);
       }),
-      delete: live((runId: string, kind: TimerKind, ref: number) => deleteTimer(timerKey(runId, kind, ref))),
-      takeDue: live((now: number, limit: number) => {
+      delete: write('timers.delete', (runId: string, kind: TimerKind, ref: number) => deleteTimer(timerKey(runId, kind, ref))),
+      takeDue: write('timers.takeDue', (now: number, limit: number) => {
         const due: TimerRecord[] = [];
         while (due.length < limit) {
           const first = t.timersByFire.min();
@@ -318,7 +340,7 @@ class MemoryTx implements StoreTx {
         }
         return due;
       }),
-      deleteRun: live((runId: string) => {
+      deleteRun: write('timers.deleteRun', (runId: string) => {
         for (const key of [...(t.timersByRun.get(runId) ?? [])]) deleteTimer(key);
       }),
       nextFireAt: live(() => t.timersByFire.min()?.at),
@@ -342,7 +364,7 @@ class MemoryTx implements StoreTx {
     };
 
     this.queries = {
-      insert: live((query: QueryRecord) => {
+      insert: write('queries.insert', (query: QueryRecord) => {
         if (t.queries.has(query.queryId)) throw new Error(`deja memory store: query ${query.queryId} exists`);
         storeQuery(query);
       }),
@@ -350,7 +372,8 @@ class MemoryTx implements StoreTx {
         const entry = t.queries.get(queryId);
         return entry && clone(entry.query);
       }),
-      claim: live((taskQueue: string, token: string) => {
+      claimable: live((taskQueue: string) => t.unclaimedByQueue.get(taskQueue)?.min() !== undefined),
+      claim: write('queries.claim', (taskQueue: string, token: string) => {
         const first = t.unclaimedByQueue.get(taskQueue)?.min();
         if (first === undefined) return undefined;
         const claimed = { ...clone(t.queries.get(first.id)!.query), token };
@@ -361,11 +384,11 @@ class MemoryTx implements StoreTx {
         const queryId = t.queryByToken.get(token);
         return queryId === undefined ? undefined : clone(t.queries.get(queryId)!.query);
       }),
-      update: live((query: QueryRecord) => {
+      update: write('queries.update', (query: QueryRecord) => {
         if (!t.queries.has(query.queryId)) throw new Error(`deja memory store: no query ${query.queryId} to update`);
         storeQuery(query);
       }),
-      delete: live((queryId: string) => {
+      delete: write('queries.delete', (queryId: string) => {
         const entry = t.queries.get(queryId);
         if (!entry) return;
         if (entry.query.token !== undefined) j.delete(t.queryByToken, entry.query.token);
@@ -382,11 +405,12 @@ export class MemoryStore implements Store {
   private lock: Promise<unknown> = Promise.resolve();
   private closed = false;
 
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> {
+  /** A read-only transaction runs like any other (one at a time), but its write methods refuse. */
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('deja memory store: the store is closed'));
     const result = this.lock.then(async () => {
       const journal = new Journal();
-      const tx = new MemoryTx(this.tables, journal);
+      const tx = new MemoryTx(this.tables, journal, options.readOnly === true);
       try {
         return await fn(tx);
       } catch (err) {

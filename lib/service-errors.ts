@@ -2,8 +2,8 @@
  * Errors a WorkflowService raises (host side). Class names are Temporal's where Temporal has one;
  * each carries one of the stable DejaError codes.
  */
-import type { WireFailure } from '../../runtime/protocol';
-import { DejaError } from '../errors';
+import type { WireFailure } from '../runtime/protocol';
+import { DejaError } from './errors';
 
 /** No such workflow id or run, or the run has closed (Temporal's wording for a signal to it). */
 export class WorkflowNotFoundError extends DejaError {

@@ -1,15 +1,18 @@
 /**
  * The Store interface (host side): the engine's only view of storage, grouped by resource. The
  * engine is written once over it; `lib/backends/*` implement it (memory now; SQLite and
- * PostgreSQL later) and all pass `test/store-conformance.ts`.
+ * PostgreSQL later) and all pass `test/store-conformance.ts` and `test/engine-suite.ts`.
  *
  * Every read and write happens inside `transaction(fn)`, which is atomic: all of fn's writes land,
- * or none do. How each backend gets there:
+ * or none do. A transaction opened with `{ readOnly: true }` may only read: every write method
+ * refuses inside it (a backend may then run it on a snapshot, a replica or a shared lock). How
+ * each backend gets there:
  * - memory: transactions run one at a time; an undo log restores the maps when fn throws.
- * - SQLite (better-sqlite3, synchronous): BEGIN IMMEDIATE … COMMIT, with an in-process mutex
- *   because fn awaits between statements and the connection is shared.
+ * - SQLite (better-sqlite3, synchronous): BEGIN IMMEDIATE … COMMIT (BEGIN DEFERRED for a read-only
+ *   one), with an in-process mutex because fn awaits between statements and the connection is shared.
  * - PostgreSQL: a read inside a transaction locks what it returns (SELECT … FOR UPDATE), claims use
- *   FOR UPDATE SKIP LOCKED, and the (runId, eventId) key refuses a concurrent append.
+ *   FOR UPDATE SKIP LOCKED, and the (runId, eventId) key refuses a concurrent append. A read-only
+ *   transaction is READ ONLY and takes no row locks.
  *
  * Records are plain JSON data. A backend never shares objects with its caller: what it returns is
  * the caller's to change, and a change lands only through a write method. Times are ms since the
@@ -17,9 +20,38 @@
  *
  * Payloads inside records are at most MAX_PAYLOAD_DEPTH_ALLOWED levels deep (limits.ts; the edge
  * refuses deeper ones): a backend must store and return any of them intact. Claims, due checks
- * (`takeDue`, `expireLeases`, `nextDueAt`, `nextFireAt`) and `deleteRun` must not scan what is
- * queued: each must cost O(log n) in the number of tasks or timers (plus what it returns), as an
- * index gives. The conformance suite checks the first; the memory store's tests count the second.
+ * (`takeDue`, `expireLeases`, `nextDueAt`, `nextFireAt`, `claimable`) and `deleteRun` must not
+ * scan what is queued: each must cost O(log n) in the number of tasks or timers (plus what it
+ * returns), as an index gives. The conformance suite checks the first; the memory store's tests
+ * count the second.
+ *
+ * ## Concurrency contract
+ *
+ * Any number of processes may open transactions on one store at once (SQLite: processes sharing
+ * the file; PostgreSQL: workers on many machines). What each may rely on:
+ * - Retries. A backend may run fn again after a serialization conflict, a deadlock or a lost
+ *   connection, with a fresh `tx`. So fn must have no effect outside `tx`: no notification, no
+ *   timer, no id handed out, no counter bumped, until `transaction` has resolved. (The engine
+ *   collects its effects in the transaction's working set and reports them after commit.)
+ * - Claims (`tasks.claim`, `queries.claim`): a row another open transaction has claimed, changed
+ *   or deleted is skipped, never waited for and never taken twice; two concurrent claims get two
+ *   different rows or nothing (PostgreSQL: SELECT … FOR UPDATE SKIP LOCKED LIMIT 1).
+ * - Due work (`timers.takeDue`, `tasks.expireLeases`): the same rule. Two ticks running at once,
+ *   in two processes, split the due rows between them; no timer fires twice and no lease ends
+ *   twice. A row skipped because another transaction holds it is that transaction's to process;
+ *   if it rolls back, the row is due again at the next tick.
+ * - Writes by key (`runs.update`, `tasks.put`, `tasks.setHeartbeat`, `queries.update`, deletes):
+ *   last committed wins, and a transaction that read a row before changing it holds it (a row
+ *   lock) until it commits, so a read-modify-write never loses another's write. `history.append`
+ *   refuses an event id that is taken, so two writers can never both extend one history.
+ * - `runs.insert` refuses a runId that exists; `runs.latest` sees the runs committed before the
+ *   transaction (or by it).
+ * - Read-only transactions see one consistent state committed before they began, or later.
+ *
+ * ## Change notification
+ *
+ * See `ChangeFeed`: the service announces what a committed transaction changed, and a backend
+ * shared across processes carries the announcements to the other processes.
  */
 import type { Payload, RetryPolicy, WireFailure } from '../../runtime/protocol';
 import type { HistoryEvent } from '../history/events';
@@ -29,11 +61,69 @@ export interface Store {
   /**
    * Runs fn atomically and returns its result; if fn throws, nothing it wrote remains and the
    * error propagates. fn may run more than once (a backend may retry a serialization conflict), so
-   * it must have no effect outside `tx`. `tx` is unusable once fn has settled.
+   * it must have no effect outside `tx`. `tx` is unusable once fn has settled. With `readOnly`,
+   * every write method of `tx` rejects (and fn with it).
    */
-  transaction<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: StoreTx) => Promise<T>, options?: TransactionOptions): Promise<T>;
+  /**
+   * How committed changes reach the other processes that share this store. Absent for a store
+   * only this process can open (memory): the service then uses an in-process feed.
+   */
+  readonly changes?: ChangeFeed;
   /** Waits for running transactions, then refuses new ones and releases resources. */
   close(): Promise<void>;
+}
+
+export interface TransactionOptions {
+  /** fn only reads; a write inside it is refused. Default false. */
+  readOnly?: boolean;
+}
+
+// ---- change notification ----
+
+/**
+ * A committed change that someone may be waiting for. Each names what a waiter listens on: a
+ * poller a task queue, a result waiter a run, a query's caller its answer, the timer loop the
+ * instant work falls due.
+ */
+export type Change =
+  /** A workflow task became claimable on this queue (new, retried, or its lease ended). */
+  | { type: 'workflowTask'; taskQueue: string }
+  /** A query was filed for a worker polling this queue's workflow tasks. */
+  | { type: 'query'; taskQueue: string }
+  /** An activity task became claimable on this queue. */
+  | { type: 'activityTask'; taskQueue: string }
+  /** A query got its answer. */
+  | { type: 'answer'; queryId: string }
+  /** A run closed. */
+  | { type: 'runClosed'; runId: string }
+  /** Time-driven work (a timer, a lease end, a retry's backoff) is due at `at`. */
+  | { type: 'due'; at: number }
+  /** Something may have changed (a backend that polls a change counter): every waiter looks again. */
+  | { type: 'any' };
+
+/**
+ * The change-notification hook. The service publishes each transaction's changes after it
+ * committed (never before, never for one rolled back), and subscribes once to hear every change,
+ * its own and, for a backend shared across processes, every other process's.
+ *
+ * The contract a feed keeps:
+ * - Every change published after `subscribe` returned reaches the subscriber at least once, in
+ *   this process or any other sharing the store; never before `publish` was called.
+ * - A change may arrive late, more than once, merged with others into `{ type: 'any' }`, or out of
+ *   order. Waiters treat a change as a hint to read the store again, never as data, so none of
+ *   these can make one miss work or act twice.
+ * - `publish` never throws and never waits for delivery; a feed that loses its connection
+ *   delivers `{ type: 'any' }` once it is back, since it cannot know what it missed.
+ *
+ * Implementations: in process, a synchronous fan-out (lib/engine/notifier.ts, the default);
+ * PostgreSQL, NOTIFY on commit and LISTEN on a dedicated connection; SQLite, a poll of a change
+ * counter that each write transaction bumps, delivering `{ type: 'any' }` when it moved.
+ */
+export interface ChangeFeed {
+  publish(changes: readonly Change[]): void;
+  /** Calls `onChange` for every change from now on; returns the function that stops it. */
+  subscribe(onChange: (change: Change) => void): () => void;
 }
 
 export interface StoreTx {
@@ -56,6 +146,11 @@ export interface RunRecord {
   closeTime?: number;
   /** The id the next appended event gets: history length + 1. */
   nextEventId: number;
+  /**
+   * The time of the run's last event (ms). The engine never gives an event an earlier time, so
+   * event times never go backwards within a run, whatever the local clock does.
+   */
+  lastEventTime: number;
   /**
    * The history's size: the sum over its events of their JSON text's UTF-8 bytes. Kept by the
    * engine as it appends, so that no limit check reads the history.
@@ -148,6 +243,17 @@ export interface TaskStore {
    * expiresAt: now + leaseMs} and returns it. Two concurrent claims never get the same task.
    */
   claim(kind: TaskKind, taskQueue: string, identity: string, token: string, now: number): Promise<TaskRecord | undefined>;
+  /**
+   * Whether `claim(kind, taskQueue, …, now)` would find a task: a read, for a poll that finds
+   * nothing to do without opening a write transaction. Allowed in a read-only transaction.
+   */
+  claimable(kind: TaskKind, taskQueue: string, now: number): Promise<boolean>;
+  /**
+   * A heartbeat: sets the leased task's `activity.heartbeatDetails` (unless `details` is absent)
+   * and its lease's `expiresAt`, and nothing else. A narrow write: the task's arguments are not
+   * written again. Refuses a task that is unknown, not an activity, or not leased.
+   */
+  setHeartbeat(taskId: string, heartbeat: { details?: Payload; expiresAt: number }): Promise<void>;
   /** The task whose current lease carries this token. A token that lost its lease finds nothing. */
   byToken(token: string): Promise<TaskRecord | undefined>;
   /**
@@ -208,6 +314,8 @@ export interface QueryRecord {
 export interface QueryStore {
   insert(query: QueryRecord): Promise<void>;
   get(queryId: string): Promise<QueryRecord | undefined>;
+  /** Whether `claim(taskQueue, …)` would find a query; allowed in a read-only transaction. */
+  claimable(taskQueue: string): Promise<boolean>;
   /** Gives the first inserted unclaimed query of the queue this token and returns it. */
   claim(taskQueue: string, token: string): Promise<QueryRecord | undefined>;
   byToken(token: string): Promise<QueryRecord | undefined>;

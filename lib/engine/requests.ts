@@ -1,0 +1,137 @@
+/**
+ * The checks of every WorkflowService request (host side), run at the service edge before the
+ * engine sees the request: LocalWorkflowService calls them, and the engine takes only the checked,
+ * copied values they return. The field checks themselves are validate.ts's (`edge`, `Edge`); this
+ * file says which fields each request has and what is left out by default.
+ */
+import type { Command, Payload, WireFailure } from '../../runtime/protocol';
+import type { QueryAnswer } from '../backends/store';
+import { describe, InvalidArgumentError } from '../errors';
+import type { ExecutionRef, WorkflowIdReusePolicy } from '../service';
+import type { Limits } from './limits';
+import { compact } from './op';
+import { edge } from './validate';
+
+const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
+
+export interface StartRequest {
+  workflowId: string;
+  workflowType: string;
+  taskQueue: string;
+  args: Payload[];
+  policy: WorkflowIdReusePolicy;
+  workflowTaskTimeoutMs: number;
+}
+
+export interface SignalRequest {
+  ref: ExecutionRef;
+  signalName: string;
+  args: Payload[];
+  identity?: string;
+}
+
+export interface QueryRequest {
+  ref: ExecutionRef;
+  queryType: string;
+  args: Payload[];
+}
+
+export function checkStart(limits: Limits, request: unknown): StartRequest {
+  return edge('startWorkflow', limits, (e) => {
+    const r = e.record('the request', request);
+    e.knownKeys(r, ['workflowId', 'workflowType', 'taskQueue', 'args', 'workflowIdReusePolicy', 'workflowTaskTimeoutMs', 'identity']);
+    const checked = {
+      workflowId: e.string('workflowId', r.workflowId),
+      workflowType: e.string('workflowType', r.workflowType),
+      taskQueue: e.string('taskQueue', r.taskQueue),
+      args: e.args('args', r.args),
+      policy:
+        r.workflowIdReusePolicy === undefined
+          ? ('allowDuplicate' as WorkflowIdReusePolicy)
+          : e.oneOf<WorkflowIdReusePolicy>('workflowIdReusePolicy', r.workflowIdReusePolicy, ['allowDuplicate', 'allowDuplicateFailedOnly', 'rejectDuplicate']),
+      workflowTaskTimeoutMs: e.optionalInt('workflowTaskTimeoutMs', r.workflowTaskTimeoutMs, 1) ?? DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
+    };
+    e.optionalString('identity', r.identity);
+    return checked;
+  });
+}
+
+export function checkSignal(limits: Limits, request: unknown): SignalRequest {
+  return edge('signalWorkflow', limits, (e) => {
+    const r = e.record('the request', request);
+    e.knownKeys(r, ['workflowId', 'runId', 'signalName', 'args', 'identity']);
+    return {
+      ref: e.ref({ workflowId: r.workflowId, runId: r.runId }),
+      signalName: e.string('signalName', r.signalName),
+      args: e.args('args', r.args),
+      identity: e.optionalString('identity', r.identity),
+    };
+  });
+}
+
+export function checkQuery(limits: Limits, request: unknown): QueryRequest {
+  return edge('queryWorkflow', limits, (e) => {
+    const r = e.record('the request', request);
+    e.knownKeys(r, ['workflowId', 'runId', 'queryType', 'args']);
+    return { ref: e.ref({ workflowId: r.workflowId, runId: r.runId }), queryType: e.string('queryType', r.queryType), args: e.args('args', r.args) };
+  });
+}
+
+export function checkRef(where: string, limits: Limits, ref: unknown): ExecutionRef {
+  return edge(where, limits, (e) => e.ref(ref));
+}
+
+export function checkGetHistory(limits: Limits, ref: unknown, afterEventId: unknown): { ref: ExecutionRef; after: number | undefined } {
+  return edge('getHistory', limits, (e) => ({ ref: e.ref(ref), after: e.optionalInt('afterEventId', afterEventId, 0) }));
+}
+
+/** A task queue and a worker identity, as a poll gives them. */
+export function checkPoll(where: string, limits: Limits, taskQueue: unknown, identity: unknown): { queue: string; who: string } {
+  return edge(where, limits, (e) => ({ queue: e.string('taskQueue', taskQueue), who: e.string('identity', identity) }));
+}
+
+export function checkToken(where: string, limits: Limits, taskToken: unknown): string {
+  return edge(where, limits, (e) => e.string('taskToken', taskToken));
+}
+
+/** A completion's commands (after its token was checked: a bad command fails the task). */
+export function checkCommands(where: string, limits: Limits, commands: unknown): Command[] {
+  return edge(where, limits, (e) => e.commands(commands));
+}
+
+export function checkFailWorkflowTask(limits: Limits, taskToken: unknown, cause: unknown, failure: unknown): { token: string; cause: string; failure: WireFailure } {
+  return edge('failWorkflowTask', limits, (e) => ({
+    token: e.string('taskToken', taskToken),
+    cause: e.string('cause', cause),
+    failure: e.failure('failure', failure),
+  }));
+}
+
+export function checkQueryAnswer(limits: Limits, taskToken: unknown, answer: unknown): { token: string; answer: QueryAnswer } {
+  const where = 'respondQueryTask';
+  return edge(where, limits, (e) => {
+    const token = e.string('taskToken', taskToken);
+    const a = e.record('answer', answer);
+    if (a.ok === true) {
+      e.knownKeys(a, ['ok', 'result'], 'answer');
+      return { token, answer: compact({ ok: true as const, result: e.payload('answer.result', a.result) }) };
+    }
+    if (a.ok === false) {
+      e.knownKeys(a, ['ok', 'failure'], 'answer');
+      return { token, answer: { ok: false as const, failure: e.failure('answer.failure', a.failure) } };
+    }
+    throw new InvalidArgumentError(`${where}: answer.ok must be true or false, got ${describe(a.ok)}`);
+  });
+}
+
+export function checkActivityResult(limits: Limits, taskToken: unknown, result: unknown): { token: string; result: Payload } {
+  return edge('completeActivityTask', limits, (e) => ({ token: e.string('taskToken', taskToken), result: e.payload('result', result) }));
+}
+
+export function checkActivityFailure(limits: Limits, taskToken: unknown, failure: unknown): { token: string; failure: WireFailure } {
+  return edge('failActivityTask', limits, (e) => ({ token: e.string('taskToken', taskToken), failure: e.failure('failure', failure) }));
+}
+
+export function checkHeartbeat(limits: Limits, taskToken: unknown, details: unknown): { token: string; details: Payload } {
+  return edge('heartbeatActivityTask', limits, (e) => ({ token: e.string('taskToken', taskToken), details: e.payload('details', details) }));
+}
