@@ -15,7 +15,7 @@
  */
 import { Kind, Type, TypeRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { ValueErrorType } from '@sinclair/typebox/errors';
+import { Errors, ValueErrorType } from '@sinclair/typebox/errors';
 import type {
   Command,
   FailureKind,
@@ -39,6 +39,13 @@ export const HISTORY_VERSION = 1;
  * JSON Schema file.
  */
 export const Expected: unique symbol = Symbol.for('deja.schema.expected');
+
+/**
+ * Marks what the reader checks itself, before or while it uses the value anyway: true for a whole
+ * schema (an event's `eventId`, which must equal its position, and its `type`, which picks the
+ * schema; the event time, parsed for the time order), or a list of keywords.
+ */
+const CheckedByReader: unique symbol = Symbol.for('deja.schema.checkedByReader');
 
 function worded<S extends TSchema>(schema: S, words: string): S {
   (schema as Record<symbol, unknown>)[Expected] = words;
@@ -139,7 +146,13 @@ export function payloadProblem(value: unknown): PayloadProblem | undefined {
   return undefined;
 }
 
-TypeRegistry.Set(PAYLOAD_KIND, (_schema, value) => payloadProblem(value) === undefined);
+/** True if `value` is a payload (a JSON value). */
+export const isPayload = (value: unknown): boolean => payloadProblem(value) === undefined;
+
+/** True if `schema` is a payload's. */
+export const isPayloadSchema = (schema: TSchema): boolean => schema[Kind] === PAYLOAD_KIND;
+
+TypeRegistry.Set(PAYLOAD_KIND, (_schema, value) => isPayload(value));
 
 const payload = () =>
   worded(Type.Unsafe<Payload>({ [Kind]: PAYLOAD_KIND, description: 'Any JSON value.' }), 'a JSON value');
@@ -247,14 +260,21 @@ export const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-
 
 export const EVENT_TIME_WORDS = 'an ISO-8601 UTC time such as "2024-01-31T12:00:00.000Z"';
 
-const EventTime = () =>
-  worded(
+const EventTime = () => {
+  const schema = worded(
     Type.String({
       pattern: ISO_TIME.source,
       description: 'ISO-8601 with a zone; deja writes UTC with milliseconds. Never earlier than the event before.',
     }),
     EVENT_TIME_WORDS,
   );
+  return byReader(schema);
+};
+
+function byReader<S extends TSchema>(schema: S): S {
+  (schema as unknown as Record<symbol, unknown>)[CheckedByReader] = true;
+  return schema;
+}
 
 /** The article of a word: "an activity", "a timer". */
 export const a = (word: string): string => `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
@@ -264,9 +284,9 @@ function event<T extends string, P extends Record<string, TSchema>>(type: T, des
   return worded(
     Type.Object(
       {
-        eventId: Int(1, 'Its position: 1, 2, 3, … with no gaps.'),
+        eventId: byReader(Int(1, 'Its position: 1, 2, 3, … with no gaps.')),
         eventTime: EventTime(),
-        type: Type.Literal(type),
+        type: byReader(Type.Literal(type)),
         ...fields,
       },
       { additionalProperties: false, title: type, description },
@@ -440,6 +460,7 @@ export type SchemaAgreesWithProtocol = [
 // Compiled checks, and the first problem of a value that fails one
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+const compiledOpen = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
 /** TypeBox's compiled check of `schema`, compiled on first use and kept. */
 export function compiledCheck<S extends TSchema>(schema: S): TypeCheck<S> {
@@ -451,6 +472,37 @@ export function compiledCheck<S extends TSchema>(schema: S): TypeCheck<S> {
   return check as TypeCheck<S>;
 }
 
+/**
+ * The compiled check of `schema` without the checks that a caller makes itself while it copies
+ * the value (validate.ts): objects are open (TypeBox checks closedness by listing each object's
+ * own keys into a new array, about half the cost of a check), payloads are not walked (reached
+ * through TypeBox's kind registry, two map lookups each), and the keywords marked CheckedByReader
+ * are left out. The full schema still words every problem.
+ */
+export function compiledOpenCheck<S extends TSchema>(schema: S): TypeCheck<S> {
+  let check = compiledOpen.get(schema);
+  if (check === undefined) {
+    check = TypeCompiler.Compile(open(schema));
+    compiledOpen.set(schema, check);
+  }
+  return check as TypeCheck<S>;
+}
+
+/**
+ * A deep copy of a schema without `additionalProperties`, with payloads and what is marked
+ * CheckedByReader as unknown values (symbol keys, such as Kind, kept).
+ */
+function open<S>(schema: S): S {
+  if (Array.isArray(schema)) return schema.map(open) as S;
+  if (typeof schema !== 'object' || schema === null) return schema;
+  const byReader = (schema as Record<symbol, string[] | true | undefined>)[CheckedByReader];
+  if ((schema as unknown as TSchema)[Kind] === PAYLOAD_KIND || byReader === true) return Type.Unknown() as S;
+  const drop = new Set<string | symbol>(['additionalProperties', ...(byReader ?? [])]);
+  const out: Record<string | symbol, unknown> = {};
+  for (const key of Reflect.ownKeys(schema)) if (!drop.has(key)) out[key] = open((schema as Record<string | symbol, unknown>)[key]);
+  return out as S;
+}
+
 /** The first thing wrong with a value that its compiled check refused. */
 export type Problem =
   | { kind: 'missing'; keys: (string | number)[] }
@@ -460,11 +512,11 @@ export type Problem =
 const unescapePointer = (s: string) => s.replace(/~1/g, '/').replace(/~0/g, '~');
 
 /**
- * The first problem TypeBox finds in `value` (which `check` refused), with its path as keys,
- * numbers for array indexes. Payload problems are followed inside the payload.
+ * The first problem TypeBox finds in `value` against `schema` (whose check refused it), with its
+ * path as keys, numbers for array indexes. Payload problems are followed inside the payload.
  */
-export function firstProblem(check: TypeCheck<TSchema>, value: unknown): Problem {
-  const error = check.Errors(value).First();
+export function firstProblem(schema: TSchema, value: unknown): Problem {
+  const error = Errors(schema, value).First();
   if (error === undefined) throw new Error('deja bug: firstProblem called on a value its check accepts');
   const keys: (string | number)[] = [];
   let here: unknown = value;
@@ -474,19 +526,19 @@ export function firstProblem(check: TypeCheck<TSchema>, value: unknown): Problem
     keys.push(key);
     here = typeof here === 'object' && here !== null && Object.hasOwn(here, key) ? (here as Record<string | number, unknown>)[key] : undefined;
   }
-  const schema = error.schema;
+  const at = error.schema;
   if (error.type === ValueErrorType.ObjectRequiredProperty) return { kind: 'missing', keys };
   if (error.type === ValueErrorType.ObjectAdditionalProperties) {
     const key = keys[keys.length - 1] as string;
-    return { kind: 'unknownKey', keys, key, allowed: Object.keys((schema as unknown as { properties: object }).properties), owner: schema };
+    return { kind: 'unknownKey', keys, key, allowed: Object.keys((at as unknown as { properties: object }).properties), owner: at };
   }
   // A required field set to undefined counts as missing (an optional one as absent).
-  if (here === undefined && typeof keys[keys.length - 1] === 'string' && schema[Kind] !== PAYLOAD_KIND) return { kind: 'missing', keys };
-  if (schema[Kind] === PAYLOAD_KIND) {
+  if (here === undefined && typeof keys[keys.length - 1] === 'string' && at[Kind] !== PAYLOAD_KIND) return { kind: 'missing', keys };
+  if (at[Kind] === PAYLOAD_KIND) {
     const p = payloadProblem(here);
-    if (p !== undefined) return { kind: 'type', keys: [...keys, ...p.keys], schema, value: p.value, cycle: p.cycle, words: p.expected };
+    if (p !== undefined) return { kind: 'type', keys: [...keys, ...p.keys], schema: at, value: p.value, cycle: p.cycle, words: p.expected };
   }
-  return { kind: 'type', keys, schema, value: here };
+  return { kind: 'type', keys, schema: at, value: here };
 }
 
 /** What a schema expects, in words: its own wording if it has one, else words from its keywords. */

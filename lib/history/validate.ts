@@ -16,9 +16,11 @@ import {
   Expected,
   ISO_TIME,
   a,
-  compiledCheck,
+  compiledOpenCheck,
   expectedOf,
   firstProblem,
+  isPayload,
+  isPayloadSchema,
   isPlainObject,
   pathText,
   type Problem,
@@ -196,32 +198,78 @@ function digits(v: string, start: number, count: number): number {
 
 type Copy = (value: unknown) => unknown;
 
-function copierOf(schema: TSchema, recursive?: { self?: Copy }): Copy | undefined {
-  const s = schema as TSchema & { type?: string; properties?: Record<string, TSchema>; items?: TSchema; $id?: string; $ref?: string };
-  if (s.$ref !== undefined && recursive !== undefined) return (v) => recursive.self!(v);
-  if (s.type === 'array' && s.items !== undefined) {
-    const item = copierOf(s.items, recursive);
-    return item === undefined ? (v) => (v as unknown[]).slice() : (v) => (v as unknown[]).map(item);
-  }
-  if (s.type === 'object' && s.properties !== undefined) {
-    const self: { self?: Copy } = s.$id !== undefined ? {} : (recursive ?? {});
+type ObjectSchema = TSchema & { type?: string; properties?: Record<string, TSchema>; required?: string[]; items?: TSchema; $id?: string; $ref?: string };
+
+/** Thrown by a copier that met a key its schema does not have, or a payload that is not JSON. */
+const REFUSED: unique symbol = Symbol('refused');
+
+/** A payload, checked (the open check does not walk payloads). */
+const payloadCopy: Copy = (v) => {
+  if (isPayload(v)) return v;
+  throw REFUSED;
+};
+
+/**
+ * The copier of an object schema, compiled like TypeBox's checks: a function that reads each key
+ * by name, in schema order (constant names keep V8's loads monomorphic), copies arrays and nested
+ * objects, and keeps payloads and scalars as they are. It runs only on values that the schema's
+ * open check (schema.ts, `compiledOpenCheck`) accepted, and does what that check left out: it
+ * walks payloads, and keeps the schema closed by counting the keys it copied against the value's
+ * own. It throws REFUSED when either fails; the full schema's errors then say where and why.
+ */
+function compileCopier(schema: TSchema): Copy {
+  const helpers: Copy[] = [];
+  const allowed: Set<string>[] = [];
+  const byId = new Map<string, number>();
+  /** Counts differ: a key with the value undefined (allowed, absent) or an unknown key. */
+  const onlyKnown = (v: object, i: number): boolean => {
+    for (const key of Object.keys(v)) if (!allowed[i].has(key)) throw REFUSED;
+    return true;
+  };
+  /** The index in `helpers` of the copier of `s`, or undefined for a value kept as it is. */
+  const helper = (s: ObjectSchema): number | undefined => {
+    if (s.$ref !== undefined) return byId.get(s.$ref)!;
+    if (isPayloadSchema(s)) return helpers.push(payloadCopy) - 1;
+    if (s.type === 'array' && s.items !== undefined) {
+      const item = helper(s.items as ObjectSchema);
+      // Looked up per call: a recursive item's copier may still be being compiled.
+      if (item === undefined) return helpers.push((v) => (v as unknown[]).slice()) - 1;
+      return (
+        helpers.push((v) => {
+          const from = v as unknown[];
+          const n = from.length;
+          const out = new Array<unknown>(n);
+          const copy = helpers[item];
+          for (let i = 0; i < n; i++) out[i] = copy(from[i]);
+          return out;
+        }) - 1
+      );
+    }
+    if (s.type !== 'object' || s.properties === undefined) return undefined;
+    const i: number = helpers.push((v) => helpers[i](v)) - 1;
+    if (s.$id !== undefined) byId.set(s.$id, i);
+    const required = new Set(s.required ?? []);
     const keys = Object.keys(s.properties);
-    const copiers = keys.map((k) => copierOf(s.properties![k], self));
-    const copy: Copy = (v) => {
-      const from = v as Record<string, unknown>;
-      const out: Record<string, unknown> = {};
-      for (let i = 0; i < keys.length; i++) {
-        const x = from[keys[i]];
-        if (x === undefined) continue;
-        const c = copiers[i];
-        out[keys[i]] = c === undefined ? x : c(x);
-      }
-      return out;
+    allowed[i] = new Set(keys);
+    const value = (k: string): string => {
+      const sub = helper(s.properties![k] as ObjectSchema);
+      return sub === undefined ? `v[${JSON.stringify(k)}]` : `h[${sub}](v[${JSON.stringify(k)}])`;
     };
-    if (s.$id !== undefined) self.self = copy;
-    return copy;
-  }
-  return undefined;
+    // Required keys up to the first optional one go in the literal (one hidden class for all).
+    let literal = 0;
+    while (literal < keys.length && required.has(keys[literal])) literal++;
+    const lines = [`const o = {${keys.slice(0, literal).map((k) => `${JSON.stringify(k)}: ${value(k)}`).join(', ')}};`, `let n = ${required.size};`];
+    for (const k of keys.slice(literal)) {
+      const key = JSON.stringify(k);
+      lines.push(required.has(k) ? `o[${key}] = ${value(k)};` : `if (v[${key}] !== undefined) { o[${key}] = ${value(k)}; n++; }`);
+    }
+    lines.push('let m = 0;', 'for (const k in v) m++;', `if (m !== n) onlyKnown(v, ${i});`, 'return o;');
+    helpers[i] = new Function('h', 'onlyKnown', `return function copy(v) {\n${lines.join('\n')}\n};`)(helpers, onlyKnown) as Copy;
+    return i;
+  };
+  const root = helper(schema as ObjectSchema);
+  if (root === undefined) throw new Error('deja bug: an event schema is not an object schema');
+  return helpers[root];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,8 +408,8 @@ function kindsByType(): Map<string, Kind> {
     kinds.set(type, {
       type,
       schema,
-      check: compiledCheck(schema),
-      copy: copierOf(schema)!,
+      check: compiledOpenCheck(schema),
+      copy: compileCopier(schema),
       starts: rules.life?.op === 'startExecution',
       envelope: rules.envelope ?? [],
       refs,
@@ -398,68 +446,82 @@ class Reader {
     private readonly envelope: { workflowId: string; runId: string },
   ) {}
 
+  /** Where event `index` is, for a message: built only when one is needed. */
+  private at(index: number, type?: EventType, idOk = true): Place {
+    return { source: this.source, index, type, idOk };
+  }
+
   read(raw: unknown, index: number): void {
-    const place: Place = { source: this.source, index, idOk: false };
     const id = index + 1;
-    if (!isRecord(raw)) return expected(place, '', 'an event object', raw);
+    if (!isRecord(raw)) return expected(this.at(index, undefined, false), '', 'an event object', raw);
 
     const eventId = raw.eventId;
     if (eventId !== id) {
+      const place = this.at(index, undefined, false);
       if (own(raw, 'eventId') === undefined) fail(place, 'eventId', `missing required field (expected ${id})`);
       expected(place, 'eventId', `${id} (event ids are 1, 2, 3, … in order, with no gaps)`, eventId);
     }
-    place.idOk = true;
 
     const type = raw.type;
     const kind = typeof type === 'string' ? this.kinds.get(type) : undefined;
     if (kind === undefined) {
-      if (own(raw, 'type') === undefined) fail(place, 'type', 'missing required field');
-      return expected(place, 'type', `a known event type (one of ${EVENT_TYPES.join(', ')})`, type);
+      if (own(raw, 'type') === undefined) fail(this.at(index), 'type', 'missing required field');
+      return expected(this.at(index), 'type', `a known event type (one of ${EVENT_TYPES.join(', ')})`, type);
     }
-    place.type = kind.type;
 
     if (this.closedBy !== undefined) {
       const closer = this.events[this.closedBy - 1];
-      fail(place, '', `no event may follow event ${this.closedBy} (${closer.type}), which closed the workflow`);
+      fail(this.at(index, kind.type), '', `no event may follow event ${this.closedBy} (${closer.type}), which closed the workflow`);
     }
     if (kind.starts !== (index === 0)) {
-      if (index === 0) expected(place, 'type', '"workflowExecutionStarted" (the first event starts the workflow)', type);
-      fail(place, 'type', 'workflowExecutionStarted may only be the first event');
+      if (index === 0) expected(this.at(index, kind.type), 'type', '"workflowExecutionStarted" (the first event starts the workflow)', type);
+      fail(this.at(index, kind.type), 'type', 'workflowExecutionStarted may only be the first event');
     }
 
-    if (!kind.check.Check(raw)) failProblem(place, firstProblem(kind.check, raw));
+    if (!kind.check.Check(raw)) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
 
+    // The event time is checked here, where it is parsed for the time order.
     const timeText = raw.eventTime as string;
+    if (typeof timeText !== 'string') failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
     // Most events share their time with the one before.
     const time = timeText === this.lastTimeText ? this.lastTimeMs : timeMs(timeText);
-    if (time !== time) expected(place, 'eventTime', `${EVENT_TIME_WORDS} (a real calendar date)`, timeText);
+    if (time !== time) {
+      const iso = ISO_TIME.test(timeText) && !Number.isNaN(Date.parse(timeText));
+      expected(this.at(index, kind.type), 'eventTime', iso ? `${EVENT_TIME_WORDS} (a real calendar date)` : EVENT_TIME_WORDS, timeText);
+    }
     if (time < this.lastTimeMs) {
       fail(
-        place,
+        this.at(index, kind.type),
         'eventTime',
         `event time goes backwards: expected ${JSON.stringify(this.lastTimeText)} (event ${id - 1}'s time) or later, ` +
           `found ${JSON.stringify(timeText)}`,
       );
     }
 
-    const event = kind.copy(raw) as Record<string, unknown>;
+    let event: Record<string, unknown>;
+    try {
+      event = kind.copy(raw) as Record<string, unknown>;
+    } catch (err) {
+      if (err === REFUSED) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
+      throw err;
+    }
     for (let i = 0; i < kind.envelope.length; i++) {
       const key = kind.envelope[i];
       const want = this.envelope[key as keyof typeof this.envelope];
-      if (event[key] !== want) expected(place, key, `the history's ${key} ${JSON.stringify(want)}`, event[key]);
+      if (event[key] !== want) expected(this.at(index, kind.type), key, `the history's ${key} ${JSON.stringify(want)}`, event[key]);
     }
     for (let i = 0; i < kind.refs.length; i++) {
       const ref = kind.refs[i];
-      if (event[ref.key] !== undefined) this.checkRef(event, ref, place);
+      if (event[ref.key] !== undefined) this.checkRef(event, ref, index);
     }
-    if (kind.life !== undefined) this.apply(event, kind.life, place);
+    if (kind.life !== undefined) this.apply(event, kind.life, index);
 
     this.lastTimeMs = time;
     this.lastTimeText = timeText;
     this.events.push(event as unknown as HistoryEvent);
   }
 
-  private checkRef(event: Record<string, unknown>, ref: Kind['refs'][number], place: Place): void {
+  private checkRef(event: Record<string, unknown>, ref: Kind['refs'][number], index: number): void {
     const target = event[ref.key] as number;
     const self = event.eventId as number;
     const referenced = target < self ? (this.events[target - 1] as unknown as Record<string, unknown>) : undefined;
@@ -470,10 +532,10 @@ class Reader {
     if (referenced === undefined) found = `${target}, which is not earlier than this event`;
     else if (referenced.type !== ref.to) found = `${target}, which is ${a(referenced.type as string)} event`;
     else found = `${target}, whose ${ref.same} is ${JSON.stringify(referenced[ref.same!])}`;
-    fail(place, ref.key, `expected ${what}, found ${found}`);
+    fail(this.at(index, event.type as EventType), ref.key, `expected ${what}, found ${found}`);
   }
 
-  private apply(event: Record<string, unknown>, life: AnyLife, place: Place): void {
+  private apply(event: Record<string, unknown>, life: AnyLife, index: number): void {
     const id = event.eventId as number;
     switch (life.op) {
       case 'startExecution':
@@ -488,7 +550,7 @@ class Reader {
           const holder = this.openKeys[life.thing].get(key);
           if (holder !== undefined) {
             fail(
-              place,
+              this.at(index, event.type as EventType),
               life.unique,
               `${life.unique} ${JSON.stringify(key)} is already used by the ${THING_NAME[life.thing]} opened at event ${holder}, which is still open`,
             );
@@ -506,12 +568,11 @@ class Reader {
         const opener = event[life.via] as number;
         const state = this.things[life.thing].get(opener);
         if (state === undefined) throw new Error(`deja bug: ${event.type as string}.${life.via} is not checked as a reference`);
-        const thing = THING_NAME[life.thing];
-        const refuse = (problem: string): never =>
-          fail(place, life.via, `expected ${a(thing)} that is still open, found ${opener}: that ${thing} ${problem}`);
-        if (state.closedBy !== undefined) refuse(`was already closed by event ${state.closedBy} (${this.events[state.closedBy - 1].type})`);
+        if (state.closedBy !== undefined) {
+          this.notOpen(event, life, index, `was already closed by event ${state.closedBy} (${this.events[state.closedBy - 1].type})`);
+        }
         if (life.op === 'start') {
-          if (state.startedBy !== undefined) refuse(`was already started by event ${state.startedBy}`);
+          if (state.startedBy !== undefined) this.notOpen(event, life, index, `was already started by event ${state.startedBy}`);
           state.startedBy = id;
         } else {
           state.closedBy = id;
@@ -521,7 +582,13 @@ class Reader {
       }
     }
   }
+  private notOpen(event: Record<string, unknown>, life: { thing: Thing; via: string }, index: number, problem: string): never {
+    const thing = THING_NAME[life.thing];
+    const found = `${event[life.via] as number}: that ${thing} ${problem}`;
+    return fail(this.at(index, event.type as EventType), life.via, `expected ${a(thing)} that is still open, found ${found}`);
+  }
 }
+
 
 // ---------------------------------------------------------------------------------------------
 // JSON text
