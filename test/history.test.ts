@@ -18,6 +18,7 @@ import {
   writeHistoryFile,
 } from '../lib/history';
 import type { EventType, History, HistoryEvent, NewEvent } from '../lib/history';
+import { historyJsonSchema } from '../lib/history/schema';
 import type { FailureKind, RetryState, TimeoutType, WireFailure } from '../runtime/protocol';
 
 // ---------------------------------------------------------------------------------------------
@@ -781,4 +782,22 @@ t.test('a parsed history is frozen, and parsing it again returns it without re-v
   const copy = structuredClone(history);
   (copy.events[0] as { eventId: number }).eventId = 2;
   t.throws(() => parseHistory(copy), { name: 'InvalidHistoryError' }, 'a copy is validated again');
+});
+
+t.test('docs/history.schema.json is the JSON Schema of lib/history/schema.ts (DEJA_WRITE_SCHEMA=1 rewrites it)', async (t) => {
+  const file = path.join(__dirname, '..', 'docs', 'history.schema.json');
+  const text = `${JSON.stringify(historyJsonSchema(), null, 2)}\n`;
+  if (process.env.DEJA_WRITE_SCHEMA === '1') fs.writeFileSync(file, text);
+  t.equal(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '(missing)', text, 'stale: run DEJA_WRITE_SCHEMA=1 tap run test/history.test.ts');
+  // Every event type is in it, each closed, with its required fields as the reader requires them.
+  const schema = JSON.parse(text);
+  const events: Json[] = schema.properties.events.items.oneOf;
+  t.strictSame(events.map((e) => e.properties.type.const), [...EVENT_TYPES]);
+  for (const e of events) {
+    const type = e.properties.type.const as EventType;
+    t.equal(e.additionalProperties, false, `${type} is closed`);
+    t.strictSame([...e.required].sort(), [...BASE, ...REQUIRED[type]].sort(), `${type}: required fields`);
+    t.strictSame(Object.keys(e.properties).sort(), [...BASE, ...REQUIRED[type], ...OPTIONAL[type]].sort(), `${type}: all fields`);
+  }
+  t.notMatch(text, /"\$id"|"\$ref": "WireFailure"/, 'the recursive failure is one definition, referred to by JSON pointer');
 });
