@@ -102,7 +102,7 @@ export async function measureValidate(settings: Settings): Promise<ValidateResul
   const mixed = mixedHistory(10_000);
   histories.push({ name: 'mixed(10,000 events)', text: JSON.stringify(mixed), events: mixed.events.length });
 
-  const runs = settings.quick ? 15 : 41;
+  const runs = settings.quick ? 21 : 41;
   const warmups = 5;
   const rows: ValidateRow[] = [];
   for (const h of histories) {
@@ -111,8 +111,9 @@ export async function measureValidate(settings: Settings): Promise<ValidateResul
     const b = JSON.stringify(parseBaseline(JSON.parse(h.text)));
     const schema: number[] = [];
     const baseline: number[] = [];
-    // Small histories are validated many times per sample, so a sample is at least ~1 ms.
-    const reps = Math.max(1, Math.ceil(2000 / h.events));
+    // A sample validates at least 20,000 events (three copies at least), so that a garbage
+    // collection that happens to fall in one sample weighs less.
+    const reps = Math.max(3, Math.ceil(20_000 / h.events));
     const inputs = (): unknown[] => Array.from({ length: reps }, () => JSON.parse(h.text));
     for (let r = -warmups; r < runs; r++) {
       // Alternate which goes first, so neither always runs right after a collection.
