@@ -16,6 +16,7 @@ import {
   writeHistoryFile,
 } from '../lib/history';
 import type { EventType, History, HistoryEvent } from '../lib/history';
+import { historyJsonSchema } from '../lib/history/schema';
 import type { FailureKind, RetryState, TimeoutType, WireFailure } from '../runtime/protocol';
 import { HistoryBuilder } from './support/history';
 
@@ -344,10 +345,10 @@ const badCases: BadCase[] = [
   { name: 'eventTime a number', edit: (h) => (h.events[2].eventTime = T0), eventId: 3, field: 'eventTime', message: [/found number 1706702400000/] },
   { name: 'eventTime on a day that does not exist', edit: (h) => (h.events[2].eventTime = '2024-02-30T00:00:00Z'), eventId: 3, field: 'eventTime', message: [/a real calendar date/] },
   { name: 'eventTime going backwards', edit: (h) => (h.events[6].eventTime = '2024-01-31T12:00:04.999Z'), eventId: 7, field: 'eventTime', message: [at(6, 'activityTaskStarted', 'eventTime'), /event time goes backwards: expected "2024-01-31T12:00:05\.000Z" \(event 6's time\) or later, found "2024-01-31T12:00:04\.999Z"/] },
-  { name: 'attempt not a positive integer', edit: (h) => (h.events[6].attempt = 1.5), eventId: 7, field: 'attempt', message: [/expected a positive integer, found number 1\.5/] },
+  { name: 'attempt not a positive integer', edit: (h) => (h.events[6].attempt = 1.5), eventId: 7, field: 'attempt', message: [/expected an integer ≥ 1, found number 1\.5/] },
   { name: 'input not an array', edit: (h) => (h.events[0].input = 'Ada'), eventId: 1, field: 'input', message: [at(0, 'workflowExecutionStarted', 'input'), /expected an array, found the string "Ada"/] },
   { name: 'a timeout that is negative', edit: (h) => (h.events[4].startToCloseTimeoutMs = -1), eventId: 5, field: 'startToCloseTimeoutMs', message: [/expected a non-negative, finite number of milliseconds, found number -1/] },
-  { name: 'a retry policy with a bad coefficient', edit: (h) => (h.events[4].retryPolicy = { backoffCoefficient: 0.5 }), eventId: 5, field: 'retryPolicy.backoffCoefficient', message: [at(4, 'activityTaskScheduled', 'retryPolicy.backoffCoefficient'), /expected a finite number >= 1/] },
+  { name: 'a retry policy with a bad coefficient', edit: (h) => (h.events[4].retryPolicy = { backoffCoefficient: 0.5 }), eventId: 5, field: 'retryPolicy.backoffCoefficient', message: [at(4, 'activityTaskScheduled', 'retryPolicy.backoffCoefficient'), /expected a finite number ≥ 1, found number 0\.5/] },
   { name: 'a retry policy with an unknown field', edit: (h) => (h.events[4].retryPolicy = { maxAttempts: 3 }), eventId: 5, field: 'retryPolicy.maxAttempts', message: [/unknown field "maxAttempts" \(did you mean "maximumAttempts"\?\)/] },
   { name: 'failure message not a string', edit: failedActivity({ message: 42, kind: 'application' }), eventId: 8, field: 'failure.message', message: [at(7, 'activityTaskFailed', 'failure.message'), /expected a string, found number 42/] },
   { name: 'failure not an object', edit: failedActivity('boom'), eventId: 8, field: 'failure', message: [/expected a failure \{ message, kind, … \}, found the string "boom"/] },
@@ -381,7 +382,7 @@ const badCases: BadCase[] = [
   { name: 'start event with another runId', edit: (h) => (h.events[0].runId = 'other'), eventId: 1, field: 'runId', message: [/expected the history's runId "run-1"/] },
   { name: 'reference to itself', edit: (h) => (h.events[2].scheduledEventId = 3), eventId: 3, field: 'scheduledEventId', message: [at(2, 'workflowTaskStarted', 'scheduledEventId'), /expected the eventId of an earlier workflowTaskScheduled event, found 3, which is not earlier than this event/] },
   { name: 'reference to nowhere', edit: (h) => (h.events[2].scheduledEventId = 99), eventId: 3, field: 'scheduledEventId', message: [/found 99, which is not earlier/] },
-  { name: 'reference that is not an id', edit: (h) => (h.events[2].scheduledEventId = -2), eventId: 3, field: 'scheduledEventId', message: [/expected a positive integer, found number -2/] },
+  { name: 'reference that is not an id', edit: (h) => (h.events[2].scheduledEventId = -2), eventId: 3, field: 'scheduledEventId', message: [/expected an integer ≥ 1, found number -2/] },
   { name: 'workflowTaskStarted of a non-task', edit: (h) => (h.events[2].scheduledEventId = 1), eventId: 3, field: 'scheduledEventId', message: [/earlier workflowTaskScheduled event, found 1, which is a workflowExecutionStarted event/] },
   { name: 'workflowTaskCompleted of another task', edit: (h) => (h.events[11].startedEventId = 3), eventId: 12, field: 'startedEventId', message: [/expected the eventId of an earlier workflowTaskStarted event with scheduledEventId 10, found 3, whose scheduledEventId is 2/] },
   { name: 'activity completed for a timer', edit: (h) => (h.events[7].scheduledEventId = 6), eventId: 8, field: 'scheduledEventId', message: [/earlier activityTaskScheduled event, found 6, which is a timerStarted event/] },
@@ -722,4 +723,22 @@ t.test('a parsed history is frozen, and parsing it again returns it without re-v
   const copy = structuredClone(history);
   (copy.events[0] as { eventId: number }).eventId = 2;
   t.throws(() => parseHistory(copy), { name: 'InvalidHistoryError' }, 'a copy is validated again');
+});
+
+t.test('docs/history.schema.json is the JSON Schema of lib/history/schema.ts (DEJA_WRITE_SCHEMA=1 rewrites it)', async (t) => {
+  const file = path.join(__dirname, '..', 'docs', 'history.schema.json');
+  const text = `${JSON.stringify(historyJsonSchema(), null, 2)}\n`;
+  if (process.env.DEJA_WRITE_SCHEMA === '1') fs.writeFileSync(file, text);
+  t.equal(fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '(missing)', text, 'stale: run DEJA_WRITE_SCHEMA=1 tap run test/history.test.ts');
+  // Every event type is in it, each closed, with its required fields as the reader requires them.
+  const schema = JSON.parse(text);
+  const events: Json[] = schema.properties.events.items.oneOf;
+  t.strictSame(events.map((e) => e.properties.type.const), [...EVENT_TYPES]);
+  for (const e of events) {
+    const type = e.properties.type.const as EventType;
+    t.equal(e.additionalProperties, false, `${type} is closed`);
+    t.strictSame([...e.required].sort(), [...BASE, ...REQUIRED[type]].sort(), `${type}: required fields`);
+    t.strictSame(Object.keys(e.properties).sort(), [...BASE, ...REQUIRED[type], ...OPTIONAL[type]].sort(), `${type}: all fields`);
+  }
+  t.notMatch(text, /"\$id"|"\$ref": "WireFailure"/, 'the recursive failure is one definition, referred to by JSON pointer');
 });

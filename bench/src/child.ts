@@ -18,6 +18,7 @@ const MEASURES: Record<string, (settings: Settings) => Promise<unknown>> = {
   newExecution: (s) => require('./measures/new-execution').measureNewExecution(s),
   heap: (s) => require('./measures/heap').measureHeap(s),
   e2e: (s) => require('./measures/e2e').measureE2e(s),
+  validate: (s) => require('./measures/validate').measureValidate(s),
 };
 
 async function main(): Promise<void> {

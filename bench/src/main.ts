@@ -33,6 +33,7 @@ const PLAN: { name: keyof Results; title: string }[] = [
   { name: 'newExecution', title: '4. new execution' },
   { name: 'heap', title: '5. heap per cached execution' },
   { name: 'e2e', title: '6. end to end, in-memory store' },
+  { name: 'validate', title: '7. history validation: schema-derived against the pre-issue-7 validator' },
 ];
 
 export const CHILD_FLAGS = ['--no-node-snapshot', '--expose-gc'];

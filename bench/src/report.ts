@@ -10,6 +10,7 @@ import type { OneHistoryResult, RssResult } from './measures/one-history';
 import type { NewExecutionResult } from './measures/new-execution';
 import type { HeapResult } from './measures/heap';
 import type { E2eResult } from './measures/e2e';
+import type { ValidateResult } from './measures/validate';
 import { sha256, type Settings } from './setup';
 import { fmt, fmtSummary, summarize, type Summary } from './stats';
 
@@ -26,6 +27,7 @@ export interface Results {
   newExecution: NewExecutionResult;
   heap: HeapResult;
   e2e: E2eResult;
+  validate: ValidateResult;
 }
 
 export interface Environment {
@@ -462,6 +464,32 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     );
   }
 
+  if (r.validate) {
+    out.push('');
+    out.push('## 7. History validation: the schema-derived validator against the pre-issue-7 one');
+    out.push('');
+    out.push(
+      '`parseHistory` (lib/history: TypeBox schemas compiled and dispatched on `type`, then the rules between events) against a frozen copy of the validator before issue 7 ' +
+        '(bench/src/baseline/validate.ts: hand-written checks with hand-kept fast twins), on the same histories in one process, runs alternating. ' +
+        'Each run validates a freshly parsed JSON object (JSON.parse is not timed). Medians (min–max) in ms per history, and µs per event. The two outputs must serialize identically.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['history', 'events', 'schema (issue 7)', 'baseline (before)', 'µs/event now / before', 'ratio now / before', 'same output'],
+        r.validate.rows.map((x) => [
+          x.history,
+          String(x.events),
+          fmtSummary(x.schema),
+          fmtSummary(x.baseline),
+          `${fmt((x.schema.median * 1000) / x.events)} / ${fmt((x.baseline.median * 1000) / x.events)}`,
+          `${fmt(x.schema.median / x.baseline.median)}×`,
+          yes(x.same),
+        ]),
+      ),
+    );
+  }
+
   // ── hashes ──
   out.push('');
   out.push('## Output hashes');
@@ -481,6 +509,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     hashRows.push(['Temporal bundle', r.bundle.temporal.hash]);
   }
   if (r.e2e) hashRows.push(['end-to-end workflow results (distinct values; expected 0)', r.e2e.resultsHash]);
+  if (r.validate) for (const x of r.validate.rows) hashRows.push([`validated ${x.history} (both validators)`, x.hash]);
   out.push(table(['outputs', 'hash'], hashRows));
 
   // ── shortfalls ──

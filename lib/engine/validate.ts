@@ -10,7 +10,9 @@
  * while being read (a getter, a Proxy trap) becomes an InvalidArgumentError too.
  */
 import { types } from 'node:util';
-import type { Command, FailureKind, Payload, RetryPolicy, RetryState, TimeoutType, WireFailure } from '../../runtime/protocol';
+import type { TSchema } from '@sinclair/typebox';
+import type { Command, Payload, RetryPolicy, WireFailure } from '../../runtime/protocol';
+import { COMMAND_SCHEMAS, RetryPolicyCommandSchema, WireFailureSchema, compiledCheck, expectedOf, firstProblem, isPayloadSchema, pathText } from '../history/schema';
 import { checkKnownKeys, describe, InvalidArgumentError, LimitExceededError } from '../errors';
 import type { ExecutionRef } from '../service';
 import { copyJson, thrownMessage } from './json-copy';
@@ -179,42 +181,50 @@ export class Edge {
     return this.json(name, value, true) as Payload[];
   }
 
-  // ---- failures and retry policies ----
+  // ---- failures and retry policies (shapes from lib/history/schema.ts) ----
 
   /** A failure: copied as one payload (its details, message and stack count), then its shape checked. */
   failure(name: string, value: unknown): WireFailure {
     const f = this.json(name, value);
-    checkFailureShape(this, name, f, 0);
+    this.shape(name, WireFailureSchema, f);
+    let depth = 0;
+    for (let c = (f as WireFailure).cause; c !== undefined; c = c.cause) {
+      if (++depth > 32) this.fail(`${name} has a cause chain deeper than 32`);
+    }
     return f as WireFailure;
   }
 
   retryPolicy(name: string, value: unknown): RetryPolicy | undefined {
     if (value === undefined) return undefined;
-    const p = this.json(name, value);
-    if (typeof p !== 'object' || p === null || Array.isArray(p)) this.fail(`${name} must be an object, got ${describe(p)}`);
-    const r = p as Record<string, unknown>;
-    this.knownKeys(r, RETRY_POLICY_KEYS, name);
-    const policy: RetryPolicy = {};
-    const initial = this.optionalInt(`${name}.initialIntervalMs`, r.initialIntervalMs, 1);
-    if (initial !== undefined) policy.initialIntervalMs = initial;
-    if (r.backoffCoefficient !== undefined) {
-      if (typeof r.backoffCoefficient !== 'number' || r.backoffCoefficient < 1) {
-        this.fail(`${name}.backoffCoefficient must be a finite number ≥ 1, got ${describe(r.backoffCoefficient)}`);
-      }
-      policy.backoffCoefficient = r.backoffCoefficient;
-    }
-    const maxInterval = this.optionalInt(`${name}.maximumIntervalMs`, r.maximumIntervalMs, initial ?? 1);
-    if (maxInterval !== undefined) policy.maximumIntervalMs = maxInterval;
-    const maxAttempts = this.optionalInt(`${name}.maximumAttempts`, r.maximumAttempts, 0);
-    if (maxAttempts !== undefined) policy.maximumAttempts = maxAttempts;
-    if (r.nonRetryableErrorTypes !== undefined) {
-      const types = r.nonRetryableErrorTypes;
-      if (!Array.isArray(types) || !types.every((x) => typeof x === 'string')) {
-        this.fail(`${name}.nonRetryableErrorTypes must be an array of strings, got ${describe(types)}`);
-      }
-      policy.nonRetryableErrorTypes = types;
+    const policy = this.json(name, value) as RetryPolicy;
+    this.shape(name, RetryPolicyCommandSchema, policy);
+    const { initialIntervalMs, maximumIntervalMs } = policy;
+    if (initialIntervalMs !== undefined && maximumIntervalMs !== undefined && maximumIntervalMs < initialIntervalMs) {
+      this.fail(`${name}.maximumIntervalMs must be an integer ≥ ${initialIntervalMs} (initialIntervalMs), got ${describe(maximumIntervalMs)}`);
     }
     return policy;
+  }
+
+  /**
+   * Checks plain data (already copied) against a schema; the first problem is worded as the edge
+   * words every refusal: `<name>.<path> must be <what the schema expects>, got <what was found>`.
+   */
+  private shape(name: string, schema: TSchema, value: unknown): void {
+    if (compiledCheck(schema).Check(value)) return;
+    const problem = firstProblem(schema, value);
+    const path = pathText(problem.keys, name);
+    switch (problem.kind) {
+      case 'missing':
+        return this.fail(`${path} must be ${expectedOf(schemaAt(schema, problem.keys), true)}, got undefined`);
+      case 'unknownKey':
+        return this.knownKeys(
+          valueAt(value, problem.keys.slice(0, -1)) as Record<string, unknown>,
+          problem.allowed,
+          pathText(problem.keys.slice(0, -1), name) || undefined,
+        );
+      case 'type':
+        return this.fail(`${path} must be ${problem.words ?? expectedOf(problem.schema, true)}, got ${describe(problem.value)}`);
+    }
   }
 
   // ---- commands ----
@@ -245,105 +255,53 @@ export class Edge {
     return commands;
   }
 
-  /** One command on its own, copied. */
+  /**
+   * One command on its own, copied: its payloads, failure and retry policy as JSON within the
+   * limits, its strings within maxIdBytes; its shape checked against COMMAND_SCHEMAS.
+   */
   command(value: unknown): Command {
     const c = this.record('the command', value);
     const type = c.type;
-    if (typeof type !== 'string' || !Object.hasOwn(COMMAND_KEYS, type)) {
-      this.fail(`unknown command type ${describe(type)}; expected one of ${Object.keys(COMMAND_KEYS).map((k) => `"${k}"`).join(', ')}`);
+    if (typeof type !== 'string' || !Object.hasOwn(COMMAND_SCHEMAS, type)) {
+      this.fail(`unknown command type ${describe(type)}; expected one of ${Object.keys(COMMAND_SCHEMAS).map((k) => `"${k}"`).join(', ')}`);
     }
     const t = type as Command['type'];
-    checkKnownKeys(`${this.where} (${t})`, c, COMMAND_KEYS[t]);
-    switch (t) {
-      case 'scheduleActivity': {
-        const cmd: Command = {
-          type: t,
-          seq: this.int('seq', c.seq, 0),
-          activityId: this.string('activityId', c.activityId),
-          activityType: this.string('activityType', c.activityType),
-          args: this.args('args', c.args),
-        };
-        const taskQueue = this.optionalString('taskQueue', c.taskQueue);
-        if (taskQueue !== undefined) cmd.taskQueue = taskQueue;
-        for (const key of ['scheduleToCloseTimeoutMs', 'scheduleToStartTimeoutMs', 'startToCloseTimeoutMs', 'heartbeatTimeoutMs'] as const) {
-          const ms = this.optionalInt(key, c[key], 1);
-          if (ms !== undefined) cmd[key] = ms;
-        }
-        if (cmd.startToCloseTimeoutMs === undefined && cmd.scheduleToCloseTimeoutMs === undefined) {
-          this.fail(`activity "${cmd.activityType}" needs startToCloseTimeoutMs or scheduleToCloseTimeoutMs`);
-        }
-        const retryPolicy = this.retryPolicy('retryPolicy', c.retryPolicy);
-        if (retryPolicy !== undefined) cmd.retryPolicy = retryPolicy;
-        return cmd;
-      }
-      case 'startTimer':
-        return { type: t, seq: this.int('seq', c.seq, 0), startToFireTimeoutMs: this.int('startToFireTimeoutMs', c.startToFireTimeoutMs, 1) };
-      case 'cancelTimer':
-        return { type: t, seq: this.int('seq', c.seq, 0) };
-      case 'completeWorkflow': {
-        const result = this.payload('result', c.result);
-        return result === undefined ? { type: t } : { type: t, result };
-      }
-      case 'failWorkflow':
-        return { type: t, failure: this.failure('failure', c.failure) };
+    const schema = COMMAND_SCHEMAS[t] as TSchema & { properties: Record<string, TSchema & { type?: string; items?: TSchema }> };
+    const keys = Object.keys(schema.properties);
+    checkKnownKeys(`${this.where} (${t})`, c, keys);
+    const cmd: Record<string, unknown> = {};
+    for (const key of keys) {
+      const v = c[key];
+      if (v === undefined) continue;
+      const field = schema.properties[key];
+      if (key === 'retryPolicy') cmd[key] = this.retryPolicy(key, v);
+      else if (key === 'failure') cmd[key] = this.failure(key, v);
+      else if (field.type === 'array' && field.items !== undefined && isPayloadSchema(field.items)) cmd[key] = this.args(key, v);
+      else if (isPayloadSchema(field)) cmd[key] = this.payload(key, v);
+      else if (field.type === 'string' && key !== 'type') cmd[key] = this.string(key, v);
+      else cmd[key] = v;
     }
+    this.shape('', schema, cmd);
+    if (t === 'scheduleActivity' && cmd.startToCloseTimeoutMs === undefined && cmd.scheduleToCloseTimeoutMs === undefined) {
+      this.fail(`activity "${cmd.activityType as string}" needs startToCloseTimeoutMs or scheduleToCloseTimeoutMs`);
+    }
+    return cmd as unknown as Command;
   }
 }
 
-// ---- failure shape (on a plain copy) ----
-
-const FAILURE_KINDS: readonly FailureKind[] = ['application', 'activity', 'timeout', 'cancelled', 'terminated', 'server'];
-const RETRY_STATES: readonly RetryState[] = [
-  'unspecified',
-  'inProgress',
-  'nonRetryableFailure',
-  'timeout',
-  'maximumAttemptsReached',
-  'retryPolicyNotSet',
-  'cancelRequested',
-];
-const TIMEOUT_TYPES: readonly TimeoutType[] = ['startToClose', 'scheduleToStart', 'scheduleToClose', 'heartbeat'];
-const FAILURE_KEYS = ['message', 'kind', 'type', 'stack', 'nonRetryable', 'details', 'activityType', 'activityId', 'retryState', 'timeoutType', 'cause'];
-const RETRY_POLICY_KEYS = ['initialIntervalMs', 'backoffCoefficient', 'maximumIntervalMs', 'maximumAttempts', 'nonRetryableErrorTypes'];
-
-function checkFailureShape(e: Edge, name: string, value: unknown, depth: number): void {
-  const fail = (message: string): never => {
-    throw new InvalidArgumentError(`${e.where}: ${message}`);
-  };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`${name} must be an object, got ${describe(value)}`);
-  const f = value as Record<string, unknown>;
-  e.knownKeys(f, FAILURE_KEYS, name);
-  if (typeof f.message !== 'string') fail(`${name}.message must be a string, got ${describe(f.message)}`);
-  e.oneOf(`${name}.kind`, f.kind, FAILURE_KINDS);
-  for (const key of ['type', 'stack', 'activityType', 'activityId'] as const) {
-    if (f[key] !== undefined && typeof f[key] !== 'string') fail(`${name}.${key} must be a string, got ${describe(f[key])}`);
+/** The sub-schema at a path of keys (objects' properties, arrays' items, the failure's own cause). */
+function schemaAt(schema: TSchema, keys: readonly (string | number)[]): TSchema {
+  let s = schema as TSchema & { properties?: Record<string, TSchema>; items?: TSchema; $ref?: string };
+  for (const k of keys) {
+    if (s.$ref === 'WireFailure') s = WireFailureSchema as typeof s;
+    s = (typeof k === 'number' ? s.items : s.properties?.[k]) as typeof s;
+    if (s === undefined) return schema;
   }
-  if (f.nonRetryable !== undefined && typeof f.nonRetryable !== 'boolean') fail(`${name}.nonRetryable must be a boolean, got ${describe(f.nonRetryable)}`);
-  if (f.details !== undefined && !Array.isArray(f.details)) fail(`${name}.details must be an array, got ${describe(f.details)}`);
-  if (f.retryState !== undefined) e.oneOf(`${name}.retryState`, f.retryState, RETRY_STATES);
-  if (f.timeoutType !== undefined) e.oneOf(`${name}.timeoutType`, f.timeoutType, TIMEOUT_TYPES);
-  if (f.cause !== undefined) {
-    if (depth >= 32) fail(`${name} has a cause chain deeper than 32`);
-    checkFailureShape(e, `${name}.cause`, f.cause, depth + 1);
-  }
+  return s.$ref === 'WireFailure' ? WireFailureSchema : s;
 }
 
-const COMMAND_KEYS: Record<Command['type'], readonly string[]> = {
-  scheduleActivity: [
-    'type',
-    'seq',
-    'activityId',
-    'activityType',
-    'args',
-    'taskQueue',
-    'scheduleToCloseTimeoutMs',
-    'scheduleToStartTimeoutMs',
-    'startToCloseTimeoutMs',
-    'heartbeatTimeoutMs',
-    'retryPolicy',
-  ],
-  startTimer: ['type', 'seq', 'startToFireTimeoutMs'],
-  cancelTimer: ['type', 'seq'],
-  completeWorkflow: ['type', 'result'],
-  failWorkflow: ['type', 'failure'],
-};
+function valueAt(value: unknown, keys: readonly (string | number)[]): unknown {
+  let v = value;
+  for (const k of keys) v = (v as Record<string | number, unknown>)[k];
+  return v;
+}

@@ -1,158 +1,37 @@
 /**
- * The deja history event schema, version 1 (host side). Events are past-tense facts with
+ * The deja history event types, version 1 (host side), derived from the schemas in schema.ts:
+ * one source for the types, the checks and the JSON Schema. Events are past-tense facts with
  * Temporal's meanings. Every event has a monotonic `eventId` (1, 2, 3, …) and an ISO-8601
  * `eventTime`; its other fields are flat on the event and depend on `type`.
  */
-import type { Payload, RetryPolicy, RetryState, WireFailure } from '../../runtime/protocol';
+import type { Static } from '@sinclair/typebox';
+import { HISTORY_FORMAT, HISTORY_VERSION, type EventSchemas } from './schema';
 
-export const HISTORY_FORMAT = 'deja.history';
-export const HISTORY_VERSION = 1;
+export { HISTORY_FORMAT, HISTORY_VERSION } from './schema';
 
-interface Base {
-  eventId: number;
-  /** ISO-8601 with milliseconds, UTC. */
-  eventTime: string;
-}
+type EventFrom<T extends keyof EventSchemas> = Static<EventSchemas[T]>;
 
-export interface WorkflowExecutionStartedEvent extends Base {
-  type: 'workflowExecutionStarted';
-  workflowType: string;
-  workflowId: string;
-  runId: string;
-  firstExecutionRunId: string;
-  taskQueue: string;
-  input: Payload[];
-  attempt: number;
-  /** Seeds Math.random, uuid4 and crypto inside the isolate. */
-  randomnessSeed: string;
-  workflowTaskTimeoutMs: number;
-}
-export interface WorkflowTaskScheduledEvent extends Base {
-  type: 'workflowTaskScheduled';
-  taskQueue: string;
-  attempt: number;
-}
-export interface WorkflowTaskStartedEvent extends Base {
-  type: 'workflowTaskStarted';
-  scheduledEventId: number;
-  identity?: string;
-}
-export interface WorkflowTaskCompletedEvent extends Base {
-  type: 'workflowTaskCompleted';
-  scheduledEventId: number;
-  startedEventId: number;
-  identity?: string;
-}
-export interface WorkflowTaskFailedEvent extends Base {
-  type: 'workflowTaskFailed';
-  scheduledEventId: number;
-  startedEventId: number;
-  /** Why: 'nondeterminism', 'workflowError', 'deadlineExceeded', 'outOfMemory', 'unhandledRejection', … */
-  cause: string;
-  failure: WireFailure;
-  identity?: string;
-}
-export interface WorkflowTaskTimedOutEvent extends Base {
-  type: 'workflowTaskTimedOut';
-  scheduledEventId: number;
-  startedEventId: number;
-}
-export interface ActivityTaskScheduledEvent extends Base {
-  type: 'activityTaskScheduled';
-  activityId: string;
-  activityType: string;
-  taskQueue: string;
-  input: Payload[];
-  scheduleToCloseTimeoutMs?: number;
-  scheduleToStartTimeoutMs?: number;
-  startToCloseTimeoutMs?: number;
-  heartbeatTimeoutMs?: number;
-  retryPolicy?: RetryPolicy;
-  workflowTaskCompletedEventId: number;
-}
+export type WorkflowExecutionStartedEvent = EventFrom<'workflowExecutionStarted'>;
+export type WorkflowTaskScheduledEvent = EventFrom<'workflowTaskScheduled'>;
+export type WorkflowTaskStartedEvent = EventFrom<'workflowTaskStarted'>;
+export type WorkflowTaskCompletedEvent = EventFrom<'workflowTaskCompleted'>;
+export type WorkflowTaskFailedEvent = EventFrom<'workflowTaskFailed'>;
+export type WorkflowTaskTimedOutEvent = EventFrom<'workflowTaskTimedOut'>;
+export type ActivityTaskScheduledEvent = EventFrom<'activityTaskScheduled'>;
 /** Written once, when the activity closes, with the attempt that closed it (as Temporal does). */
-export interface ActivityTaskStartedEvent extends Base {
-  type: 'activityTaskStarted';
-  scheduledEventId: number;
-  attempt: number;
-  identity?: string;
-}
-export interface ActivityTaskCompletedEvent extends Base {
-  type: 'activityTaskCompleted';
-  scheduledEventId: number;
-  startedEventId: number;
-  result?: Payload;
-}
-export interface ActivityTaskFailedEvent extends Base {
-  type: 'activityTaskFailed';
-  scheduledEventId: number;
-  startedEventId: number;
-  failure: WireFailure;
-  retryState: RetryState;
-}
-export interface ActivityTaskTimedOutEvent extends Base {
-  type: 'activityTaskTimedOut';
-  scheduledEventId: number;
-  startedEventId?: number;
-  failure: WireFailure;
-  retryState: RetryState;
-}
-export interface TimerStartedEvent extends Base {
-  type: 'timerStarted';
-  timerId: string;
-  startToFireTimeoutMs: number;
-  workflowTaskCompletedEventId: number;
-}
-export interface TimerFiredEvent extends Base {
-  type: 'timerFired';
-  timerId: string;
-  startedEventId: number;
-}
-export interface TimerCanceledEvent extends Base {
-  type: 'timerCanceled';
-  timerId: string;
-  startedEventId: number;
-  workflowTaskCompletedEventId: number;
-}
-export interface WorkflowExecutionSignaledEvent extends Base {
-  type: 'workflowExecutionSignaled';
-  signalName: string;
-  input: Payload[];
-  identity?: string;
-}
-export interface WorkflowExecutionCompletedEvent extends Base {
-  type: 'workflowExecutionCompleted';
-  result?: Payload;
-  workflowTaskCompletedEventId: number;
-}
-export interface WorkflowExecutionFailedEvent extends Base {
-  type: 'workflowExecutionFailed';
-  failure: WireFailure;
-  /**
-   * The task whose failWorkflow command closed the run. Absent when the service closed it itself
-   * (a history over its limit, failure kind 'server'): no workflow task did.
-   */
-  workflowTaskCompletedEventId?: number;
-}
+export type ActivityTaskStartedEvent = EventFrom<'activityTaskStarted'>;
+export type ActivityTaskCompletedEvent = EventFrom<'activityTaskCompleted'>;
+export type ActivityTaskFailedEvent = EventFrom<'activityTaskFailed'>;
+export type ActivityTaskTimedOutEvent = EventFrom<'activityTaskTimedOut'>;
+export type TimerStartedEvent = EventFrom<'timerStarted'>;
+export type TimerFiredEvent = EventFrom<'timerFired'>;
+export type TimerCanceledEvent = EventFrom<'timerCanceled'>;
+export type WorkflowExecutionSignaledEvent = EventFrom<'workflowExecutionSignaled'>;
+export type WorkflowExecutionCompletedEvent = EventFrom<'workflowExecutionCompleted'>;
+/** `workflowTaskCompletedEventId` is absent when the service closed the run itself (a history over its limit). */
+export type WorkflowExecutionFailedEvent = EventFrom<'workflowExecutionFailed'>;
 
-export type HistoryEvent =
-  | WorkflowExecutionStartedEvent
-  | WorkflowTaskScheduledEvent
-  | WorkflowTaskStartedEvent
-  | WorkflowTaskCompletedEvent
-  | WorkflowTaskFailedEvent
-  | WorkflowTaskTimedOutEvent
-  | ActivityTaskScheduledEvent
-  | ActivityTaskStartedEvent
-  | ActivityTaskCompletedEvent
-  | ActivityTaskFailedEvent
-  | ActivityTaskTimedOutEvent
-  | TimerStartedEvent
-  | TimerFiredEvent
-  | TimerCanceledEvent
-  | WorkflowExecutionSignaledEvent
-  | WorkflowExecutionCompletedEvent
-  | WorkflowExecutionFailedEvent;
+export type HistoryEvent = { [T in keyof EventSchemas]: EventFrom<T> }[keyof EventSchemas];
 
 export type EventType = HistoryEvent['type'];
 export type EventOf<T extends EventType> = Extract<HistoryEvent, { type: T }>;

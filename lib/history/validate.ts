@@ -1,91 +1,58 @@
 /**
  * History validation and serialization (host side). `parseHistory` reads a history file (JSON text
- * or an already-parsed value), checks it completely against the closed schema of events.ts and the
- * invariants between events, and returns a fresh, typed `History`. `serializeHistory` writes the one
- * canonical JSON text of a history. Both are driven by one declarative spec per event type (SPECS),
- * so the schema, the checks and the key order cannot drift apart: an event type or a field without
- * a spec, or a spec whose checker returns the wrong type, does not compile.
+ * or an already-parsed value), checks each event against its schema (schema.ts, compiled by
+ * TypeBox and dispatched on `type`), then what a schema cannot say: ids 1, 2, 3, …, time order,
+ * references between events and their lifecycle. It returns a fresh, frozen `History`.
+ * `serializeHistory` writes the one canonical JSON text of a history, keys in schema order.
  */
+import type { TSchema } from '@sinclair/typebox';
+import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { InvalidArgumentError, InvalidHistoryError, describe } from '../errors';
-import type { FailureKind, Payload, RetryPolicy, RetryState, TimeoutType, WireFailure } from '../../runtime/protocol';
 import { HISTORY_FORMAT, HISTORY_VERSION } from './events';
 import type { EventOf, EventType, History, HistoryEvent } from './events';
+import {
+  EVENT_SCHEMAS,
+  EVENT_TIME_WORDS,
+  Expected,
+  ISO_TIME,
+  a,
+  compiledOpenCheck,
+  expectedOf,
+  firstProblem,
+  isPayload,
+  isPayloadSchema,
+  isPlainObject,
+  pathText,
+  type Problem,
+} from './schema';
 
 /** The history file versions this build reads. It writes only HISTORY_VERSION. */
 export const SUPPORTED_HISTORY_VERSIONS: readonly number[] = Object.freeze([HISTORY_VERSION]);
 
 // ---------------------------------------------------------------------------------------------
-// Locations and failures
+// Failures: every one names the source, the event (its index, and its id and type once known),
+// the field path, what was expected and what was found. The error's `eventId` is the event's
+// 1-based position (its eventId whenever ids are valid); its `field` is the path in the event.
 
-/** The event a value belongs to. `idOk` once its eventId is known to equal its position. */
-interface EventPlace {
-  index: number;
+interface Place {
+  source: string;
+  /** Undefined for the envelope. */
+  index?: number;
   type?: EventType;
-  idOk: boolean;
+  /** Whether the event's id is known to equal its position, so the message may name it. */
+  idOk?: boolean;
 }
 
-/**
- * Where a value sits: the envelope (no event) or a field path inside one event. Every failure
- * names the source, the full path and, inside an event, its id and type. The error's `eventId` is
- * the event's 1-based position, which equals its eventId whenever ids are valid (and is defined
- * even when the id is missing or wrong); its `field` is the path inside the event or envelope.
- */
-class At {
-  // The path is built only when a failure needs it: validation of a valid history (the common
-  // case, thousands of events) then allocates no path strings at all.
-  private built: string | undefined;
-  constructor(
-    readonly source: string,
-    readonly event: EventPlace | undefined,
-    path: string,
-    private readonly parent?: At,
-    private readonly segment?: string | number,
-  ) {
-    if (parent === undefined) this.built = path;
+function fail(place: Place, path: string, problem: string): never {
+  let where: string;
+  if (place.index === undefined) {
+    where = `${place.source}: ${path === '' ? 'the top level' : path}`;
+  } else {
+    const sep = path === '' || path.startsWith('[') ? '' : '.';
+    const label = place.idOk ? ` (eventId ${place.index + 1}${place.type ? `, ${place.type}` : ''})` : '';
+    where = `${place.source}: events[${place.index}]${sep}${path}${label}`;
   }
-
-  get path(): string {
-    if (this.built === undefined) {
-      const base = this.parent!.path;
-      const seg = this.segment!;
-      this.built = typeof seg === 'number' ? `${base}[${seg}]` : base === '' ? seg : `${base}.${seg}`;
-    }
-    return this.built;
-  }
-
-  key(name: string): At {
-    return new At(this.source, this.event, '', this, name);
-  }
-
-  item(index: number): At {
-    return new At(this.source, this.event, '', this, index);
-  }
-
-  /** Fails with "expected <what>, found <value>". */
-  expected(what: string, found: unknown): never {
-    return this.fail(`expected ${what}, found ${foundText(found)}`);
-  }
-
-  /** The same, with the found part already written out. */
-  expectedButFound(what: string, found: string): never {
-    return this.fail(`expected ${what}, found ${found}`);
-  }
-
-  fail(problem: string): never {
-    throw new InvalidHistoryError(
-      `${this.describe()}: ${problem}`,
-      this.event ? this.event.index + 1 : undefined,
-      this.path === '' ? undefined : this.path,
-    );
-  }
-
-  private describe(): string {
-    const ev = this.event;
-    if (ev === undefined) return `${this.source}: ${this.path === '' ? 'the top level' : this.path}`;
-    const sep = this.path === '' || this.path.startsWith('[') ? '' : '.';
-    const label = ev.idOk ? ` (eventId ${ev.index + 1}${ev.type ? `, ${ev.type}` : ''})` : '';
-    return `${this.source}: events[${ev.index}]${sep}${this.path}${label}`;
-  }
+  throw new InvalidHistoryError(`${where}: ${problem}`, place.index === undefined ? undefined : place.index + 1, path === '' ? undefined : path);
 }
 
 function foundText(value: unknown): string {
@@ -93,20 +60,17 @@ function foundText(value: unknown): string {
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'bigint') return `the bigint ${value}n`;
   if (typeof value === 'symbol') return `the symbol ${String(value)}`;
-  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !isPlain(value)) {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !isPlainObject(value)) {
     return `an instance of ${(value as object).constructor?.name ?? 'an unknown class'}`;
   }
   return describe(value);
 }
 
+const expected = (place: Place, path: string, what: string, found: unknown): never =>
+  fail(place, path, `expected ${what}, found ${foundText(found)}`);
+
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A plain object of any realm: its prototype is null or a prototype whose own prototype is null. */
-function isPlain(value: object): boolean {
-  const proto = Object.getPrototypeOf(value) as object | null;
-  return proto === null || Object.getPrototypeOf(proto) === null;
 }
 
 function own(obj: Record<string, unknown>, key: string): unknown {
@@ -114,208 +78,15 @@ function own(obj: Record<string, unknown>, key: string): unknown {
   return Object.hasOwn(obj, key) ? obj[key] : undefined;
 }
 
-/** The word with its indefinite article: "an activity", "a timer". */
-const a = (word: string): string => `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
-
-const quoteList = (values: readonly string[]): string => values.map((v) => JSON.stringify(v)).join(', ');
-
-// ---------------------------------------------------------------------------------------------
-// Checkers: each returns the checked value (a fresh copy for objects), or fails at `at`.
-//
-// Most checkers also have a fast twin (registered with `withFast`), used on the success path: it
-// returns the same value, or BAIL when it cannot accept the value. It never throws and never
-// explains; on BAIL the event is read again by the checkers above, which find and word the
-// problem. A checker without a twin always bails, which is slow but never wrong.
-
-type Check<T> = (value: unknown, at: At) => T;
-
-/** "Not accepted here": the slow path decides. */
-const BAIL: unique symbol = Symbol('bail');
-type Bail = typeof BAIL;
-
-/**
- * A fast twin. `depth` counts the objects and arrays it is nested in; twins bail past MAX_DEPTH,
- * so the fast path never nests deeply enough to overflow the stack (the slow path handles depth).
- */
-type Fast<T> = (value: unknown, depth: number) => T | Bail;
-const MAX_DEPTH = 64;
-
-const FAST = new Map<Check<unknown>, Fast<unknown>>();
-const alwaysBail: Fast<never> = () => BAIL;
-
-function withFast<T>(check: Check<T>, fast: Fast<T>): Check<T> {
-  FAST.set(check, fast);
-  return check;
-}
-
-const fastOf = <T>(check: Check<T>): Fast<T> => (FAST.get(check) as Fast<T> | undefined) ?? alwaysBail;
-
-/** A checker that accepts a value as it is when `ok`, and otherwise fails with "expected <what>". */
-function simple<T>(what: string, ok: (v: unknown) => boolean): Check<T> {
-  return withFast<T>(
-    (v, at) => (ok(v) ? (v as T) : at.expected(what, v)),
-    (v) => (ok(v) ? (v as T) : BAIL),
-  );
-}
-
-const str = simple<string>('a string', (v) => typeof v === 'string');
-
-const name = simple<string>('a non-empty string', (v) => typeof v === 'string' && v !== '');
-
-const bool = simple<boolean>('a boolean', (v) => typeof v === 'boolean');
-
-const posInt = simple<number>('a positive integer', (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 1);
-
-const nonNegInt = simple<number>(
-  'a non-negative integer',
-  (v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0,
-);
-
-/** Durations may have a fraction: imported Temporal durations have nanosecond precision. */
-const ms = simple<number>(
-  'a non-negative, finite number of milliseconds',
-  (v) => typeof v === 'number' && Number.isFinite(v) && v >= 0,
-);
-
-const coefficient = simple<number>(
-  'a finite number >= 1',
-  (v) => typeof v === 'number' && Number.isFinite(v) && v >= 1,
-);
-
-/** `values` comes from a Record over the union, so a new member of the union must be listed. */
-function oneOf<T extends string>(members: Record<T, true>): Check<T> {
-  const values = Object.keys(members) as T[];
-  return simple<T>(`one of ${quoteList(values)}`, (v) => typeof v === 'string' && Object.hasOwn(members, v));
-}
-
-function arrayOf<T>(item: Check<T>): Check<T[]> {
-  const fastItem = fastOf(item);
-  return withFast<T[]>(
-    (v, at) => {
-      if (!Array.isArray(v)) return at.expected('an array', v);
-      const out: T[] = new Array<T>(v.length);
-      for (let i = 0; i < v.length; i++) out[i] = item(v[i], at.item(i));
-      return out;
-    },
-    (v, depth) => {
-      if (!Array.isArray(v) || depth >= MAX_DEPTH) return BAIL;
-      const n = v.length;
-      const out: T[] = new Array<T>(n);
-      for (let i = 0; i < n; i++) {
-        const x = fastItem(v[i], depth + 1);
-        if (x === BAIL) return BAIL;
-        out[i] = x;
-      }
-      return out;
-    },
-  );
-}
-
-/**
- * A payload is any JSON value that survives JSON.stringify → JSON.parse unchanged. Checked
- * iteratively, because JSON.parse accepts nesting deeper than a recursive walk could follow. Values
- * are returned as they are (not copied): they are user data, and their key order is kept.
- */
-const payload: Check<Payload> = (value, at) => {
-  interface Node {
-    value: unknown;
-    parent: Node | undefined;
-    key: string | number | undefined;
-  }
-  const where = (node: Node): At => {
-    const keys: (string | number)[] = [];
-    for (let n: Node | undefined = node; n?.key !== undefined; n = n.parent) keys.push(n.key);
-    let here = at;
-    for (let i = keys.length - 1; i >= 0; i--) {
-      const k = keys[i];
-      here = typeof k === 'number' ? here.item(k) : here.key(k);
-    }
-    return here;
-  };
-  const onPath = new Set<object>();
-  const stack: (Node | { leave: object })[] = [{ value, parent: undefined, key: undefined }];
-  while (stack.length > 0) {
-    const node = stack.pop()!;
-    if ('leave' in node) {
-      onPath.delete(node.leave);
-      continue;
-    }
-    const v = node.value;
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') continue;
-    if (typeof v === 'number') {
-      if (Number.isFinite(v)) continue;
-      return where(node).expected('a JSON value (numbers must be finite)', v);
-    }
-    if (typeof v !== 'object') {
-      const hint = v === undefined ? ' (JSON has no undefined: omit the field, or use null inside arrays)' : '';
-      return where(node).expected(`a JSON value${hint}`, v);
-    }
-    if (onPath.has(v)) return where(node).fail('expected a JSON value, found a cycle (a value that contains itself)');
-    if (!Array.isArray(v) && !isPlain(v)) return where(node).expected('a JSON value (a plain object)', v);
-    onPath.add(v);
-    stack.push({ leave: v });
-    // Children are pushed in reverse so that the first bad one, in document order, is reported.
-    if (Array.isArray(v)) {
-      for (let i = v.length - 1; i >= 0; i--) stack.push({ value: v[i], parent: node, key: i });
-    } else {
-      const keys = Object.keys(v);
-      for (let i = keys.length - 1; i >= 0; i--) {
-        stack.push({ value: (v as Record<string, unknown>)[keys[i]], parent: node, key: keys[i] });
-      }
-    }
-  }
-  return value;
-};
-withFast(payload, (v) => (isJson(v, 0) ? (v as Payload) : BAIL));
-
-/**
- * The fast twin of `payload`'s walk: true if `v` is a JSON value no more than MAX_DEPTH deep
- * (anything deeper, a cycle included, is left to the iterative walk). A plain object is one with
- * this realm's Object.prototype or none; for-in then lists its own keys (see ordinaryPrototypes).
- */
-function isJson(v: unknown, depth: number): boolean {
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
-  if (typeof v === 'number') return Number.isFinite(v);
-  if (typeof v !== 'object' || depth >= MAX_DEPTH) return false;
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) if (!isJson(v[i], depth + 1)) return false;
-    return true;
-  }
-  if (!isOrdinary(v)) return false;
-  for (const key in v) if (!isJson((v as Record<string, unknown>)[key], depth + 1)) return false;
-  return true;
-}
-
-const payloads = arrayOf(payload);
-
-// ---------------------------------------------------------------------------------------------
-// Declarative field specs, shared by events and by the objects nested in them
-
-/** One field: its checker and whether it may be absent. `undefined` counts as absent. */
-interface Rule<T, Optional extends boolean> {
-  check: Check<T>;
-  optional: Optional;
-}
-
-/** A rule for every key of O; a rule is optional exactly when the key is optional in O. */
-type Fields<O> = {
-  [K in keyof O]-?: Rule<Exclude<O[K], undefined>, {} extends Pick<O, K> ? true : false>;
-};
-
-const req = <T>(check: Check<T>): Rule<T, false> => ({ check, optional: false });
-const opt = <T>(check: Check<T>): Rule<T, true> => ({ check, optional: true });
-
 /** Edit distance, for "did you mean" on unknown field names. */
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
+function distance(x: string, y: string): number {
+  let prev = Array.from({ length: y.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= x.length; i++) {
     const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
+    for (let j = 1; j <= y.length; j++) row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (x[i - 1] === y[j - 1] ? 0 : 1));
     prev = row;
   }
-  return prev[b.length];
+  return prev[y.length];
 }
 
 /** True if every character of `short` appears in `long`, in order ("maxAttempts" in "maximumAttempts"). */
@@ -326,188 +97,35 @@ function isSubsequence(short: string, long: string): boolean {
 }
 
 /** The schema is closed: an unknown key is most often a typo, so it is named, with a guess. */
-function rejectUnknownKeys(obj: Record<string, unknown>, allowed: readonly string[], what: string, at: At): void {
-  for (const key of Object.keys(obj)) {
-    if (allowed.includes(key)) continue;
-    const near = allowed
-      .map((k) => ({ k, d: distance(k.toLowerCase(), key.toLowerCase()) }))
-      .filter(({ k, d }) => d <= 2 || (key.length >= 4 && isSubsequence(key.toLowerCase(), k.toLowerCase())))
-      .sort((a, b) => a.d - b.d)[0]?.k;
-    at.key(key).fail(
-      `unknown field ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; ` +
-        `${what} has only: ${allowed.join(', ')}`,
-    );
-  }
+function unknownField(key: string, allowed: readonly string[], what: string): string {
+  const k = key.toLowerCase();
+  const near = allowed
+    .map((name) => ({ name, d: distance(name.toLowerCase(), k) }))
+    .filter(({ name, d }) => d <= 2 || (key.length >= 4 && isSubsequence(k, name.toLowerCase())))
+    .sort((x, y) => x.d - y.d)[0]?.name;
+  return `unknown field ${JSON.stringify(key)}${near ? ` (did you mean ${JSON.stringify(near)}?)` : ''}; ${what} has only: ${allowed.join(', ')}`;
 }
 
-/** Reads every field of `fields` from `obj` into `out`, in the spec's order. */
-function readFields<O>(obj: Record<string, unknown>, fields: Fields<O>, at: At, out: Record<string, unknown>): void {
-  for (const [key, rule] of Object.entries(fields) as [string, Rule<unknown, boolean>][]) {
-    const value = own(obj, key);
-    if (value === undefined) {
-      if (rule.optional) continue;
-      at.key(key).fail('missing required field');
+/** Words a schema problem, at `base` (a path inside the event or envelope). */
+function failProblem(place: Place, problem: Problem, base = ''): never {
+  const path = pathText(problem.keys, base);
+  switch (problem.kind) {
+    case 'missing':
+      return fail(place, path, 'missing required field');
+    case 'unknownKey': {
+      const what = ((problem.owner as unknown as Record<symbol, unknown>)[Expected] as string | undefined) ?? 'this object';
+      return fail(place, path, unknownField(problem.key, problem.allowed, what));
     }
-    out[key] = rule.check(value, at.key(key));
+    case 'type':
+      if (problem.cycle) return fail(place, path, 'expected a JSON value, found a cycle (a value that contains itself)');
+      return expected(place, path, problem.words ?? expectedOf(problem.schema), problem.value);
   }
 }
 
-function object<O>(what: string, fields: Fields<O>): Check<O> {
-  const keys = Object.keys(fields);
-  const allowed = keySet(keys);
-  const rules = fastRules(fields);
-  return withFast<O>(
-    (v, at) => {
-      if (!isRecord(v)) return at.expected(what, v);
-      rejectUnknownKeys(v, keys, what, at);
-      const out: Record<string, unknown> = {};
-      readFields(v, fields, at, out);
-      return out as O;
-    },
-    (v, depth) => {
-      if (typeof v !== 'object' || v === null || depth >= MAX_DEPTH || !isOrdinaryRecord(v)) return BAIL;
-      if (!onlyKeys(v, allowed)) return BAIL;
-      const out: Record<string, unknown> = {};
-      return readFieldsFast(v, rules, depth + 1, out) ? (out as O) : BAIL;
-    },
-  );
-}
+// ---------------------------------------------------------------------------------------------
+// Event times
 
-// The fast twins of readFields and rejectUnknownKeys. They read with `obj[key]` and for-in, which
-// agree with `own` and Object.keys only on an ordinary object (isOrdinaryRecord) and only while
-// ordinaryPrototypes() holds; the fast path runs only then.
-
-/** A field rule with its fast twin. */
-interface FastRule {
-  key: string;
-  optional: boolean;
-  check: Fast<unknown>;
-}
-
-/** Every key that a fast rule or Reader.readFast reads by name. */
-const READ_BY_NAME = new Set<string>(['eventId', 'eventTime', 'type']);
-
-function fastRules<O>(fields: Fields<O>): FastRule[] {
-  return Object.entries(fields as Record<string, Rule<unknown, boolean>>).map(([key, rule]) => {
-    READ_BY_NAME.add(key);
-    return { key, optional: rule.optional, check: fastOf(rule.check) };
-  });
-}
-
-/** The same as readFields, or false where readFields would fail or might. */
-function readFieldsFast(
-  obj: Record<string, unknown>,
-  rules: readonly FastRule[],
-  depth: number,
-  out: Record<string, unknown>,
-): boolean {
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i];
-    const value = obj[rule.key];
-    if (value === undefined) {
-      if (rule.optional) continue;
-      return false;
-    }
-    const checked = rule.check(value, depth);
-    if (checked === BAIL) return false;
-    out[rule.key] = checked;
-  }
-  return true;
-}
-
-type KeySet = Readonly<Record<string, true | undefined>>;
-
-/** A prototype-less lookup table, so that no key ("constructor", "__proto__") is found by accident. */
-function keySet(keys: readonly string[]): KeySet {
-  const set = Object.create(null) as Record<string, true>;
-  for (const key of keys) set[key] = true;
-  return set;
-}
-
-/** True if rejectUnknownKeys would accept `obj`'s keys. */
-function onlyKeys(obj: object, allowed: KeySet): boolean {
-  for (const key in obj) if (allowed[key] !== true) return false;
-  return true;
-}
-
-/** Not an array, and its prototype is this realm's Object.prototype or null. */
-function isOrdinaryRecord(v: object): v is Record<string, unknown> {
-  return !Array.isArray(v) && isOrdinary(v);
-}
-
-function isOrdinary(v: object): boolean {
-  const proto = Object.getPrototypeOf(v) as object | null;
-  return proto === Object.prototype || proto === null;
-}
-
-const failureKind = oneOf<FailureKind>({
-  application: true,
-  activity: true,
-  timeout: true,
-  cancelled: true,
-  terminated: true,
-  server: true,
-});
-const retryState = oneOf<RetryState>({
-  unspecified: true,
-  inProgress: true,
-  nonRetryableFailure: true,
-  timeout: true,
-  maximumAttemptsReached: true,
-  retryPolicyNotSet: true,
-  cancelRequested: true,
-});
-const timeoutType = oneOf<TimeoutType>({
-  startToClose: true,
-  scheduleToStart: true,
-  scheduleToClose: true,
-  heartbeat: true,
-});
-
-// `failure` is recursive through `cause`; the indirection lets the spec name itself.
-const failure: Check<WireFailure> = withFast(
-  (v, at) => failureObject(v, at),
-  (v, depth) => fastFailure(v, depth),
-);
-const failureObject = object<WireFailure>('a failure { message, kind, … }', {
-  message: req(str),
-  kind: req(failureKind),
-  type: opt(str),
-  stack: opt(str),
-  nonRetryable: opt(bool),
-  details: opt(payloads),
-  activityType: opt(str),
-  activityId: opt(str),
-  retryState: opt(retryState),
-  timeoutType: opt(timeoutType),
-  cause: opt(failure),
-});
-const fastFailure = fastOf(failureObject);
-
-const retryPolicy = object<RetryPolicy>('a retry policy', {
-  initialIntervalMs: opt(ms),
-  backoffCoefficient: opt(coefficient),
-  maximumIntervalMs: opt(ms),
-  maximumAttempts: opt(nonNegInt),
-  nonRetryableErrorTypes: opt(arrayOf(str)),
-});
-
-// ISO-8601 date-time with a zone. A zone is required: without one Date.parse reads local time,
-// and history would then depend on the reading machine's time zone.
-const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})T([01]\d|2[0-3]):([0-5]\d):([0-5]\d)(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
-
-/** Returns ms since the epoch. Date.parse alone accepts 2021-02-30, so the day is checked too. */
-function eventTime(v: unknown, at: At): number {
-  const what = 'an ISO-8601 UTC time such as "2024-01-31T12:00:00.000Z"';
-  if (typeof v !== 'string') return at.expected(what, v);
-  const t = timeMs(v);
-  if (t === t) return t;
-  // timeMs rejected it: either it is not ISO-8601 at all, or the date does not exist.
-  const iso = ISO_TIME.test(v) && !Number.isNaN(Date.parse(v));
-  return at.expected(iso ? `${what} (a real calendar date)` : what, v);
-}
-
-/** The ms since the epoch of a valid event time, or NaN. */
+/** Returns ms since the epoch, or NaN. Date.parse alone accepts 2021-02-30, so the day is checked too. */
 function timeMs(v: string): number {
   const t = canonicalTimeMs(v);
   if (t === t) return t;
@@ -525,9 +143,8 @@ function daysIn(year: number, month: number): number {
 }
 
 /**
- * The fast path for the canonical form deja writes, "YYYY-MM-DDTHH:MM:SS.sssZ": its ms since the
- * epoch, or NaN for any other text (which eventTime then reads by ISO_TIME). It accepts only
- * texts that ISO_TIME and the calendar check accept, and computes what Date.parse does.
+ * The ms since the epoch of the canonical form deja writes, "YYYY-MM-DDTHH:MM:SS.sssZ", computed
+ * as Date.parse does; NaN for any other text (which timeMs then reads by ISO_TIME).
  */
 function canonicalTimeMs(v: string): number {
   if (v.length !== 24) return NaN;
@@ -575,11 +192,90 @@ function digits(v: string, start: number, count: number): number {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Event specs
+// Canonical copies: each event and each object in it (failure, retry policy) is rebuilt with its
+// keys in schema order, so equal histories serialize to equal bytes. Arrays are copied; payload
+// values are kept as given (they are user data, and their key order is theirs).
+
+type Copy = (value: unknown) => unknown;
+
+type ObjectSchema = TSchema & { type?: string; properties?: Record<string, TSchema>; required?: string[]; items?: TSchema; $id?: string; $ref?: string };
+
+/** Thrown by a copier that met a key its schema does not have, or a payload that is not JSON. */
+const REFUSED: unique symbol = Symbol('refused');
+
+/** A payload, checked (the open check does not walk payloads). */
+const payloadCopy: Copy = (v) => {
+  if (isPayload(v)) return v;
+  throw REFUSED;
+};
+
+/**
+ * The copier of an object schema, compiled like TypeBox's checks: a function that reads each key
+ * by name, in schema order (constant names keep V8's loads monomorphic), copies arrays and nested
+ * objects, and keeps payloads and scalars as they are. It runs only on values that the schema's
+ * open check (schema.ts, `compiledOpenCheck`) accepted, and does what that check left out: it
+ * walks payloads, and keeps the schema closed by counting the keys it copied against the value's
+ * own. It throws REFUSED when either fails; the full schema's errors then say where and why.
+ */
+function compileCopier(schema: TSchema): Copy {
+  const helpers: Copy[] = [];
+  const allowed: Set<string>[] = [];
+  const byId = new Map<string, number>();
+  /** Counts differ: a key with the value undefined (allowed, absent) or an unknown key. */
+  const onlyKnown = (v: object, i: number): boolean => {
+    for (const key of Object.keys(v)) if (!allowed[i].has(key)) throw REFUSED;
+    return true;
+  };
+  /** The index in `helpers` of the copier of `s`, or undefined for a value kept as it is. */
+  const helper = (s: ObjectSchema): number | undefined => {
+    if (s.$ref !== undefined) return byId.get(s.$ref)!;
+    if (isPayloadSchema(s)) return helpers.push(payloadCopy) - 1;
+    if (s.type === 'array' && s.items !== undefined) {
+      const item = helper(s.items as ObjectSchema);
+      // Looked up per call: a recursive item's copier may still be being compiled.
+      if (item === undefined) return helpers.push((v) => (v as unknown[]).slice()) - 1;
+      return (
+        helpers.push((v) => {
+          const from = v as unknown[];
+          const n = from.length;
+          const out = new Array<unknown>(n);
+          const copy = helpers[item];
+          for (let i = 0; i < n; i++) out[i] = copy(from[i]);
+          return out;
+        }) - 1
+      );
+    }
+    if (s.type !== 'object' || s.properties === undefined) return undefined;
+    const i: number = helpers.push((v) => helpers[i](v)) - 1;
+    if (s.$id !== undefined) byId.set(s.$id, i);
+    const required = new Set(s.required ?? []);
+    const keys = Object.keys(s.properties);
+    allowed[i] = new Set(keys);
+    const value = (k: string): string => {
+      const sub = helper(s.properties![k] as ObjectSchema);
+      return sub === undefined ? `v[${JSON.stringify(k)}]` : `h[${sub}](v[${JSON.stringify(k)}])`;
+    };
+    // Required keys up to the first optional one go in the literal (one hidden class for all).
+    let literal = 0;
+    while (literal < keys.length && required.has(keys[literal])) literal++;
+    const lines = [`const o = {${keys.slice(0, literal).map((k) => `${JSON.stringify(k)}: ${value(k)}`).join(', ')}};`, `let n = ${required.size};`];
+    for (const k of keys.slice(literal)) {
+      const key = JSON.stringify(k);
+      lines.push(required.has(k) ? `o[${key}] = ${value(k)};` : `if (v[${key}] !== undefined) { o[${key}] = ${value(k)}; n++; }`);
+    }
+    lines.push('let m = 0;', 'for (const k in v) m++;', `if (m !== n) onlyKnown(v, ${i});`, 'return o;');
+    helpers[i] = new Function('h', 'onlyKnown', `return function copy(v) {\n${lines.join('\n')}\n};`)(helpers, onlyKnown) as Copy;
+    return i;
+  };
+  const root = helper(schema as ObjectSchema);
+  if (root === undefined) throw new Error('deja bug: an event schema is not an object schema');
+  return helpers[root];
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a schema cannot say: references between events and their lifecycle
 
 type BaseKey = 'eventId' | 'eventTime' | 'type';
-const BASE_KEYS: readonly BaseKey[] = ['eventId', 'eventTime', 'type'];
-
 type KeysOf<E, V> = { [K in keyof E]-?: Exclude<E[K], undefined> extends V ? K : never }[Exclude<keyof E, BaseKey>];
 
 /** The long-lived things that events open, start and close. */
@@ -608,215 +304,119 @@ type Life<E> =
   | { op: 'open'; thing: Thing; unique?: KeysOf<E, string> }
   | { op: 'start' | 'close'; thing: Thing; via: KeysOf<E, number> };
 
-interface EventSpec<E extends HistoryEvent> {
-  fields: Fields<Omit<E, BaseKey>>;
+interface EventRules<E extends HistoryEvent> {
   refs?: { [K in KeysOf<E, number>]?: Ref<E> };
   life?: Life<E>;
   /** Fields that must equal the envelope's field of the same name. */
   envelope?: KeysOf<E, string>[];
 }
 
-const SPECS: { [T in EventType]: EventSpec<EventOf<T>> } = {
-  workflowExecutionStarted: {
-    fields: {
-      workflowType: req(name),
-      workflowId: req(name),
-      runId: req(name),
-      firstExecutionRunId: req(name),
-      taskQueue: req(name),
-      input: req(payloads),
-      attempt: req(posInt),
-      randomnessSeed: req(name),
-      workflowTaskTimeoutMs: req(ms),
-    },
-    life: { op: 'startExecution' },
-    envelope: ['workflowId', 'runId'],
-  },
-  workflowTaskScheduled: {
-    fields: { taskQueue: req(name), attempt: req(posInt) },
-    life: { op: 'open', thing: 'workflowTask' },
-  },
+const scheduledTask = { to: 'workflowTaskScheduled' } as const;
+const startedTask = { to: 'workflowTaskStarted', same: 'scheduledEventId' } as const;
+const scheduledActivity = { to: 'activityTaskScheduled' } as const;
+const startedActivity = { to: 'activityTaskStarted', same: 'scheduledEventId' } as const;
+const completedTask = { to: 'workflowTaskCompleted' } as const;
+const startedTimer = { to: 'timerStarted', same: 'timerId' } as const;
+
+const RULES: { [T in EventType]: EventRules<EventOf<T>> } = {
+  workflowExecutionStarted: { life: { op: 'startExecution' }, envelope: ['workflowId', 'runId'] },
+  workflowTaskScheduled: { life: { op: 'open', thing: 'workflowTask' } },
   workflowTaskStarted: {
-    fields: { scheduledEventId: req(posInt), identity: opt(str) },
-    refs: { scheduledEventId: { to: 'workflowTaskScheduled' } },
+    refs: { scheduledEventId: scheduledTask },
     life: { op: 'start', thing: 'workflowTask', via: 'scheduledEventId' },
   },
   workflowTaskCompleted: {
-    fields: { scheduledEventId: req(posInt), startedEventId: req(posInt), identity: opt(str) },
-    refs: {
-      scheduledEventId: { to: 'workflowTaskScheduled' },
-      startedEventId: { to: 'workflowTaskStarted', same: 'scheduledEventId' },
-    },
+    refs: { scheduledEventId: scheduledTask, startedEventId: startedTask },
     life: { op: 'close', thing: 'workflowTask', via: 'scheduledEventId' },
   },
   workflowTaskFailed: {
-    fields: {
-      scheduledEventId: req(posInt),
-      startedEventId: req(posInt),
-      cause: req(name),
-      failure: req(failure),
-      identity: opt(str),
-    },
-    refs: {
-      scheduledEventId: { to: 'workflowTaskScheduled' },
-      startedEventId: { to: 'workflowTaskStarted', same: 'scheduledEventId' },
-    },
+    refs: { scheduledEventId: scheduledTask, startedEventId: startedTask },
     life: { op: 'close', thing: 'workflowTask', via: 'scheduledEventId' },
   },
   workflowTaskTimedOut: {
-    fields: { scheduledEventId: req(posInt), startedEventId: req(posInt) },
-    refs: {
-      scheduledEventId: { to: 'workflowTaskScheduled' },
-      startedEventId: { to: 'workflowTaskStarted', same: 'scheduledEventId' },
-    },
+    refs: { scheduledEventId: scheduledTask, startedEventId: startedTask },
     life: { op: 'close', thing: 'workflowTask', via: 'scheduledEventId' },
   },
   activityTaskScheduled: {
-    fields: {
-      activityId: req(name),
-      activityType: req(name),
-      taskQueue: req(name),
-      input: req(payloads),
-      scheduleToCloseTimeoutMs: opt(ms),
-      scheduleToStartTimeoutMs: opt(ms),
-      startToCloseTimeoutMs: opt(ms),
-      heartbeatTimeoutMs: opt(ms),
-      retryPolicy: opt(retryPolicy),
-      workflowTaskCompletedEventId: req(posInt),
-    },
-    refs: { workflowTaskCompletedEventId: { to: 'workflowTaskCompleted' } },
+    refs: { workflowTaskCompletedEventId: completedTask },
     life: { op: 'open', thing: 'activity', unique: 'activityId' },
   },
   activityTaskStarted: {
-    fields: { scheduledEventId: req(posInt), attempt: req(posInt), identity: opt(str) },
-    refs: { scheduledEventId: { to: 'activityTaskScheduled' } },
+    refs: { scheduledEventId: scheduledActivity },
     life: { op: 'start', thing: 'activity', via: 'scheduledEventId' },
   },
   activityTaskCompleted: {
-    fields: { scheduledEventId: req(posInt), startedEventId: req(posInt), result: opt(payload) },
-    refs: {
-      scheduledEventId: { to: 'activityTaskScheduled' },
-      startedEventId: { to: 'activityTaskStarted', same: 'scheduledEventId' },
-    },
+    refs: { scheduledEventId: scheduledActivity, startedEventId: startedActivity },
     life: { op: 'close', thing: 'activity', via: 'scheduledEventId' },
   },
   activityTaskFailed: {
-    fields: {
-      scheduledEventId: req(posInt),
-      startedEventId: req(posInt),
-      failure: req(failure),
-      retryState: req(retryState),
-    },
-    refs: {
-      scheduledEventId: { to: 'activityTaskScheduled' },
-      startedEventId: { to: 'activityTaskStarted', same: 'scheduledEventId' },
-    },
+    refs: { scheduledEventId: scheduledActivity, startedEventId: startedActivity },
     life: { op: 'close', thing: 'activity', via: 'scheduledEventId' },
   },
   activityTaskTimedOut: {
-    fields: {
-      scheduledEventId: req(posInt),
-      startedEventId: opt(posInt),
-      failure: req(failure),
-      retryState: req(retryState),
-    },
-    refs: {
-      scheduledEventId: { to: 'activityTaskScheduled' },
-      startedEventId: { to: 'activityTaskStarted', same: 'scheduledEventId' },
-    },
+    refs: { scheduledEventId: scheduledActivity, startedEventId: startedActivity },
     life: { op: 'close', thing: 'activity', via: 'scheduledEventId' },
   },
   timerStarted: {
-    fields: { timerId: req(name), startToFireTimeoutMs: req(ms), workflowTaskCompletedEventId: req(posInt) },
-    refs: { workflowTaskCompletedEventId: { to: 'workflowTaskCompleted' } },
+    refs: { workflowTaskCompletedEventId: completedTask },
     life: { op: 'open', thing: 'timer', unique: 'timerId' },
   },
   timerFired: {
-    fields: { timerId: req(name), startedEventId: req(posInt) },
-    refs: { startedEventId: { to: 'timerStarted', same: 'timerId' } },
+    refs: { startedEventId: startedTimer },
     life: { op: 'close', thing: 'timer', via: 'startedEventId' },
   },
   timerCanceled: {
-    fields: { timerId: req(name), startedEventId: req(posInt), workflowTaskCompletedEventId: req(posInt) },
-    refs: {
-      startedEventId: { to: 'timerStarted', same: 'timerId' },
-      workflowTaskCompletedEventId: { to: 'workflowTaskCompleted' },
-    },
+    refs: { startedEventId: startedTimer, workflowTaskCompletedEventId: completedTask },
     life: { op: 'close', thing: 'timer', via: 'startedEventId' },
   },
-  workflowExecutionSignaled: {
-    fields: { signalName: req(name), input: req(payloads), identity: opt(str) },
-  },
-  workflowExecutionCompleted: {
-    fields: { result: opt(payload), workflowTaskCompletedEventId: req(posInt) },
-    refs: { workflowTaskCompletedEventId: { to: 'workflowTaskCompleted' } },
-    life: { op: 'closeExecution' },
-  },
-  workflowExecutionFailed: {
-    fields: { failure: req(failure), workflowTaskCompletedEventId: opt(posInt) },
-    refs: { workflowTaskCompletedEventId: { to: 'workflowTaskCompleted' } },
-    life: { op: 'closeExecution' },
-  },
+  workflowExecutionSignaled: {},
+  workflowExecutionCompleted: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'closeExecution' } },
+  workflowExecutionFailed: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'closeExecution' } },
 };
 
 /** Every event type of the current schema, in the schema's order. */
-export const EVENT_TYPES: readonly EventType[] = Object.freeze(Object.keys(SPECS) as EventType[]);
+export const EVENT_TYPES: readonly EventType[] = Object.freeze(Object.keys(EVENT_SCHEMAS) as EventType[]);
 
-/** The allowed keys of each event type, in canonical (serialization) order. */
-const EVENT_KEYS = {} as Record<EventType, readonly string[]>;
-for (const type of EVENT_TYPES) EVENT_KEYS[type] = [...BASE_KEYS, ...Object.keys(SPECS[type].fields)];
-
-// The specs are read generically below; these views drop the per-type key typing.
-type AnyRef = { to: EventType; same?: string };
 type AnyLife =
   | { op: 'startExecution' | 'closeExecution' }
   | { op: 'open'; thing: Thing; unique?: string }
   | { op: 'start' | 'close'; thing: Thing; via: string };
-interface AnySpec {
-  fields: Fields<Record<string, unknown>>;
-  refs?: Record<string, AnyRef | undefined>;
-  life?: AnyLife;
-  envelope?: string[];
-}
-const specOf = (type: EventType): AnySpec => SPECS[type] as unknown as AnySpec;
 
-/** A spec compiled for Reader.readFast: its fields' fast twins, its refs as a list. */
-interface FastSpec {
-  allowed: KeySet;
-  rules: readonly FastRule[];
-  /** The first event, and only the first, starts the execution. */
+/** One event type, ready for the reader: its compiled check, its copier, its rules as lists. */
+interface Kind {
+  type: EventType;
+  schema: TSchema;
+  check: TypeCheck<TSchema>;
+  copy: Copy;
   starts: boolean;
   envelope: readonly string[];
   refs: readonly { key: string; to: EventType; same: string | undefined }[];
   life: AnyLife | undefined;
 }
 
-const FAST_SPECS = new Map<string, FastSpec>();
-for (const type of EVENT_TYPES) {
-  const spec = specOf(type);
-  const refs: FastSpec['refs'][number][] = [];
-  for (const [key, ref] of Object.entries(spec.refs ?? {})) {
-    if (ref !== undefined) refs.push({ key, to: ref.to, same: ref.same });
-  }
-  FAST_SPECS.set(type, {
-    allowed: keySet(EVENT_KEYS[type]),
-    rules: fastRules(spec.fields),
-    starts: spec.life?.op === 'startExecution',
-    envelope: spec.envelope ?? [],
-    refs,
-    life: spec.life,
-  });
-}
+let kinds: Map<string, Kind> | undefined;
 
-/**
- * True if Object.prototype has no enumerable property (which for-in would list) and none named
- * like a field (which `obj[key]` would find). Checked once per history, since a library may have
- * added some; if it has, every event of the history takes the slow path.
- */
-function ordinaryPrototypes(): boolean {
-  for (const _ in Object.prototype) return false;
-  for (const key of READ_BY_NAME) if (key in Object.prototype) return false;
-  return true;
+/** The event kinds, compiled on first use: a process that never reads a history never compiles. */
+function kindsByType(): Map<string, Kind> {
+  if (kinds !== undefined) return kinds;
+  kinds = new Map();
+  for (const type of EVENT_TYPES) {
+    const schema = EVENT_SCHEMAS[type] as TSchema;
+    const rules = RULES[type] as { refs?: Record<string, { to: EventType; same?: string } | undefined>; life?: AnyLife; envelope?: string[] };
+    const refs: Kind['refs'][number][] = [];
+    for (const [key, ref] of Object.entries(rules.refs ?? {})) if (ref !== undefined) refs.push({ key, to: ref.to, same: ref.same });
+    kinds.set(type, {
+      type,
+      schema,
+      check: compiledOpenCheck(schema),
+      copy: compileCopier(schema),
+      starts: rules.life?.op === 'startExecution',
+      envelope: rules.envelope ?? [],
+      refs,
+      life: rules.life,
+    });
+  }
+  return kinds;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -826,7 +426,7 @@ function ordinaryPrototypes(): boolean {
 interface ThingState {
   startedBy?: number;
   closedBy?: number;
-  /** The value of the spec's `unique` field, released on close. */
+  /** The value of the rule's `unique` field, released on close. */
   key?: string;
 }
 
@@ -836,186 +436,106 @@ class Reader {
   private lastTimeMs = -Infinity;
   private lastTimeText = '';
   private closedBy: number | undefined;
-  private readonly things: Record<Thing, Map<number, ThingState>> = {
-    workflowTask: new Map(),
-    activity: new Map(),
-    timer: new Map(),
-  };
+  private readonly things: Record<Thing, Map<number, ThingState>> = { workflowTask: new Map(), activity: new Map(), timer: new Map() };
   /** For each thing, the `unique` key of every open one → the id of the event that opened it. */
-  private readonly openKeys: Record<Thing, Map<string, number>> = {
-    workflowTask: new Map(),
-    activity: new Map(),
-    timer: new Map(),
-  };
+  private readonly openKeys: Record<Thing, Map<string, number>> = { workflowTask: new Map(), activity: new Map(), timer: new Map() };
+  private readonly kinds = kindsByType();
 
   constructor(
     private readonly source: string,
     private readonly envelope: { workflowId: string; runId: string },
   ) {}
 
-  /**
-   * Reads event `index` exactly as `read` does, when it is valid and every value in it has a fast
-   * twin that accepts it. Otherwise it changes nothing and returns false, and `read` reads the
-   * event again: so `read` alone decides what is wrong and how to say it.
-   */
-  readFast(raw: unknown, index: number): boolean {
-    if (typeof raw !== 'object' || raw === null || !isOrdinaryRecord(raw)) return false;
-    const id = index + 1;
-    if (raw.eventId !== id) return false;
-    const type = raw.type;
-    const spec = typeof type === 'string' ? FAST_SPECS.get(type) : undefined;
-    if (spec === undefined || this.closedBy !== undefined || spec.starts !== (index === 0)) return false;
-    if (!onlyKeys(raw, spec.allowed)) return false;
-
-    const timeText = raw.eventTime;
-    if (typeof timeText !== 'string') return false;
-    // Most events share their time with the one before.
-    const time = index > 0 && timeText === this.lastTimeText ? this.lastTimeMs : timeMs(timeText);
-    if (!(time >= this.lastTimeMs)) return false;
-
-    const event: Record<string, unknown> = { eventId: id, eventTime: timeText, type };
-    if (!readFieldsFast(raw, spec.rules, 0, event)) return false;
-
-    for (let i = 0; i < spec.envelope.length; i++) {
-      const key = spec.envelope[i];
-      if (event[key] !== this.envelope[key as keyof typeof this.envelope]) return false;
-    }
-    for (let i = 0; i < spec.refs.length; i++) {
-      const ref = spec.refs[i];
-      const target = event[ref.key] as number | undefined;
-      if (target === undefined) continue;
-      if (target >= id) return false;
-      const referenced = this.events[target - 1] as unknown as Record<string, unknown>;
-      if (referenced.type !== ref.to) return false;
-      if (ref.same !== undefined && referenced[ref.same] !== event[ref.same]) return false;
-    }
-
-    // The checks of `apply`, then (below, once nothing can fail) its changes.
-    const life = spec.life;
-    let state: ThingState | undefined;
-    if (life !== undefined) {
-      if (life.op === 'open') {
-        if (life.unique !== undefined && this.openKeys[life.thing].has(event[life.unique] as string)) return false;
-      } else if (life.op === 'start' || life.op === 'close') {
-        state = this.things[life.thing].get(event[life.via] as number);
-        if (state === undefined || state.closedBy !== undefined) return false;
-        if (life.op === 'start' && state.startedBy !== undefined) return false;
-      }
-    }
-
-    if (life !== undefined) {
-      switch (life.op) {
-        case 'startExecution':
-          break;
-        case 'closeExecution':
-          this.closedBy = id;
-          break;
-        case 'open': {
-          const opened: ThingState = {};
-          if (life.unique !== undefined) {
-            const key = event[life.unique] as string;
-            this.openKeys[life.thing].set(key, id);
-            opened.key = key;
-          }
-          this.things[life.thing].set(id, opened);
-          break;
-        }
-        case 'start':
-          state!.startedBy = id;
-          break;
-        case 'close':
-          state!.closedBy = id;
-          if (state!.key !== undefined) this.openKeys[life.thing].delete(state!.key);
-          break;
-      }
-    }
-    this.lastTimeMs = time;
-    this.lastTimeText = timeText;
-    this.events.push(event as unknown as HistoryEvent);
-    return true;
+  /** Where event `index` is, for a message: built only when one is needed. */
+  private at(index: number, type?: EventType, idOk = true): Place {
+    return { source: this.source, index, type, idOk };
   }
 
   read(raw: unknown, index: number): void {
-    const place: EventPlace = { index, idOk: false };
-    const at = new At(this.source, place, '');
     const id = index + 1;
-    if (!isRecord(raw)) return at.expected('an event object', raw);
+    if (!isRecord(raw)) return expected(this.at(index, undefined, false), '', 'an event object', raw);
 
-    const eventId = own(raw, 'eventId');
-    if (eventId === undefined) at.key('eventId').fail(`missing required field (expected ${id})`);
+    const eventId = raw.eventId;
     if (eventId !== id) {
-      at.key('eventId').expected(`${id} (event ids are 1, 2, 3, … in order, with no gaps)`, eventId);
+      const place = this.at(index, undefined, false);
+      if (own(raw, 'eventId') === undefined) fail(place, 'eventId', `missing required field (expected ${id})`);
+      expected(place, 'eventId', `${id} (event ids are 1, 2, 3, … in order, with no gaps)`, eventId);
     }
-    place.idOk = true;
 
-    const type = own(raw, 'type');
-    if (type === undefined) at.key('type').fail('missing required field');
-    if (typeof type !== 'string' || !Object.hasOwn(SPECS, type)) {
-      return at.key('type').expected(`a known event type (one of ${EVENT_TYPES.join(', ')})`, type);
+    const type = raw.type;
+    const kind = typeof type === 'string' ? this.kinds.get(type) : undefined;
+    if (kind === undefined) {
+      if (own(raw, 'type') === undefined) fail(this.at(index), 'type', 'missing required field');
+      return expected(this.at(index), 'type', `a known event type (one of ${EVENT_TYPES.join(', ')})`, type);
     }
-    place.type = type as EventType;
-    const spec = specOf(place.type);
 
     if (this.closedBy !== undefined) {
       const closer = this.events[this.closedBy - 1];
-      at.fail(`no event may follow event ${this.closedBy} (${closer.type}), which closed the workflow`);
+      fail(this.at(index, kind.type), '', `no event may follow event ${this.closedBy} (${closer.type}), which closed the workflow`);
     }
-    const life = spec.life;
-    if (index === 0 && life?.op !== 'startExecution') {
-      at.key('type').expected('"workflowExecutionStarted" (the first event starts the workflow)', type);
-    }
-    if (index > 0 && life?.op === 'startExecution') {
-      at.key('type').fail('workflowExecutionStarted may only be the first event');
+    if (kind.starts !== (index === 0)) {
+      if (index === 0) expected(this.at(index, kind.type), 'type', '"workflowExecutionStarted" (the first event starts the workflow)', type);
+      fail(this.at(index, kind.type), 'type', 'workflowExecutionStarted may only be the first event');
     }
 
-    rejectUnknownKeys(raw, EVENT_KEYS[place.type], `${a(place.type)} event`, at);
+    if (!kind.check.Check(raw)) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
 
-    const timeText = own(raw, 'eventTime');
-    if (timeText === undefined) at.key('eventTime').fail('missing required field');
-    const timeMs = eventTime(timeText, at.key('eventTime'));
-    if (timeMs < this.lastTimeMs) {
-      at.key('eventTime').fail(
+    // The event time is checked here, where it is parsed for the time order.
+    const timeText = raw.eventTime as string;
+    if (typeof timeText !== 'string') failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
+    // Most events share their time with the one before.
+    const time = timeText === this.lastTimeText ? this.lastTimeMs : timeMs(timeText);
+    if (time !== time) {
+      const iso = ISO_TIME.test(timeText) && !Number.isNaN(Date.parse(timeText));
+      expected(this.at(index, kind.type), 'eventTime', iso ? `${EVENT_TIME_WORDS} (a real calendar date)` : EVENT_TIME_WORDS, timeText);
+    }
+    if (time < this.lastTimeMs) {
+      fail(
+        this.at(index, kind.type),
+        'eventTime',
         `event time goes backwards: expected ${JSON.stringify(this.lastTimeText)} (event ${id - 1}'s time) or later, ` +
           `found ${JSON.stringify(timeText)}`,
       );
     }
 
-    const event: Record<string, unknown> = { eventId: id, eventTime: timeText, type };
-    readFields(raw, spec.fields, at, event);
-
-    for (const key of spec.envelope ?? []) {
-      const expected = this.envelope[key as keyof typeof this.envelope];
-      if (event[key] !== expected) {
-        at.key(key).expected(`the history's ${key} ${JSON.stringify(expected)}`, event[key]);
-      }
+    let event: Record<string, unknown>;
+    try {
+      event = kind.copy(raw) as Record<string, unknown>;
+    } catch (err) {
+      if (err === REFUSED) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
+      throw err;
     }
-    for (const [key, ref] of Object.entries(spec.refs ?? {})) {
-      if (ref !== undefined && event[key] !== undefined) this.checkRef(event, key, ref, at.key(key));
+    for (let i = 0; i < kind.envelope.length; i++) {
+      const key = kind.envelope[i];
+      const want = this.envelope[key as keyof typeof this.envelope];
+      if (event[key] !== want) expected(this.at(index, kind.type), key, `the history's ${key} ${JSON.stringify(want)}`, event[key]);
     }
-    if (life !== undefined) this.apply(event, life, at);
+    for (let i = 0; i < kind.refs.length; i++) {
+      const ref = kind.refs[i];
+      if (event[ref.key] !== undefined) this.checkRef(event, ref, index);
+    }
+    if (kind.life !== undefined) this.apply(event, kind.life, index);
 
-    this.lastTimeMs = timeMs;
-    this.lastTimeText = timeText as string;
+    this.lastTimeMs = time;
+    this.lastTimeText = timeText;
     this.events.push(event as unknown as HistoryEvent);
   }
 
-  private checkRef(event: Record<string, unknown>, key: string, ref: AnyRef, at: At): void {
-    const target = event[key] as number;
+  private checkRef(event: Record<string, unknown>, ref: Kind['refs'][number], index: number): void {
+    const target = event[ref.key] as number;
     const self = event.eventId as number;
+    const referenced = target < self ? (this.events[target - 1] as unknown as Record<string, unknown>) : undefined;
+    if (referenced !== undefined && referenced.type === ref.to && (ref.same === undefined || referenced[ref.same] === event[ref.same])) return;
     const same = ref.same === undefined ? '' : ` with ${ref.same} ${JSON.stringify(event[ref.same])}`;
     const what = `the eventId of an earlier ${ref.to} event${same}`;
-    if (target >= self) at.expectedButFound(what, `${target}, which is not earlier than this event`);
-    const referenced = this.events[target - 1];
-    if (referenced.type !== ref.to) at.expectedButFound(what, `${target}, which is ${a(referenced.type)} event`);
-    if (ref.same !== undefined) {
-      const theirs = (referenced as unknown as Record<string, unknown>)[ref.same];
-      if (theirs !== event[ref.same]) {
-        at.expectedButFound(what, `${target}, whose ${ref.same} is ${JSON.stringify(theirs)}`);
-      }
-    }
+    let found: string;
+    if (referenced === undefined) found = `${target}, which is not earlier than this event`;
+    else if (referenced.type !== ref.to) found = `${target}, which is ${a(referenced.type as string)} event`;
+    else found = `${target}, whose ${ref.same} is ${JSON.stringify(referenced[ref.same!])}`;
+    fail(this.at(index, event.type as EventType), ref.key, `expected ${what}, found ${found}`);
   }
 
-  private apply(event: Record<string, unknown>, life: AnyLife, at: At): void {
+  private apply(event: Record<string, unknown>, life: AnyLife, index: number): void {
     const id = event.eventId as number;
     switch (life.op) {
       case 'startExecution':
@@ -1029,9 +549,10 @@ class Reader {
           const key = event[life.unique] as string;
           const holder = this.openKeys[life.thing].get(key);
           if (holder !== undefined) {
-            at.key(life.unique).fail(
-              `${life.unique} ${JSON.stringify(key)} is already used by the ${THING_NAME[life.thing]} ` +
-                `opened at event ${holder}, which is still open`,
+            fail(
+              this.at(index, event.type as EventType),
+              life.unique,
+              `${life.unique} ${JSON.stringify(key)} is already used by the ${THING_NAME[life.thing]} opened at event ${holder}, which is still open`,
             );
           }
           this.openKeys[life.thing].set(key, id);
@@ -1043,18 +564,15 @@ class Reader {
       case 'start':
       case 'close': {
         // The ref check has already proved that `via` names the event that opened a thing; a
-        // missing state can only be a spec whose `via` has no ref, or a ref to the wrong opener.
+        // missing state can only be a rule whose `via` has no ref, or a ref to the wrong opener.
         const opener = event[life.via] as number;
         const state = this.things[life.thing].get(opener);
-        if (state === undefined) throw new Error(`deja bug: ${event.type}.${life.via} is not checked as a reference`);
-        const thing = THING_NAME[life.thing];
-        const fail = (problem: string): never =>
-          at.key(life.via).expectedButFound(`${a(thing)} that is still open`, `${opener}: that ${thing} ${problem}`);
+        if (state === undefined) throw new Error(`deja bug: ${event.type as string}.${life.via} is not checked as a reference`);
         if (state.closedBy !== undefined) {
-          fail(`was already closed by event ${state.closedBy} (${this.events[state.closedBy - 1].type})`);
+          this.notOpen(event, life, index, `was already closed by event ${state.closedBy} (${this.events[state.closedBy - 1].type})`);
         }
         if (life.op === 'start') {
-          if (state.startedBy !== undefined) fail(`was already started by event ${state.startedBy}`);
+          if (state.startedBy !== undefined) this.notOpen(event, life, index, `was already started by event ${state.startedBy}`);
           state.startedBy = id;
         } else {
           state.closedBy = id;
@@ -1064,7 +582,16 @@ class Reader {
       }
     }
   }
+  private notOpen(event: Record<string, unknown>, life: { thing: Thing; via: string }, index: number, problem: string): never {
+    const thing = THING_NAME[life.thing];
+    const found = `${event[life.via] as number}: that ${thing} ${problem}`;
+    return fail(this.at(index, event.type as EventType), life.via, `expected ${a(thing)} that is still open, found ${found}`);
+  }
 }
+
+
+// ---------------------------------------------------------------------------------------------
+// JSON text
 
 function parseJson(input: string | Uint8Array, source: string): unknown {
   let text = typeof input === 'string' ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
@@ -1074,127 +601,52 @@ function parseJson(input: string | Uint8Array, source: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     const message = (err as Error).message;
-    // Node 20's V8 gives a position for some errors only; otherwise find it ourselves.
+    // V8 gives a position for some errors only; otherwise find it with the parser itself.
     const pos = /at position (\d+)/.exec(message);
     const offset = pos ? Number(pos[1]) : jsonErrorOffset(text);
-    let where = '';
-    if (offset !== undefined) {
-      const before = text.slice(0, offset);
-      const line = before.split('\n').length;
-      const column = offset - before.lastIndexOf('\n');
-      where = ` (line ${line}, column ${column})`;
-    }
+    const before = text.slice(0, offset);
+    const where = ` (line ${before.split('\n').length}, column ${offset - before.lastIndexOf('\n')})`;
     throw new InvalidHistoryError(`${source}: not valid JSON: ${message}${where}`);
   }
 }
 
 /**
- * The offset of the first JSON syntax error in `text`, or undefined if it finds none. Used only
- * after JSON.parse has failed, to say where. Iterative, like the parser, so any depth is fine.
+ * The offset of the first character JSON.parse cannot take, found by asking JSON.parse about
+ * prefixes: a prefix is still viable when it parses or fails only for ending early, and once a
+ * prefix is not viable no longer one is, so a binary search finds the first bad character. Used
+ * only after JSON.parse has failed without saying where.
  */
-function jsonErrorOffset(text: string): number | undefined {
-  const n = text.length;
-  const open: string[] = [];
-  let i = 0;
-  const ws = (): void => {
-    while (i < n && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+function jsonErrorOffset(text: string): number {
+  const viable = (n: number): boolean => {
+    try {
+      JSON.parse(text.slice(0, n));
+      return true;
+    } catch (err) {
+      // "Unexpected end of JSON input", or an error placed at the very end ("Expected
+      // double-quoted property name in JSON at position <n>" after a trailing comma).
+      const message = (err as Error).message;
+      const at = /at position (\d+)/.exec(message);
+      return /end of JSON input/i.test(message) || (at !== null && Number(at[1]) >= n);
+    }
   };
-  const digit = (): boolean => text[i] >= '0' && text[i] <= '9';
-  const digits = (): boolean => {
-    if (!digit()) return false;
-    while (digit()) i++;
-    return true;
-  };
-  // -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, leaving i at the first character that breaks it.
-  const number = (): boolean => {
-    if (text[i] === '-') i++;
-    if (text[i] === '0') i++;
-    else if (!digits()) return false;
-    if (text[i] === '.') {
-      i++;
-      if (!digits()) return false;
-    }
-    if (text[i] === 'e' || text[i] === 'E') {
-      i++;
-      if (text[i] === '+' || text[i] === '-') i++;
-      if (!digits()) return false;
-    }
-    return true;
-  };
-  const string = (): boolean => {
-    if (text[i] !== '"') return false;
-    for (i++; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 0x22) {
-        i++;
-        return true;
-      }
-      if (c < 0x20) return false;
-      if (c === 0x5c) {
-        i++;
-        if (text[i] === 'u') {
-          for (let k = 0; k < 4; k++) if (!/[0-9a-fA-F]/.test(text[++i] ?? '')) return false;
-        } else if (i >= n || !'"\\/bfnrt'.includes(text[i])) return false;
-      }
-    }
-    return false;
-  };
-  let want: 'value' | 'valueOrEnd' | 'key' | 'keyOrEnd' | 'after' = 'value';
-  for (;;) {
-    ws();
-    if (want === 'after') {
-      const top = open[open.length - 1];
-      if (top === undefined) return i < n ? i : undefined;
-      if (text[i] === ',') want = top === '{' ? 'key' : 'value';
-      else if (text[i] === (top === '{' ? '}' : ']')) open.pop();
-      else return i;
-      i++;
-      continue;
-    }
-    if (want === 'keyOrEnd' || want === 'valueOrEnd') {
-      if (text[i] === (want === 'keyOrEnd' ? '}' : ']')) {
-        open.pop();
-        i++;
-        want = 'after';
-        continue;
-      }
-      want = want === 'keyOrEnd' ? 'key' : 'value';
-    }
-    if (want === 'key') {
-      if (!string()) return i;
-      ws();
-      if (text[i] !== ':') return i;
-      i++;
-      want = 'value';
-      continue;
-    }
-    // want === 'value'
-    const c = text[i];
-    if (c === '{' || c === '[') {
-      open.push(c);
-      i++;
-      want = c === '{' ? 'keyOrEnd' : 'valueOrEnd';
-      continue;
-    }
-    want = 'after';
-    if (c === '"') {
-      if (!string()) return i;
-      continue;
-    }
-    const literal = c === 't' ? 'true' : c === 'f' ? 'false' : c === 'n' ? 'null' : undefined;
-    if (literal !== undefined) {
-      for (const ch of literal) if (text[i++] !== ch) return i - 1;
-      continue;
-    }
-    if (!number()) return i;
+  let lo = 0; // viable (the empty prefix ends early)
+  let hi = text.length; // not viable: the whole text failed
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (viable(mid)) lo = mid;
+    else hi = mid;
   }
+  return hi - 1;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The envelope
 
 const ENVELOPE_KEYS = ['format', 'version', 'workflowId', 'runId', 'events'];
 
 function readHistory(value: unknown, source: string): History {
-  const top = new At(source, undefined, '');
-  if (!isRecord(value)) return top.expected('a history object { format, version, workflowId, runId, events }', value);
+  const top: Place = { source };
+  if (!isRecord(value)) return expected(top, '', 'a history object { format, version, workflowId, runId, events }', value);
 
   const format = own(value, 'format');
   if (format !== HISTORY_FORMAT) {
@@ -1203,53 +655,31 @@ function readHistory(value: unknown, source: string): History {
       Array.isArray(events) && isRecord(events[0]) && Object.hasOwn(events[0], 'eventType')
         ? ' (this looks like a Temporal history export; deja cannot read those yet)'
         : '';
-    if (format === undefined) top.key('format').fail(`missing required field (expected "${HISTORY_FORMAT}")${temporal}`);
-    return top.key('format').expected(`"${HISTORY_FORMAT}"${temporal}`, format);
+    if (format === undefined) fail(top, 'format', `missing required field (expected "${HISTORY_FORMAT}")${temporal}`);
+    return expected(top, 'format', `"${HISTORY_FORMAT}"${temporal}`, format);
   }
   const version = own(value, 'version');
-  if (version === undefined) top.key('version').fail(`missing required field (expected ${HISTORY_VERSION})`);
+  if (version === undefined) fail(top, 'version', `missing required field (expected ${HISTORY_VERSION})`);
   if (typeof version !== 'number' || !SUPPORTED_HISTORY_VERSIONS.includes(version)) {
-    top.key('version').expected(
-      `a supported version (this build of deja reads version ${SUPPORTED_HISTORY_VERSIONS.join(', ')})`,
-      version,
-    );
+    expected(top, 'version', `a supported version (this build of deja reads version ${SUPPORTED_HISTORY_VERSIONS.join(', ')})`, version);
   }
-  rejectUnknownKeys(value, ENVELOPE_KEYS, 'a history', top);
+  for (const key of Object.keys(value)) if (!ENVELOPE_KEYS.includes(key)) fail(top, key, unknownField(key, ENVELOPE_KEYS, 'a history'));
 
-  const workflowId = own(value, 'workflowId');
-  if (workflowId === undefined) top.key('workflowId').fail('missing required field');
-  name(workflowId, top.key('workflowId'));
-  const runId = own(value, 'runId');
-  if (runId === undefined) top.key('runId').fail('missing required field');
-  name(runId, top.key('runId'));
+  const ids: Record<'workflowId' | 'runId', string> = { workflowId: '', runId: '' };
+  for (const key of ['workflowId', 'runId'] as const) {
+    const v = own(value, key);
+    if (v === undefined) fail(top, key, 'missing required field');
+    if (typeof v !== 'string' || v === '') return expected(top, key, 'a non-empty string', v);
+    ids[key] = v;
+  }
 
   const events = own(value, 'events');
-  if (events === undefined) top.key('events').fail('missing required field');
-  if (!Array.isArray(events) || events.length === 0) {
-    return top.key('events').expected('a non-empty array of events', events);
-  }
+  if (events === undefined) fail(top, 'events', 'missing required field');
+  if (!Array.isArray(events) || events.length === 0) return expected(top, 'events', 'a non-empty array of events', events);
 
-  const reader = new Reader(source, { workflowId: workflowId as string, runId: runId as string });
-  const fast = ordinaryPrototypes();
-  for (let i = 0; i < events.length; i++) {
-    const event: unknown = events[i];
-    let done = false;
-    if (fast) {
-      try {
-        done = reader.readFast(event, i);
-      } catch {
-        // Only a getter or proxy in the input (or a full stack) can throw here: let `read` meet it.
-      }
-    }
-    if (!done) reader.read(event, i);
-  }
-  return {
-    format: HISTORY_FORMAT,
-    version: HISTORY_VERSION,
-    workflowId: workflowId as string,
-    runId: runId as string,
-    events: reader.events,
-  };
+  const reader = new Reader(source, ids);
+  for (let i = 0; i < events.length; i++) reader.read(events[i], i);
+  return { format: HISTORY_FORMAT, version: HISTORY_VERSION, workflowId: ids.workflowId, runId: ids.runId, events: reader.events };
 }
 
 /**
