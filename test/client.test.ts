@@ -378,5 +378,8 @@ t.test('fifty result() waiters on one workflow: no MaxListenersExceededWarning, 
   t.same(new Set(await Promise.all(pending)), new Set(['deja: the workflow service was closed']), 'every waiter is released by close');
   // Warnings are emitted on the next tick.
   await new Promise((resolve) => setImmediate(resolve));
-  t.same(warnings.map((w) => `${w.name}: ${w.message}`), [], 'no process warnings');
+  // Only warnings about listeners count: newer Nodes also warn about the test runner's own loader
+  // (`module.register()` is deprecated on Node 26), which is none of deja's doing.
+  const ours = warnings.filter((w) => w.name === 'MaxListenersExceededWarning' || /listener/i.test(w.message));
+  t.same(ours.map((w) => `${w.name}: ${w.message}`), [], 'no listener warnings');
 });
