@@ -25,7 +25,7 @@ const VERSION = new vm.Script(ENTRY_POINTS.protocolVersion);
 /** The floor's counterpart of an IsolatePool: the bundle compiled once, a context per execution. */
 export class VmFloor {
   private readonly script: vm.Script;
-  constructor(bundle: WorkflowBundle) {
+  constructor(bundle: Pick<WorkflowBundle, 'code' | 'hash'>) {
     this.script = new vm.Script(bundle.code, { filename: `floor-${bundle.hash.slice(0, 12)}.js` });
   }
 

@@ -34,6 +34,7 @@ const PLAN: { name: keyof Results; title: string }[] = [
   { name: 'heap', title: '5. heap per cached execution' },
   { name: 'e2e', title: '6. end to end, in-memory store' },
   { name: 'validate', title: '7. history validation: schema-derived against the pre-issue-7 validator' },
+  { name: 'replayMachine', title: '8. replay machine: handler tables against the pre-issue-7 machine' },
 ];
 
 export const CHILD_FLAGS = ['--no-node-snapshot', '--expose-gc'];

@@ -11,6 +11,7 @@ import type { NewExecutionResult } from './measures/new-execution';
 import type { HeapResult } from './measures/heap';
 import type { E2eResult } from './measures/e2e';
 import type { ValidateResult } from './measures/validate';
+import type { ReplayMachineResult } from './measures/replay-machine';
 import { sha256, type Settings } from './setup';
 import { fmt, fmtSummary, summarize, type Summary } from './stats';
 
@@ -28,6 +29,7 @@ export interface Results {
   heap: HeapResult;
   e2e: E2eResult;
   validate: ValidateResult;
+  replayMachine: ReplayMachineResult;
 }
 
 export interface Environment {
@@ -485,6 +487,34 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
           `${fmt((x.schema.median * 1000) / x.events)} / ${fmt((x.baseline.median * 1000) / x.events)}`,
           `${fmt(x.schema.median / x.baseline.median)}×`,
           yes(x.same),
+        ]),
+      ),
+    );
+  }
+
+  if (r.replayMachine) {
+    out.push('');
+    out.push('## 8. Replay: the table-driven machine against the pre-issue-7 one');
+    out.push('');
+    out.push(
+      '`ReplayMachine` (lib/replay: handler tables over the event and command kinds) against a frozen copy of the machine before issue 7 ' +
+        '(bench/src/baseline/replay.ts: a switch per event), on the same histories in one process, runs alternating. ' +
+        '"Alone": the machine fed the completions the isolate gave when the history was first replayed, so only the machine is timed. ' +
+        '"With the isolate": a new execution in a warm pool and the whole replay, as a worker pays on a cache miss. Medians (min–max) in ms per history.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['history', 'events', 'alone: now', 'alone: before', 'ratio', 'with the isolate: now', 'with the isolate: before', 'ratio'],
+        r.replayMachine.rows.map((x) => [
+          x.history,
+          String(x.events),
+          fmtSummary(x.machine.current),
+          fmtSummary(x.machine.baseline),
+          `${fmt(x.machine.current.median / x.machine.baseline.median)}×`,
+          fmtSummary(x.withIsolate.current),
+          fmtSummary(x.withIsolate.baseline),
+          `${fmt(x.withIsolate.current.median / x.withIsolate.baseline.median)}×`,
         ]),
       ),
     );

@@ -72,8 +72,8 @@ void everyCommandRecorded;
  * nothing for the workflow. Keyed by every event type of `E` that `R` does not list as a command
  * event.
  */
-export type EventHandlers<E extends { type: string } = HistoryEvent, R extends Record<string, string> = CommandRecords> = {
-  [K in Exclude<E['type'], keyof R>]: 'nothing' | ((event: Extract<E, { type: K }>, index: number) => void);
+export type EventHandlers<E extends { type: string } = HistoryEvent, R extends Record<string, string> = CommandRecords, M = unknown> = {
+  [K in Exclude<E['type'], keyof R>]: 'nothing' | ((this: M, event: Extract<E, { type: K }>, index: number) => void);
 };
 
 /**
@@ -81,8 +81,8 @@ export type EventHandlers<E extends { type: string } = HistoryEvent, R extends R
  * known to be of the kind the event records. A match also learns what later events refer to (the
  * activity's seq by its scheduled event id, the timer's seq by its timer id).
  */
-export type CommandMatchers<E extends { type: string } = HistoryEvent, C extends { type: string } = Command, R extends Record<string, string> = CommandRecords> = {
-  [K in keyof R & E['type']]: (event: Extract<E, { type: K }>, command: Extract<C, { type: R[K] }>) => boolean;
+export type CommandMatchers<E extends { type: string } = HistoryEvent, C extends { type: string } = Command, R extends Record<string, string> = CommandRecords, M = unknown> = {
+  [K in keyof R & E['type']]: (this: M, event: Extract<E, { type: K }>, command: Extract<C, { type: R[K] }>) => boolean;
 };
 
 /** Event type → the command kind it records; derived from the table above. */
@@ -224,7 +224,7 @@ export class ReplayMachine {
           this.matchCommand(e as EventOf<CommandEventType>);
           continue;
         }
-        const handler = Object.hasOwn(this.handlers, e.type) ? this.handlers[e.type as keyof EventHandlers] : undefined;
+        const handler = HANDLER_BY_TYPE.get(e.type);
         if (handler === undefined) {
           // Skipping it would replay a different history from the one recorded: refuse it.
           throw new InvalidHistoryError(
@@ -233,7 +233,7 @@ export class ReplayMachine {
             'type',
           );
         }
-        if (handler !== 'nothing') (handler as (e: HistoryEvent, index: number) => void)(e, i);
+        if (handler !== 'nothing') handler.call(this, e, i);
       }
     } finally {
       this.chunk = [];
@@ -244,20 +244,36 @@ export class ReplayMachine {
     return live;
   }
 
-  /** Every event that records no command: what it gives the workflow. */
-  private readonly handlers: EventHandlers = {
-    workflowExecutionStarted: (e) => this.jobs.push({ type: 'startWorkflow', workflowType: e.workflowType, args: e.input }),
-    workflowExecutionSignaled: (e) => this.jobs.push({ type: 'signalWorkflow', signalName: e.signalName, args: e.input }),
-    timerFired: (e) => {
+  /**
+   * Every event that records no command: what it gives the workflow. One table for every machine
+   * (the handlers take the machine as `this`), so a new machine allocates none of it.
+   */
+  static readonly handlers: EventHandlers<HistoryEvent, CommandRecords, ReplayMachine> = {
+    workflowExecutionStarted(e) {
+      this.jobs.push({ type: 'startWorkflow', workflowType: e.workflowType, args: e.input });
+    },
+    workflowExecutionSignaled(e) {
+      this.jobs.push({ type: 'signalWorkflow', signalName: e.signalName, args: e.input });
+    },
+    timerFired(e) {
       const seq = this.timers.get(e.timerId);
       if (seq === undefined) throw new InvalidHistoryError(`timerFired for timer ${e.timerId}, which was never started`, e.eventId, 'timerId');
       this.timers.delete(e.timerId);
       this.jobs.push({ type: 'fireTimer', seq });
     },
-    activityTaskCompleted: (e) => this.resolveActivity(e, () => (e.result === undefined ? { status: 'completed' } : { status: 'completed', result: e.result })),
-    activityTaskFailed: (e) => this.resolveActivity(e, (scheduled) => ({ status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) })),
-    activityTaskTimedOut: (e) => this.resolveActivity(e, (scheduled) => ({ status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) })),
-    workflowTaskStarted: (e, i) => {
+    activityTaskCompleted(e) {
+      const scheduled = this.takeActivity(e);
+      this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: e.result === undefined ? { status: 'completed' } : { status: 'completed', result: e.result } });
+    },
+    activityTaskFailed(e) {
+      const scheduled = this.takeActivity(e);
+      this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: { status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) } });
+    },
+    activityTaskTimedOut(e) {
+      const scheduled = this.takeActivity(e);
+      this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: { status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) } });
+    },
+    workflowTaskStarted(e, i) {
       const outcome = this.outcomeOf(this.chunk, i);
       if (outcome === 'failed') return; // a failed attempt: its jobs wait for the next task
       if (outcome === 'completed') this.runTask(e);
@@ -272,24 +288,28 @@ export class ReplayMachine {
   };
 
   /** Every command event: whether it records the command emitted (of the kind it records). */
-  private readonly matchers: CommandMatchers = {
-    activityTaskScheduled: (e, c) => {
+  static readonly matchers: CommandMatchers<HistoryEvent, Command, CommandRecords, ReplayMachine> = {
+    activityTaskScheduled(e, c) {
       if (c.activityType !== e.activityType || c.activityId !== e.activityId) return false;
       this.activities.set(e.eventId, { seq: c.seq, activityType: c.activityType, activityId: c.activityId });
       return true;
     },
-    timerStarted: (e, c) => {
+    timerStarted(e, c) {
       if (String(c.seq) !== e.timerId) return false;
       this.timers.set(e.timerId, c.seq);
       return true;
     },
-    timerCanceled: (e, c) => {
+    timerCanceled(e, c) {
       if (String(c.seq) !== e.timerId) return false;
       this.timers.delete(e.timerId);
       return true;
     },
-    workflowExecutionCompleted: () => this.close(),
-    workflowExecutionFailed: () => this.close(),
+    workflowExecutionCompleted() {
+      return this.close();
+    },
+    workflowExecutionFailed() {
+      return this.close();
+    },
   };
 
   private close(): true {
@@ -297,17 +317,14 @@ export class ReplayMachine {
     return true;
   }
 
-  /** An activity's closing event: the activity's job, with the result `result` makes of it. */
-  private resolveActivity(
-    e: EventOf<'activityTaskCompleted' | 'activityTaskFailed' | 'activityTaskTimedOut'>,
-    result: (scheduled: { activityType: string; activityId: string }) => Extract<ActivationJob, { type: 'resolveActivity' }>['result'],
-  ): void {
+  /** The open activity an activity's closing event closes. */
+  private takeActivity(e: EventOf<'activityTaskCompleted' | 'activityTaskFailed' | 'activityTaskTimedOut'>): { seq: number; activityType: string; activityId: string } {
     const scheduled = this.activities.get(e.scheduledEventId);
     if (scheduled === undefined) {
       throw new InvalidHistoryError(`${e.type} for scheduled event ${e.scheduledEventId}, which is not an open activity`, e.eventId, 'scheduledEventId');
     }
     this.activities.delete(e.scheduledEventId);
-    this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: result(scheduled) });
+    return scheduled;
   }
 
   /** Records the completion of the activation that `advanceToLive` returned. */
@@ -377,7 +394,7 @@ export class ReplayMachine {
 
   private matchCommand(e: EventOf<CommandEventType>): void {
     const c = this.pending.shift();
-    if (c === undefined || c.type !== COMMAND_RECORDED_BY[e.type] || !(this.matchers[e.type] as (e: HistoryEvent, c: Command) => boolean)(e, c)) {
+    if (c === undefined || c.type !== COMMAND_RECORDED_BY[e.type] || !(ReplayMachine.matchers[e.type] as (this: ReplayMachine, e: HistoryEvent, c: Command) => boolean).call(this, e, c)) {
       throw new DeterminismViolationError(
         `nondeterminism at event ${e.eventId}: history recorded ${describeEvent(e)} but the workflow emitted ${describeCommand(c)}`,
         e.eventId,
@@ -387,3 +404,8 @@ export class ReplayMachine {
     }
   }
 }
+
+/** Event type → its handler, built once from the typed table (a Map: one lookup, no prototype). */
+const HANDLER_BY_TYPE: ReadonlyMap<string, 'nothing' | ((this: ReplayMachine, event: HistoryEvent, index: number) => void)> = new Map(
+  Object.entries(ReplayMachine.handlers) as [string, 'nothing' | ((this: ReplayMachine, event: HistoryEvent, index: number) => void)][],
+);
