@@ -84,7 +84,8 @@ export type DejaErrorCode =
   | 'DEJA_PAYLOAD_TOO_LARGE'
   | 'DEJA_WORKER_FAILED'
   /** A broken invariant of deja's own: a bug to report. */
-  | 'DEJA_INTERNAL';
+  | 'DEJA_INTERNAL'
+  | 'DEJA_SERVICE_CLOSED';
 
 const PREFIX = 'deja.error';
 /** Every DejaError has it, with its code as the value (older copies of deja check only this one). */

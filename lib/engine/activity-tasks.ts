@@ -3,6 +3,7 @@
  * final), heartbeats, and the retry and finish steps the timers share. Only an activity's final
  * attempt is written to history, as Temporal does: activityTaskStarted, then its outcome.
  */
+import { DejaError } from '../errors';
 import type { Payload, TimeoutType, WireFailure } from '../../runtime/protocol';
 import type { ActivitySchedule, RunRecord, TaskRecord } from '../backends/store';
 import type { ActivityTask, HeartbeatResponse } from '../service';
@@ -25,7 +26,7 @@ export function timeoutFailure(timeoutType: TimeoutType, cause?: WireFailure): W
 export async function claimActivityTask(op: Op, token: string, queue: string, who: string): Promise<ActivityTask | null> {
   const task = await op.tx.tasks.claim('activity', queue, who, token, op.now);
   if (!task) return null;
-  if (task.kind !== 'activity') throw new Error(`deja store broken: claim('activity') returned a ${task.kind} task`);
+  if (task.kind !== 'activity') throw new DejaError('DEJA_INTERNAL', `deja store broken: claim('activity') returned a ${task.kind} task`);
   const run = await op.openRun(task.runId, `activity task ${task.taskId}`);
   const a = task.activity;
   const lease = task.lease!;

@@ -11,6 +11,7 @@
  * scans runs, tasks or timers; history is read only by getHistory, by an outcome (its last event)
  * and by a completion that cancels a timer (the events since its task started, once).
  */
+import { DejaError } from '../errors';
 import { randomUUID } from 'node:crypto';
 import type { Command, Payload, WireFailure } from '../../runtime/protocol';
 import type { QueryAnswer, Store } from '../backends/store';
@@ -80,7 +81,7 @@ export class Engine {
         // closed, as Temporal terminates a workflow whose history is too large.
         if (!err.isNew) {
           // A closed run gets no more events, so a retry cannot hit the same run twice.
-          if (closed.has(err.run.runId)) throw new Error(`deja engine invariant broken: run ${err.run.runId} grew after it was closed`);
+          if (closed.has(err.run.runId)) throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: run ${err.run.runId} grew after it was closed`);
           closed.add(err.run.runId);
           await this.write('closing a run over a history limit', now, (op) => closeOverHistoryLimit(op, err));
           if (onHistoryLimit === 'retry') continue;

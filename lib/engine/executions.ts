@@ -2,6 +2,7 @@
  * Client requests on runs (host side): start a run under the id-reuse policy, signal one, and the
  * pure reads (describe, outcome, history), which run in read-only transactions.
  */
+import { DejaError } from '../errors';
 import type { RunRecord } from '../backends/store';
 import type { HistoryEvent } from '../history/events';
 import type { ExecutionRef, WorkflowDescription, WorkflowOutcome } from '../service';
@@ -91,7 +92,7 @@ export async function workflowOutcome(op: Op, ref: ExecutionRef): Promise<{ work
   if (last?.type === 'workflowExecutionFailed') {
     return { workflowId, runId, outcome: { status: 'failed', runId, failure: last.failure } };
   }
-  throw new Error(`deja engine invariant broken: closed run ${runId} does not end with a closing event`);
+  throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: closed run ${runId} does not end with a closing event`);
 }
 
 export async function getHistory(op: Op, ref: ExecutionRef, afterEventId: number | undefined): Promise<HistoryEvent[]> {

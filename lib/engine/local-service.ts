@@ -9,7 +9,7 @@
  * lives here; the engine never waits.
  */
 import type { Command, Payload, WireFailure } from '../../runtime/protocol';
-import { checkKnownKeys, describe, InvalidArgumentError, LimitExceededError } from '../errors';
+import { checkKnownKeys, DejaError, describe, InvalidArgumentError, LimitExceededError } from '../errors';
 import type { HistoryEvent } from '../history/events';
 import type {
   ActivityTask,
@@ -379,7 +379,7 @@ export class LocalWorkflowService implements WorkflowService {
 
   /** Every entry point goes through here: a closed service refuses, and a sync throw rejects. */
   private async open<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closing.signal.aborted) throw new Error('deja: the workflow service is closed');
+    if (this.closing.signal.aborted) throw new DejaError('DEJA_SERVICE_CLOSED', 'deja: the workflow service is closed');
     return fn();
   }
 

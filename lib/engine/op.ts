@@ -9,6 +9,7 @@
  * Event times never go backwards within a run: an event gets the later of `now` and the run's
  * last event time, whatever the local clock says.
  */
+import { DejaError } from '../errors';
 import type { Change, RunRecord, StoreTx } from '../backends/store';
 import type { HistoryEvent, NewEvent } from '../history/events';
 import type { ExecutionRef } from '../service';
@@ -82,7 +83,7 @@ export class Op {
   /** A run the engine's invariants say exists and is running (it owns a live task or timer). */
   async openRun(runId: string, owner: string): Promise<RunRecord> {
     const run = await this.run(runId);
-    if (!run || run.status !== 'running') throw new Error(`deja engine invariant broken: ${owner} outlived run ${runId}`);
+    if (!run || run.status !== 'running') throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: ${owner} outlived run ${runId}`);
     return run;
   }
 
@@ -143,7 +144,7 @@ export class Op {
 
   private entry(run: RunRecord): LoadedRun {
     const entry = this.loaded.get(run.runId);
-    if (entry?.run !== run) throw new Error(`deja engine invariant broken: run ${run.runId} was not loaded by this transaction`);
+    if (entry?.run !== run) throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: run ${run.runId} was not loaded by this transaction`);
     return entry;
   }
 }

@@ -13,6 +13,7 @@
  * What a schema cannot say (consecutive ids, time order, references between events, lifecycle)
  * is the reader's, in validate.ts.
  */
+import { DejaError } from '../errors';
 import { Kind, Type, TypeRegistry, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Errors, ValueErrorType } from '@sinclair/typebox/errors';
@@ -517,7 +518,7 @@ const unescapePointer = (s: string) => s.replace(/~1/g, '/').replace(/~0/g, '~')
  */
 export function firstProblem(schema: TSchema, value: unknown): Problem {
   const error = Errors(schema, value).First();
-  if (error === undefined) throw new Error('deja bug: firstProblem called on a value its check accepts');
+  if (error === undefined) throw new DejaError('DEJA_INTERNAL', 'deja bug: firstProblem called on a value its check accepts');
   const keys: (string | number)[] = [];
   let here: unknown = value;
   for (const raw of error.path === '' ? [] : error.path.slice(1).split('/')) {

@@ -5,6 +5,7 @@
  * references between events and their lifecycle. It returns a fresh, frozen `History`.
  * `serializeHistory` writes the one canonical JSON text of a history, keys in schema order.
  */
+import { DejaError } from '../errors';
 import type { TSchema } from '@sinclair/typebox';
 import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { InvalidArgumentError, InvalidHistoryError, describe } from '../errors';
@@ -268,7 +269,7 @@ function compileCopier(schema: TSchema): Copy {
     return i;
   };
   const root = helper(schema as ObjectSchema);
-  if (root === undefined) throw new Error('deja bug: an event schema is not an object schema');
+  if (root === undefined) throw new DejaError('DEJA_INTERNAL', 'deja bug: an event schema is not an object schema');
   return helpers[root];
 }
 
@@ -567,7 +568,7 @@ class Reader {
         // missing state can only be a rule whose `via` has no ref, or a ref to the wrong opener.
         const opener = event[life.via] as number;
         const state = this.things[life.thing].get(opener);
-        if (state === undefined) throw new Error(`deja bug: ${event.type as string}.${life.via} is not checked as a reference`);
+        if (state === undefined) throw new DejaError('DEJA_INTERNAL', `deja bug: ${event.type as string}.${life.via} is not checked as a reference`);
         if (state.closedBy !== undefined) {
           this.notOpen(event, life, index, `was already closed by event ${state.closedBy} (${this.events[state.closedBy - 1].type})`);
         }

@@ -12,6 +12,7 @@
  * set of their own. A claim, a due timer, `nextDueAt` or a run's deletion costs O(log n) in the
  * number of queued tasks (plus the run's own records), never O(n).
  */
+import { DejaError } from '../../errors';
 import type { HistoryEvent } from '../../history/events';
 import type {
   HistoryStore,
@@ -164,13 +165,13 @@ class MemoryTx implements StoreTx {
 
   constructor(t: Tables, j: Journal, readOnly: boolean) {
     const live = <A extends unknown[], R>(f: (...args: A) => R) => async (...args: A): Promise<Awaited<R>> => {
-      if (this.done) throw new Error('deja memory store: this transaction has ended');
+      if (this.done) throw new DejaError('DEJA_INTERNAL', 'deja memory store: this transaction has ended');
       return f(...args) as Awaited<R>;
     };
     /** A write method: refused in a read-only transaction, before it changes anything. */
     const write = <A extends unknown[], R>(name: string, f: (...args: A) => R) =>
       live((...args: A): R => {
-        if (readOnly) throw new Error(`deja memory store: ${name} is a write, refused in a read-only transaction`);
+        if (readOnly) throw new DejaError('DEJA_INTERNAL', `deja memory store: ${name} is a write, refused in a read-only transaction`);
         return f(...args);
       });
 
@@ -184,13 +185,13 @@ class MemoryTx implements StoreTx {
         return runId === undefined ? undefined : clone(t.runs.get(runId)!);
       }),
       insert: write('runs.insert', (run: RunRecord) => {
-        if (t.runs.has(run.runId)) throw new Error(`deja memory store: run ${run.runId} exists`);
+        if (t.runs.has(run.runId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: run ${run.runId} exists`);
         j.set(t.runs, run.runId, clone(run));
         j.set(t.latestRun, run.workflowId, run.runId);
         j.set(t.history, run.runId, []);
       }),
       update: write('runs.update', (run: RunRecord) => {
-        if (!t.runs.has(run.runId)) throw new Error(`deja memory store: no run ${run.runId} to update`);
+        if (!t.runs.has(run.runId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no run ${run.runId} to update`);
         j.set(t.runs, run.runId, clone(run));
       }),
     };
@@ -198,10 +199,10 @@ class MemoryTx implements StoreTx {
     this.history = {
       append: write('history.append', (runId: string, events: HistoryEvent[]) => {
         const log = t.history.get(runId);
-        if (!log) throw new Error(`deja memory store: no run ${runId} to append to`);
+        if (!log) throw new DejaError('DEJA_INTERNAL', `deja memory store: no run ${runId} to append to`);
         events.forEach((e, i) => {
           if (e.eventId !== log.length + 1 + i) {
-            throw new Error(`deja memory store: run ${runId} expected event id ${log.length + 1 + i}, got ${e.eventId}`);
+            throw new DejaError('DEJA_INTERNAL', `deja memory store: run ${runId} expected event id ${log.length + 1 + i}, got ${e.eventId}`);
           }
         });
         j.push(log, events.map(clone));
@@ -269,7 +270,7 @@ class MemoryTx implements StoreTx {
       }),
       setHeartbeat: write('tasks.setHeartbeat', (taskId: string, heartbeat: { details?: Payload; expiresAt: number }) => {
         const entry = t.tasks.get(taskId);
-        if (entry?.task.kind !== 'activity' || !entry.task.lease) throw new Error(`deja memory store: no leased activity task ${taskId} to heartbeat`);
+        if (entry?.task.kind !== 'activity' || !entry.task.lease) throw new DejaError('DEJA_INTERNAL', `deja memory store: no leased activity task ${taskId} to heartbeat`);
         // The store's own copy, changed in the two fields only; re-indexed because the lease end moved.
         const task = { ...entry.task, lease: { ...entry.task.lease, expiresAt: heartbeat.expiresAt } };
         if (heartbeat.details !== undefined) task.activity = { ...task.activity, heartbeatDetails: clone(heartbeat.details) };
@@ -365,7 +366,7 @@ class MemoryTx implements StoreTx {
 
     this.queries = {
       insert: write('queries.insert', (query: QueryRecord) => {
-        if (t.queries.has(query.queryId)) throw new Error(`deja memory store: query ${query.queryId} exists`);
+        if (t.queries.has(query.queryId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: query ${query.queryId} exists`);
         storeQuery(query);
       }),
       get: live((queryId: string) => {
@@ -385,7 +386,7 @@ class MemoryTx implements StoreTx {
         return queryId === undefined ? undefined : clone(t.queries.get(queryId)!.query);
       }),
       update: write('queries.update', (query: QueryRecord) => {
-        if (!t.queries.has(query.queryId)) throw new Error(`deja memory store: no query ${query.queryId} to update`);
+        if (!t.queries.has(query.queryId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no query ${query.queryId} to update`);
         storeQuery(query);
       }),
       delete: write('queries.delete', (queryId: string) => {
