@@ -15,7 +15,7 @@ export async function processOrder(orderId: string, amount: number): Promise<str
   setHandler(statusQuery, () => status);
   const reservation = await reserveInventory(orderId);
   status = 'waiting';
-  await sleep('100ms'); // a durable timer: it survives a crash of the worker
+  await sleep('100ms'); // a durable timer: recorded in history, not a timer of the host
   status = 'charging';
   const receipt = await chargeCard(orderId, amount);
   status = 'done';
