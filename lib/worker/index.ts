@@ -450,8 +450,8 @@ export class Worker {
           }
           // The service refused what the workflow emitted (a payload too large, too many
           // commands, a malformed command): a bug in the workflow, so the task fails.
-          if (error instanceof InvalidArgumentError || (error instanceof DejaError && error.code !== 'DEJA_STALE_TASK' && error.code !== 'DEJA_NOT_FOUND')) {
-            throw new DejaError('DEJA_WORKFLOW_TASK_FAILED', `the service refused the commands of ${task.workflowId}'s workflow task: ${error.message}`, { cause: error });
+          if (isRefusal(error)) {
+            throw new DejaError('DEJA_WORKFLOW_TASK_FAILED', `the service refused the commands of ${task.workflowId}'s workflow task: ${messageOf(error)}`, { cause: error });
           }
           throw error;
         }
