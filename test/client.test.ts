@@ -383,3 +383,25 @@ t.test('fifty result() waiters on one workflow: no MaxListenersExceededWarning, 
   const ours = warnings.filter((w) => w.name === 'MaxListenersExceededWarning' || /listener/i.test(w.message));
   t.same(ours.map((w) => `${w.name}: ${w.message}`), [], 'no listener warnings');
 });
+
+t.test('Connection limits and onWarning configure the backend it opens by name', async (t) => {
+  const warnings: unknown[] = [];
+  const name = `memory:limits-${Date.now()}`;
+  const first = new Connection({ backend: name, limits: { maxPayloadBytes: 1024, warnHistoryBytes: 100 }, onWarning: (w) => void warnings.push(w) });
+  t.teardown(() => first.close());
+  const client = new WorkflowClient(first.service);
+  await t.rejects(client.start('greet', { taskQueue: 'q', workflowId: 'too-big', args: ['x'.repeat(2048)] }), { code: 'DEJA_PAYLOAD_TOO_LARGE', message: /maxPayloadBytes/ }, 'the limit is in force');
+  await client.start('greet', { taskQueue: 'q', workflowId: 'small', args: ['x'.repeat(200)] });
+  t.equal(warnings.length, 1, 'onWarning heard the history pass warnHistoryBytes');
+
+  // Another Connection to the same backend: the same settings (or none) join it; others are refused.
+  const same = new Connection({ backend: name, limits: { maxPayloadBytes: 1024, warnHistoryBytes: 100 } });
+  const none = new Connection({ backend: name });
+  t.equal(same.service, first.service);
+  t.equal(none.service, first.service);
+  await same.close();
+  await none.close();
+  t.throws(() => new Connection({ backend: name, limits: { maxPayloadBytes: 4096 } }), { code: 'DEJA_INVALID_ARGUMENT', message: /already open in this process with other limits/ });
+  t.throws(() => new Connection({ backend: `memory:bad-${Date.now()}`, limits: { maxPayloadBytes: -1 } }), { code: 'DEJA_INVALID_ARGUMENT', message: /limits\.maxPayloadBytes/ });
+  t.throws(() => new Connection({ backend: first.service, limits: { maxPayloadBytes: 4096 } }), { message: /configured where it is created/ });
+});

@@ -6,7 +6,7 @@
  */
 import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import type { WorkflowService } from '../service';
-import { type BackendHold, openBackend, openDefaultBackend } from '../wiring';
+import { type BackendHold, type ServiceOptions, openBackend, openDefaultBackend } from '../wiring';
 
 export interface ConnectionOptions {
   /**
@@ -14,6 +14,14 @@ export interface ConnectionOptions {
    * WorkflowService to use as it is. Default: `process.env.DEJA_BACKEND`, else `memory:`.
    */
   backend?: string | WorkflowService;
+  /**
+   * The service limits of a backend this Connection opens by name (payload size and depth,
+   * commands per task, history length and size; see `DEFAULT_LIMITS`). Every Connection that
+   * opens the same backend in a process must give the same limits, or none.
+   */
+  limits?: ServiceOptions['limits'];
+  /** Called once per run whose history passes a warning threshold. Default: process.emitWarning. */
+  onWarning?: ServiceOptions['onWarning'];
 }
 
 /** What a client calls on its service; a WorkflowClient checks for these. */
@@ -63,16 +71,23 @@ export class Connection {
   }
 
   constructor(options?: ConnectionOptions) {
-    checkOptions('Connection', options, ['backend']);
+    checkOptions('Connection', options, ['backend', 'limits', 'onWarning']);
     // Only an absent backend (or undefined) means the default: null is a mistake, not a choice.
     const given = options?.backend;
+    const serviceOptions: ServiceOptions = {
+      ...(options?.limits !== undefined ? { limits: options.limits } : {}),
+      ...(options?.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
+    };
     if (given === undefined) {
-      this.hold = openDefaultBackend();
+      this.hold = openDefaultBackend(serviceOptions);
       this.service = this.hold.service;
     } else if (typeof given === 'string') {
-      this.hold = openBackend(given);
+      this.hold = openBackend(given, '', serviceOptions);
       this.service = this.hold.service;
     } else if (missingMethods(given, SERVICE_METHODS).length === 0 && !Array.isArray(given)) {
+      if (options?.limits !== undefined || options?.onWarning !== undefined) {
+        throw new InvalidArgumentError('Connection: limits and onWarning configure a backend the Connection opens by name; a WorkflowService given as backend is configured where it is created');
+      }
       this.service = given;
     } else {
       throw new InvalidArgumentError(

@@ -10,7 +10,7 @@
  * closes its service. The client and the worker reach storage only through here.
  */
 import { MemoryStore } from '../backends/memory';
-import { LocalWorkflowService } from '../engine';
+import { LocalWorkflowService, type HistoryWarning, type Limits } from '../engine';
 import { InvalidArgumentError } from '../errors';
 import type { WorkflowService } from '../service';
 
@@ -20,9 +20,18 @@ export interface BackendHold {
   release(): Promise<void>;
 }
 
+/** What a backend's service is configured with, beyond its store. */
+export interface ServiceOptions {
+  limits?: Partial<Limits>;
+  onWarning?: (warning: HistoryWarning) => void;
+}
+
 interface Shared {
   service: LocalWorkflowService;
   holds: number;
+  /** The options it was opened with, to refuse a later opener that asks for others. */
+  limits: string;
+  onWarning: ServiceOptions['onWarning'];
 }
 
 const registry = new Map<string, Shared>();
@@ -31,7 +40,7 @@ const registry = new Map<string, Shared>();
  * Opens (or joins) the backend a string names. `from` says where the string came from when the
  * caller did not write it (` (from DEJA_BACKEND)`).
  */
-export function openBackend(backend: string, from = ''): BackendHold {
+export function openBackend(backend: string, from = '', options: ServiceOptions = {}): BackendHold {
   const memory = /^memory:(.*)$/s.exec(backend);
   if (!memory) {
     if (/^sqlite:/.test(backend) || /^postgres(ql)?:\/\//.test(backend)) {
@@ -41,8 +50,23 @@ export function openBackend(backend: string, from = ''): BackendHold {
     throw new InvalidArgumentError(`Connection: unknown backend "${backend}"${from}; expected "memory:" or "memory:<name>"`);
   }
   const key = `memory:${memory[1]}`;
+  const limits = JSON.stringify(options.limits ?? {});
   let shared = registry.get(key);
-  if (!shared) registry.set(key, (shared = { service: new LocalWorkflowService({ store: new MemoryStore() }), holds: 0 }));
+  if (!shared) {
+    // The service checks the options (ranges, unknown keys) as it is created.
+    const service = new LocalWorkflowService({
+      store: new MemoryStore(),
+      ...(options.limits !== undefined ? { limits: options.limits } : {}),
+      ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
+    });
+    registry.set(key, (shared = { service, holds: 0, limits, onWarning: options.onWarning }));
+  } else if ((options.limits !== undefined && limits !== shared.limits) || (options.onWarning !== undefined && options.onWarning !== shared.onWarning)) {
+    // One service per backend in a process: a second opener cannot give it other settings.
+    throw new InvalidArgumentError(
+      `Connection: backend "${backend}"${from} is already open in this process with other limits or another onWarning; ` +
+        'give the same ones (or none) to every Connection that opens it',
+    );
+  }
   shared.holds++;
   const held = shared;
   let released = false;
@@ -59,7 +83,7 @@ export function openBackend(backend: string, from = ''): BackendHold {
 }
 
 /** The default backend: DEJA_BACKEND when set (and not empty), else `memory:`. */
-export function openDefaultBackend(): BackendHold {
+export function openDefaultBackend(options: ServiceOptions = {}): BackendHold {
   const env = process.env.DEJA_BACKEND || undefined;
-  return env === undefined ? openBackend('memory:') : openBackend(env, ' (from DEJA_BACKEND)');
+  return env === undefined ? openBackend('memory:', '', options) : openBackend(env, ' (from DEJA_BACKEND)', options);
 }
