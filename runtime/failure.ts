@@ -17,7 +17,6 @@ import {
   ArrayIsArray,
   Error,
   ErrorPrototype,
-  JSONStringify,
   ObjectDefineProperty,
   ObjectPrototypeHasOwnProperty,
   ObjectPrototypeIsPrototypeOf,
@@ -32,6 +31,7 @@ import {
   tryGet,
 } from './primordials';
 import { brandInstance, hasBrand } from './errors';
+import { describeValue } from './format';
 
 const BRAND = SymbolFor('deja.failure');
 
@@ -187,20 +187,9 @@ function isError(value: unknown): boolean {
 }
 
 /** A string for any value, whatever its toString does. */
-function describeValue(value: unknown): string {
-  'use strict';
-  if (typeof value === 'string') return value;
-  try {
-    const json = JSONStringify(value);
-    if (typeof json === 'string') return json;
-  } catch {
-    // not JSON: fall through
-  }
-  try {
-    return String(value);
-  } catch {
-    return `(a thrown ${typeof value} that cannot be converted to a string)`;
-  }
+const unconvertible = (type: string) => `(a thrown ${type} that cannot be converted to a string)`;
+function describeThrown(value: unknown): string {
+  return describeValue(value, unconvertible);
 }
 
 /** `o[key]` if it is a string. */
@@ -214,7 +203,7 @@ function stringField(o: object, key: string): string | undefined {
 function messageOf(o: object): string {
   'use strict';
   const value = tryGet(o, 'message');
-  return value === undefined ? '' : describeValue(value);
+  return value === undefined ? '' : describeThrown(value);
 }
 
 const KINDS: readonly string[] = ['application', 'activity', 'timeout', 'cancelled', 'terminated', 'server'];
@@ -225,12 +214,12 @@ export function errorToFailure(error: unknown, depth?: number): WireFailure {
   depth ??= 0;
   if (depth > 20) return { message: '(cause chain truncated)', kind: 'application' };
   if (!isObject(error)) {
-    return { message: describeValue(error), kind: 'application', type: 'Error', nonRetryable: false };
+    return { message: describeThrown(error), kind: 'application', type: 'Error', nonRetryable: false };
   }
   const failure = isFailure(error);
   if (!failure && !isError(error)) {
     // A plain object, a Proxy, a function: its JSON text is the most useful message.
-    return { message: describeValue(error), kind: 'application', type: 'Error', nonRetryable: false };
+    return { message: describeThrown(error), kind: 'application', type: 'Error', nonRetryable: false };
   }
   const f: WireFailure = { message: messageOf(error), kind: 'application' };
   let kind = failure ? tryGet(error, 'kind') : 'application';

@@ -5,16 +5,14 @@
  */
 import { ErrorPrototype, JSONStringify, ObjectPrototypeIsPrototypeOf, String, isObject, tryGet } from './primordials';
 
-/** One value as log text: strings as they are, errors by their stack, the rest as JSON. */
-export function describeLogValue(value: unknown): string {
+/**
+ * Any value as text: strings as they are, the rest as JSON, else by String(); `unprintable` names
+ * a value neither can convert (a Proxy whose traps throw). Shared by log lines and failure messages.
+ */
+export function describeValue(value: unknown, unprintable: (type: string) => string): string {
   'use strict';
   if (typeof value === 'string') return value;
   try {
-    if (isObject(value) && ObjectPrototypeIsPrototypeOf(ErrorPrototype, value)) {
-      const stack = tryGet(value, 'stack');
-      if (typeof stack === 'string') return stack;
-      return `${String(tryGet(value, 'name'))}: ${String(tryGet(value, 'message'))}`;
-    }
     const json = JSONStringify(value);
     if (typeof json === 'string') return json;
   } catch {
@@ -23,8 +21,30 @@ export function describeLogValue(value: unknown): string {
   try {
     return String(value);
   } catch {
-    return `[${typeof value}]`;
+    return unprintable(typeof value);
   }
+}
+
+const bracketed = (type: string) => `[${type}]`;
+
+/** One value as log text: errors by their stack, the rest as `describeValue` writes them. */
+export function describeLogValue(value: unknown): string {
+  'use strict';
+  try {
+    if (isObject(value) && ObjectPrototypeIsPrototypeOf(ErrorPrototype, value)) {
+      const stack = tryGet(value, 'stack');
+      if (typeof stack === 'string') return stack;
+      return `${String(tryGet(value, 'name'))}: ${String(tryGet(value, 'message'))}`;
+    }
+  } catch {
+    // an error whose stack, name or message cannot be read: its String(), if it has one
+    try {
+      return String(value);
+    } catch {
+      return bracketed(typeof value);
+    }
+  }
+  return describeValue(value, bracketed);
 }
 
 /** Several values, separated by spaces, as console.log writes them. */
