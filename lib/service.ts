@@ -6,7 +6,12 @@
 import type { Command, Payload, WireFailure, WorkflowTaskFailedCause } from '../runtime/protocol';
 import type { HistoryEvent } from './history/events';
 
-export type WorkflowStatus = 'running' | 'completed' | 'failed';
+/**
+ * A run's status. `running` until it closes; then how it closed: it returned (`completed`), threw
+ * (`failed`), let a cancellation escape (`cancelled`), was terminated (`terminated`), continued as
+ * a new run (`continuedAsNew`), or ran out of time (`timedOut`).
+ */
+export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'continuedAsNew' | 'timedOut';
 
 /** Temporal's id-reuse policies. The default allows a new run once the previous one closed. */
 export type WorkflowIdReusePolicy = 'allowDuplicate' | 'allowDuplicateFailedOnly' | 'rejectDuplicate';

@@ -108,6 +108,10 @@ async function observe(store: Store, now: number): Promise<unknown> {
   return seen;
 }
 
+function listRuns(tx: <T>(fn: (tx: StoreTx) => Promise<T>) => Promise<T>, options: Parameters<StoreTx['runs']['list']>[0]): Promise<RunRecord[]> {
+  return tx((x) => x.runs.list(options));
+}
+
 export function storeConformance(t: tap.Test, makeStore: () => Promise<Store>): void {
   /** A subtest with a fresh store; `tx(fn)` runs one transaction on it. */
   const withStore = (name: string, body: (tx: <T>(fn: (tx: StoreTx) => Promise<T>) => Promise<T>, store: Store, t: tap.Test) => Promise<void>) =>
@@ -134,6 +138,50 @@ export function storeConformance(t: tap.Test, makeStore: () => Promise<Store>): 
     t.equal((await tx((x) => x.runs.get('r1')))!.status, 'running', 'changing a returned record changes nothing stored');
     await tx((x) => x.runs.update({ ...r1, workflowTask: { scheduledEventId: 2, attempt: 1 } }));
     t.same(await tx((x) => x.runs.get('r1')), { ...r1, workflowTask: { scheduledEventId: 2, attempt: 1 } }, 'update replaces the record');
+  });
+
+  withStore('runs: list, newest first, filtered and paged', async (tx, _store, t) => {
+    await tx(async (x) => {
+      await x.runs.insert(runRecord('a', { workflowId: 'w1', startTime: 1000 }));
+      await x.runs.insert(runRecord('b', { workflowId: 'w2', startTime: 3000, workflowType: 'other' }));
+      await x.runs.insert(runRecord('c', { workflowId: 'w3', startTime: 2000, status: 'completed' }));
+      await x.runs.insert(runRecord('d', { workflowId: 'w1', startTime: 2000, taskQueue: 'q2' }));
+    });
+    const ids = (runs: RunRecord[]) => runs.map((r) => r.runId);
+    const list = (o: Parameters<StoreTx['runs']['list']>[0]) => listRuns(tx, o);
+    t.same(ids(await list({ limit: 10 })), ['b', 'd', 'c', 'a'], 'newest start first; of two equal starts, the later inserted first');
+    t.same(ids(await list({ limit: 2 })), ['b', 'd'], 'at most limit');
+    t.same(ids(await list({ limit: 2, afterRunId: 'd' })), ['c', 'a'], 'the next page continues after the given run');
+    t.same(ids(await list({ limit: 2, afterRunId: 'missing' })), [], 'an unknown cursor gives an empty page');
+    t.same(ids(await list({ limit: 10, workflowId: 'w1' })), ['d', 'a'], 'by workflow id');
+    t.same(ids(await list({ limit: 10, workflowType: 'other' })), ['b'], 'by workflow type');
+    t.same(ids(await list({ limit: 10, status: 'completed' })), ['c'], 'by status');
+    t.same(ids(await list({ limit: 10, taskQueue: 'q2' })), ['d'], 'by task queue');
+    t.same(ids(await list({ limit: 1, status: 'running', afterRunId: 'd' })), ['a'], 'filters and paging together');
+    await tx(async (x) => x.runs.update({ ...(await x.runs.get('a'))!, status: 'cancelled' }));
+    t.same(ids(await list({ limit: 10, status: 'cancelled' })), ['a'], 'a status change is seen by the filter');
+    const ro = await _store.transaction((x) => x.runs.list({ limit: 1 }), { readOnly: true });
+    t.same(ids(ro), ['b'], 'allowed in a read-only transaction');
+    const [first] = await list({ limit: 1 });
+    first.status = 'failed';
+    t.equal((await list({ limit: 1 }))[0].status, 'running', 'list returns copies');
+  });
+
+  withStore('queries: a blocked query is not claimable until it is unblocked', async (tx, _store, t) => {
+    await tx((x) => x.runs.insert(runRecord('r1')));
+    await tx(async (x) => {
+      await x.queries.insert(query('q1', { blocked: true }));
+      await x.queries.insert(query('q2'));
+    });
+    t.equal((await tx((x) => x.queries.claim('q', 't2')))?.queryId, 'q2', 'the blocked one is skipped');
+    t.equal(await tx((x) => x.queries.claimable('q')), false, 'nothing claimable while q1 is blocked');
+    t.equal(await tx((x) => x.queries.claim('q', 't1')), undefined);
+    await tx(async (x) => {
+      const { blocked: _blocked, ...rest } = (await x.queries.get('q1'))!;
+      await x.queries.update(rest);
+    });
+    t.equal(await tx((x) => x.queries.claimable('q')), true, 'claimable once unblocked');
+    t.equal((await tx((x) => x.queries.claim('q', 't1')))?.queryId, 'q1');
   });
 
   withStore('history: appends in order, reads after an id, refuses gaps and repeats', async (tx, _store, t) => {

@@ -173,6 +173,22 @@ export interface RunStore {
   insert(run: RunRecord): Promise<void>;
   /** Replaces the stored run with the same runId; refuses an unknown one. */
   update(run: RunRecord): Promise<void>;
+  /**
+   * Runs, newest first: by startTime descending, then the later inserted first. Only those that
+   * match every filter given. At most `limit`; a page after `afterRunId` continues where the page
+   * that ended with that run stopped (a runId that does not exist gives an empty page). Allowed in
+   * a read-only transaction. It may cost O(runs) when filters are given; without, O(log n + limit).
+   */
+  list(options: ListRunsOptions): Promise<RunRecord[]>;
+}
+
+export interface ListRunsOptions {
+  limit: number;
+  afterRunId?: string;
+  workflowId?: string;
+  workflowType?: string;
+  taskQueue?: string;
+  status?: WorkflowStatus;
 }
 
 // ---- history ----
@@ -306,6 +322,12 @@ export interface QueryRecord {
   taskQueue: string;
   queryType: string;
   args: Payload[];
+  /**
+   * Not yet claimable: the query must see events its run has not processed yet (a signal accepted
+   * before the query was asked), so it waits for the run's next completed workflow task, which
+   * clears this. `claim` and `claimable` skip a blocked query.
+   */
+  blocked?: boolean;
   /** Set when a worker claims it. */
   token?: string;
   answer?: QueryAnswer;
@@ -316,7 +338,7 @@ export interface QueryStore {
   get(queryId: string): Promise<QueryRecord | undefined>;
   /** Whether `claim(taskQueue, …)` would find a query; allowed in a read-only transaction. */
   claimable(taskQueue: string): Promise<boolean>;
-  /** Gives the first inserted unclaimed query of the queue this token and returns it. */
+  /** Gives the first inserted unclaimed, unblocked query of the queue this token and returns it. */
   claim(taskQueue: string, token: string): Promise<QueryRecord | undefined>;
   byToken(token: string): Promise<QueryRecord | undefined>;
   /** Replaces the stored query with the same queryId; refuses an unknown one. */

@@ -51,6 +51,10 @@ const STATUS_NAMES = {
   running: 'RUNNING',
   completed: 'COMPLETED',
   failed: 'FAILED',
+  cancelled: 'CANCELLED',
+  terminated: 'TERMINATED',
+  continuedAsNew: 'CONTINUED_AS_NEW',
+  timedOut: 'TIMED_OUT',
 } as const satisfies { readonly [S in WorkflowStatus]: string };
 export type WorkflowStatusName = (typeof STATUS_NAMES)[WorkflowStatus];
 

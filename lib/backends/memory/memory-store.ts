@@ -16,6 +16,7 @@ import { DejaError } from '../../errors';
 import type { HistoryEvent } from '../../history/events';
 import type {
   HistoryStore,
+  ListRunsOptions,
   QueryRecord,
   QueryStore,
   RunRecord,
@@ -65,6 +66,9 @@ interface QueryEntry {
 class Tables {
   readonly runs = new Map<string, RunRecord>();
   readonly latestRun = new Map<string, string>();
+  /** Every run, newest start first (key.at is -startTime, key.seq minus its insertion order). */
+  readonly runsByStart = newIndex();
+  readonly runKeys = new Map<string, IndexKey>();
   readonly history = new Map<string, HistoryEvent[]>();
 
   readonly tasks = new Map<string, TaskEntry>();
@@ -189,10 +193,34 @@ class MemoryTx implements StoreTx {
         j.set(t.runs, run.runId, clone(run));
         j.set(t.latestRun, run.workflowId, run.runId);
         j.set(t.history, run.runId, []);
+        const key: IndexKey = { at: -run.startTime, seq: -j.counter(t), id: run.runId };
+        j.set(t.runKeys, run.runId, key);
+        j.insert(t.runsByStart, key);
       }),
       update: write('runs.update', (run: RunRecord) => {
         if (!t.runs.has(run.runId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no run ${run.runId} to update`);
         j.set(t.runs, run.runId, clone(run));
+      }),
+      list: live((options: ListRunsOptions) => {
+        const page: RunRecord[] = [];
+        let key: IndexKey | undefined;
+        if (options.afterRunId !== undefined) {
+          const after = t.runKeys.get(options.afterRunId);
+          if (after === undefined) return page;
+          key = t.runsByStart.first((k) => byTime(k, after) > 0);
+        } else key = t.runsByStart.min();
+        while (key !== undefined && page.length < options.limit) {
+          const run = t.runs.get(key.id)!;
+          const matches =
+            (options.workflowId === undefined || run.workflowId === options.workflowId) &&
+            (options.workflowType === undefined || run.workflowType === options.workflowType) &&
+            (options.taskQueue === undefined || run.taskQueue === options.taskQueue) &&
+            (options.status === undefined || run.status === options.status);
+          if (matches) page.push(clone(run));
+          const current = key;
+          key = t.runsByStart.first((k) => byTime(k, current) > 0);
+        }
+        return page;
       }),
     };
 
@@ -349,7 +377,7 @@ class MemoryTx implements StoreTx {
 
     // ---- queries ----
 
-    const claimable = (query: QueryRecord) => query.token === undefined && query.answer === undefined;
+    const claimable = (query: QueryRecord) => query.token === undefined && query.answer === undefined && query.blocked !== true;
     /** Stores a copy of the query, keeping its insertion order. */
     const storeQuery = (query: QueryRecord) => {
       const old = t.queries.get(query.queryId);
