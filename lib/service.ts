@@ -3,7 +3,7 @@
  * interface and to nothing else. The local implementation is the engine over a Store; a remote
  * one (a server, another orchestrator) implements the same methods.
  */
-import type { Command, Payload, WireFailure, WorkflowTaskFailedCause } from '../runtime/protocol';
+import type { Command, Payload, WireFailure, WorkflowIdReusePolicy, WorkflowTaskFailedCause } from '../runtime/protocol';
 import type { HistoryEvent } from './history/events';
 
 /**
@@ -13,8 +13,7 @@ import type { HistoryEvent } from './history/events';
  */
 export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'terminated' | 'continuedAsNew' | 'timedOut';
 
-/** Temporal's id-reuse policies. The default allows a new run once the previous one closed. */
-export type WorkflowIdReusePolicy = 'allowDuplicate' | 'allowDuplicateFailedOnly' | 'rejectDuplicate';
+export type { WorkflowIdReusePolicy } from '../runtime/protocol';
 
 export interface StartWorkflowRequest {
   workflowId: string;
@@ -39,6 +38,50 @@ export interface SignalWorkflowRequest extends ExecutionRef {
   identity?: string;
 }
 
+/** `handle.cancel()`: records a cancel request; the workflow's code decides what it means. */
+export interface CancelWorkflowRequest extends ExecutionRef {
+  reason?: string;
+  identity?: string;
+}
+
+/** `handle.terminate()`: closes the run at once, with no workflow code run. */
+export interface TerminateWorkflowRequest extends ExecutionRef {
+  reason?: string;
+  details?: Payload[];
+  identity?: string;
+}
+
+/** Signals the workflow id's running run, or starts a run and signals it, in one step. */
+export interface SignalWithStartRequest extends StartWorkflowRequest {
+  signalName: string;
+  signalArgs: Payload[];
+}
+
+/** An open activity, named by ids instead of a task token (async completion by ids). */
+export interface ActivityRef {
+  workflowId: string;
+  /** Absent: the workflow id's latest run. */
+  runId?: string;
+  activityId: string;
+}
+
+export interface ListWorkflowsRequest {
+  /** Default 100, at most 1000. */
+  pageSize?: number;
+  /** From the previous page's `nextPageToken`. */
+  nextPageToken?: string;
+  workflowId?: string;
+  workflowType?: string;
+  taskQueue?: string;
+  status?: WorkflowStatus;
+}
+
+export interface ListWorkflowsPage {
+  executions: WorkflowDescription[];
+  /** Absent on the last page. */
+  nextPageToken?: string;
+}
+
 export interface QueryWorkflowRequest extends ExecutionRef {
   queryType: string;
   args: Payload[];
@@ -56,11 +99,19 @@ export interface WorkflowDescription {
   historyLength: number;
   /** The history's size in bytes: its events' JSON text, UTF-8. */
   historySizeBytes: number;
+  /** Set for a child workflow. */
+  parent?: { workflowId: string; runId: string };
 }
 
+/**
+ * How a run closed. `failure` for a run that did not complete: its workflow's failure (`failed`),
+ * a CancelledFailure (`cancelled`), a TerminatedFailure (`terminated`) or a TimeoutFailure
+ * (`timedOut`). `continuedAsNew` names the run that continues it.
+ */
 export type WorkflowOutcome =
   | { status: 'completed'; runId: string; result?: Payload }
-  | { status: 'failed'; runId: string; failure: WireFailure };
+  | { status: 'failed' | 'cancelled' | 'terminated' | 'timedOut'; runId: string; failure: WireFailure }
+  | { status: 'continuedAsNew'; runId: string; newRunId: string };
 
 /** A workflow task handed to a worker. The worker fetches the events it has not seen. */
 export interface WorkflowTask {
@@ -112,6 +163,14 @@ export interface HeartbeatResponse {
 export interface WorkflowService {
   startWorkflow(request: StartWorkflowRequest): Promise<{ runId: string }>;
   signalWorkflow(request: SignalWorkflowRequest): Promise<void>;
+  /** Signals the id's running run; if none runs, starts one (under its reuse policy) and signals it. */
+  signalWithStartWorkflow(request: SignalWithStartRequest): Promise<{ runId: string }>;
+  /** Records a cancel request on a running run (WorkflowNotFoundError for a closed or unknown one). */
+  requestCancelWorkflow(request: CancelWorkflowRequest): Promise<void>;
+  /** Closes a running run at once, status terminated (WorkflowNotFoundError for a closed or unknown one). */
+  terminateWorkflow(request: TerminateWorkflowRequest): Promise<void>;
+  /** Runs, newest first, a page at a time. */
+  listWorkflows(request?: ListWorkflowsRequest): Promise<ListWorkflowsPage>;
   /** Delivered to a worker polling the run's task queue; resolves with the handler's answer. */
   queryWorkflow(request: QueryWorkflowRequest): Promise<Payload>;
   describeWorkflow(ref: ExecutionRef): Promise<WorkflowDescription>;
@@ -133,6 +192,12 @@ export interface WorkflowService {
   completeActivityTask(taskToken: string, result: Payload): Promise<void>;
   failActivityTask(taskToken: string, failure: WireFailure): Promise<void>;
   heartbeatActivityTask(taskToken: string, details?: Payload): Promise<HeartbeatResponse>;
+  /**
+   * The task token of an open activity's attempt in progress, for completing it by ids (async
+   * completion). Rejects with ActivityNotFoundError (DEJA_ACTIVITY_NOT_FOUND) when the run has no
+   * such open activity or no attempt of it is running.
+   */
+  activityTaskToken(ref: ActivityRef): Promise<string>;
 
   /** Stops background loops (timers, lease expiry) and releases the store. */
   close(): Promise<void>;

@@ -47,10 +47,20 @@ export interface WireFailure {
   retryState?: RetryState;
   /** For `kind: 'timeout'`. */
   timeoutType?: TimeoutType;
+  /** For `kind: 'childWorkflow'`: the child's execution and type. */
+  workflowId?: string;
+  runId?: string;
+  workflowType?: string;
   cause?: WireFailure;
 }
 
-export type FailureKind = 'application' | 'activity' | 'timeout' | 'cancelled' | 'terminated' | 'server';
+/**
+ * `application`: ApplicationFailure (or a plain error); `activity`: ActivityFailure, wrapping the
+ * activity's own failure; `childWorkflow`: ChildWorkflowFailure, wrapping the child's; `timeout`,
+ * `cancelled`, `terminated`: TimeoutFailure, CancelledFailure, TerminatedFailure; `server`: a
+ * failure the service made (a history limit, a workflow id already taken, an execution not found).
+ */
+export type FailureKind = 'application' | 'activity' | 'childWorkflow' | 'timeout' | 'cancelled' | 'terminated' | 'server';
 export type RetryState =
   | 'unspecified'
   | 'inProgress'
@@ -82,6 +92,15 @@ export interface WorkflowInfo {
   startTime: number;
   /** Updated on every activation. */
   historyLength: number;
+  /** Set for a child workflow: the run that started it. */
+  parent?: ParentInfo;
+}
+
+export interface ParentInfo {
+  workflowId: string;
+  runId: string;
+  /** Always "default": deja has one namespace. */
+  namespace: string;
 }
 
 /** Sent once, right after the bundle has run in a fresh context. */
@@ -103,11 +122,38 @@ export interface Activation {
 export type ActivationJob =
   | { type: 'startWorkflow'; workflowType: string; args: Payload[] }
   | { type: 'signalWorkflow'; signalName: string; args: Payload[] }
+  /** Someone asked to cancel this workflow (`handle.cancel()`, a parent, an external cancel): cancel the root scope. */
+  | { type: 'cancelWorkflow'; reason?: string }
   | { type: 'fireTimer'; seq: number }
-  | { type: 'resolveActivity'; seq: number; result: ActivityResolution };
+  | { type: 'resolveActivity'; seq: number; result: ActivityResolution }
+  /** The outcome of `startChildWorkflow` seq: started (with its run id), or refused (its id is taken). */
+  | { type: 'resolveChildWorkflowStart'; seq: number; result: ChildWorkflowStartResolution }
+  /** The child of `startChildWorkflow` seq closed. */
+  | { type: 'resolveChildWorkflow'; seq: number; result: ChildWorkflowResolution }
+  /** `signalExternalWorkflow` seq was delivered (no failure) or could not be (the target is missing or closed). */
+  | { type: 'resolveSignalExternalWorkflow'; seq: number; failure?: WireFailure }
+  /** `requestCancelExternalWorkflow` seq was recorded by its target (no failure) or could not be. */
+  | { type: 'resolveRequestCancelExternalWorkflow'; seq: number; failure?: WireFailure };
 
 export type ActivityResolution =
   | { status: 'completed'; result?: Payload }
+  /** failure: an ActivityFailure (kind 'activity') whose cause says why. */
+  | { status: 'failed'; failure: WireFailure }
+  /** The activity confirmed its cancellation. failure: an ActivityFailure whose cause is a CancelledFailure. */
+  | { status: 'cancelled'; failure: WireFailure };
+
+export type ChildWorkflowStartResolution =
+  | { status: 'started'; runId: string }
+  /** failure: kind 'server', type 'WorkflowExecutionAlreadyStartedError'. */
+  | { status: 'failed'; failure: WireFailure };
+
+export type ChildWorkflowResolution =
+  | { status: 'completed'; result?: Payload }
+  /**
+   * It failed, was cancelled, terminated or timed out. failure: a ChildWorkflowFailure (kind
+   * 'childWorkflow', with workflowId, runId, workflowType and retryState) whose cause is the
+   * child's failure, a CancelledFailure, a TerminatedFailure or a TimeoutFailure.
+   */
   | { status: 'failed'; failure: WireFailure };
 
 export interface ScheduleActivityCommand {
@@ -124,12 +170,59 @@ export interface ScheduleActivityCommand {
   retryPolicy?: RetryPolicy;
 }
 
+/** Temporal's parent close policies: what happens to a child when its parent closes. */
+export type ParentClosePolicy = 'terminate' | 'requestCancel' | 'abandon';
+
+/** Temporal's id-reuse policies. The default allows a new run once the previous one closed. */
+export type WorkflowIdReusePolicy = 'allowDuplicate' | 'allowDuplicateFailedOnly' | 'rejectDuplicate';
+
+export interface StartChildWorkflowCommand {
+  type: 'startChildWorkflow';
+  seq: number;
+  workflowId: string;
+  workflowType: string;
+  args: Payload[];
+  /** Default: the parent's task queue. */
+  taskQueue?: string;
+  parentClosePolicy: ParentClosePolicy;
+  workflowIdReusePolicy?: WorkflowIdReusePolicy;
+  workflowTaskTimeoutMs?: number;
+}
+
+export interface SignalExternalWorkflowCommand {
+  type: 'signalExternalWorkflow';
+  seq: number;
+  workflowId: string;
+  /** Absent: the workflow id's latest run. */
+  runId?: string;
+  signalName: string;
+  args: Payload[];
+  /** Only a child of this workflow may be the target (the child handle's `signal`). */
+  childWorkflowOnly?: boolean;
+}
+
+export interface RequestCancelExternalWorkflowCommand {
+  type: 'requestCancelExternalWorkflow';
+  seq: number;
+  workflowId: string;
+  runId?: string;
+  /** Only a child of this workflow may be the target (a child cancelled with its scope). */
+  childWorkflowOnly?: boolean;
+}
+
 export type Command =
   | ScheduleActivityCommand
+  /** Cancel the activity of `scheduleActivity` seq (its cancellationType is not ABANDON). */
+  | { type: 'requestCancelActivity'; seq: number }
   | { type: 'startTimer'; seq: number; startToFireTimeoutMs: number }
   | { type: 'cancelTimer'; seq: number }
+  | StartChildWorkflowCommand
+  | SignalExternalWorkflowCommand
+  | RequestCancelExternalWorkflowCommand
   | { type: 'completeWorkflow'; result?: Payload }
-  | { type: 'failWorkflow'; failure: WireFailure };
+  | { type: 'failWorkflow'; failure: WireFailure }
+  /** The workflow let a cancellation escape: the run ends cancelled. */
+  | { type: 'cancelWorkflow'; details?: Payload[] };
 
 export type CommandType = Command['type'];
 
@@ -140,10 +233,15 @@ export type CommandType = Command['type'];
 export type ClosingCommands<C extends { type: string } = Command> = { readonly [K in C['type']]: boolean };
 export const CLOSING_COMMANDS: ClosingCommands = {
   scheduleActivity: false,
+  requestCancelActivity: false,
   startTimer: false,
   cancelTimer: false,
+  startChildWorkflow: false,
+  signalExternalWorkflow: false,
+  requestCancelExternalWorkflow: false,
   completeWorkflow: true,
   failWorkflow: true,
+  cancelWorkflow: true,
 };
 
 /**

@@ -205,10 +205,15 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
     switch (outcome.status) {
       case 'completed':
         return outcome.result as WorkflowResultType<T>;
-      case 'failed': {
+      case 'failed':
+      case 'cancelled':
+      case 'terminated':
+      case 'timedOut': {
         const cause = failureToError(outcome.failure);
         throw new WorkflowExecutionFailedError(`workflow "${this.workflowId}" failed: ${cause.message}`, this.workflowId, outcome.runId, cause);
       }
+      case 'continuedAsNew':
+        throw new Error('continue-as-new is not built yet');
       default:
         return assertNever(outcome, 'workflow outcome');
     }

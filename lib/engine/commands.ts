@@ -25,7 +25,7 @@ export interface CommandContext {
 
 type CommandHandlers = { readonly [K in Command['type']]: (command: Extract<Command, { type: K }>, at: CommandContext) => Promise<void> };
 
-const handlers: CommandHandlers = {
+const handlers = {
   async scheduleActivity(c, { op, run, completedId }) {
     const { tx, now } = op;
     const taskQueue = c.taskQueue ?? run.taskQueue;
@@ -109,7 +109,19 @@ const handlers: CommandHandlers = {
     op.append(run, { type: 'workflowExecutionFailed', failure: c.failure, workflowTaskCompletedEventId: completedId });
     await closeRun(op, run, 'failed');
   },
+} as CommandHandlers;
+
+// Placeholders while the engine side of cancellation, children and external workflows is built.
+const notYet = (kind: string) => async (): Promise<void> => {
+  throw new InvalidArgumentError(`the ${kind} command is not supported by this engine yet`);
 };
+Object.assign(handlers, {
+  requestCancelActivity: notYet('requestCancelActivity'),
+  startChildWorkflow: notYet('startChildWorkflow'),
+  signalExternalWorkflow: notYet('signalExternalWorkflow'),
+  requestCancelExternalWorkflow: notYet('requestCancelExternalWorkflow'),
+  cancelWorkflow: notYet('cancelWorkflow'),
+});
 
 export function applyCommand<C extends Command>(command: C, at: CommandContext): Promise<void> {
   // The table is indexed by the command's own kind; TypeScript cannot correlate the two unions.

@@ -12,8 +12,14 @@ import type { Command, Payload, WireFailure } from '../../runtime/protocol';
 import { checkKnownKeys, DejaError, describe, InvalidArgumentError, LimitExceededError } from '../errors';
 import type { HistoryEvent } from '../history/events';
 import type {
+  ActivityRef,
   ActivityTask,
+  CancelWorkflowRequest,
   ExecutionRef,
+  ListWorkflowsPage,
+  ListWorkflowsRequest,
+  SignalWithStartRequest,
+  TerminateWorkflowRequest,
   HeartbeatResponse,
   QueryTask,
   QueryWorkflowRequest,
@@ -121,6 +127,26 @@ export class LocalWorkflowService implements WorkflowService {
 
   signalWorkflow(request: SignalWorkflowRequest): Promise<void> {
     return this.open(() => this.engine.signalWorkflow(check.checkSignal(this.limits, request), this.clock.now()));
+  }
+
+  signalWithStartWorkflow(_request: SignalWithStartRequest): Promise<{ runId: string }> {
+    return Promise.reject(new Error('signalWithStartWorkflow: not built yet'));
+  }
+
+  requestCancelWorkflow(_request: CancelWorkflowRequest): Promise<void> {
+    return Promise.reject(new Error('requestCancelWorkflow: not built yet'));
+  }
+
+  terminateWorkflow(_request: TerminateWorkflowRequest): Promise<void> {
+    return Promise.reject(new Error('terminateWorkflow: not built yet'));
+  }
+
+  listWorkflows(_request?: ListWorkflowsRequest): Promise<ListWorkflowsPage> {
+    return Promise.reject(new Error('listWorkflows: not built yet'));
+  }
+
+  activityTaskToken(_ref: ActivityRef): Promise<string> {
+    return Promise.reject(new Error('activityTaskToken: not built yet'));
   }
 
   describeWorkflow(ref: ExecutionRef): Promise<WorkflowDescription> {

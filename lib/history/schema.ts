@@ -23,9 +23,14 @@ import type {
   Payload,
   RetryPolicy,
   RetryState,
+  ParentClosePolicy,
+  RequestCancelExternalWorkflowCommand,
   ScheduleActivityCommand,
+  SignalExternalWorkflowCommand,
+  StartChildWorkflowCommand,
   TimeoutType,
   WireFailure,
+  WorkflowIdReusePolicy,
 } from '../../runtime/protocol';
 
 export const HISTORY_FORMAT = 'deja.history';
@@ -185,7 +190,7 @@ function Enum<T extends string>(members: Record<T, true>, description: string) {
 // Failures and retry policies
 
 export const FailureKindSchema = Enum<FailureKind>(
-  { application: true, activity: true, timeout: true, cancelled: true, terminated: true, server: true },
+  { application: true, activity: true, childWorkflow: true, timeout: true, cancelled: true, terminated: true, server: true },
   'Which failure class the failure stands for.',
 );
 export const RetryStateSchema = Enum<RetryState>(
@@ -221,6 +226,9 @@ export const WireFailureSchema = worded(
           activityId: Type.Optional(Type.String()),
           retryState: Type.Optional(RetryStateSchema),
           timeoutType: Type.Optional(TimeoutTypeSchema),
+          workflowId: Type.Optional(Type.String({ description: "For kind 'childWorkflow': the child's workflow id." })),
+          runId: Type.Optional(Type.String({ description: "For kind 'childWorkflow': the child's run id." })),
+          workflowType: Type.Optional(Type.String({ description: "For kind 'childWorkflow': the child's workflow type." })),
           cause: Type.Optional(This),
         },
         { additionalProperties: false },
@@ -251,6 +259,15 @@ function retryPolicySchema<D extends TSchema>(duration: () => D) {
 }
 export const RetryPolicySchema = retryPolicySchema(() => Ms());
 export const RetryPolicyCommandSchema = retryPolicySchema(() => Int(1));
+
+export const ParentClosePolicySchema = Enum<ParentClosePolicy>(
+  { terminate: true, requestCancel: true, abandon: true },
+  'What happens to the child when its parent closes.',
+);
+export const WorkflowIdReusePolicySchema = Enum<WorkflowIdReusePolicy>(
+  { allowDuplicate: true, allowDuplicateFailedOnly: true, rejectDuplicate: true },
+  'Whether a workflow id whose last run closed may start another run.',
+);
 
 // ---------------------------------------------------------------------------------------------
 // Events
@@ -301,6 +318,15 @@ const scheduledWorkflowTask = () => EventRef('The eventId of this task\'s workfl
 const startedWorkflowTask = () => EventRef('The eventId of this task\'s workflowTaskStarted.');
 const scheduledActivity = () => EventRef('The eventId of the activityTaskScheduled.');
 const completedTask = () => EventRef('The eventId of the workflowTaskCompleted whose commands caused this event.');
+const childInitiated = () => EventRef('The eventId of the startChildWorkflowExecutionInitiated.');
+/** The fields every event that closes a child carries. */
+const childClosed = () => ({
+  workflowId: NonEmpty(),
+  runId: NonEmpty(),
+  workflowType: NonEmpty(),
+  initiatedEventId: childInitiated(),
+  startedEventId: EventRef('The eventId of the childWorkflowExecutionStarted.'),
+});
 
 export const EVENT_SCHEMAS = {
   workflowExecutionStarted: event('workflowExecutionStarted', 'The run began. Always the first event, and only there.', {
@@ -313,6 +339,16 @@ export const EVENT_SCHEMAS = {
     attempt: Int(1),
     randomnessSeed: NonEmpty('Seeds Math.random, uuid4 and crypto inside the isolate.'),
     workflowTaskTimeoutMs: Ms(),
+    parent: Type.Optional(
+      Type.Object(
+        {
+          workflowId: NonEmpty(),
+          runId: NonEmpty(),
+          initiatedEventId: EventRef("The eventId of the parent's startChildWorkflowExecutionInitiated."),
+        },
+        { additionalProperties: false, description: 'Set for a child workflow: the run that started it.' },
+      ),
+    ),
   }),
   workflowTaskScheduled: event('workflowTaskScheduled', 'A workflow task is waiting for a worker.', {
     taskQueue: NonEmpty(),
@@ -391,6 +427,106 @@ export const EVENT_SCHEMAS = {
     input: payloads(),
     identity: identity(),
   }),
+  workflowExecutionCancelRequested: event('workflowExecutionCancelRequested', 'Someone asked the workflow to cancel: a client, its parent, or another workflow.', {
+    cause: Type.Optional(Type.String({ description: 'The reason given, if any.' })),
+    identity: identity(),
+    externalInitiatedEventId: Type.Optional(EventRef("The requesting workflow's requestCancelExternalWorkflowExecutionInitiated.")),
+    externalWorkflowId: Type.Optional(NonEmpty('The requesting workflow, when a workflow asked.')),
+    externalRunId: Type.Optional(NonEmpty()),
+  }),
+  activityTaskCancelRequested: event('activityTaskCancelRequested', 'The workflow asked to cancel an activity.', {
+    scheduledEventId: scheduledActivity(),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  activityTaskCanceled: event('activityTaskCanceled', 'The activity was cancelled: before it started, or it confirmed the cancellation.', {
+    scheduledEventId: scheduledActivity(),
+    startedEventId: Type.Optional(EventRef('The eventId of its activityTaskStarted; absent when it never started.')),
+    latestCancelRequestedEventId: EventRef('The eventId of its activityTaskCancelRequested.'),
+    details: Type.Optional(payloads()),
+  }),
+  startChildWorkflowExecutionInitiated: event('startChildWorkflowExecutionInitiated', 'The workflow asked to start a child workflow.', {
+    workflowId: NonEmpty(),
+    workflowType: NonEmpty(),
+    taskQueue: NonEmpty(),
+    input: payloads(),
+    parentClosePolicy: ParentClosePolicySchema,
+    workflowIdReusePolicy: Type.Optional(WorkflowIdReusePolicySchema),
+    workflowTaskTimeoutMs: Ms(),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  startChildWorkflowExecutionFailed: event('startChildWorkflowExecutionFailed', 'The child could not be started: its workflow id is taken.', {
+    workflowId: NonEmpty(),
+    workflowType: NonEmpty(),
+    cause: NonEmpty("Why: 'workflowAlreadyExists'."),
+    initiatedEventId: childInitiated(),
+  }),
+  childWorkflowExecutionStarted: event('childWorkflowExecutionStarted', 'The child started.', {
+    workflowId: NonEmpty(),
+    runId: NonEmpty(),
+    workflowType: NonEmpty(),
+    initiatedEventId: childInitiated(),
+  }),
+  childWorkflowExecutionCompleted: event('childWorkflowExecutionCompleted', 'The child returned.', {
+    ...childClosed(),
+    result: Type.Optional(payload()),
+  }),
+  childWorkflowExecutionFailed: event('childWorkflowExecutionFailed', 'The child failed.', {
+    ...childClosed(),
+    failure: WireFailureSchema,
+    retryState: RetryStateSchema,
+  }),
+  childWorkflowExecutionCanceled: event('childWorkflowExecutionCanceled', 'The child ended cancelled.', {
+    ...childClosed(),
+    details: Type.Optional(payloads()),
+  }),
+  childWorkflowExecutionTerminated: event('childWorkflowExecutionTerminated', 'The child was terminated.', {
+    ...childClosed(),
+    reason: Type.Optional(Type.String()),
+  }),
+  childWorkflowExecutionTimedOut: event('childWorkflowExecutionTimedOut', 'The child ran out of time.', {
+    ...childClosed(),
+    retryState: RetryStateSchema,
+  }),
+  signalExternalWorkflowExecutionInitiated: event('signalExternalWorkflowExecutionInitiated', 'The workflow asked to signal another workflow.', {
+    workflowId: NonEmpty(),
+    runId: Type.Optional(NonEmpty('Absent: the latest run of the workflow id.')),
+    signalName: NonEmpty(),
+    input: payloads(),
+    childWorkflowOnly: Type.Boolean(),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  externalWorkflowExecutionSignaled: event('externalWorkflowExecutionSignaled', 'The signal reached the other workflow.', {
+    initiatedEventId: EventRef('The eventId of the signalExternalWorkflowExecutionInitiated.'),
+    workflowId: NonEmpty(),
+    runId: NonEmpty('The run that got the signal.'),
+  }),
+  signalExternalWorkflowExecutionFailed: event('signalExternalWorkflowExecutionFailed', 'The signal could not be delivered.', {
+    initiatedEventId: EventRef('The eventId of the signalExternalWorkflowExecutionInitiated.'),
+    workflowId: NonEmpty(),
+    runId: Type.Optional(NonEmpty()),
+    cause: NonEmpty("Why: 'externalWorkflowExecutionNotFound'."),
+  }),
+  requestCancelExternalWorkflowExecutionInitiated: event(
+    'requestCancelExternalWorkflowExecutionInitiated',
+    'The workflow asked to cancel another workflow (or its child).',
+    {
+      workflowId: NonEmpty(),
+      runId: Type.Optional(NonEmpty('Absent: the latest run of the workflow id.')),
+      childWorkflowOnly: Type.Boolean(),
+      workflowTaskCompletedEventId: completedTask(),
+    },
+  ),
+  externalWorkflowExecutionCancelRequested: event('externalWorkflowExecutionCancelRequested', 'The other workflow recorded the cancel request.', {
+    initiatedEventId: EventRef('The eventId of the requestCancelExternalWorkflowExecutionInitiated.'),
+    workflowId: NonEmpty(),
+    runId: NonEmpty('The run that got the request.'),
+  }),
+  requestCancelExternalWorkflowExecutionFailed: event('requestCancelExternalWorkflowExecutionFailed', 'The cancel request could not be delivered.', {
+    initiatedEventId: EventRef('The eventId of the requestCancelExternalWorkflowExecutionInitiated.'),
+    workflowId: NonEmpty(),
+    runId: Type.Optional(NonEmpty()),
+    cause: NonEmpty("Why: 'externalWorkflowExecutionNotFound'."),
+  }),
   workflowExecutionCompleted: event('workflowExecutionCompleted', 'The workflow returned. The last event.', {
     result: Type.Optional(payload()),
     workflowTaskCompletedEventId: completedTask(),
@@ -405,6 +541,15 @@ export const EVENT_SCHEMAS = {
       ),
     },
   ),
+  workflowExecutionCanceled: event('workflowExecutionCanceled', 'The workflow let a cancellation escape. The last event.', {
+    details: Type.Optional(payloads()),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  workflowExecutionTerminated: event('workflowExecutionTerminated', 'The run was closed at once, with no workflow code run. The last event.', {
+    reason: Type.Optional(Type.String()),
+    details: Type.Optional(payloads()),
+    identity: identity(),
+  }),
 };
 
 export type EventSchemas = typeof EVENT_SCHEMAS;
@@ -436,11 +581,49 @@ export const COMMAND_SCHEMAS = {
     { additionalProperties: false },
   ),
   cancelTimer: Type.Object({ type: Type.Literal('cancelTimer'), seq: Int(0) }, { additionalProperties: false }),
+  requestCancelActivity: Type.Object({ type: Type.Literal('requestCancelActivity'), seq: Int(0) }, { additionalProperties: false }),
+  startChildWorkflow: Type.Object(
+    {
+      type: Type.Literal('startChildWorkflow'),
+      seq: Int(0),
+      workflowId: NonEmpty(),
+      workflowType: NonEmpty(),
+      args: payloads(),
+      taskQueue: Type.Optional(NonEmpty()),
+      parentClosePolicy: ParentClosePolicySchema,
+      workflowIdReusePolicy: Type.Optional(WorkflowIdReusePolicySchema),
+      workflowTaskTimeoutMs: timeoutMs(),
+    },
+    { additionalProperties: false },
+  ),
+  signalExternalWorkflow: Type.Object(
+    {
+      type: Type.Literal('signalExternalWorkflow'),
+      seq: Int(0),
+      workflowId: NonEmpty(),
+      runId: Type.Optional(NonEmpty()),
+      signalName: NonEmpty(),
+      args: payloads(),
+      childWorkflowOnly: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
+  requestCancelExternalWorkflow: Type.Object(
+    {
+      type: Type.Literal('requestCancelExternalWorkflow'),
+      seq: Int(0),
+      workflowId: NonEmpty(),
+      runId: Type.Optional(NonEmpty()),
+      childWorkflowOnly: Type.Optional(Type.Boolean()),
+    },
+    { additionalProperties: false },
+  ),
   completeWorkflow: Type.Object(
     { type: Type.Literal('completeWorkflow'), result: Type.Optional(payload()) },
     { additionalProperties: false },
   ),
   failWorkflow: Type.Object({ type: Type.Literal('failWorkflow'), failure: WireFailureSchema }, { additionalProperties: false }),
+  cancelWorkflow: Type.Object({ type: Type.Literal('cancelWorkflow'), details: Type.Optional(payloads()) }, { additionalProperties: false }),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -453,6 +636,9 @@ export type SchemaAgreesWithProtocol = [
   Assert<Same<Static<typeof RetryPolicySchema>, RetryPolicy>>,
   Assert<Same<Static<typeof RetryPolicyCommandSchema>, RetryPolicy>>,
   Assert<Same<Static<typeof COMMAND_SCHEMAS.scheduleActivity>, ScheduleActivityCommand>>,
+  Assert<Same<Static<typeof COMMAND_SCHEMAS.startChildWorkflow>, StartChildWorkflowCommand>>,
+  Assert<Same<Static<typeof COMMAND_SCHEMAS.signalExternalWorkflow>, SignalExternalWorkflowCommand>>,
+  Assert<Same<Static<typeof COMMAND_SCHEMAS.requestCancelExternalWorkflow>, RequestCancelExternalWorkflowCommand>>,
   Assert<Same<{ [T in keyof typeof COMMAND_SCHEMAS]: Static<(typeof COMMAND_SCHEMAS)[T]> }[keyof typeof COMMAND_SCHEMAS], Command>>,
   Assert<Same<keyof typeof COMMAND_SCHEMAS, Command['type']>>,
 ];

@@ -280,8 +280,15 @@ type BaseKey = 'eventId' | 'eventTime' | 'type';
 type KeysOf<E, V> = { [K in keyof E]-?: Exclude<E[K], undefined> extends V ? K : never }[Exclude<keyof E, BaseKey>];
 
 /** The long-lived things that events open, start and close. */
-type Thing = 'workflowTask' | 'activity' | 'timer';
-const THING_NAME: Record<Thing, string> = { workflowTask: 'workflow task', activity: 'activity', timer: 'timer' };
+type Thing = 'workflowTask' | 'activity' | 'timer' | 'childWorkflow' | 'signalExternal' | 'cancelExternal';
+const THING_NAME: Record<Thing, string> = {
+  workflowTask: 'workflow task',
+  activity: 'activity',
+  timer: 'timer',
+  childWorkflow: 'child workflow',
+  signalExternal: 'external signal',
+  cancelExternal: 'external cancel request',
+};
 
 /**
  * A reference: the field holds the eventId of an earlier event of type `to`. With `same`, the
@@ -318,6 +325,15 @@ const scheduledActivity = { to: 'activityTaskScheduled' } as const;
 const startedActivity = { to: 'activityTaskStarted', same: 'scheduledEventId' } as const;
 const completedTask = { to: 'workflowTaskCompleted' } as const;
 const startedTimer = { to: 'timerStarted', same: 'timerId' } as const;
+const initiatedChild = { to: 'startChildWorkflowExecutionInitiated', same: 'workflowId' } as const;
+const startedChild = { to: 'childWorkflowExecutionStarted', same: 'initiatedEventId' } as const;
+const initiatedSignal = { to: 'signalExternalWorkflowExecutionInitiated', same: 'workflowId' } as const;
+const initiatedCancel = { to: 'requestCancelExternalWorkflowExecutionInitiated', same: 'workflowId' } as const;
+/** The rules of an event that closes a started child. */
+const childClosed = {
+  refs: { initiatedEventId: initiatedChild, startedEventId: startedChild },
+  life: { op: 'close', thing: 'childWorkflow', via: 'initiatedEventId' },
+} as const;
 
 const RULES: { [T in EventType]: EventRules<EventOf<T>> } = {
   workflowExecutionStarted: { life: { op: 'startExecution' }, envelope: ['workflowId', 'runId'] },
@@ -371,8 +387,49 @@ const RULES: { [T in EventType]: EventRules<EventOf<T>> } = {
     life: { op: 'close', thing: 'timer', via: 'startedEventId' },
   },
   workflowExecutionSignaled: {},
+  workflowExecutionCancelRequested: {},
+  activityTaskCancelRequested: { refs: { scheduledEventId: scheduledActivity, workflowTaskCompletedEventId: completedTask } },
+  activityTaskCanceled: {
+    refs: {
+      scheduledEventId: scheduledActivity,
+      startedEventId: startedActivity,
+      latestCancelRequestedEventId: { to: 'activityTaskCancelRequested', same: 'scheduledEventId' },
+    },
+    life: { op: 'close', thing: 'activity', via: 'scheduledEventId' },
+  },
+  startChildWorkflowExecutionInitiated: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'open', thing: 'childWorkflow' } },
+  startChildWorkflowExecutionFailed: {
+    refs: { initiatedEventId: initiatedChild },
+    life: { op: 'close', thing: 'childWorkflow', via: 'initiatedEventId' },
+  },
+  childWorkflowExecutionStarted: {
+    refs: { initiatedEventId: initiatedChild },
+    life: { op: 'start', thing: 'childWorkflow', via: 'initiatedEventId' },
+  },
+  childWorkflowExecutionCompleted: childClosed,
+  childWorkflowExecutionFailed: childClosed,
+  childWorkflowExecutionCanceled: childClosed,
+  childWorkflowExecutionTerminated: childClosed,
+  childWorkflowExecutionTimedOut: childClosed,
+  signalExternalWorkflowExecutionInitiated: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'open', thing: 'signalExternal' } },
+  externalWorkflowExecutionSignaled: { refs: { initiatedEventId: initiatedSignal }, life: { op: 'close', thing: 'signalExternal', via: 'initiatedEventId' } },
+  signalExternalWorkflowExecutionFailed: { refs: { initiatedEventId: initiatedSignal }, life: { op: 'close', thing: 'signalExternal', via: 'initiatedEventId' } },
+  requestCancelExternalWorkflowExecutionInitiated: {
+    refs: { workflowTaskCompletedEventId: completedTask },
+    life: { op: 'open', thing: 'cancelExternal' },
+  },
+  externalWorkflowExecutionCancelRequested: {
+    refs: { initiatedEventId: initiatedCancel },
+    life: { op: 'close', thing: 'cancelExternal', via: 'initiatedEventId' },
+  },
+  requestCancelExternalWorkflowExecutionFailed: {
+    refs: { initiatedEventId: initiatedCancel },
+    life: { op: 'close', thing: 'cancelExternal', via: 'initiatedEventId' },
+  },
   workflowExecutionCompleted: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'closeExecution' } },
   workflowExecutionFailed: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'closeExecution' } },
+  workflowExecutionCanceled: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'closeExecution' } },
+  workflowExecutionTerminated: { life: { op: 'closeExecution' } },
 };
 
 /** Every event type of the current schema, in the schema's order. */
@@ -431,15 +488,22 @@ interface ThingState {
   key?: string;
 }
 
+/** A new map for every kind of thing. */
+function perThing<M extends Map<unknown, unknown>>(): Record<Thing, M> {
+  const out = {} as Record<Thing, M>;
+  for (const thing of Object.keys(THING_NAME) as Thing[]) out[thing] = new Map() as M;
+  return out;
+}
+
 /** What is known after reading a prefix of the events. */
 class Reader {
   readonly events: HistoryEvent[] = [];
   private lastTimeMs = -Infinity;
   private lastTimeText = '';
   private closedBy: number | undefined;
-  private readonly things: Record<Thing, Map<number, ThingState>> = { workflowTask: new Map(), activity: new Map(), timer: new Map() };
+  private readonly things = perThing<Map<number, ThingState>>();
   /** For each thing, the `unique` key of every open one → the id of the event that opened it. */
-  private readonly openKeys: Record<Thing, Map<string, number>> = { workflowTask: new Map(), activity: new Map(), timer: new Map() };
+  private readonly openKeys = perThing<Map<string, number>>();
   private readonly kinds = kindsByType();
 
   constructor(
