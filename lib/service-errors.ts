@@ -43,3 +43,13 @@ export class StaleTaskError extends DejaError {
     super('DEJA_STALE_TASK', message);
   }
 }
+
+/** No open activity with these ids, or none of its attempts is running (async completion by ids). */
+export class ActivityNotFoundError extends DejaError {
+  constructor(
+    message: string,
+    readonly activity: { workflowId: string; runId?: string; activityId: string },
+  ) {
+    super('DEJA_ACTIVITY_NOT_FOUND', message);
+  }
+}

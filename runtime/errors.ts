@@ -76,6 +76,8 @@ export type DejaErrorCode =
   | 'DEJA_SANDBOX_MEMORY'
   | 'DEJA_SANDBOX_DISPOSED'
   | 'DEJA_NOT_FOUND'
+  /** No open activity with the ids given (async completion by ids). */
+  | 'DEJA_ACTIVITY_NOT_FOUND'
   | 'DEJA_ALREADY_STARTED'
   | 'DEJA_WORKFLOW_FAILED'
   | 'DEJA_QUERY_FAILED'

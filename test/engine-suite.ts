@@ -483,6 +483,7 @@ export function engineSuite(t: tap.Test, makeStore: () => Promise<Store>): void 
   t.test('queries: handed out before workflow tasks, answered, failed, timed out; history untouched', async (t) => {
     const h = await setup(t, makeStore, { queryTimeoutMs: 1000 });
     const run = await h.start();
+    await h.runTask([cmd.timer(1, 60_000)]);
     const before = await h.history(run);
 
     const answered = h.service.queryWorkflow({ ...run, queryType: 'status', args: [1] });
@@ -513,8 +514,56 @@ export function engineSuite(t: tap.Test, makeStore: () => Promise<Store>): void 
     await t.rejects(h.service.respondQueryTask(claimed.taskToken, { ok: true }), { code: 'DEJA_STALE_TASK' }, 'a timed-out query is withdrawn');
 
     t.same(await h.history(run), before, 'queries never touch history');
-    t.equal((await h.pollWorkflow())?.kind, 'workflow', 'the workflow task is still there');
     await t.rejects(h.service.queryWorkflow({ workflowId: 'nope', queryType: 'x', args: [] }), { code: 'DEJA_NOT_FOUND' });
+  });
+
+  t.test('consistent queries: a query asked after a signal waits for the task that sees it', async (t) => {
+    const h = await setup(t, makeStore, { queryTimeoutMs: 10_000 });
+    const run = await h.start();
+    const early = h.service.queryWorkflow({ ...run, queryType: 'status', args: [] });
+    await flush();
+    const first = await h.pollWorkflow();
+    t.equal(first?.kind, 'workflow', 'a query on a run whose first task has not run waits: the task comes first');
+    await h.service.completeWorkflowTask(first!.taskToken, [cmd.timer(1, 60_000)]);
+    await flush();
+    const q1 = (await h.pollWorkflow()) as QueryTask;
+    t.equal(q1.kind, 'query', 'released once the task completed');
+    await h.service.respondQueryTask(q1.taskToken, { ok: true, result: 'after start' });
+    t.equal(await early, 'after start');
+
+    await h.service.signalWorkflow({ ...run, signalName: 'go', args: [] });
+    const late = h.service.queryWorkflow({ ...run, queryType: 'status', args: [] });
+    await flush();
+    const task = await h.pollWorkflow();
+    t.equal(task?.kind, 'workflow', 'the signal’s task is handed out before the query that must see it');
+    t.equal(await h.pollWorkflow(), null, 'the query stays blocked while that task runs');
+    // A signal while the task runs: a query asked now needs the task after this one.
+    await h.service.signalWorkflow({ ...run, signalName: 'again', args: [] });
+    const later = h.service.queryWorkflow({ ...run, queryType: 'status', args: [] });
+    await flush();
+    await h.service.completeWorkflowTask(task!.taskToken, []);
+    await flush();
+    const q2 = (await h.pollWorkflow()) as QueryTask;
+    t.equal(q2.kind, 'query', 'the first query is released by the task that saw its signal');
+    await h.service.respondQueryTask(q2.taskToken, { ok: true, result: 'saw go' });
+    t.equal(await late, 'saw go');
+    const next = await h.pollWorkflow();
+    t.equal(next?.kind, 'workflow', 'the second query waits for the task that sees "again"');
+    await h.service.failWorkflowTask(next!.taskToken, 'workflowError', failure('bug'));
+    await flush();
+    const q3 = (await h.pollWorkflow()) as QueryTask;
+    t.equal(q3.kind, 'query', 'a task that failed releases the queries too (they see the state before)');
+    await h.service.respondQueryTask(q3.taskToken, { ok: true, result: 'before again' });
+    t.equal(await later, 'before again');
+
+    const closedRun = await h.start({ workflowId: 'closing' });
+    const onClosed = h.service.queryWorkflow({ ...closedRun, queryType: 'status', args: [] });
+    await flush();
+    await h.runTask([cmd.complete('done')]);
+    const q4 = (await h.pollWorkflow()) as QueryTask;
+    t.equal(q4.kind, 'query', 'released when the run closes');
+    await h.service.respondQueryTask(q4.taskToken, { ok: true, result: 'final' });
+    t.equal(await onClosed, 'final');
   });
 
   t.test('a query with no worker times out on the real clock too', async (t) => {
@@ -706,5 +755,268 @@ export function engineSuite(t: tap.Test, makeStore: () => Promise<Store>): void 
     t.same(second.heartbeatDetails, { step: 1 }, 'the details reached the next attempt');
     t.same(second.args, [{ big: 'x'.repeat(1000) }], 'the arguments are intact');
     t.ok(run);
+  });
+
+  // ---- cancellation, termination, children, external workflows ----
+
+  t.test('cancel: a request is recorded once and asks for a task; the workflow decides; cancelWorkflow closes it cancelled', async (t) => {
+    const h = await setup(t, makeStore);
+    const run = await h.start();
+    await h.runTask([cmd.timer(1, 60_000)]);
+    await h.service.requestCancelWorkflow({ ...run, reason: 'customer left', identity: 'ops' });
+    await h.service.requestCancelWorkflow({ ...run, reason: 'again' });
+    const requested = await h.event(run, 'workflowExecutionCancelRequested');
+    t.match(requested, { cause: 'customer left', identity: 'ops' });
+    t.equal((await h.types(run)).filter((x) => x === 'workflowExecutionCancelRequested').length, 1, 'a second request adds nothing');
+    await h.runTask([cmd.cancelTimer(1), cmd.cancelled()]);
+    t.same((await h.types(run)).slice(-2), ['timerCanceled', 'workflowExecutionCanceled']);
+    t.match(await h.service.getWorkflowOutcome(run), { status: 'cancelled', failure: { kind: 'cancelled' } });
+    t.equal((await h.service.describeWorkflow(run)).status, 'cancelled');
+    await t.rejects(h.service.requestCancelWorkflow(run), { code: 'DEJA_NOT_FOUND', message: /already closed \(cancelled\)/ });
+    await t.rejects(h.service.requestCancelWorkflow({ workflowId: 'nope' }), { code: 'DEJA_NOT_FOUND' });
+  });
+
+  t.test('terminate: closes the run at once; its task, timers and activities go; a worker learns it at its next heartbeat', async (t) => {
+    const h = await setup(t, makeStore);
+    const run = await h.start();
+    await h.runTask([cmd.timer(1, 60_000), cmd.activity(1, { heartbeatTimeoutMs: 1000 })]);
+    const activity = await h.activityTask();
+    await h.service.signalWorkflow({ ...run, signalName: 'go', args: [] });
+    const task = await h.workflowTask();
+    await h.service.terminateWorkflow({ ...run, reason: 'stuck', details: [{ ticket: 7 }], identity: 'ops' });
+    t.match(await h.event(run, 'workflowExecutionTerminated'), { reason: 'stuck', details: [{ ticket: 7 }], identity: 'ops' });
+    t.match(await h.service.getWorkflowOutcome(run), { status: 'terminated', failure: { kind: 'terminated', message: 'stuck' } });
+    t.same(await h.service.heartbeatActivityTask(activity.taskToken, { step: 1 }), { cancelRequested: true }, 'the activity learns it');
+    await t.rejects(h.service.completeWorkflowTask(task.taskToken, [cmd.complete()]), { code: 'DEJA_STALE_TASK' }, 'the task in flight is stale');
+    await t.rejects(h.service.completeActivityTask(activity.taskToken, 'late'), { code: 'DEJA_STALE_TASK' });
+    h.clock.advance(60_000);
+    await h.service.tick();
+    t.equal((await h.types(run)).at(-1), 'workflowExecutionTerminated', 'no timer fires after it');
+    await t.rejects(h.service.terminateWorkflow(run), { code: 'DEJA_NOT_FOUND' });
+    t.equal((await h.service.describeWorkflow(run)).status, 'terminated');
+  });
+
+  t.test('activity cancellation: before it starts, cancelled at once; while it runs, through its heartbeat', async (t) => {
+    const h = await setup(t, makeStore);
+    const run = await h.start({ taskQueue: 'a' });
+    await h.runTask([cmd.activity(1, { heartbeatTimeoutMs: 1000, activityId: 'one' })], 'a');
+    const one = await h.activityTask('a');
+    await h.runTask([]).catch(() => undefined); // nothing else is queued on 'q'
+    await h.service.signalWorkflow({ ...run, signalName: 'stop', args: [] });
+    await h.runTask([cmd.cancelActivity(1)], 'a');
+    t.same(await h.service.heartbeatActivityTask(one.taskToken), { cancelRequested: true }, 'a running attempt hears it at its heartbeat');
+    const requested = await h.event(run, 'activityTaskCancelRequested');
+    await h.service.failActivityTask(one.taskToken, { kind: 'cancelled', message: 'stopped', details: ['partial'] });
+    const cancelled = await h.event(run, 'activityTaskCanceled');
+    t.match(cancelled, { latestCancelRequestedEventId: requested.eventId, details: ['partial'] });
+    t.ok(cancelled.startedEventId, 'it had started');
+    t.equal((await h.workflowTask('a')).runId, run.runId, 'a task follows, so the workflow sees it');
+
+    const run2 = await h.start({ workflowId: 'unstarted', taskQueue: 'b' });
+    await h.runTask([cmd.activity(1)], 'b');
+    await h.service.signalWorkflow({ ...run2, signalName: 'stop', args: [] });
+    await h.runTask([cmd.cancelActivity(1)], 'b');
+    t.same((await h.types(run2)).slice(-4), ['workflowTaskCompleted', 'activityTaskCancelRequested', 'activityTaskCanceled', 'workflowTaskScheduled'], 'never claimed: cancelled in the same step');
+    t.equal((await h.event(run2, 'activityTaskCanceled')).startedEventId, undefined);
+    t.equal(await h.pollActivity('b'), null, 'its task is gone');
+    const next = await h.workflowTask('b');
+    await t.rejects(h.service.completeWorkflowTask(next.taskToken, [cmd.cancelActivity(9)]), {
+      code: 'DEJA_INVALID_ARGUMENT',
+      message: /requestCancelActivity seq 9 names no open activity/,
+    });
+  });
+
+  t.test('activity cancellation: a failure after the request is final, and so is a timeout', async (t) => {
+    const h = await setup(t, makeStore);
+    const run = await h.start();
+    await h.runTask([cmd.activity(1, { retryPolicy: { maximumAttempts: 5 } }), cmd.activity(2, { retryPolicy: { maximumAttempts: 5 }, startToCloseTimeoutMs: 1000 })]);
+    const a1 = await h.activityTask();
+    const a2 = await h.activityTask();
+    await h.service.signalWorkflow({ ...run, signalName: 'stop', args: [] });
+    await h.runTask([cmd.cancelActivity(1), cmd.cancelActivity(2)]);
+    await h.service.failActivityTask(a1.taskToken, failure('boom'));
+    t.match(await h.event(run, 'activityTaskFailed'), { retryState: 'cancelRequested' }, 'a failure is not retried');
+    h.clock.advance(1000);
+    await h.service.tick();
+    t.match(await h.event(run, 'activityTaskTimedOut'), { retryState: 'cancelRequested' }, 'nor is a timeout');
+    t.equal(await h.pollActivity(), null);
+    void a2;
+  });
+
+  t.test('an activity that closed while the task ran can still be named by a cancel; the close stands', async (t) => {
+    const h = await setup(t, makeStore);
+    const run = await h.start();
+    await h.runTask([cmd.activity(1)]);
+    const a = await h.activityTask();
+    await h.service.signalWorkflow({ ...run, signalName: 'go', args: [] });
+    const task = await h.workflowTask();
+    await h.service.completeActivityTask(a.taskToken, 'done');
+    await h.service.completeWorkflowTask(task.taskToken, [cmd.cancelActivity(1)]);
+    const types = await h.types(run);
+    t.ok(types.includes('activityTaskCompleted') && types.includes('activityTaskCancelRequested'), 'both recorded');
+    t.notOk(types.includes('activityTaskCanceled'));
+    const next = await h.workflowTask();
+    await t.rejects(h.service.completeWorkflowTask(next.taskToken, [cmd.cancelActivity(1)]), {
+      code: 'DEJA_INVALID_ARGUMENT',
+      message: /requestCancelActivity seq 1 names no open activity/,
+    }, 'only while the task that had not seen the close runs');
+  });
+
+  t.test('children: started in the same step; the parent hears how each closed', async (t) => {
+    const h = await setup(t, makeStore);
+    const parent = await h.start({ workflowId: 'parent', taskQueue: 'p' });
+    await h.runTask(
+      [cmd.child(1, 'kid-ok', { taskQueue: 'k1' }), cmd.child(2, 'kid-fail', { taskQueue: 'k2' }), cmd.child(3, 'kid-cancel', { taskQueue: 'k3' }), cmd.child(4, 'kid-term', { taskQueue: 'k4' })],
+      'p',
+    );
+    const started = (await h.history(parent)).flatMap((e) => (e.type === 'childWorkflowExecutionStarted' ? [e] : []));
+    t.same(started.map((e) => e.workflowId), ['kid-ok', 'kid-fail', 'kid-cancel', 'kid-term']);
+    const kid = (id: string) => ({ workflowId: id, runId: started.find((e) => e.workflowId === id)!.runId });
+    t.match(await h.event(kid('kid-ok'), 'workflowExecutionStarted'), { workflowType: 'kid', input: [1], parent: { workflowId: 'parent', runId: parent.runId } });
+    t.match(await h.service.describeWorkflow(kid('kid-ok')), { parent: { workflowId: 'parent', runId: parent.runId } });
+    await h.runTask([], 'p'); // the parent sees the starts
+    await h.runTask([cmd.complete({ ok: 1 })], 'k1');
+    await h.runTask([cmd.fail('kid broke')], 'k2');
+    await h.runTask([], 'k3');
+    await h.service.requestCancelWorkflow(kid('kid-cancel'));
+    await h.runTask([cmd.cancelled()], 'k3');
+    await h.service.terminateWorkflow({ ...kid('kid-term'), reason: 'enough' });
+    const closes = (await h.history(parent)).filter((e) => e.type.startsWith('childWorkflowExecution') && e.type !== 'childWorkflowExecutionStarted');
+    t.same(
+      closes.map((e) => [e.type, (e as { workflowId: string }).workflowId]),
+      [
+        ['childWorkflowExecutionCompleted', 'kid-ok'],
+        ['childWorkflowExecutionFailed', 'kid-fail'],
+        ['childWorkflowExecutionCanceled', 'kid-cancel'],
+        ['childWorkflowExecutionTerminated', 'kid-term'],
+      ],
+    );
+    t.match(closes[0], { result: { ok: 1 }, initiatedEventId: Number, startedEventId: Number });
+    t.match(closes[1], { failure: { message: 'kid broke' }, retryState: 'retryPolicyNotSet' });
+    t.match(closes[3], { reason: 'enough' });
+    t.ok(await h.workflowTask('p'), 'the parent has a task to see them');
+  });
+
+  t.test('children: an id that is taken fails the start, not the parent', async (t) => {
+    const h = await setup(t, makeStore);
+    await h.start({ workflowId: 'taken' });
+    const parent = await h.start({ workflowId: 'parent' });
+    const tasks = [await h.workflowTask(), await h.workflowTask()];
+    for (const task of tasks) await h.service.completeWorkflowTask(task.taskToken, task.workflowId === 'parent' ? [cmd.child(1, 'taken'), cmd.child(2, 'parent')] : []);
+    const failed = (await h.history(parent)).filter((e) => e.type === 'startChildWorkflowExecutionFailed');
+    t.match(failed, [
+      { workflowId: 'taken', cause: 'workflowAlreadyExists' },
+      { workflowId: 'parent', cause: 'workflowAlreadyExists' },
+    ]);
+    t.equal((await h.service.describeWorkflow(parent)).status, 'running');
+  });
+
+  t.test('parent close policies: terminate, request cancel, abandon', async (t) => {
+    const h = await setup(t, makeStore);
+    const parent = await h.start({ workflowId: 'parent', taskQueue: 'p' });
+    await h.runTask(
+      [
+        cmd.child(1, 'k-term', { parentClosePolicy: 'terminate', taskQueue: 'k' }),
+        cmd.child(2, 'k-cancel', { parentClosePolicy: 'requestCancel', taskQueue: 'k' }),
+        cmd.child(3, 'k-abandon', { parentClosePolicy: 'abandon', taskQueue: 'k' }),
+      ],
+      'p',
+    );
+    await h.runTask([cmd.complete('bye')], 'p');
+    t.equal((await h.service.describeWorkflow(parent)).status, 'completed');
+    const ref = async (workflowId: string) => {
+      const { runId, status } = await h.service.describeWorkflow({ workflowId });
+      return { workflowId, runId, status };
+    };
+    const kt = await ref('k-term');
+    t.equal(kt.status, 'terminated');
+    t.match(await h.event({ workflowId: kt.workflowId, runId: kt.runId }, 'workflowExecutionTerminated'), { reason: /parent workflow "parent" .* closed \(completed\): parent close policy TERMINATE/ });
+    const kc = await ref('k-cancel');
+    t.equal(kc.status, 'running');
+    t.match(await h.event({ workflowId: kc.workflowId, runId: kc.runId }, 'workflowExecutionCancelRequested'), { externalWorkflowId: 'parent', externalRunId: parent.runId });
+    const ka = await ref('k-abandon');
+    t.equal(ka.status, 'running');
+    t.notOk((await h.types({ workflowId: ka.workflowId, runId: ka.runId })).includes('workflowExecutionCancelRequested'), 'abandoned: left alone');
+    await h.service.terminateWorkflow({ workflowId: ka.workflowId, runId: ka.runId });
+    t.equal((await h.types(parent)).at(-1), 'workflowExecutionCompleted', 'the parent hears nothing after it closed');
+  });
+
+  t.test('external workflows: a signal and a cancel reach the target; a missing target fails the command, not the run', async (t) => {
+    const h = await setup(t, makeStore);
+    const target = await h.start({ workflowId: 'target' });
+    await h.runTask([cmd.timer(1, 60_000)]);
+    const source = await h.start({ workflowId: 'source' });
+    await h.runTask([
+      cmd.signalExternal(1, 'target'),
+      cmd.signalExternal(2, 'missing'),
+      cmd.cancelExternal(1, 'target'),
+      cmd.cancelExternal(2, 'missing'),
+      cmd.signalExternal(3, 'target', { childWorkflowOnly: true }),
+    ]);
+    const types = await h.types(source);
+    t.same(types.slice(4, 14), [
+      'signalExternalWorkflowExecutionInitiated',
+      'externalWorkflowExecutionSignaled',
+      'signalExternalWorkflowExecutionInitiated',
+      'signalExternalWorkflowExecutionFailed',
+      'requestCancelExternalWorkflowExecutionInitiated',
+      'externalWorkflowExecutionCancelRequested',
+      'requestCancelExternalWorkflowExecutionInitiated',
+      'requestCancelExternalWorkflowExecutionFailed',
+      'signalExternalWorkflowExecutionInitiated',
+      'signalExternalWorkflowExecutionFailed',
+    ], 'each outcome right after its command; a child-only signal to a non-child fails');
+    t.match(await h.event(source, 'signalExternalWorkflowExecutionFailed'), { workflowId: 'missing', cause: 'externalWorkflowExecutionNotFound' });
+    t.match(await h.event(target, 'workflowExecutionSignaled'), { signalName: 'poke', input: [1], identity: 'workflow source' });
+    t.match(await h.event(target, 'workflowExecutionCancelRequested'), { externalWorkflowId: 'source', externalRunId: source.runId });
+    const next = [await h.workflowTask(), await h.workflowTask()].map((x) => x.workflowId).sort();
+    t.same(next, ['source', 'target'], 'both runs get a task: the target for the signal, the source for the outcomes');
+  });
+
+  t.test('signalWithStart: starts a run and signals it, or signals the running one', async (t) => {
+    const h = await setup(t, makeStore);
+    const req = { workflowId: 'sws', workflowType: 'greet', taskQueue: 'q', args: ['a'], signalName: 'add', signalArgs: [1] };
+    const { runId } = await h.service.signalWithStartWorkflow(req);
+    t.same(await h.types({ workflowId: 'sws', runId }), ['workflowExecutionStarted', 'workflowTaskScheduled', 'workflowExecutionSignaled']);
+    const again = await h.service.signalWithStartWorkflow({ ...req, signalArgs: [2] });
+    t.equal(again.runId, runId, 'the running run is signalled');
+    t.equal((await h.history({ workflowId: 'sws', runId })).filter((e) => e.type === 'workflowExecutionSignaled').length, 2);
+    await h.runTask([cmd.complete()]);
+    const third = await h.service.signalWithStartWorkflow({ ...req, workflowIdReusePolicy: 'allowDuplicate' });
+    t.not(third.runId, runId, 'a closed run: a new one starts');
+    await t.rejects(h.service.signalWithStartWorkflow({ ...req, workflowId: 'x', workflowIdReusePolicy: 'rejectDuplicate', signalName: '' }), { code: 'DEJA_INVALID_ARGUMENT', message: /signalName/ });
+  });
+
+  t.test('listWorkflows: newest first, filtered, paged with a token; a bad token is refused', async (t) => {
+    const h = await setup(t, makeStore);
+    for (let i = 1; i <= 5; i++) {
+      await h.start({ workflowId: `l${i}`, workflowType: i % 2 ? 'odd' : 'even' });
+      h.clock.advance(10);
+    }
+    const first = await h.service.listWorkflows({ pageSize: 2 });
+    t.same(first.executions.map((e) => e.workflowId), ['l5', 'l4']);
+    const second = await h.service.listWorkflows({ pageSize: 2, nextPageToken: first.nextPageToken });
+    t.same(second.executions.map((e) => e.workflowId), ['l3', 'l2']);
+    const last = await h.service.listWorkflows({ pageSize: 2, nextPageToken: second.nextPageToken });
+    t.same(last.executions.map((e) => e.workflowId), ['l1']);
+    t.equal(last.nextPageToken, undefined, 'no token after the last page');
+    t.same((await h.service.listWorkflows({ workflowType: 'even' })).executions.map((e) => e.workflowId), ['l4', 'l2']);
+    t.same((await h.service.listWorkflows({ status: 'completed' })).executions, []);
+    await t.rejects(h.service.listWorkflows({ nextPageToken: '!!' }), { code: 'DEJA_INVALID_ARGUMENT', message: /nextPageToken/ });
+    await t.rejects(h.service.listWorkflows({ pageSize: 5000 }), { code: 'DEJA_INVALID_ARGUMENT', message: /at most 1000/ });
+    await t.rejects(h.service.listWorkflows({ status: 'sleeping' as never }), { code: 'DEJA_INVALID_ARGUMENT', message: /status/ });
+  });
+
+  t.test('activityTaskToken: the running attempt’s token, by ids; clear errors otherwise', async (t) => {
+    const h = await setup(t, makeStore);
+    const run = await h.start();
+    await h.runTask([cmd.activity(1, { activityId: 'charge' })]);
+    await t.rejects(h.service.activityTaskToken({ ...run, activityId: 'charge' }), { code: 'DEJA_ACTIVITY_NOT_FOUND', message: /no attempt running/ });
+    const task = await h.activityTask();
+    t.equal(await h.service.activityTaskToken({ workflowId: run.workflowId, activityId: 'charge' }), task.taskToken);
+    await h.service.completeActivityTask(await h.service.activityTaskToken({ ...run, activityId: 'charge' }), 'paid');
+    await t.rejects(h.service.activityTaskToken({ ...run, activityId: 'charge' }), { code: 'DEJA_ACTIVITY_NOT_FOUND', message: /not open/ });
+    await t.rejects(h.service.activityTaskToken({ ...run, activityId: 'other' }), { code: 'DEJA_ACTIVITY_NOT_FOUND' });
+    await t.rejects(h.service.activityTaskToken({ workflowId: run.workflowId } as never), { code: 'DEJA_INVALID_ARGUMENT', message: /activityId/ });
   });
 }

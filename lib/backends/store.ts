@@ -53,7 +53,7 @@
  * See `ChangeFeed`: the service announces what a committed transaction changed, and a backend
  * shared across processes carries the announcements to the other processes.
  */
-import type { Payload, RetryPolicy, WireFailure } from '../../runtime/protocol';
+import type { ParentClosePolicy, Payload, RetryPolicy, WireFailure } from '../../runtime/protocol';
 import type { HistoryEvent } from '../history/events';
 import type { WorkflowStatus } from '../service';
 
@@ -163,6 +163,37 @@ export interface RunRecord {
   workflowTask?: { scheduledEventId: number; attempt: number; startedEventId?: number };
   /** Events arrived while the workflow task was started: another task must follow it. */
   workflowTaskPending: boolean;
+  /** Set for a child workflow: its parent, and what the parent's close does to it. */
+  parent?: { workflowId: string; runId: string; initiatedEventId: number; parentClosePolicy: ParentClosePolicy };
+  /** The children this run started that have not closed, by the initiatedEventId that started them. */
+  children?: Record<string, OpenChild>;
+  /**
+   * The run's open activities, by scheduledEventId: the command's seq (a requestCancelActivity
+   * names it) and the activityId (async completion by ids names it).
+   */
+  activities?: Record<string, { seq: number; activityId: string }>;
+  /**
+   * Activities that closed while the workflow task was started, by seq → scheduledEventId: the
+   * task's code may still cancel one it has not seen close. Cleared when the task ends.
+   */
+  closedWhileRunning?: Record<string, number>;
+  /** A cancel request was recorded (workflowExecutionCancelRequested); later ones add nothing. */
+  cancelRequested?: boolean;
+  /**
+   * Queries that wait for events this run has not processed yet (see QueryRecord.blocked): each
+   * is released once a workflow task that started after event `needEventId` ends.
+   */
+  blockedQueries?: { queryId: string; needEventId: number }[];
+}
+
+export interface OpenChild {
+  seq: number;
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  /** The parent's childWorkflowExecutionStarted event. */
+  startedEventId: number;
+  parentClosePolicy: ParentClosePolicy;
 }
 
 export interface RunStore {
@@ -232,6 +263,11 @@ export interface ActivitySchedule {
   heartbeatDetails?: Payload;
   /** Why the previous attempt failed; becomes the cause of a schedule-to-close timeout. */
   lastFailure?: WireFailure;
+  /**
+   * The workflow asked to cancel it (its activityTaskCancelRequested): heartbeats answer
+   * cancelRequested, a cancelled failure closes it as activityTaskCanceled, and it is not retried.
+   */
+  cancelRequestedEventId?: number;
 }
 
 interface TaskBase {

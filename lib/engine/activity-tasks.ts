@@ -6,9 +6,9 @@
 import { DejaError } from '../errors';
 import type { Payload, TimeoutType, WireFailure } from '../../runtime/protocol';
 import type { ActivitySchedule, RunRecord, TaskRecord } from '../backends/store';
-import type { ActivityTask, HeartbeatResponse } from '../service';
-import { StaleTaskError } from '../service-errors';
-import { compact, type Op } from './op';
+import type { ActivityRef, ActivityTask, HeartbeatResponse } from '../service';
+import { ActivityNotFoundError, StaleTaskError } from '../service-errors';
+import { activityTaskId, compact, type Op } from './op';
 import { activityRetry } from './retry';
 import { needWorkflowTask } from './runs';
 import type { HeldTask } from './workflow-tasks';
@@ -56,7 +56,22 @@ export async function completeActivityTask(op: Op, where: string, token: string,
 export async function failActivityTask(op: Op, where: string, token: string, failure: WireFailure): Promise<void> {
   const { task, run } = await heldActivityTask(op, where, token);
   const a = task.activity;
-  const decision = activityRetry(a.retryPolicy, task.attempt, failure, op.now, scheduleToCloseDeadline(a));
+  if (a.cancelRequestedEventId !== undefined && failure.kind === 'cancelled') {
+    // The activity confirmed the cancellation the workflow asked for.
+    const started = appendActivityStarted(op, run, task);
+    op.append(run, {
+      type: 'activityTaskCanceled',
+      scheduledEventId: a.scheduledEventId,
+      startedEventId: started.eventId,
+      latestCancelRequestedEventId: a.cancelRequestedEventId,
+      details: failure.details,
+    });
+    return finishActivity(op, run, task);
+  }
+  const decision =
+    a.cancelRequestedEventId !== undefined
+      ? { retryState: 'cancelRequested' as const } // a cancelled activity is not tried again
+      : activityRetry(a.retryPolicy, task.attempt, failure, op.now, scheduleToCloseDeadline(a));
   if ('retryAt' in decision) return retryActivity(op, task, decision.retryAt, failure);
   const started = appendActivityStarted(op, run, task);
   op.append(run, { type: 'activityTaskFailed', scheduledEventId: a.scheduledEventId, startedEventId: started.eventId, failure, retryState: decision.retryState });
@@ -72,7 +87,20 @@ export async function heartbeatActivityTask(op: Op, token: string, details: Payl
   const expiresAt = a.heartbeatTimeoutMs === undefined ? lease.expiresAt : Math.min(lease.claimedAt + a.startToCloseTimeoutMs, op.now + a.heartbeatTimeoutMs);
   // A narrow write: the details and the lease end, not the task with its arguments.
   await op.tx.tasks.setHeartbeat(task.taskId, compact({ details, expiresAt }));
-  return { cancelRequested: false };
+  return { cancelRequested: a.cancelRequestedEventId !== undefined };
+}
+
+/** The token of the running attempt of an open activity, named by ids (async completion). */
+export async function activityTaskToken(op: Op, ref: ActivityRef): Promise<string> {
+  const run = await op.resolve({ workflowId: ref.workflowId, runId: ref.runId });
+  const what = `activity "${ref.activityId}" of workflow "${run.workflowId}" (run ${run.runId})`;
+  const open = Object.entries(run.activities ?? {}).find(([, a]) => a.activityId === ref.activityId);
+  if (open === undefined) throw new ActivityNotFoundError(`${what} is not open: it never existed, or it has closed`, ref);
+  const task = await op.tx.tasks.get(activityTaskId(run.runId, Number(open[0])));
+  if (task?.kind !== 'activity' || task.lease === undefined || task.lease.expiresAt <= op.now) {
+    throw new ActivityNotFoundError(`${what} has no attempt running now (it waits for a worker, or for its retry)`, ref);
+  }
+  return task.lease.token;
 }
 
 async function heldActivityTask(op: Op, where: string, token: string): Promise<HeldTask<'activity'>> {
@@ -101,6 +129,15 @@ export async function retryActivity(op: Op, task: ActivityTaskRecord, retryAt: n
 }
 
 export async function finishActivity(op: Op, run: RunRecord, task: ActivityTaskRecord): Promise<void> {
+  const scheduledEventId = task.activity.scheduledEventId;
+  const open = run.activities?.[scheduledEventId];
+  if (open !== undefined) {
+    const { [scheduledEventId]: _closed, ...rest } = run.activities!;
+    run.activities = Object.keys(rest).length > 0 ? rest : undefined;
+    // The started task's code has not seen it close, and may still ask to cancel it.
+    if (run.workflowTask?.startedEventId !== undefined) run.closedWhileRunning = { ...run.closedWhileRunning, [open.seq]: scheduledEventId };
+    op.changed(run);
+  }
   await op.tx.tasks.delete(task.taskId);
   await op.tx.timers.delete(run.runId, 'activityDeadline', task.activity.scheduledEventId);
   await needWorkflowTask(op, run);

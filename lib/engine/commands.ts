@@ -6,8 +6,9 @@
  */
 import type { Command } from '../../runtime/protocol';
 import type { ActivitySchedule, RunRecord } from '../backends/store';
-import { assertNever, InvalidArgumentError } from '../errors';
-import { scheduleToCloseDeadline } from './activity-tasks';
+import { DejaError, InvalidArgumentError } from '../errors';
+import { finishActivity, scheduleToCloseDeadline } from './activity-tasks';
+import { requestCancelExternal, signalExternal, startChild } from './children';
 import { activityTaskId, compact, type Op } from './op';
 import { closeRun } from './runs';
 
@@ -21,11 +22,13 @@ export interface CommandContext {
   firedWhileRunning: (timerId: string) => Promise<boolean>;
   /** `completeWorkflowTask: commands[i]`, for messages. */
   where: string;
+  /** Ids for what a command creates (a child's run id and randomness seed). */
+  newId: () => string;
 }
 
 type CommandHandlers = { readonly [K in Command['type']]: (command: Extract<Command, { type: K }>, at: CommandContext) => Promise<void> };
 
-const handlers = {
+const handlers: CommandHandlers = {
   async scheduleActivity(c, { op, run, completedId }) {
     const { tx, now } = op;
     const taskQueue = c.taskQueue ?? run.taskQueue;
@@ -54,6 +57,7 @@ const handlers = {
       heartbeatTimeoutMs: c.heartbeatTimeoutMs,
       retryPolicy: c.retryPolicy,
     });
+    run.activities = { ...run.activities, [scheduled.eventId]: { seq: c.seq, activityId: c.activityId } };
     await tx.tasks.put({
       taskId: activityTaskId(run.runId, scheduled.eventId),
       kind: 'activity',
@@ -100,28 +104,59 @@ const handlers = {
     throw new InvalidArgumentError(`${where}: cancelTimer seq ${c.seq} names no open timer`);
   },
 
+  async requestCancelActivity(c, { op, run, completedId, where }) {
+    const { tx } = op;
+    const open = Object.entries(run.activities ?? {}).find(([, a]) => a.seq === c.seq);
+    if (open === undefined) {
+      // Closed while this task ran: the code had not seen it close. The request is recorded (so
+      // that replay finds it), and the close the workflow has not seen yet stands.
+      const closed = run.closedWhileRunning?.[c.seq];
+      if (closed === undefined) throw new InvalidArgumentError(`${where}: requestCancelActivity seq ${c.seq} names no open activity`);
+      op.append(run, { type: 'activityTaskCancelRequested', scheduledEventId: closed, workflowTaskCompletedEventId: completedId });
+      return;
+    }
+    const scheduledEventId = Number(open[0]);
+    const requested = op.append(run, { type: 'activityTaskCancelRequested', scheduledEventId, workflowTaskCompletedEventId: completedId });
+    const task = await tx.tasks.get(activityTaskId(run.runId, scheduledEventId));
+    if (task?.kind !== 'activity') throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: open activity ${scheduledEventId} of run ${run.runId} has no task`);
+    if (task.lease === undefined) {
+      // No attempt is running (not started yet, or waiting out a retry's backoff): cancelled now.
+      op.append(run, { type: 'activityTaskCanceled', scheduledEventId, latestCancelRequestedEventId: requested.eventId });
+      await finishActivity(op, run, task);
+      return;
+    }
+    // An attempt is running: its next heartbeat says cancelRequested, and its outcome closes it.
+    task.activity.cancelRequestedEventId = requested.eventId;
+    await tx.tasks.put(task);
+  },
+
+  async startChildWorkflow(c, { op, run, completedId, newId }) {
+    await startChild(op, newId, run, c, completedId);
+  },
+
+  async signalExternalWorkflow(c, { op, run, completedId }) {
+    await signalExternal(op, run, c, completedId);
+  },
+
+  async requestCancelExternalWorkflow(c, { op, run, completedId }) {
+    await requestCancelExternal(op, run, c, completedId);
+  },
+
   async completeWorkflow(c, { op, run, completedId }) {
     op.append(run, { type: 'workflowExecutionCompleted', result: c.result, workflowTaskCompletedEventId: completedId });
-    await closeRun(op, run, 'completed');
+    await closeRun(op, run, compact({ status: 'completed' as const, result: c.result }));
   },
 
   async failWorkflow(c, { op, run, completedId }) {
     op.append(run, { type: 'workflowExecutionFailed', failure: c.failure, workflowTaskCompletedEventId: completedId });
-    await closeRun(op, run, 'failed');
+    await closeRun(op, run, { status: 'failed', failure: c.failure });
   },
-} as CommandHandlers;
 
-// Placeholders while the engine side of cancellation, children and external workflows is built.
-const notYet = (kind: string) => async (): Promise<void> => {
-  throw new InvalidArgumentError(`the ${kind} command is not supported by this engine yet`);
+  async cancelWorkflow(c, { op, run, completedId }) {
+    op.append(run, { type: 'workflowExecutionCanceled', details: c.details, workflowTaskCompletedEventId: completedId });
+    await closeRun(op, run, compact({ status: 'cancelled' as const, details: c.details }));
+  },
 };
-Object.assign(handlers, {
-  requestCancelActivity: notYet('requestCancelActivity'),
-  startChildWorkflow: notYet('startChildWorkflow'),
-  signalExternalWorkflow: notYet('signalExternalWorkflow'),
-  requestCancelExternalWorkflow: notYet('requestCancelExternalWorkflow'),
-  cancelWorkflow: notYet('cancelWorkflow'),
-});
 
 export function applyCommand<C extends Command>(command: C, at: CommandContext): Promise<void> {
   // The table is indexed by the command's own kind; TypeScript cannot correlate the two unions.

@@ -17,7 +17,7 @@ import type { Command, Payload, WireFailure } from '../../runtime/protocol';
 import type { QueryAnswer, Store } from '../backends/store';
 import { InvalidArgumentError, LimitExceededError } from '../errors';
 import type { HistoryEvent } from '../history/events';
-import type { ActivityTask, ExecutionRef, HeartbeatResponse, QueryTask, WorkflowDescription, WorkflowOutcome, WorkflowTask } from '../service';
+import type { ActivityRef, ActivityTask, ExecutionRef, HeartbeatResponse, ListWorkflowsPage, QueryTask, WorkflowDescription, WorkflowOutcome, WorkflowTask } from '../service';
 import { StaleTaskError } from '../service-errors';
 import * as activities from './activity-tasks';
 import * as executions from './executions';
@@ -25,7 +25,7 @@ import { checkHistoryLimits, closeOverHistoryLimit, HistoryLimitHit } from './hi
 import { DEFAULT_LIMITS, type Limits } from './limits';
 import { type Effects, Op } from './op';
 import * as queries from './queries';
-import type { QueryRequest, SignalRequest, StartRequest } from './requests';
+import type { CancelRequest, ListRequest, QueryRequest, SignalRequest, SignalWithStartRequest, StartRequest, TerminateRequest } from './requests';
 import * as timers from './timers';
 import * as workflowTasks from './workflow-tasks';
 
@@ -107,6 +107,26 @@ export class Engine {
     return this.write('signalWorkflow', now, (op) => executions.signalWorkflow(op, request));
   }
 
+  signalWithStart(request: SignalWithStartRequest, now: number): Promise<{ runId: string }> {
+    return this.write('signalWithStartWorkflow', now, (op) => executions.signalWithStart(op, this.newId, request));
+  }
+
+  requestCancelWorkflow(request: CancelRequest, now: number): Promise<void> {
+    return this.write('requestCancelWorkflow', now, (op) => executions.requestCancelWorkflow(op, request));
+  }
+
+  terminateWorkflow(request: TerminateRequest, now: number): Promise<void> {
+    return this.write('terminateWorkflow', now, (op) => executions.terminateWorkflow(op, request));
+  }
+
+  listWorkflows(request: ListRequest, now: number): Promise<ListWorkflowsPage> {
+    return this.read(now, (op) => executions.listWorkflows(op, request));
+  }
+
+  activityTaskToken(ref: ActivityRef, now: number): Promise<string> {
+    return this.read(now, (op) => activities.activityTaskToken(op, ref));
+  }
+
   describeWorkflow(ref: ExecutionRef, now: number): Promise<WorkflowDescription> {
     return this.read(now, (op) => executions.describeWorkflow(op, ref));
   }
@@ -159,7 +179,7 @@ export class Engine {
   async completeWorkflowTask(token: string, commands: Command[], now: number): Promise<void> {
     const where = 'completeWorkflowTask';
     try {
-      await this.write(where, now, (op) => workflowTasks.applyCompletion(op, where, token, commands));
+      await this.write(where, now, (op) => workflowTasks.applyCompletion(op, this.newId, where, token, commands));
     } catch (err) {
       if (err instanceof InvalidArgumentError && !(err instanceof LimitExceededError)) await this.rejectCompletion(token, err, now);
       throw err;

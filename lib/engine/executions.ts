@@ -5,13 +5,20 @@
 import { DejaError } from '../errors';
 import type { RunRecord } from '../backends/store';
 import type { HistoryEvent } from '../history/events';
-import type { ExecutionRef, WorkflowDescription, WorkflowOutcome } from '../service';
+import type { WireFailure } from '../../runtime/protocol';
+import type { ExecutionRef, ListWorkflowsPage, WorkflowDescription, WorkflowOutcome } from '../service';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
+import { requestCancelRun, terminateRun } from './cancellation';
 import { compact, type Op } from './op';
-import type { SignalRequest, StartRequest } from './requests';
+import type { CancelRequest, ListRequest, SignalRequest, SignalWithStartRequest, StartRequest, TerminateRequest } from './requests';
 import { needWorkflowTask, scheduleWorkflowTask } from './runs';
 
 export async function startWorkflow(op: Op, newId: () => string, request: StartRequest): Promise<{ runId: string }> {
+  return { runId: (await startRun(op, newId, request)).runId };
+}
+
+/** Starts a run under the id-reuse policy (a child's with its parent link) and schedules its first task. */
+export async function startRun(op: Op, newId: () => string, request: StartRequest, parent?: RunRecord['parent']): Promise<RunRecord> {
   const { workflowId, workflowType, taskQueue, args, policy, workflowTaskTimeoutMs } = request;
   const latest = await op.tx.runs.latest(workflowId);
   if (latest?.status === 'running') {
@@ -39,6 +46,7 @@ export async function startWorkflow(op: Op, newId: () => string, request: StartR
     workflowTaskTimeoutMs,
     workflowTaskPending: false,
   };
+  if (parent) run.parent = parent;
   op.newRun(run);
   op.append(run, {
     type: 'workflowExecutionStarted',
@@ -51,22 +59,62 @@ export async function startWorkflow(op: Op, newId: () => string, request: StartR
     attempt: 1,
     randomnessSeed: newId().replace(/-/g, ''),
     workflowTaskTimeoutMs,
+    parent: parent && { workflowId: parent.workflowId, runId: parent.runId, initiatedEventId: parent.initiatedEventId },
   });
   await scheduleWorkflowTask(op, run, 1, op.now);
-  return { runId };
+  return run;
 }
 
-export async function signalWorkflow(op: Op, { ref, signalName, args, identity }: SignalRequest): Promise<void> {
+/**
+ * Signals the id's running run; if none runs, starts one (under the id-reuse policy) and signals
+ * it, so that its first workflow task sees the signal.
+ */
+export async function signalWithStart(op: Op, newId: () => string, request: SignalWithStartRequest): Promise<{ runId: string }> {
+  const latest = await op.tx.runs.latest(request.start.workflowId);
+  const run = latest?.status === 'running' ? (await op.run(latest.runId))! : await startRun(op, newId, request.start);
+  op.append(run, { type: 'workflowExecutionSignaled', signalName: request.signalName, input: request.signalArgs, identity: request.identity });
+  await needWorkflowTask(op, run);
+  return { runId: run.runId };
+}
+
+/** The running run a client names, or WorkflowNotFoundError saying it has closed. */
+async function runningRun(op: Op, ref: ExecutionRef): Promise<RunRecord> {
   const run = await op.resolve(ref);
   if (run.status !== 'running') {
     throw new WorkflowNotFoundError(`workflow "${run.workflowId}" (run ${run.runId}) has already closed (${run.status})`, run.workflowId, run.runId);
   }
+  return run;
+}
+
+export async function requestCancelWorkflow(op: Op, { ref, reason, identity }: CancelRequest): Promise<void> {
+  await requestCancelRun(op, await runningRun(op, ref), { reason, identity });
+}
+
+export async function terminateWorkflow(op: Op, { ref, reason, details, identity }: TerminateRequest): Promise<void> {
+  await terminateRun(op, await runningRun(op, ref), { reason, details, identity });
+}
+
+/** A page of runs, newest first; the page token is the last run's id. */
+export async function listWorkflows(op: Op, request: ListRequest): Promise<ListWorkflowsPage> {
+  const runs = await op.tx.runs.list({ ...request.filter, limit: request.pageSize + 1, afterRunId: request.afterRunId });
+  const page = runs.slice(0, request.pageSize);
+  return compact({
+    executions: page.map(description),
+    nextPageToken: runs.length > request.pageSize ? Buffer.from(page[page.length - 1].runId, 'utf8').toString('base64url') : undefined,
+  });
+}
+
+export async function signalWorkflow(op: Op, { ref, signalName, args, identity }: SignalRequest): Promise<void> {
+  const run = await runningRun(op, ref);
   op.append(run, { type: 'workflowExecutionSignaled', signalName, input: args, identity });
   await needWorkflowTask(op, run);
 }
 
 export async function describeWorkflow(op: Op, ref: ExecutionRef): Promise<WorkflowDescription> {
-  const run = await op.resolve(ref);
+  return description(await op.resolve(ref));
+}
+
+function description(run: RunRecord): WorkflowDescription {
   return compact({
     workflowId: run.workflowId,
     runId: run.runId,
@@ -77,6 +125,7 @@ export async function describeWorkflow(op: Op, ref: ExecutionRef): Promise<Workf
     closeTime: run.closeTime === undefined ? undefined : new Date(run.closeTime).toISOString(),
     historyLength: run.nextEventId - 1,
     historySizeBytes: run.historyBytes,
+    parent: run.parent && { workflowId: run.parent.workflowId, runId: run.parent.runId },
   });
 }
 
@@ -91,6 +140,14 @@ export async function workflowOutcome(op: Op, ref: ExecutionRef): Promise<{ work
   }
   if (last?.type === 'workflowExecutionFailed') {
     return { workflowId, runId, outcome: { status: 'failed', runId, failure: last.failure } };
+  }
+  if (last?.type === 'workflowExecutionCanceled') {
+    const failure: WireFailure = compact({ kind: 'cancelled' as const, message: 'Workflow execution cancelled', details: last.details });
+    return { workflowId, runId, outcome: { status: 'cancelled', runId, failure } };
+  }
+  if (last?.type === 'workflowExecutionTerminated') {
+    const failure: WireFailure = compact({ kind: 'terminated' as const, message: last.reason ?? 'Workflow execution terminated', details: last.details });
+    return { workflowId, runId, outcome: { status: 'terminated', runId, failure } };
   }
   throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: closed run ${runId} does not end with a closing event`);
 }

@@ -106,5 +106,5 @@ export async function closeOverHistoryLimit(op: Op, hit: HistoryLimitHit): Promi
   }
   // No workflow task completed this: the event has no workflowTaskCompletedEventId.
   op.append(run, { type: 'workflowExecutionFailed', failure });
-  await closeRun(op, run, 'failed');
+  await closeRun(op, run, { status: 'failed', failure });
 }

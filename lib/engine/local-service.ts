@@ -129,24 +129,24 @@ export class LocalWorkflowService implements WorkflowService {
     return this.open(() => this.engine.signalWorkflow(check.checkSignal(this.limits, request), this.clock.now()));
   }
 
-  signalWithStartWorkflow(_request: SignalWithStartRequest): Promise<{ runId: string }> {
-    return Promise.reject(new Error('signalWithStartWorkflow: not built yet'));
+  signalWithStartWorkflow(request: SignalWithStartRequest): Promise<{ runId: string }> {
+    return this.open(() => this.engine.signalWithStart(check.checkSignalWithStart(this.limits, request), this.clock.now()));
   }
 
-  requestCancelWorkflow(_request: CancelWorkflowRequest): Promise<void> {
-    return Promise.reject(new Error('requestCancelWorkflow: not built yet'));
+  requestCancelWorkflow(request: CancelWorkflowRequest): Promise<void> {
+    return this.open(() => this.engine.requestCancelWorkflow(check.checkCancel(this.limits, request), this.clock.now()));
   }
 
-  terminateWorkflow(_request: TerminateWorkflowRequest): Promise<void> {
-    return Promise.reject(new Error('terminateWorkflow: not built yet'));
+  terminateWorkflow(request: TerminateWorkflowRequest): Promise<void> {
+    return this.open(() => this.engine.terminateWorkflow(check.checkTerminate(this.limits, request), this.clock.now()));
   }
 
-  listWorkflows(_request?: ListWorkflowsRequest): Promise<ListWorkflowsPage> {
-    return Promise.reject(new Error('listWorkflows: not built yet'));
+  listWorkflows(request?: ListWorkflowsRequest): Promise<ListWorkflowsPage> {
+    return this.open(() => this.engine.listWorkflows(check.checkList(this.limits, request), this.clock.now()));
   }
 
-  activityTaskToken(_ref: ActivityRef): Promise<string> {
-    return Promise.reject(new Error('activityTaskToken: not built yet'));
+  activityTaskToken(ref: ActivityRef): Promise<string> {
+    return this.open(() => this.engine.activityTaskToken(check.checkActivityRef(this.limits, ref), this.clock.now()));
   }
 
   describeWorkflow(ref: ExecutionRef): Promise<WorkflowDescription> {

@@ -3,9 +3,9 @@
  * workflow task), answered, and dropped by the caller once it has the answer or gave up. Queries
  * are never part of history.
  */
-import type { QueryAnswer } from '../backends/store';
+import type { QueryAnswer, RunRecord } from '../backends/store';
 import { StaleTaskError } from '../service-errors';
-import type { Op } from './op';
+import { compact, type Op } from './op';
 import type { QueryRequest } from './requests';
 
 export async function createQuery(
@@ -16,9 +16,36 @@ export async function createQuery(
   const run = await op.resolve(ref);
   const queryId = newId();
   const { workflowId, runId, workflowType, taskQueue } = run;
-  await op.tx.queries.insert({ queryId, workflowId, runId, workflowType, taskQueue, queryType, args });
-  op.wake({ type: 'query', taskQueue });
+  // Consistent queries: a run with a workflow task to come has events its code has not seen (a
+  // signal accepted before this query was asked). The query waits for the task that sees them.
+  const blocked = run.status === 'running' && run.workflowTask !== undefined;
+  await op.tx.queries.insert(compact({ queryId, workflowId, runId, workflowType, taskQueue, queryType, args, blocked: blocked || undefined }));
+  if (blocked) {
+    run.blockedQueries = [...(run.blockedQueries ?? []), { queryId, needEventId: run.nextEventId - 1 }];
+    op.changed(run);
+  } else op.wake({ type: 'query', taskQueue });
   return { queryId, taskQueue, workflowId, queryType };
+}
+
+/**
+ * Releases the run's queries that waited for events before `startedEventId` (a workflow task
+ * started there has ended), or all of them (Infinity: the run closed). A task that failed releases
+ * them too: the query then sees the state before the events, rather than wait for a fix.
+ */
+export async function releaseBlockedQueries(op: Op, run: RunRecord, startedEventId: number): Promise<void> {
+  const waiting = run.blockedQueries;
+  if (waiting === undefined) return;
+  const keep = waiting.filter((q) => q.needEventId >= startedEventId);
+  if (keep.length === waiting.length) return;
+  run.blockedQueries = keep.length > 0 ? keep : undefined;
+  op.changed(run);
+  for (const { queryId } of waiting.filter((q) => q.needEventId < startedEventId)) {
+    const query = await op.tx.queries.get(queryId);
+    if (!query?.blocked) continue; // withdrawn by its caller meanwhile
+    delete query.blocked;
+    await op.tx.queries.update(query);
+    op.wake({ type: 'query', taskQueue: query.taskQueue });
+  }
 }
 
 export async function queryAnswer(op: Op, queryId: string): Promise<QueryAnswer | undefined> {

@@ -7,12 +7,12 @@
 import type { Command, Payload, WireFailure } from '../../runtime/protocol';
 import type { QueryAnswer } from '../backends/store';
 import { describe, InvalidArgumentError } from '../errors';
-import type { ExecutionRef, WorkflowIdReusePolicy } from '../service';
+import type { ActivityRef, ExecutionRef, WorkflowIdReusePolicy, WorkflowStatus } from '../service';
 import type { Limits } from './limits';
 import { compact } from './op';
-import { edge } from './validate';
+import { edge, type Edge } from './validate';
 
-const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
+export const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 
 export interface StartRequest {
   workflowId: string;
@@ -30,16 +30,53 @@ export interface SignalRequest {
   identity?: string;
 }
 
+export interface SignalWithStartRequest {
+  start: StartRequest;
+  signalName: string;
+  signalArgs: Payload[];
+  identity?: string;
+}
+
+export interface CancelRequest {
+  ref: ExecutionRef;
+  reason?: string;
+  identity?: string;
+}
+
+export interface TerminateRequest {
+  ref: ExecutionRef;
+  reason?: string;
+  details?: Payload[];
+  identity?: string;
+}
+
+export interface ListRequest {
+  pageSize: number;
+  afterRunId?: string;
+  filter: { workflowId?: string; workflowType?: string; taskQueue?: string; status?: WorkflowStatus };
+}
+
+export const DEFAULT_LIST_PAGE_SIZE = 100;
+export const MAX_LIST_PAGE_SIZE = 1000;
+
 export interface QueryRequest {
   ref: ExecutionRef;
   queryType: string;
   args: Payload[];
 }
 
+const START_KEYS = ['workflowId', 'workflowType', 'taskQueue', 'args', 'workflowIdReusePolicy', 'workflowTaskTimeoutMs', 'identity'];
+
 export function checkStart(limits: Limits, request: unknown): StartRequest {
   return edge('startWorkflow', limits, (e) => {
     const r = e.record('the request', request);
-    e.knownKeys(r, ['workflowId', 'workflowType', 'taskQueue', 'args', 'workflowIdReusePolicy', 'workflowTaskTimeoutMs', 'identity']);
+    e.knownKeys(r, START_KEYS);
+    return startFields(e, r);
+  });
+}
+
+function startFields(e: Edge, r: Record<string, unknown>): StartRequest {
+  {
     const checked = {
       workflowId: e.string('workflowId', r.workflowId),
       workflowType: e.string('workflowType', r.workflowType),
@@ -53,6 +90,76 @@ export function checkStart(limits: Limits, request: unknown): StartRequest {
     };
     e.optionalString('identity', r.identity);
     return checked;
+  }
+}
+
+export function checkSignalWithStart(limits: Limits, request: unknown): SignalWithStartRequest {
+  return edge('signalWithStartWorkflow', limits, (e) => {
+    const r = e.record('the request', request);
+    e.knownKeys(r, [...START_KEYS, 'signalName', 'signalArgs']);
+    return {
+      start: startFields(e, r),
+      signalName: e.string('signalName', r.signalName),
+      signalArgs: e.args('signalArgs', r.signalArgs),
+      identity: e.optionalString('identity', r.identity),
+    };
+  });
+}
+
+export function checkCancel(limits: Limits, request: unknown): CancelRequest {
+  return edge('requestCancelWorkflow', limits, (e) => {
+    const r = e.record('the request', request);
+    e.knownKeys(r, ['workflowId', 'runId', 'reason', 'identity']);
+    return compact({ ref: e.ref({ workflowId: r.workflowId, runId: r.runId }), reason: e.optionalString('reason', r.reason), identity: e.optionalString('identity', r.identity) });
+  });
+}
+
+export function checkTerminate(limits: Limits, request: unknown): TerminateRequest {
+  return edge('terminateWorkflow', limits, (e) => {
+    const r = e.record('the request', request);
+    e.knownKeys(r, ['workflowId', 'runId', 'reason', 'details', 'identity']);
+    return compact({
+      ref: e.ref({ workflowId: r.workflowId, runId: r.runId }),
+      reason: e.optionalString('reason', r.reason),
+      details: r.details === undefined ? undefined : e.args('details', r.details),
+      identity: e.optionalString('identity', r.identity),
+    });
+  });
+}
+
+export function checkList(limits: Limits, request: unknown): ListRequest {
+  const where = 'listWorkflows';
+  return edge(where, limits, (e) => {
+    const r = request === undefined ? {} : e.record('the request', request);
+    e.knownKeys(r, ['pageSize', 'nextPageToken', 'workflowId', 'workflowType', 'taskQueue', 'status']);
+    const pageSize = e.optionalInt('pageSize', r.pageSize, 1) ?? DEFAULT_LIST_PAGE_SIZE;
+    if (pageSize > MAX_LIST_PAGE_SIZE) throw new InvalidArgumentError(`${where}: pageSize must be at most ${MAX_LIST_PAGE_SIZE}, got ${pageSize}`);
+    const token = e.optionalString('nextPageToken', r.nextPageToken);
+    let afterRunId: string | undefined;
+    if (token !== undefined) {
+      afterRunId = Buffer.from(token, 'base64url').toString('utf8');
+      if (afterRunId === '' || Buffer.from(afterRunId, 'utf8').toString('base64url') !== token) {
+        throw new InvalidArgumentError(`${where}: nextPageToken ${describe(token)} is not a page token from a previous listWorkflows page`);
+      }
+    }
+    const filter = compact({
+      workflowId: e.optionalString('workflowId', r.workflowId),
+      workflowType: e.optionalString('workflowType', r.workflowType),
+      taskQueue: e.optionalString('taskQueue', r.taskQueue),
+      status:
+        r.status === undefined
+          ? undefined
+          : e.oneOf<WorkflowStatus>('status', r.status, ['running', 'completed', 'failed', 'cancelled', 'terminated', 'continuedAsNew', 'timedOut']),
+    });
+    return compact({ pageSize, afterRunId, filter });
+  });
+}
+
+export function checkActivityRef(limits: Limits, ref: unknown): ActivityRef {
+  return edge('activityTaskToken', limits, (e) => {
+    const r = e.record('the activity', ref);
+    e.knownKeys(r, ['workflowId', 'runId', 'activityId'], 'the activity');
+    return compact({ workflowId: e.string('workflowId', r.workflowId), runId: e.optionalString('runId', r.runId), activityId: e.string('activityId', r.activityId) });
   });
 }
 

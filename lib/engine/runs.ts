@@ -4,23 +4,43 @@
  * A run has at most one workflow task, scheduled or started (`run.workflowTask`); events that
  * arrive while it is started set `workflowTaskPending`, so another task follows it.
  */
+import type { Payload, WireFailure } from '../../runtime/protocol';
 import type { RunRecord } from '../backends/store';
 import type { WorkflowStatus } from '../service';
+import { applyParentClosePolicy, reportToParent } from './children';
 import { workflowTaskId, type Op } from './op';
+import { releaseBlockedQueries } from './queries';
 import { workflowTaskBackoffMs } from './retry';
 
-export async function closeRun(op: Op, run: RunRecord, status: WorkflowStatus): Promise<void> {
-  run.status = status;
+/** How a run closed, as its closing event says: what its parent is told. */
+export type Closing =
+  | { status: 'completed'; result?: Payload }
+  | { status: 'failed'; failure: WireFailure }
+  | { status: 'cancelled'; details?: Payload[] }
+  | { status: 'terminated'; reason?: string }
+  | { status: 'timedOut' };
+
+/**
+ * Closes a run whose closing event the caller has appended: its tasks and timers go, its queries
+ * are released, its children get their parent close policy, and its parent learns how it closed.
+ */
+export async function closeRun(op: Op, run: RunRecord, closing: Closing): Promise<void> {
+  run.status = closing.status satisfies WorkflowStatus;
   // The closing event's time: never before the run's last event.
   run.closeTime = op.eventTime(run);
   run.workflowTask = undefined;
   run.workflowTaskPending = false;
+  run.activities = undefined;
+  run.closedWhileRunning = undefined;
   op.changed(run);
   // Pending activities and timers die with the run; a worker still running one learns it from
   // its next heartbeat (cancelRequested) or a stale-token error on completion.
   await op.tx.tasks.deleteRun(run.runId);
   await op.tx.timers.deleteRun(run.runId);
+  await releaseBlockedQueries(op, run, Infinity);
   op.wake({ type: 'runClosed', runId: run.runId });
+  await applyParentClosePolicy(op, run);
+  await reportToParent(op, run, closing);
 }
 
 export async function scheduleWorkflowTask(op: Op, run: RunRecord, attempt: number, visibleAt: number): Promise<void> {

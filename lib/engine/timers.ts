@@ -11,6 +11,7 @@ import { appendActivityStarted, finishActivity, retryActivity, scheduleToCloseDe
 import { activityTaskId, type Op } from './op';
 import { activityRetry } from './retry';
 import { needWorkflowTask, retryWorkflowTask } from './runs';
+import { workflowTaskEnded } from './workflow-tasks';
 
 /** Due timers and lease ends processed per tick transaction, to keep transactions short. */
 export const TICK_BATCH = 100;
@@ -63,6 +64,7 @@ async function expireLease(op: Op, task: TaskRecord): Promise<void> {
     case 'workflow': {
       const { scheduledEventId, startedEventId } = run.workflowTask as { scheduledEventId: number; startedEventId: number };
       op.append(run, { type: 'workflowTaskTimedOut', scheduledEventId, startedEventId });
+      await workflowTaskEnded(op, run, startedEventId);
       return retryWorkflowTask(op, run);
     }
     case 'activity': {
@@ -70,7 +72,10 @@ async function expireLease(op: Op, task: TaskRecord): Promise<void> {
       const a = task.activity;
       const timeoutType: TimeoutType = lease.expiresAt >= lease.claimedAt + a.startToCloseTimeoutMs ? 'startToClose' : 'heartbeat';
       const failure = timeoutFailure(timeoutType);
-      const decision = activityRetry(a.retryPolicy, task.attempt, failure, op.now, scheduleToCloseDeadline(a));
+      const decision =
+        a.cancelRequestedEventId !== undefined
+          ? { retryState: 'cancelRequested' as const } // a cancelled activity is not tried again
+          : activityRetry(a.retryPolicy, task.attempt, failure, op.now, scheduleToCloseDeadline(a));
       if ('retryAt' in decision) return retryActivity(op, task, decision.retryAt, failure);
       const started = appendActivityStarted(op, run, task);
       op.append(run, { type: 'activityTaskTimedOut', scheduledEventId: a.scheduledEventId, startedEventId: started.eventId, failure, retryState: decision.retryState });

@@ -10,6 +10,7 @@ import { StaleTaskError } from '../service-errors';
 import { isClosingCommand } from '../../runtime/protocol';
 import { applyCommand } from './commands';
 import type { Op } from './op';
+import { releaseBlockedQueries } from './queries';
 import { retryWorkflowTask, scheduleWorkflowTask } from './runs';
 
 export interface HeldTask<K extends TaskRecord['kind']> {
@@ -58,11 +59,24 @@ export async function heldWorkflowTask(op: Op, where: string, token: string): Pr
 export async function failHeldWorkflowTask(op: Op, { task, run }: HeldTask<'workflow'>, cause: string, failure: WireFailure): Promise<void> {
   const { scheduledEventId, startedEventId } = run.workflowTask as { scheduledEventId: number; startedEventId: number };
   op.append(run, { type: 'workflowTaskFailed', scheduledEventId, startedEventId, cause, failure, identity: task.lease!.identity });
+  await workflowTaskEnded(op, run, startedEventId);
   await retryWorkflowTask(op, run);
 }
 
+/**
+ * A started workflow task ended (completed, failed or timed out): what only mattered while it ran
+ * is dropped, and the queries waiting for events it saw are released.
+ */
+export async function workflowTaskEnded(op: Op, run: RunRecord, startedEventId: number): Promise<void> {
+  if (run.closedWhileRunning !== undefined) {
+    run.closedWhileRunning = undefined;
+    op.changed(run);
+  }
+  await releaseBlockedQueries(op, run, startedEventId);
+}
+
 /** Turns checked commands into events, all or nothing (the caller's transaction). */
-export async function applyCompletion(op: Op, where: string, token: string, commands: Command[]): Promise<void> {
+export async function applyCompletion(op: Op, newId: () => string, where: string, token: string, commands: Command[]): Promise<void> {
   const { task, run } = await heldWorkflowTask(op, where, token);
   const { scheduledEventId, startedEventId } = run.workflowTask as { scheduledEventId: number; startedEventId: number };
   // Temporal's unhandled-command rule: a task that closes the run while new events (a signal, an
@@ -83,7 +97,8 @@ export async function applyCompletion(op: Op, where: string, token: string, comm
   }
   const completed = op.append(run, { type: 'workflowTaskCompleted', scheduledEventId, startedEventId, identity: task.lease!.identity });
   await op.tx.tasks.delete(task.taskId);
-  run.workflowTask = undefined;
+  // The task stays the run's until its commands are applied: a command whose outcome comes back
+  // at once (a child started, a signal delivered) marks another task as needed, after this one.
   // Timers that fired while this task ran, read once for the whole completion (cancelTimer).
   let firedSinceStart: Set<string> | undefined;
   const firedWhileRunning = async (timerId: string) => {
@@ -92,9 +107,12 @@ export async function applyCompletion(op: Op, where: string, token: string, comm
   };
   // A closing command ends the run, and ends the list (the edge dropped what followed it).
   for (let i = 0; i < commands.length && run.status === 'running'; i++) {
-    await applyCommand(commands[i], { op, run, completedId: completed.eventId, firedWhileRunning, where: `${where}: commands[${i}]` });
+    await applyCommand(commands[i], { op, run, completedId: completed.eventId, firedWhileRunning, where: `${where}: commands[${i}]`, newId });
   }
-  if (run.status === 'running' && run.workflowTaskPending) {
+  if (run.status !== 'running') return;
+  run.workflowTask = undefined;
+  await workflowTaskEnded(op, run, startedEventId);
+  if (run.workflowTaskPending) {
     run.workflowTaskPending = false;
     await scheduleWorkflowTask(op, run, 1, op.now);
   }

@@ -32,6 +32,31 @@ export const cmd = {
   cancelTimer: (seq: number): Command => ({ type: 'cancelTimer', seq }),
   complete: (result?: unknown): Command => (result === undefined ? { type: 'completeWorkflow' } : { type: 'completeWorkflow', result }),
   fail: (message: string): Command => ({ type: 'failWorkflow', failure: failure(message) }),
+  cancelActivity: (seq: number): Command => ({ type: 'requestCancelActivity', seq }),
+  child: (seq: number, workflowId: string, over: Partial<Extract<Command, { type: 'startChildWorkflow' }>> = {}): Command => ({
+    type: 'startChildWorkflow',
+    seq,
+    workflowId,
+    workflowType: 'kid',
+    args: [seq],
+    parentClosePolicy: 'terminate',
+    ...over,
+  }),
+  signalExternal: (seq: number, workflowId: string, over: Partial<Extract<Command, { type: 'signalExternalWorkflow' }>> = {}): Command => ({
+    type: 'signalExternalWorkflow',
+    seq,
+    workflowId,
+    signalName: 'poke',
+    args: [seq],
+    ...over,
+  }),
+  cancelExternal: (seq: number, workflowId: string, over: Partial<Extract<Command, { type: 'requestCancelExternalWorkflow' }>> = {}): Command => ({
+    type: 'requestCancelExternalWorkflow',
+    seq,
+    workflowId,
+    ...over,
+  }),
+  cancelled: (): Command => ({ type: 'cancelWorkflow' }),
 };
 
 /** Resolves with a task if one is claimable right now, else null: the memory store answers in microtasks. */
