@@ -2,8 +2,8 @@
  * `deja`: the host-side entry point — client, worker, replay and testing. Exports by name only.
  * Workflow code imports `deja/workflow`; activity code may import `deja/activity`.
  */
-export { Connection, WorkflowClient, WorkflowHandle, WorkflowExecutionFailedError } from './client';
-export type { ConnectionOptions, WorkflowStartOptions } from './client';
+export { Connection, WorkflowClient, WorkflowHandle, WorkflowFailedError, WorkflowExecutionFailedError, ActivityNotFoundError } from './client';
+export type { ConnectionOptions, WorkflowStartOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, ListOptions, WorkflowSignalWithStartOptions } from './client';
 export { Worker } from './worker';
 export type { WorkerOptions, WorkerState, WorkerStats, ActivityFunction } from './worker';
 export { replayHistory, replayHistories } from './testing/replay';

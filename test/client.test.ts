@@ -124,7 +124,7 @@ t.test('a failed workflow: WorkflowExecutionFailedError with the cause chain reb
   const handle = await client.start('fails', { taskQueue: 'q', workflowId: 'f-1' });
   const error = await handle.result().catch((e: unknown) => e);
   t.ok(error instanceof WorkflowExecutionFailedError);
-  t.match(error, { name: 'WorkflowExecutionFailedError', code: 'DEJA_WORKFLOW_FAILED', workflowId: 'f-1', runId: handle.runId, message: /"f-1" failed: activity failed/ });
+  t.match(error, { name: 'WorkflowFailedError', code: 'DEJA_WORKFLOW_FAILED', workflowId: 'f-1', runId: handle.runId, message: /"f-1" failed: activity failed/ });
   const cause = (error as Error).cause;
   t.ok(cause instanceof ActivityFailure, 'cause: an ActivityFailure');
   t.match(cause, { message: 'activity failed', activityType: 'charge', activityId: '1', retryState: 'nonRetryableFailure' });
@@ -258,8 +258,8 @@ t.test('Connection: backends, sharing by name, env default, errors, close', asyn
 t.test('Connection: null, arrays and non-services are refused, not replaced by the default', async (t) => {
   const refused: Array<[string, unknown, RegExp]> = [
     ['backend: null', { backend: null }, /^Connection: backend must be a backend string \("memory:" or "memory:<name>"\) or a WorkflowService, got null; leave backend out for the default/],
-    ['backend: {}', { backend: {} }, /got an object with none of its methods \(startWorkflow, signalWorkflow, queryWorkflow, …\)/],
-    ['backend: a client-only service', { backend: { startWorkflow() {}, signalWorkflow() {}, queryWorkflow() {}, describeWorkflow() {}, getWorkflowOutcome() {}, getHistory() {} } }, /got an object without pollWorkflowTask, completeWorkflowTask, .*heartbeatActivityTask, close;/],
+    ['backend: {}', { backend: {} }, /got an object with none of its methods \(startWorkflow, signalWorkflow, signalWithStartWorkflow, …\)/],
+    ['backend: a client-only service', { backend: { startWorkflow() {}, signalWorkflow() {}, queryWorkflow() {}, describeWorkflow() {}, getWorkflowOutcome() {}, getHistory() {} } }, /got an object without signalWithStartWorkflow, .*pollWorkflowTask, completeWorkflowTask, .*heartbeatActivityTask, activityTaskToken, close;/],
     ['backend: []', { backend: [] }, /got an array/],
     ['backend: true', { backend: true }, /got boolean true/],
     ['options null', null, /^Connection: expected an options object, got null$/],
@@ -322,7 +322,7 @@ t.test('WorkflowClient: every accepted form works; anything else is refused at c
     ['a number', () => new WorkflowClient(42 as never), /got number 42$/],
     ['a string', () => new WorkflowClient('memory:' as never), /got the string "memory:"$/],
     ['an array', () => new WorkflowClient([] as never), /got an array$/],
-    ['a partial service', () => new WorkflowClient({ startWorkflow() {} } as never), /got an object without signalWorkflow, queryWorkflow, describeWorkflow, getWorkflowOutcome, getHistory$/],
+    ['a partial service', () => new WorkflowClient({ startWorkflow() {} } as never), /got an object without signalWorkflow, signalWithStartWorkflow, requestCancelWorkflow, terminateWorkflow, queryWorkflow, describeWorkflow, listWorkflows, getWorkflowOutcome, getHistory$/],
     ['a Connection itself', () => new WorkflowClient(connection as never), /^WorkflowClient: got a Connection, not its service; pass connection.service, or \{ connection \}$/],
     ['{ connection: null }', () => new WorkflowClient({ connection: null } as never), /^WorkflowClient: connection must be a Connection \(or have a WorkflowService as its service\), got null$/],
     ['{ connection: {} }', () => new WorkflowClient({ connection: {} } as never), /connection must be a Connection .*got an object$/],

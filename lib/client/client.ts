@@ -9,9 +9,9 @@ import { failureToError } from '../../runtime/failure';
 import type { QueryDefinition, SignalDefinition } from '../../runtime/protocol';
 import { assertNever, checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
-import type { ExecutionRef, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
+import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
 import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
-import { WorkflowExecutionFailedError } from './errors';
+import { WorkflowFailedError } from './errors';
 
 /** A workflow function: its `.name` is the workflow type. */
 export type Workflow = (...args: any[]) => Promise<unknown>;
@@ -70,13 +70,39 @@ export interface WorkflowExecutionDescription {
   taskQueue: string;
   status: { name: WorkflowStatusName };
   startTime: Date;
+  /** Set once the run has closed. */
   closeTime?: Date;
   historyLength: number;
+  /** The history's size in bytes (its events' JSON text, UTF-8). */
+  historySize: number;
+  /** Set for a child workflow: the run that started it. */
+  parentExecution?: { workflowId: string; runId: string };
+}
+
+/** What `client.list()` yields: the description of each run, newest first. */
+export type WorkflowExecutionInfo = WorkflowExecutionDescription;
+
+/** Filters of `client.list()`. Temporal's `query` (a visibility filter) is not supported yet. */
+export interface ListOptions {
+  workflowId?: string;
+  workflowType?: string;
+  taskQueue?: string;
+  /** A status name as `describe()` gives it: 'RUNNING', 'COMPLETED', … */
+  status?: WorkflowStatusName;
+  /** Runs fetched per request. Default 100. */
+  pageSize?: number;
+}
+
+/** Temporal's current form of signalWithStart: the start options, plus the signal and its arguments. */
+export interface WorkflowSignalWithStartOptions<T extends Workflow = Workflow, SA extends any[] = any[]> extends WorkflowStartOptions<T> {
+  signal: SignalDefinition<SA> | string;
+  signalArgs?: SA;
 }
 
 interface ClientContext {
   service: WorkflowService;
   identity: string;
+  client: WorkflowClient;
 }
 
 /** What a handle needs to start its workflow; absent on a handle to an existing one. */
@@ -174,6 +200,53 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
     return this.firstRunId;
   }
 
+  /** The client that made this handle. */
+  get client(): WorkflowClient {
+    return this.ctx.client;
+  }
+
+  /**
+   * Asks the workflow to cancel: records a cancel request, and the workflow's root cancellation
+   * scope is cancelled at its next task. Its code decides what happens (cleanup in `finally` and
+   * in non-cancellable scopes runs); one that lets the cancellation escape ends CANCELLED.
+   */
+  async cancel(): Promise<void> {
+    await this.ctx.service.requestCancelWorkflow({ ...this.ref(), identity: this.ctx.identity });
+  }
+
+  /** Closes the run at once, with no workflow code run: it ends TERMINATED. */
+  async terminate(reason?: string): Promise<void> {
+    if (reason !== undefined && typeof reason !== 'string') throw new InvalidArgumentError(`WorkflowHandle.terminate: reason must be a string, got ${describe(reason)}`);
+    await this.ctx.service.terminateWorkflow({ ...this.ref(), ...(reason !== undefined ? { reason } : {}), identity: this.ctx.identity });
+  }
+
+  /**
+   * Seed era: signals the workflow if it is running, else starts it (with `workflowArgs`) and
+   * signals it, in one step. Returns the run id that got the signal.
+   */
+  async signalWithStart<SA extends any[]>(def: SignalDefinition<SA> | string, signalArgs: SA, workflowArgs: Parameters<T>): Promise<string> {
+    const where = 'WorkflowHandle.signalWithStart';
+    if (!this.spec) {
+      throw new InvalidArgumentError(`${where}: this handle names the existing workflow "${this.workflowId}"; create one with a workflow function or type name to start it`);
+    }
+    const signalName = handlerName(where, 'signal', def);
+    if (!Array.isArray(signalArgs)) throw new InvalidArgumentError(`${where}: signalArgs must be an array, got ${describe(signalArgs)}`);
+    if (!Array.isArray(workflowArgs)) throw new InvalidArgumentError(`${where}: workflowArgs must be an array, got ${describe(workflowArgs)}`);
+    const { runId } = await this.ctx.service.signalWithStartWorkflow({
+      workflowId: this.workflowId,
+      workflowType: this.spec.workflowType,
+      taskQueue: this.spec.taskQueue,
+      args: workflowArgs,
+      workflowIdReusePolicy: this.spec.workflowIdReusePolicy,
+      identity: this.ctx.identity,
+      signalName,
+      signalArgs,
+    });
+    this.currentRunId = runId;
+    this.firstRunId ??= runId;
+    return runId;
+  }
+
   /** Starts the workflow and returns its run id (seed era). */
   async start(...args: Parameters<T>): Promise<string> {
     if (!this.spec) {
@@ -199,7 +272,11 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
     return this.result();
   }
 
-  /** Waits for the run to close; throws WorkflowExecutionFailedError when it failed. */
+  /**
+   * Waits for the run to close. Throws WorkflowFailedError (seed-era name
+   * WorkflowExecutionFailedError) when it did not complete: its cause is the workflow's failure,
+   * a CancelledFailure (ended cancelled) or a TerminatedFailure (terminated).
+   */
   async result(): Promise<WorkflowResultType<T>> {
     const outcome = await this.ctx.service.getWorkflowOutcome(this.ref());
     switch (outcome.status) {
@@ -210,7 +287,8 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       case 'terminated':
       case 'timedOut': {
         const cause = failureToError(outcome.failure);
-        throw new WorkflowExecutionFailedError(`workflow "${this.workflowId}" failed: ${cause.message}`, this.workflowId, outcome.runId, cause);
+        const how = outcome.status === 'failed' ? 'failed' : outcome.status === 'timedOut' ? 'timed out' : `was ${outcome.status}`;
+        throw new WorkflowFailedError(`workflow "${this.workflowId}" ${how}: ${cause.message}`, this.workflowId, outcome.runId, cause);
       }
       case 'continuedAsNew':
         throw new Error('continue-as-new is not built yet');
@@ -230,18 +308,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
   }
 
   async describe(): Promise<WorkflowExecutionDescription> {
-    const d = await this.ctx.service.describeWorkflow(this.ref());
-    const description: WorkflowExecutionDescription = {
-      workflowId: d.workflowId,
-      runId: d.runId,
-      type: d.workflowType,
-      taskQueue: d.taskQueue,
-      status: { name: STATUS_NAMES[d.status] },
-      startTime: new Date(d.startTime),
-      historyLength: d.historyLength,
-    };
-    if (d.closeTime !== undefined) description.closeTime = new Date(d.closeTime);
-    return description;
+    return executionDescription(await this.ctx.service.describeWorkflow(this.ref()));
   }
 
   /** The run's history as a deja history file. */
@@ -257,6 +324,24 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
   }
 }
 
+function executionDescription(d: WorkflowDescription): WorkflowExecutionDescription {
+  const description: WorkflowExecutionDescription = {
+    workflowId: d.workflowId,
+    runId: d.runId,
+    type: d.workflowType,
+    taskQueue: d.taskQueue,
+    status: { name: STATUS_NAMES[d.status] },
+    startTime: new Date(d.startTime),
+    historyLength: d.historyLength,
+    historySize: d.historySizeBytes,
+  };
+  if (d.closeTime !== undefined) description.closeTime = new Date(d.closeTime);
+  if (d.parent !== undefined) description.parentExecution = { ...d.parent };
+  return description;
+}
+
+const STATUS_BY_NAME = new Map<string, WorkflowStatus>(Object.entries(STATUS_NAMES).map(([status, name]) => [name, status as WorkflowStatus]));
+
 export class WorkflowClient {
   readonly workflowService: WorkflowService;
   private readonly ctx: ClientContext;
@@ -271,7 +356,57 @@ export class WorkflowClient {
   constructor(first?: WorkflowService | WorkflowClientConnectionOptions, options?: WorkflowClientOptions) {
     const { service, identity } = clientArguments(first, options);
     this.workflowService = service;
-    this.ctx = { service, identity: identity === undefined ? `${process.pid}@${hostname()}` : checkString('WorkflowClient', 'identity', identity) };
+    this.ctx = { service, identity: identity === undefined ? `${process.pid}@${hostname()}` : checkString('WorkflowClient', 'identity', identity), client: this };
+  }
+
+  /**
+   * Signals the workflow id's running run; if none runs, starts one (with `args`) and signals it,
+   * in one step. The handle targets the run that got the signal (`signaledRunId`).
+   */
+  async signalWithStart<T extends Workflow, SA extends any[] = []>(
+    workflow: T | string,
+    options: WorkflowSignalWithStartOptions<T, SA>,
+  ): Promise<WorkflowHandle<T> & { signaledRunId: string }> {
+    const where = 'WorkflowClient.signalWithStart';
+    const workflowType = workflowTypeOf(where, workflow);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs']);
+    const args = options.args ?? [];
+    if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
+    const signalArgs = options.signalArgs ?? [];
+    if (!Array.isArray(signalArgs)) throw new InvalidArgumentError(`${where}: signalArgs must be an array, got ${describe(signalArgs)}`);
+    const handle = new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', options.workflowId), undefined, {
+      workflowType,
+      taskQueue: checkString(where, 'taskQueue', options.taskQueue),
+      workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
+    });
+    const signaledRunId = await handle.signalWithStart(options.signal, signalArgs as SA, args as Parameters<T>);
+    return Object.assign(handle, { signaledRunId });
+  }
+
+  /** Every run, newest first, fetched a page at a time; filters as `ListOptions` says. */
+  list(options: ListOptions = {}): AsyncIterable<WorkflowExecutionInfo> {
+    const where = 'WorkflowClient.list';
+    if ('query' in (options as object)) {
+      throw new InvalidArgumentError(`${where}: a query (Temporal's visibility filter) is not supported yet; filter with workflowId, workflowType, taskQueue or status`);
+    }
+    checkOptionsObject(where, options, ['workflowId', 'workflowType', 'taskQueue', 'status', 'pageSize']);
+    let status: WorkflowStatus | undefined;
+    if (options.status !== undefined) {
+      status = STATUS_BY_NAME.get(options.status as string);
+      if (status === undefined) throw new InvalidArgumentError(`${where}: status must be one of ${[...STATUS_BY_NAME.keys()].map((k) => `"${k}"`).join(', ')}, got ${describe(options.status)}`);
+    }
+    const { service } = this.ctx;
+    const request = { ...options, status };
+    return {
+      async *[Symbol.asyncIterator]() {
+        let nextPageToken: string | undefined;
+        do {
+          const page = await service.listWorkflows({ ...request, ...(nextPageToken !== undefined ? { nextPageToken } : {}) });
+          for (const d of page.executions) yield executionDescription(d);
+          nextPageToken = page.nextPageToken;
+        } while (nextPageToken !== undefined);
+      },
+    };
   }
 
   /** Starts a workflow; the handle knows its run (`runId`, `firstExecutionRunId`). */

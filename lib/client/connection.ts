@@ -25,7 +25,18 @@ export interface ConnectionOptions {
 }
 
 /** What a client calls on its service; a WorkflowClient checks for these. */
-export const CLIENT_METHODS = ['startWorkflow', 'signalWorkflow', 'queryWorkflow', 'describeWorkflow', 'getWorkflowOutcome', 'getHistory'] as const;
+export const CLIENT_METHODS = [
+  'startWorkflow',
+  'signalWorkflow',
+  'signalWithStartWorkflow',
+  'requestCancelWorkflow',
+  'terminateWorkflow',
+  'queryWorkflow',
+  'describeWorkflow',
+  'listWorkflows',
+  'getWorkflowOutcome',
+  'getHistory',
+] as const;
 /** All of WorkflowService: a Connection's service serves clients and workers. */
 const SERVICE_METHODS = [
   ...CLIENT_METHODS,
@@ -37,6 +48,7 @@ const SERVICE_METHODS = [
   'completeActivityTask',
   'failActivityTask',
   'heartbeatActivityTask',
+  'activityTaskToken',
   'close',
 ] as const;
 

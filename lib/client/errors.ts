@@ -1,8 +1,12 @@
 /** Errors the client raises (host side), with Temporal's class names. */
 import { DejaError } from '../errors';
 
-/** The workflow failed; `cause` is its failure rebuilt as an error (ApplicationFailure, ActivityFailure, …). */
-export class WorkflowExecutionFailedError extends DejaError {
+/**
+ * The workflow did not complete; `cause` says how, rebuilt as an error: its failure
+ * (ApplicationFailure, ActivityFailure, …) for a run that failed, a CancelledFailure for one that
+ * ended cancelled, a TerminatedFailure for one that was terminated. Temporal's current name.
+ */
+export class WorkflowFailedError extends DejaError {
   constructor(
     message: string,
     readonly workflowId: string,
@@ -12,3 +16,7 @@ export class WorkflowExecutionFailedError extends DejaError {
     super('DEJA_WORKFLOW_FAILED', message, { cause });
   }
 }
+
+/** The seed-era name of WorkflowFailedError: the same class, so `instanceof` works with either. */
+export const WorkflowExecutionFailedError = WorkflowFailedError;
+export type WorkflowExecutionFailedError = WorkflowFailedError;

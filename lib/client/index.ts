@@ -6,10 +6,13 @@ export type {
   Workflow,
   WorkflowClientOptions,
   WorkflowExecutionDescription,
+  WorkflowExecutionInfo,
+  ListOptions,
+  WorkflowSignalWithStartOptions,
   WorkflowHandleOptions,
   WorkflowIdReusePolicyOption,
   WorkflowResultType,
   WorkflowStartOptions,
 } from './client';
-export { WorkflowExecutionFailedError } from './errors';
-export { QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
+export { WorkflowFailedError, WorkflowExecutionFailedError } from './errors';
+export { ActivityNotFoundError, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';

@@ -21,7 +21,11 @@ export async function createQuery(
   const blocked = run.status === 'running' && run.workflowTask !== undefined;
   await op.tx.queries.insert(compact({ queryId, workflowId, runId, workflowType, taskQueue, queryType, args, blocked: blocked || undefined }));
   if (blocked) {
-    run.blockedQueries = [...(run.blockedQueries ?? []), { queryId, needEventId: run.nextEventId - 1 }];
+    // A started task with nothing new since sees every event before its start; otherwise the
+    // query needs the events up to now, which a later task sees.
+    const wft = run.workflowTask!;
+    const needEventId = wft.startedEventId !== undefined && !run.workflowTaskPending ? wft.startedEventId - 1 : run.nextEventId - 1;
+    run.blockedQueries = [...(run.blockedQueries ?? []), { queryId, needEventId }];
     op.changed(run);
   } else op.wake({ type: 'query', taskQueue });
   return { queryId, taskQueue, workflowId, queryType };
