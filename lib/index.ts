@@ -5,7 +5,7 @@
 export { Connection, WorkflowClient, WorkflowHandle, WorkflowFailedError, WorkflowExecutionFailedError, ActivityNotFoundError } from './client';
 export type { ConnectionOptions, WorkflowStartOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, ListOptions, WorkflowSignalWithStartOptions } from './client';
 export { Worker } from './worker';
-export type { WorkerOptions, WorkerState, WorkerStats, ActivityFunction } from './worker';
+export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';
 export { replayHistory, replayHistories } from './testing/replay';
 export type { ReplayOptions, ReplayResult } from './testing/replay';
 export { bundleWorkflowCode, WorkflowBundleError } from './bundler';

@@ -9,6 +9,7 @@ import * as vm from 'node:vm';
 import {
   bundleWorkflowCode,
   loadBundle,
+  mapBundleStack,
   readCodeCache,
   writeCodeCache,
   WorkflowBundleError,
@@ -274,6 +275,100 @@ t.test('a Temporal API deja does not offer yet is named as such', async (t) => {
   const err = await bundleFailure(t, path.join(dir, 'workflows.ts'));
   t.same(where(err.problems, dir), [{ file: 'workflows.ts', line: 1, column: 10, what: '"CancellationScope" is not part of deja\'s workflow API' }]);
   t.match(err.problems[0]!.why, /subset of @temporalio\/workflow/);
+});
+
+t.test('a missing API reached through a namespace import is named as such, with file and line', async (t) => {
+  const dir = tempDir(t, {
+    'workflows.ts': [
+      "import * as wf from '@temporalio/workflow';",
+      "import * as dw from 'deja/workflow';",
+      "import * as common from '@temporalio/common';",
+      "import { helper } from './helper';",
+      'export async function w(): Promise<void> {',
+      '  await wf.sleep(1);',
+      "  const handle = wf.noSuchApi('x');",
+      "  wf['alsoMissing']();",
+      '  void [handle, dw.stillMissing, common.notThereEither];',
+      '  helper();',
+      '}',
+      '',
+    ].join('\n'),
+    'helper.ts': "import * as workflow from '@temporalio/workflow';\nexport function helper(): unknown {\n  return workflow.fromAHelper;\n}\n",
+  });
+  const err = await bundleFailure(t, path.join(dir, 'workflows.ts'));
+  const what = (name: string) => `"${name}" is not part of deja's workflow API`;
+  t.same(where(err.problems, dir), [
+    { file: 'helper.ts', line: 3, column: 19, what: what('fromAHelper') },
+    { file: 'workflows.ts', line: 7, column: 21, what: what('noSuchApi') },
+    { file: 'workflows.ts', line: 8, column: 6, what: what('alsoMissing') },
+    { file: 'workflows.ts', line: 9, column: 20, what: what('stillMissing') },
+    { file: 'workflows.ts', line: 9, column: 41, what: what('notThereEither') },
+  ], 'every missing name, at the name, in every file, through every alias; wf.sleep is fine');
+  t.match(err.problems[0]!.why, /subset of @temporalio\/workflow/);
+  t.match(err.message, /workflows\.ts:7:21 "noSuchApi" is not part of deja's workflow API/);
+});
+
+t.test('namespace imports of existing names, computed access with a non-literal key, and dependencies bundle', async (t) => {
+  const dir = tempDir(t, {
+    'workflows.ts': [
+      "import * as wf from '@temporalio/workflow';",
+      "import { hasUpdates } from 'feature-detect';",
+      'export async function w(name: string): Promise<string> {',
+      '  await wf.sleep(1);',
+      "  const acts = wf.proxyActivities<{ a(): Promise<void> }>({ startToCloseTimeout: '1 minute' });",
+      "  const api = wf as unknown as Record<string, unknown>;",
+      '  // Not checked at build time: the key is known only when it runs.',
+      "  return `${typeof acts.a} ${typeof api[name]} ${hasUpdates}`;",
+      '}',
+      '',
+    ].join('\n'),
+    // esbuild does not report an undefined import inside node_modules, where feature detection
+    // of an API across versions is common: a dependency is not checked.
+    node_modules: {
+      'feature-detect': {
+        'package.json': '{"name":"feature-detect","main":"index.js"}',
+        'index.js': "import * as wf from '@temporalio/workflow';\nexport const hasUpdates = typeof wf.noSuchApi === 'function';\n",
+      },
+    },
+  });
+  const b = await bundle(t, path.join(dir, 'workflows.ts'));
+  t.match(b.code, /proxyActivities/);
+});
+
+t.test('the bundle has a source map beside it that maps stack positions to the sources', async (t) => {
+  const dir = tempDir(t, {
+    'workflows.ts': "import { sleep } from '@temporalio/workflow';\nimport { fail } from './lib/fail';\nexport async function w(): Promise<void> {\n  await sleep(1);\n  fail();\n}\n",
+    lib: { 'fail.ts': "// a comment line\nexport function fail(): never {\n  throw new TypeError('marker-error');\n}\n" },
+  });
+  const b = await bundle(t, path.join(dir, 'workflows.ts'));
+  t.type(b.sourceMap, 'string');
+  t.equal(fs.readFileSync(`${b.bundlePath}.map`, 'utf8'), b.sourceMap, 'written beside the bundle file');
+  t.same(loadBundle(b.bundlePath).sourceMap, b.sourceMap, 'loadBundle reads it back');
+  const map = JSON.parse(b.sourceMap!) as { sourcesContent?: unknown; sources: string[] };
+  t.notOk(map.sourcesContent, 'positions only: no copy of the sources');
+
+  // The stack V8 gives for the throw and its caller, positions in the bundle's code (1-based).
+  const position = (needle: string) => {
+    const offset = b.code.indexOf(needle);
+    const before = b.code.slice(0, offset).split('\n');
+    return `${before.length}:${before[before.length - 1]!.length + 1}`;
+  };
+  const script = 'file:///deja-bundle/abc.js';
+  const stack = [
+    'TypeError: marker-error',
+    `    at fail (${script}:${position('new TypeError("marker-error")')})`,
+    `    at w (${script}:${position('fail();')})`,
+    `    at whenSettled (${script}:${position('function install')})`,
+    `    at elsewhere (${script}:99999:1)`,
+  ].join('\n');
+  const mapped = mapBundleStack(b, stack, script).split('\n');
+  t.equal(mapped[0], 'TypeError: marker-error');
+  t.equal(mapped[1], `    at fail (${path.join(dir, 'lib', 'fail.ts')}:3:9)`, 'the throw, in its own file');
+  t.equal(mapped[2], `    at w (${path.join(dir, 'workflows.ts')}:5:3)`, 'the caller');
+  t.match(mapped[3], /^ {4}at whenSettled \(deja:runtime\/\w+\.ts:\d+:\d+\)$/, "deja's runtime is shown as such");
+  t.equal(mapped[4], `    at elsewhere (${script}:99999:1)`, 'a position the map does not cover is left alone');
+  t.equal(mapBundleStack({ ...b, sourceMap: 'not json' }, stack, script), stack, 'a broken map maps nothing');
+  t.equal(mapBundleStack({ ...b, sourceMap: undefined }, stack, script), stack, 'no map: nothing is mapped');
 });
 
 t.test('the hash is stable for identical input and changes with the source', async (t) => {
@@ -625,7 +720,7 @@ t.test('default folders are made private: closed if readable, emptied if others 
   const b2 = await bundleWorkflowCode({ workflowsPath: 'workflows.js' });
   t.equal(path.dirname(b2.bundlePath), writableCache, 'used');
   t.equal(modeOf(writableCache), 0o700, 'closed to others');
-  t.same(fs.readdirSync(writableCache), [path.basename(b2.bundlePath)], 'emptied before use');
+  t.same(fs.readdirSync(writableCache).sort(), [path.basename(b2.bundlePath), `${path.basename(b2.bundlePath)}.map`], 'emptied before use');
 
   const elsewhere = tempDir(t);
   const linked = tempDir(t, { 'workflows.js': source, node_modules: { '.cache': {} } });

@@ -17,6 +17,7 @@ import {
   WorkflowBundleError,
   compileError,
   hostOnlyImport,
+  missingApi,
   nodeBuiltinImport,
   unsupportedSubpath,
 } from './problems';
@@ -35,6 +36,8 @@ export interface BundleOptions {
 
 const OPTION_KEYS = ['workflowsPath', 'cacheDir'] as const;
 const ENTRY_NAME = '<deja entry>';
+/** The bundle's name inside esbuild: only the source map's relative paths depend on it. */
+const OUTPUT_NAME = 'deja-bundle.js';
 /**
  * The entry names its two imports by these specifiers, which the plugin maps to paths. Absolute
  * paths written into the entry would be re-parsed by esbuild, which reads `*` in them as a glob.
@@ -56,6 +59,7 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
   // The plugin adds what it finds while esbuild loads files; esbuild's own errors join them below.
   const problems: BundleProblem[] = [];
   let output = '';
+  let map = '';
   try {
     const result = await build({
       stdin: {
@@ -80,12 +84,24 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
       // `conditions` is left alone: adding 'require' doubles typical bundles.
       mainFields: ['module', 'main'],
       target: 'es2022',
-      sourcemap: false,
+      // A map beside the bundle (never inside it: the isolate compiles only the code), with
+      // positions only: the worker maps a failed task's stack back to the workflow's sources.
+      // `outfile` only names the output for the map's relative `sources`; nothing is written.
+      sourcemap: 'external',
+      sourcesContent: false,
+      outfile: path.join(workingDir, OUTPUT_NAME),
       legalComments: 'none',
       logLevel: 'silent',
       plugins: [sandboxPlugin(runtime, workflowsPath, problems)],
     });
-    output = result.outputFiles[0]!.text;
+    for (const file of result.outputFiles) {
+      if (file.path.endsWith('.map')) map = file.text;
+      else output = file.text;
+    }
+    for (const message of result.warnings) {
+      const name = undefinedRuntimeImport(message, workingDir, runtime);
+      if (name !== undefined) problems.push({ ...toProblem(message, workingDir, workflowsPath), ...missingApi(name) });
+    }
   } catch (err) {
     if (!isBuildFailure(err)) {
       throw new DejaError('DEJA_BUNDLE', `bundling ${workflowsPath} failed: ${(err as Error).message}`, { cause: err });
@@ -94,9 +110,38 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
   }
   if (problems.length > 0) throw new WorkflowBundleError(workflowsPath, problems);
 
-  const code = bundleHeader(workflowsPath) + output;
+  const header = bundleHeader(workflowsPath);
+  const code = header + output;
   const hash = sha256(code);
-  return bundleRecord(code, hash, workflowsPath, storeBundleFile(cacheDir, hash, code));
+  const sourceMap = shiftSourceMap(map, header, workingDir);
+  return bundleRecord(code, hash, workflowsPath, storeBundleFile(cacheDir, hash, code, sourceMap), sourceMap);
+}
+
+/**
+ * The map of `code` (header plus esbuild's output): one empty generated line per header line
+ * (`;` in `mappings`), and `sourceRoot` set to the workflows module's folder, which esbuild's
+ * relative `sources` are relative to, so the map resolves wherever it is kept (the cache folder,
+ * beside a `deja bundle --out` file), as the header's workflows path does.
+ */
+function shiftSourceMap(map: string, header: string, workingDir: string): string {
+  const parsed = JSON.parse(map) as { mappings: string; sourceRoot?: string };
+  const headerLines = header.split('\n').length - 1;
+  parsed.mappings = ';'.repeat(headerLines) + parsed.mappings;
+  parsed.sourceRoot = workingDir;
+  return JSON.stringify(parsed);
+}
+
+/**
+ * The name behind esbuild's "Import "x" will always be undefined" warning when the import is of
+ * deja's workflow API: what a namespace import (`import * as wf from '@temporalio/workflow'`)
+ * reads as `wf.x` or `wf['x']` when the runtime has no such export. esbuild compiles that access
+ * to `(void 0)`; deja refuses it as it refuses the named import `import { x }`.
+ */
+function undefinedRuntimeImport(message: Message, workingDir: string, runtime: string): string | undefined {
+  if (message.id !== 'import-is-undefined') return undefined;
+  const m = /^Import "([^"]+)" will always be undefined because there is no matching export in "([^"]+)"$/.exec(message.text);
+  if (m === null) return undefined;
+  return path.resolve(workingDir, m[2]!) === path.join(runtime, 'index.ts') ? m[1] : undefined;
 }
 
 /**
@@ -224,7 +269,7 @@ let runtime: string | undefined;
  * and names files by their real paths, so the aliases and the "is this deja's own file" test
  * must use the same spelling or the runtime would be loaded twice.
  */
-function runtimeDir(): string {
+export function runtimeDir(): string {
   return (runtime ??= fs.realpathSync(path.join(packageRoot(), 'runtime')));
 }
 

@@ -24,6 +24,12 @@ export interface WorkflowBundle {
   codeCachePath: string;
   /** Where the bundle itself was written (`<cacheDir>/<hash>.js`). */
   bundlePath: string;
+  /**
+   * The source map of `code` (v3 JSON, positions only, no sources' content), kept beside the
+   * bundle file as `<bundlePath>.map`. The worker maps a failed workflow task's stack through it
+   * to the workflow's own files. Absent for a bundle loaded without its map.
+   */
+  sourceMap?: string;
 }
 
 /**
@@ -44,7 +50,7 @@ export function bundleHeader(workflowsPath: string): string {
  * The bundle record for `code`, whose sha256 is `hash`. The hash is remembered for this object,
  * so the code cache need not hash the source again to check a cache file against it.
  */
-export function bundleRecord(code: string, hash: string, workflowsPath: string, bundlePath: string): WorkflowBundle {
+export function bundleRecord(code: string, hash: string, workflowsPath: string, bundlePath: string, sourceMap?: string): WorkflowBundle {
   const bundle: WorkflowBundle = {
     code,
     hash,
@@ -52,6 +58,7 @@ export function bundleRecord(code: string, hash: string, workflowsPath: string, 
     workflowsPath,
     codeCachePath: codeCachePathFor(path.dirname(bundlePath), hash),
     bundlePath,
+    ...(sourceMap !== undefined ? { sourceMap } : {}),
   };
   rememberSourceHash(bundle, code, hash);
   return bundle;
@@ -65,12 +72,12 @@ export function bundleRecord(code: string, hash: string, workflowsPath: string, 
  * silently replaced. The default folder may be unwritable (a read-only node_modules in a
  * container image) or not private to this user, so it falls back to the per-user temporary one.
  */
-export function storeBundleFile(cacheDir: string | undefined, hash: string, code: string): string {
+export function storeBundleFile(cacheDir: string | undefined, hash: string, code: string, sourceMap: string): string {
   if (cacheDir !== undefined) {
     try {
       makeDir(cacheDir);
       if (!fs.statSync(cacheDir).isDirectory()) throw new Error('it is not a directory');
-      return writeBundleFile(cacheDir, hash, code);
+      return writeBundleFile(cacheDir, hash, code, sourceMap);
     } catch (err) {
       throw new DejaError('DEJA_BUNDLE', `cannot write the workflow bundle to ${cacheDir}: ${(err as Error).message}`, { cause: err });
     }
@@ -81,7 +88,7 @@ export function storeBundleFile(cacheDir: string | undefined, hash: string, code
     const refused = preparePrivateDir(dir);
     if (refused === undefined) {
       try {
-        return writeBundleFile(dir, hash, code);
+        return writeBundleFile(dir, hash, code, sourceMap);
       } catch (err) {
         failures.push(`${dir} (${(err as Error).message})`);
         continue;
@@ -100,21 +107,28 @@ export function storeBundleFile(cacheDir: string | undefined, hash: string, code
 }
 
 /**
- * Writes `<dir>/<hash>.js` unless an identical file is already there, and returns its path.
- * Throws the file system's error; the caller decides whether another directory will do.
+ * Writes `<dir>/<hash>.js` and its map `<dir>/<hash>.js.map`, each unless an identical file is
+ * already there, and returns the bundle's path. Throws the file system's error; the caller
+ * decides whether another directory will do.
  */
-function writeBundleFile(dir: string, hash: string, code: string): string {
+function writeBundleFile(dir: string, hash: string, code: string, sourceMap: string): string {
   const file = path.join(dir, `${hash}.js`);
-  if (readIfPresent(file) === code) return file;
-  writeAtomic(file, code);
+  if (readIfPresent(file) !== code) writeAtomic(file, code);
+  if (readIfPresent(sourceMapPathFor(file)) !== sourceMap) writeAtomic(sourceMapPathFor(file), sourceMap);
   return file;
+}
+
+/** Where a bundle file's source map is kept: beside it, as `<bundle file>.map`. */
+export function sourceMapPathFor(bundlePath: string): string {
+  return `${bundlePath}.map`;
 }
 
 // ---- loading ----
 
 /**
- * Reads a bundle written earlier by bundleWorkflowCode (or `deja bundle`). Refuses a file that is
- * not a deja bundle, and one built for another protocol version.
+ * Reads a bundle written earlier by bundleWorkflowCode (or `deja bundle`), with its source map
+ * when `<bundlePath>.map` is there. Refuses a file that is not a deja bundle, and one built for
+ * another protocol version.
  */
 export function loadBundle(bundlePath: string): WorkflowBundle {
   if (typeof bundlePath !== 'string' || bundlePath === '') {
@@ -147,7 +161,8 @@ export function loadBundle(bundlePath: string): WorkflowBundle {
   if (header === null) {
     throw new DejaError('DEJA_BUNDLE', `${file} has a malformed deja-bundle header`);
   }
-  return bundleRecord(code, sha256(code), JSON.parse(header[1]!) as string, file);
+  // The map is optional: without it the bundle runs the same, and stacks name bundle positions.
+  return bundleRecord(code, sha256(code), JSON.parse(header[1]!) as string, file, readIfPresent(sourceMapPathFor(file)));
 }
 
 // ---- helpers ----

@@ -60,7 +60,7 @@ function formatMessage(workflowsPath: string, problems: readonly BundleProblem[]
 }
 
 /** Relative to the working directory when the file is under it: shorter, and still clickable. */
-function displayPath(file: string): string {
+export function displayPath(file: string): string {
   const rel = path.relative(process.cwd(), file);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
@@ -151,6 +151,18 @@ export function nodeGlobalUse(name: string): Explanation {
   };
 }
 
+/**
+ * A name imported from the workflow API that the runtime does not export, whether by a named
+ * import (`import { x }`) or through a namespace import (`wf.x`).
+ */
+export function missingApi(name: string): Explanation {
+  return {
+    what: `"${name}" is not part of deja's workflow API`,
+    why: 'deja implements a subset of @temporalio/workflow so far; this name has no counterpart yet',
+    hint: 'see the README for the workflow API deja offers today',
+  };
+}
+
 /** For errors esbuild itself reports (resolution, syntax). */
 export function compileError(text: string, notes: readonly string[]): Explanation {
   const hint = notes.join(' ');
@@ -162,12 +174,6 @@ export function compileError(text: string, notes: readonly string[]): Explanatio
     };
   }
   const missing = /^No matching export in "[^"]*runtime\/index\.ts" for import "([^"]+)"$/.exec(text);
-  if (missing) {
-    return {
-      what: `"${missing[1]}" is not part of deja's workflow API`,
-      why: 'deja implements a subset of @temporalio/workflow so far; this name has no counterpart yet',
-      hint: 'see the README for the workflow API deja offers today',
-    };
-  }
+  if (missing) return missingApi(missing[1]!);
   return { what: text, why: 'esbuild could not compile this file', ...(hint ? { hint } : {}) };
 }

@@ -1,12 +1,16 @@
 /**
  * A minimal reader for source map v3 `mappings` (host side, bundler only): enough to map a
- * position in esbuild's transform output back to the single source it came from.
+ * position in esbuild's output back to the source it came from (the one source of a transform,
+ * or one of a bundle's). esbuild writes plain v3 maps, never index maps with `sections`, which is
+ * all this reads.
  */
 import { DejaError } from '../errors';
 
-/** One mapping segment: generated column → original line and column (all 0-based). */
+/** One mapping segment: generated column → source, original line and column (all 0-based). */
 export interface Segment {
   generatedColumn: number;
+  /** Index into the map's `sources`. */
+  sourceIndex: number;
   originalLine: number;
   originalColumn: number;
 }
@@ -17,11 +21,11 @@ const DIGIT = new Map([...BASE64].map((ch, i) => [ch, i]));
 /**
  * Decodes `mappings` into one array of segments per generated line, each sorted by generated
  * column. Segments without an original position (1 field) are dropped: they map to nothing.
- * The source index is ignored, since a transform has exactly one source.
  */
 export function decodeMappings(mappings: string): Segment[][] {
   const lines: Segment[][] = [];
   // Every field but the generated column is a delta that carries across lines.
+  let sourceIndex = 0;
   let originalLine = 0;
   let originalColumn = 0;
   for (const line of mappings.split(';')) {
@@ -31,9 +35,10 @@ export function decodeMappings(mappings: string): Segment[][] {
       const fields = decodeVlq(text);
       generatedColumn += fields[0] ?? 0;
       if (fields.length >= 4) {
+        sourceIndex += fields[1]!;
         originalLine += fields[2]!;
         originalColumn += fields[3]!;
-        segments.push({ generatedColumn, originalLine, originalColumn });
+        segments.push({ generatedColumn, sourceIndex, originalLine, originalColumn });
       }
     }
     segments.sort((a, b) => a.generatedColumn - b.generatedColumn);

@@ -23,7 +23,7 @@ Options of replay:
   --quiet, -q              print failures and the summary only
 
 Options of bundle:
-  --out, -o <file>         also write the bundle to this file
+  --out, -o <file>         also write the bundle to this file, and its source map to <file>.map
 
 Every command:
   --debug                  print the stack of an error (or set DEJA_DEBUG=1)
@@ -180,6 +180,8 @@ async function bundleCommand(args: string[], out: Out): Promise<number> {
   if (target !== undefined) {
     try {
       fs.writeFileSync(target, bundle.code);
+      // loadBundle reads it from beside the bundle: failed tasks' stacks then name source files.
+      if (bundle.sourceMap !== undefined) fs.writeFileSync(`${target}.map`, bundle.sourceMap);
     } catch (error) {
       throw new UsageError(`bundle: cannot write the bundle to ${values.out}: ${fileProblem(error)}; expected --out to name a writable file`, { cause: error });
     }

@@ -81,6 +81,14 @@ export class SandboxDisposedError extends DejaError {
   }
 }
 
+/**
+ * The name the bundle is compiled under: stack frames of workflow code inside the isolate name
+ * their positions as `<this>:line:column`, which the worker maps back to source files.
+ */
+export function bundleScriptName(hash: string): string {
+  return `file:///deja-bundle/${hash.slice(0, 12)}.js`;
+}
+
 class PooledIsolate {
   readonly isolate: ivm.Isolate;
   readonly scripts = new Map<string, ivm.Script>();
@@ -96,7 +104,7 @@ class PooledIsolate {
   script(bundle: SandboxBundle): ivm.Script {
     let script = this.scripts.get(bundle.hash);
     if (script) return script;
-    const filename = `file:///deja-bundle/${bundle.hash.slice(0, 12)}.js`;
+    const filename = bundleScriptName(bundle.hash);
     const cached = readCodeCache(bundle);
     if (cached) {
       const copy = new ivm.ExternalCopy(cached.buffer.slice(cached.byteOffset, cached.byteOffset + cached.byteLength) as ArrayBuffer);

@@ -12,8 +12,8 @@ import { isClosingCommand, type Payload, type WireFailure, type WorkflowTaskFail
 import { errorToFailure, ApplicationFailure } from '../../runtime/failure';
 import type { HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import type { ActivityTask, QueryTask, WorkflowService, WorkflowTask } from '../service';
-import { bundleWorkflowCode, type WorkflowBundle } from '../bundler';
-import { IsolatePool, SandboxDisposedError, SandboxMemoryError, SandboxTimeoutError, UnhandledRejectionError, checkWireFailure, type SandboxExecution } from '../sandbox';
+import { bundleWorkflowCode, mapBundleStack, type WorkflowBundle } from '../bundler';
+import { IsolatePool, SandboxDisposedError, SandboxMemoryError, SandboxTimeoutError, UnhandledRejectionError, bundleScriptName, checkWireFailure, type SandboxExecution } from '../sandbox';
 import { ReplayMachine, initFromStart, type PendingLiveTask } from '../replay';
 import { Context, type ActivityInfo } from '../activity';
 import { toPlainJson } from '../activity/json';
@@ -41,11 +41,13 @@ export interface WorkerOptions {
   activationTimeoutMs?: number;
   identity?: string;
   /**
-   * Where workflow log lines go (only when not replaying), and the worker's own reports (a task it
-   * could not hand back, a loop that stopped), with `workflowId` '' for those. Default: console,
-   * with control characters escaped so workflow text cannot forge or recolour host log lines.
+   * Where workflow log lines go (only when not replaying), the worker's own reports (a task it
+   * could not hand back, a loop that stopped) with `workflowId` '' for those, and each failed
+   * workflow task (see WorkerLogLine: once per failure streak, with its source-mapped stack).
+   * Default: console, with control characters escaped so workflow text cannot forge or recolour
+   * host log lines.
    */
-  logger?: (line: { workflowId: string; level: string; message: string }) => void;
+  logger?: (line: WorkerLogLine) => void;
   /**
    * On shutdown, how long running activities may go on before they are cancelled through their
    * cancellation signal. Default 10,000 ms.
@@ -57,6 +59,33 @@ export interface WorkerOptions {
    */
   shutdownForceTimeMs?: number;
 }
+
+/**
+ * One line for the worker's logger. A failed workflow task is reported at level 'error' with its
+ * run, type, cause and attempt, and `stack`: the frames of the error, mapped through the bundle's
+ * source map to the workflow's own files (`at fn (src/workflows.ts:12:9)`; deja's runtime shows
+ * as `deja:runtime/…`). The default logger prints them under the message.
+ *
+ * A task that keeps failing is not logged on every retry: the first failure of a run's streak is
+ * logged, then each different failure (cause, type and message) once, up to
+ * MAX_LOGGED_FAILURES_PER_STREAK; the streak ends when a task of the run completes.
+ */
+export interface WorkerLogLine {
+  workflowId: string;
+  level: string;
+  message: string;
+  runId?: string;
+  workflowType?: string;
+  cause?: WorkflowTaskFailedCause;
+  attempt?: number;
+  /** `    at …` lines, one per frame, source-mapped; absent when the error has no workflow frames. */
+  stack?: string;
+}
+
+/** Different failures logged per failure streak of a run; the rest of the streak is not logged. */
+export const MAX_LOGGED_FAILURES_PER_STREAK = 5;
+/** Runs whose failure streak the worker remembers; the oldest is forgotten first. */
+const MAX_FAILURE_STREAKS = 10_000;
 
 const OPTION_KEYS = [
   'taskQueue',
@@ -128,6 +157,8 @@ export class Worker {
   private readonly forceMs: number;
   private readonly activities: Record<string, ActivityFunction>;
   private readonly logger: NonNullable<WorkerOptions['logger']>;
+  /** Per run in a failure streak: the failures already logged (see WorkerLogLine). */
+  private readonly failureStreaks = new Map<string, Set<string>>();
   private activeActivities = 0;
   private activitySlotFreed: (() => void) | undefined;
   private readonly inFlight = new Set<Promise<void>>();
@@ -455,12 +486,13 @@ export class Worker {
           }
           throw error;
         }
+        this.failureStreaks.delete(task.runId);
         if (completion.commands.some(isClosingCommand)) this.evict(task.runId);
         return;
       }
       this.evict(task.runId);
       this.counters.workflowTaskFailures++;
-      await this.failTask(task, completion.failure.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError', completion.failure);
+      await this.taskFailed(task, completion.failure.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError', completion.failure, undefined);
       return;
     } catch (error) {
       if (error instanceof DeterminismViolationError) failure = { cause: 'nondeterminism', error };
@@ -477,7 +509,60 @@ export class Worker {
     }
     this.evict(task.runId);
     this.counters.workflowTaskFailures++;
-    await this.failTask(task, failure.cause, errorToFailure(failure.error));
+    await this.taskFailed(task, failure.cause, hostFailure(failure.error), failure.error);
+  }
+
+  /**
+   * A workflow task failed: its stacks are mapped to the workflow's sources (in history too: host
+   * data, never replayed), the failure is logged unless this run's streak logged it already, and
+   * the task is failed. `error` is the host-side error, when the failure was not the isolate's.
+   */
+  private async taskFailed(task: WorkflowTask, cause: WorkflowTaskFailedCause, failure: WireFailure, error: unknown): Promise<void> {
+    const scriptName = bundleScriptName(this.bundle!.hash);
+    const mapped = this.mapFailure(failure, scriptName, 0);
+    // The log shows the first stack in the cause chain that runs through workflow code. A deja
+    // error raised on the host (a deadline, nondeterminism found by replay) says what it needs in
+    // its message, and its host frames would only mislead; any other host error is a bug in deja,
+    // whose own stack is then the useful one.
+    let index = failureChain(failure).findIndex((f) => f.stack?.includes(scriptName));
+    if (index < 0 && error !== undefined && !(error instanceof DejaError)) index = 0;
+    const frames = index < 0 ? undefined : framesOf(failureChain(mapped)[index]?.stack);
+    this.logTaskFailure(task, cause, mapped, frames);
+    await this.failTask(task, cause, mapped);
+  }
+
+  private mapFailure(failure: WireFailure, scriptName: string, depth: number): WireFailure {
+    const out: WireFailure = { ...failure };
+    if (typeof failure.stack === 'string') out.stack = mapBundleStack(this.bundle!, failure.stack, scriptName);
+    if (failure.cause !== undefined && depth < 32) out.cause = this.mapFailure(failure.cause, scriptName, depth + 1);
+    return out;
+  }
+
+  /** Logs the failure unless this run's failure streak has already logged it (see WorkerLogLine). */
+  private logTaskFailure(task: WorkflowTask, cause: WorkflowTaskFailedCause, failure: WireFailure, frames: string | undefined): void {
+    let logged = this.failureStreaks.get(task.runId);
+    this.failureStreaks.delete(task.runId); // re-inserted below: the oldest streak is forgotten first
+    logged ??= new Set();
+    this.failureStreaks.set(task.runId, logged);
+    if (this.failureStreaks.size > MAX_FAILURE_STREAKS) this.failureStreaks.delete(this.failureStreaks.keys().next().value!);
+    const key = `${cause}\0${failure.type ?? ''}\0${failure.message}`;
+    if (logged.has(key) || logged.size >= MAX_LOGGED_FAILURES_PER_STREAK) return;
+    logged.add(key);
+    const what = failure.type !== undefined && failure.type !== '' ? `${failure.type}: ${failure.message}` : failure.message;
+    const after =
+      logged.size === MAX_LOGGED_FAILURES_PER_STREAK
+        ? `it is retried; no further failure of this run is logged until one of its tasks completes`
+        : `it is retried; the same failure again is not logged`;
+    this.logger$({
+      workflowId: task.workflowId,
+      level: 'error',
+      message: `workflow task failed (${cause}): ${what} [workflow ${task.workflowId}, run ${task.runId}, type ${task.workflowType}, attempt ${task.attempt}]; ${after}`,
+      runId: task.runId,
+      workflowType: task.workflowType,
+      cause,
+      attempt: task.attempt,
+      ...(frames !== undefined && frames !== '' ? { stack: frames } : {}),
+    });
   }
 
   /**
@@ -509,8 +594,12 @@ export class Worker {
   }
 
   private log(workflowId: string, level: string, message: string): void {
+    this.logger$({ workflowId, level, message });
+  }
+
+  private logger$(line: WorkerLogLine): void {
     try {
-      this.logger({ workflowId, level, message });
+      this.logger(line);
     } catch {
       // A logger that throws loses that line, not the task.
     }
@@ -756,6 +845,40 @@ function describeThrown(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+/**
+ * The wire form of a host-side error. A workflows module that threw while loading fails as a
+ * DejaError whose cause is the isolate's failure: that is kept as the cause, with its stack.
+ */
+function hostFailure(error: unknown): WireFailure {
+  const failure = errorToFailure(error);
+  const cause = error instanceof DejaError ? (error as { cause?: unknown }).cause : undefined;
+  if (isWireFailureLike(cause)) failure.cause = checkWireFailure(cause);
+  return failure;
+}
+
+function isWireFailureLike(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && !(value instanceof Error) && typeof (value as WireFailure).kind === 'string' && typeof (value as WireFailure).message === 'string';
+}
+
+/** A failure and its causes, outermost first. */
+function failureChain(failure: WireFailure): WireFailure[] {
+  const chain: WireFailure[] = [];
+  for (let f: WireFailure | undefined = failure; f !== undefined && chain.length <= 32; f = f.cause) chain.push(f);
+  return chain;
+}
+
+/**
+ * The frame lines of a stack (`    at …`), without its first lines: those repeat the error's
+ * message, which is workflow text and is already in the log line.
+ */
+function framesOf(stack: string | undefined): string | undefined {
+  if (stack === undefined) return undefined;
+  return stack
+    .split('\n')
+    .filter((line) => /^\s+at /.test(line))
+    .join('\n');
+}
+
 function isTaskOutcome(e: HistoryEvent): boolean {
   return e.type === 'workflowTaskCompleted' || e.type === 'workflowTaskFailed' || e.type === 'workflowTaskTimedOut';
 }
@@ -780,8 +903,10 @@ export function escapeLogText(text: string): string {
   });
 }
 
-function printLine(line: { workflowId: string; level: string; message: string }): void {
-  const text = line.workflowId === '' ? `[deja] ${escapeLogText(line.message)}` : `[${escapeLogText(line.workflowId)}] ${escapeLogText(line.message)}`;
+function printLine(line: WorkerLogLine): void {
+  let text = line.workflowId === '' ? `[deja] ${escapeLogText(line.message)}` : `[${escapeLogText(line.workflowId)}] ${escapeLogText(line.message)}`;
+  // One indented line per frame, each escaped on its own: the block stays one entry.
+  if (typeof line.stack === 'string') for (const frame of line.stack.split('\n')) text += `\n    ${escapeLogText(frame.trim())}`;
   if (line.level === 'error' || line.level === 'warn') console.error(text);
   else console.log(text);
 }

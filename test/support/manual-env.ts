@@ -26,7 +26,7 @@ export interface ManualEnv {
 const TASK_METHODS = ['completeWorkflowTask', 'failWorkflowTask', 'respondQueryTask', 'completeActivityTask', 'failActivityTask'] as const;
 
 /** The service as the worker sees it, counting the tasks it holds (polled, not yet answered). */
-function countingService(service: WorkflowService, held: Set<string>): WorkflowService {
+export function countingService(service: WorkflowService, held: Set<string>): WorkflowService {
   const proxy = Object.create(service) as WorkflowService;
   proxy.pollWorkflowTask = async (...args) => {
     const task = await service.pollWorkflowTask(...args);
