@@ -26,7 +26,7 @@ import { HistoryBuilder } from './support/history';
 const T0 = Date.UTC(2024, 0, 31, 12, 0, 0);
 
 /** A valid history using every event type; it closes with workflowExecution{Completed,Failed}. */
-function everyEventHistory(close: 'completed' | 'failed'): History {
+function everyEventHistory(close: 'completed' | 'failed' | 'canceled' | 'terminated'): History {
   const b = new HistoryBuilder();
   b.start(['Ada']);
   b.workflowTask('failed', 1);
@@ -55,6 +55,46 @@ function everyEventHistory(close: 'completed' | 'failed'): History {
   const a3 = b.add({ type: 'activityTaskScheduled', activityId: '3', activityType: 'ship', taskQueue: 'slow', input: [], workflowTaskCompletedEventId: wt });
   const t1 = b.add({ type: 'timerStarted', timerId: '1', startToFireTimeoutMs: 60_000, workflowTaskCompletedEventId: wt });
   const t2 = b.add({ type: 'timerStarted', timerId: '2', startToFireTimeoutMs: 0.5, workflowTaskCompletedEventId: wt });
+  // Cancellation, children and external workflows.
+  const a4 = b.add({ type: 'activityTaskScheduled', activityId: '4', activityType: 'slow', taskQueue: 'main', input: [], workflowTaskCompletedEventId: wt });
+  const a5 = b.add({ type: 'activityTaskScheduled', activityId: '5', activityType: 'slow', taskQueue: 'main', input: [], workflowTaskCompletedEventId: wt });
+  const r4 = b.add({ type: 'activityTaskCancelRequested', scheduledEventId: a4, workflowTaskCompletedEventId: wt });
+  const r5 = b.add({ type: 'activityTaskCancelRequested', scheduledEventId: a5, workflowTaskCompletedEventId: wt });
+  b.add({ type: 'activityTaskCanceled', scheduledEventId: a4, latestCancelRequestedEventId: r4 });
+  const s5 = b.add({ type: 'activityTaskStarted', scheduledEventId: a5, attempt: 1 });
+  b.add({ type: 'activityTaskCanceled', scheduledEventId: a5, startedEventId: s5, latestCancelRequestedEventId: r5, details: ['partial'] });
+  const kids = ['completed', 'failed', 'canceled', 'terminated', 'timedOut'].map((how, i) => {
+    const workflowId = `kid-${how}`;
+    const initiated = b.add({
+      type: 'startChildWorkflowExecutionInitiated',
+      workflowId,
+      workflowType: 'kid',
+      taskQueue: 'main',
+      input: [i],
+      parentClosePolicy: (['terminate', 'requestCancel', 'abandon'] as const)[i % 3],
+      ...(i === 0 ? { workflowIdReusePolicy: 'rejectDuplicate' as const } : {}),
+      workflowTaskTimeoutMs: 10_000,
+      workflowTaskCompletedEventId: wt,
+    });
+    const started = b.add({ type: 'childWorkflowExecutionStarted', workflowId, runId: `kid-run-${i}`, workflowType: 'kid', initiatedEventId: initiated });
+    return { how, base: { workflowId, runId: `kid-run-${i}`, workflowType: 'kid', initiatedEventId: initiated, startedEventId: started } };
+  });
+  const refused = b.add({ type: 'startChildWorkflowExecutionInitiated', workflowId: 'taken', workflowType: 'kid', taskQueue: 'main', input: [], parentClosePolicy: 'abandon', workflowTaskTimeoutMs: 10_000, workflowTaskCompletedEventId: wt });
+  b.add({ type: 'startChildWorkflowExecutionFailed', workflowId: 'taken', workflowType: 'kid', cause: 'workflowAlreadyExists', initiatedEventId: refused });
+  b.add({ type: 'childWorkflowExecutionCompleted', ...kids[0].base, result: { kid: true } });
+  b.add({ type: 'childWorkflowExecutionFailed', ...kids[1].base, failure: { message: 'kid broke', kind: 'application' }, retryState: 'retryPolicyNotSet' });
+  b.add({ type: 'childWorkflowExecutionCanceled', ...kids[2].base, details: [1] });
+  b.add({ type: 'childWorkflowExecutionTerminated', ...kids[3].base, reason: 'parent closed' });
+  b.add({ type: 'childWorkflowExecutionTimedOut', ...kids[4].base, retryState: 'timeout' });
+  const x1 = b.add({ type: 'signalExternalWorkflowExecutionInitiated', workflowId: 'other', signalName: 'poke', input: [2], childWorkflowOnly: false, workflowTaskCompletedEventId: wt });
+  const x2 = b.add({ type: 'signalExternalWorkflowExecutionInitiated', workflowId: 'gone', runId: 'gone-run', signalName: 'poke', input: [], childWorkflowOnly: true, workflowTaskCompletedEventId: wt });
+  b.add({ type: 'externalWorkflowExecutionSignaled', initiatedEventId: x1, workflowId: 'other', runId: 'other-run' });
+  b.add({ type: 'signalExternalWorkflowExecutionFailed', initiatedEventId: x2, workflowId: 'gone', runId: 'gone-run', cause: 'externalWorkflowExecutionNotFound' });
+  const y1 = b.add({ type: 'requestCancelExternalWorkflowExecutionInitiated', workflowId: 'other', childWorkflowOnly: false, workflowTaskCompletedEventId: wt });
+  const y2 = b.add({ type: 'requestCancelExternalWorkflowExecutionInitiated', workflowId: 'gone', runId: 'gone-run', childWorkflowOnly: false, workflowTaskCompletedEventId: wt });
+  b.add({ type: 'externalWorkflowExecutionCancelRequested', initiatedEventId: y1, workflowId: 'other', runId: 'other-run' });
+  b.add({ type: 'requestCancelExternalWorkflowExecutionFailed', initiatedEventId: y2, workflowId: 'gone', cause: 'externalWorkflowExecutionNotFound' });
+  b.add({ type: 'workflowExecutionCancelRequested', cause: 'customer left', identity: 'cli', externalInitiatedEventId: 3, externalWorkflowId: 'parent', externalRunId: 'parent-run' });
   const s1 = b.add({ type: 'activityTaskStarted', scheduledEventId: a1, attempt: 1, identity: 'worker-2' });
   b.add({ type: 'activityTaskCompleted', scheduledEventId: a1, startedEventId: s1, result: 'Hello, Ada' });
   const s2 = b.add({ type: 'activityTaskStarted', scheduledEventId: a2, attempt: 3 });
@@ -85,8 +125,12 @@ function everyEventHistory(close: 'completed' | 'failed'): History {
   b.add({ type: 'timerCanceled', timerId: '2', startedEventId: t2, workflowTaskCompletedEventId: wt2 });
   if (close === 'completed') {
     b.add({ type: 'workflowExecutionCompleted', result: { greeting: 'Hello, Ada' }, workflowTaskCompletedEventId: wt2 });
-  } else {
+  } else if (close === 'failed') {
     b.add({ type: 'workflowExecutionFailed', failure: { message: 'gave up', kind: 'application' }, workflowTaskCompletedEventId: wt2 });
+  } else if (close === 'canceled') {
+    b.add({ type: 'workflowExecutionCanceled', details: ['bye'], workflowTaskCompletedEventId: wt2 });
+  } else {
+    b.add({ type: 'workflowExecutionTerminated', reason: 'ops', details: [{ ticket: 1 }], identity: 'cli' });
   }
   return b.history();
 }
@@ -133,7 +177,7 @@ type Tap = Pick<typeof t, 'type' | 'equal' | 'fail' | 'notOk'>;
 // Valid histories
 
 t.test('a history with every event type parses, from text, bytes or an object', async (t) => {
-  for (const close of ['completed', 'failed'] as const) {
+  for (const close of ['completed', 'failed', 'canceled', 'terminated'] as const) {
     const h = everyEventHistory(close);
     const text = JSON.stringify(h);
     const fromText = parseHistory(text, 'every.json');
@@ -145,7 +189,7 @@ t.test('a history with every event type parses, from text, bytes or an object', 
     t.strictSame(fromObject, h);
     t.not(fromObject.events[0], h.events[0], 'events are fresh objects, not the input');
   }
-  const seen = new Set([...everyEventHistory('completed').events, ...everyEventHistory('failed').events].map((e) => e.type));
+  const seen = new Set((['completed', 'failed', 'canceled', 'terminated'] as const).flatMap((close) => everyEventHistory(close).events.map((e) => e.type)));
   t.strictSame([...seen].sort(), [...EVENT_TYPES].sort(), 'the fixtures cover every event type');
   t.strictSame(SUPPORTED_HISTORY_VERSIONS, [1]);
 });
@@ -329,7 +373,7 @@ const badCases: BadCase[] = [
 
   // One event's shape
   { name: 'an event that is not an object', edit: (h) => (h.events[3] = 'x'), eventId: 4, message: [/^case\.json: events\[3\]: expected an event object, found the string "x"/] },
-  { name: 'unknown event type', edit: (h) => (h.events[8].type = 'timerFire'), eventId: 9, field: 'type', message: [/^case\.json: events\[8\]\.type \(eventId 9\): expected a known event type \(one of workflowExecutionStarted, workflowTaskScheduled, .*workflowExecutionFailed\), found the string "timerFire"/] },
+  { name: 'unknown event type', edit: (h) => (h.events[8].type = 'timerFire'), eventId: 9, field: 'type', message: [/^case\.json: events\[8\]\.type \(eventId 9\): expected a known event type \(one of workflowExecutionStarted, workflowTaskScheduled, .*workflowExecutionTerminated\), found the string "timerFire"/] },
   { name: 'missing type', edit: (h) => delete h.events[8].type, eventId: 9, field: 'type', message: [/events\[8\]\.type \(eventId 9\): missing required field/] },
   { name: 'missing required field', edit: (h) => delete h.events[7].startedEventId, eventId: 8, field: 'startedEventId', message: [at(7, 'activityTaskCompleted', 'startedEventId'), /missing required field$/] },
   { name: 'missing eventTime', edit: (h) => delete h.events[2].eventTime, eventId: 3, field: 'eventTime', message: [at(2, 'workflowTaskStarted', 'eventTime'), /missing required field/] },
@@ -352,7 +396,7 @@ const badCases: BadCase[] = [
   { name: 'a retry policy with an unknown field', edit: (h) => (h.events[4].retryPolicy = { maxAttempts: 3 }), eventId: 5, field: 'retryPolicy.maxAttempts', message: [/unknown field "maxAttempts" \(did you mean "maximumAttempts"\?\)/] },
   { name: 'failure message not a string', edit: failedActivity({ message: 42, kind: 'application' }), eventId: 8, field: 'failure.message', message: [at(7, 'activityTaskFailed', 'failure.message'), /expected a string, found number 42/] },
   { name: 'failure not an object', edit: failedActivity('boom'), eventId: 8, field: 'failure', message: [/expected a failure \{ message, kind, … \}, found the string "boom"/] },
-  { name: 'failure of an unknown kind', edit: failedActivity({ message: 'x', kind: 'oops' }), eventId: 8, field: 'failure.kind', message: [/expected one of "application", "activity", "timeout", "cancelled", "terminated", "server", found the string "oops"/] },
+  { name: 'failure of an unknown kind', edit: failedActivity({ message: 'x', kind: 'oops' }), eventId: 8, field: 'failure.kind', message: [/expected one of "application", "activity", "childWorkflow", "timeout", "cancelled", "terminated", "server", found the string "oops"/] },
   { name: 'failure without a kind', edit: failedActivity({ message: 'x' }), eventId: 8, field: 'failure.kind', message: [/missing required field/] },
   { name: 'a bad failure cause', edit: failedActivity({ message: 'x', kind: 'activity', cause: { message: 'y', kind: 'application', cause: { message: 'z' } } }), eventId: 8, field: 'failure.cause.cause.kind', message: [/events\[7\]\.failure\.cause\.cause\.kind/] },
   { name: 'failure with an unknown field', edit: failedActivity({ message: 'x', kind: 'application', code: 7 }), eventId: 8, field: 'failure.code', message: [/unknown field "code"; a failure \{ message, kind, … \} has only: message, kind, type/] },
