@@ -41,6 +41,11 @@ export async function claimActivityTask(op: Op, token: string, queue: string, wh
     args: a.args,
     attempt: task.attempt,
     deadline: Math.min(lease.claimedAt + a.startToCloseTimeoutMs, scheduleToCloseDeadline(a) ?? Infinity),
+    scheduledAt: a.scheduledAt,
+    currentAttemptScheduledAt: task.visibleAt,
+    startedAt: lease.claimedAt,
+    startToCloseTimeoutMs: a.startToCloseTimeoutMs,
+    scheduleToCloseTimeoutMs: a.scheduleToCloseTimeoutMs,
     heartbeatTimeoutMs: a.heartbeatTimeoutMs,
     heartbeatDetails: a.heartbeatDetails,
   });
