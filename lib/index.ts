@@ -2,9 +2,10 @@
  * `deja`: the host-side entry point — client, worker, replay and testing. Exports by name only.
  * Workflow code imports `deja/workflow`; activity code may import `deja/activity`.
  */
-export { Connection, WorkflowClient, WorkflowHandle, WorkflowExecutionFailedError } from './client';
-export type { ConnectionOptions, WorkflowStartOptions } from './client';
+export { Connection, WorkflowClient, WorkflowHandle, WorkflowExecutionFailedError, AsyncCompletionClient, ActivityCancelledError, ActivityNotFoundError } from './client';
+export type { ConnectionOptions, WorkflowStartOptions, AsyncCompletionClientOptions, FullActivityId } from './client';
 export { Worker } from './worker';
+export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerState, WorkerStats, ActivityFunction } from './worker';
 export { replayHistory, replayHistories } from './testing/replay';
 export type { ReplayOptions, ReplayResult } from './testing/replay';

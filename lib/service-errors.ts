@@ -43,3 +43,13 @@ export class StaleTaskError extends DejaError {
     super('DEJA_STALE_TASK', message);
   }
 }
+
+/**
+ * No open activity has these ids, or none of its attempts is running (Temporal's name): from
+ * `activityTaskToken`, and from the AsyncCompletionClient for a token the service no longer holds.
+ */
+export class ActivityNotFoundError extends DejaError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEJA_ACTIVITY_NOT_FOUND', message, options);
+  }
+}

@@ -80,6 +80,10 @@ export type DejaErrorCode =
   | 'DEJA_WORKFLOW_FAILED'
   | 'DEJA_QUERY_FAILED'
   | 'DEJA_STALE_TASK'
+  /** No open activity (attempt in progress) has these ids: async completion by ids. */
+  | 'DEJA_ACTIVITY_NOT_FOUND'
+  /** An activity completed from outside was cancelled (AsyncCompletionClient.heartbeat). */
+  | 'DEJA_ACTIVITY_CANCELLED'
   | 'DEJA_LIMIT_EXCEEDED'
   | 'DEJA_PAYLOAD_TOO_LARGE'
   | 'DEJA_WORKER_FAILED'

@@ -12,3 +12,13 @@ export class WorkflowExecutionFailedError extends DejaError {
     super('DEJA_WORKFLOW_FAILED', message, { cause });
   }
 }
+
+/**
+ * AsyncCompletionClient.heartbeat: the activity was cancelled, or its attempt is no longer running
+ * (Temporal's name). Stop its work, and report it with `reportCancellation` if the service still holds it.
+ */
+export class ActivityCancelledError extends DejaError {
+  constructor(message: string) {
+    super('DEJA_ACTIVITY_CANCELLED', message);
+  }
+}

@@ -11,5 +11,7 @@ export type {
   WorkflowResultType,
   WorkflowStartOptions,
 } from './client';
-export { WorkflowExecutionFailedError } from './errors';
-export { QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
+export { ActivityCancelledError, WorkflowExecutionFailedError } from './errors';
+export { AsyncCompletionClient } from './async-completion';
+export type { AsyncCompletionClientOptions, FullActivityId, TaskToken } from './async-completion';
+export { ActivityNotFoundError, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
