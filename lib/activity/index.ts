@@ -101,9 +101,15 @@ export class CompleteAsyncError extends Error {
   constructor(message?: string) {
     super(message ?? 'the activity will be completed asynchronously');
   }
+  /** Never throws: what an activity threw may be a Proxy whose traps throw. */
   static override [Symbol.hasInstance](value: unknown): boolean {
-    if (this !== CompleteAsyncError) return typeof this === 'function' && typeof value === 'object' && value !== null && Object.prototype.isPrototypeOf.call(this.prototype, value);
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[COMPLETE_ASYNC_MARKER] === true;
+    if (typeof value !== 'object' || value === null) return false;
+    try {
+      if (this !== CompleteAsyncError) return typeof this === 'function' && Object.prototype.isPrototypeOf.call(this.prototype, value);
+      return (value as Record<symbol, unknown>)[COMPLETE_ASYNC_MARKER] === true;
+    } catch {
+      return false;
+    }
   }
 }
 Object.defineProperty(CompleteAsyncError.prototype, 'name', { value: 'CompleteAsyncError', enumerable: true });
