@@ -670,6 +670,10 @@ export class Worker {
         // It gave in to the cancellation (the signal's own error, a CancelledFailure, an AbortError):
         // reported as cancelled. If its task is gone the report is stale and dropped quietly.
         failed = failed instanceof CancelledFailure ? failed : cancel.signal.reason;
+      } else if (threw && cancelledBy === 'deadline' && isCancellation(failed, cancel.signal)) {
+        // The service times the attempt out at the same instant (this report is then stale); if its
+        // clock is behind, the attempt fails retryably, as a timeout would, not as a cancellation.
+        failed = ApplicationFailure.retryable(`activity ${task.activityType} was cancelled when its deadline passed`, 'DeadlineExceeded');
       } else if (threw && !(failed instanceof Error)) {
         // `throw undefined` (or a string, or an object) fails the activity like any error.
         failed = ApplicationFailure.retryable(`activity ${task.activityType} threw ${describeThrown(failed)}, not an Error`, 'Error');
