@@ -2,9 +2,28 @@
  * `deja`: the host-side entry point — client, worker, replay and testing. Exports by name only.
  * Workflow code imports `deja/workflow`; activity code may import `deja/activity`.
  */
-export { Connection, WorkflowClient, WorkflowHandle, WorkflowFailedError, WorkflowExecutionFailedError, ActivityNotFoundError } from './client';
-export type { ConnectionOptions, WorkflowStartOptions, WorkflowExecutionDescription, WorkflowExecutionInfo, ListOptions, WorkflowSignalWithStartOptions } from './client';
+export {
+  Connection,
+  WorkflowClient,
+  WorkflowHandle,
+  WorkflowFailedError,
+  WorkflowExecutionFailedError,
+  AsyncCompletionClient,
+  ActivityCancelledError,
+  ActivityNotFoundError,
+} from './client';
+export type {
+  ConnectionOptions,
+  WorkflowStartOptions,
+  WorkflowExecutionDescription,
+  WorkflowExecutionInfo,
+  ListOptions,
+  WorkflowSignalWithStartOptions,
+  AsyncCompletionClientOptions,
+  FullActivityId,
+} from './client';
 export { Worker } from './worker';
+export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';
 export { replayHistory, replayHistories } from './testing/replay';
 export type { ReplayOptions, ReplayResult } from './testing/replay';

@@ -44,12 +44,12 @@ export class StaleTaskError extends DejaError {
   }
 }
 
-/** No open activity with these ids, or none of its attempts is running (async completion by ids). */
+/**
+ * No open activity has these ids, or none of its attempts is running (Temporal's name): from
+ * `activityTaskToken`, and from the AsyncCompletionClient for a token the service no longer holds.
+ */
 export class ActivityNotFoundError extends DejaError {
-  constructor(
-    message: string,
-    readonly activity: { workflowId: string; runId?: string; activityId: string },
-  ) {
-    super('DEJA_ACTIVITY_NOT_FOUND', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DEJA_ACTIVITY_NOT_FOUND', message, options);
   }
 }

@@ -150,6 +150,16 @@ export interface ActivityTask {
   attempt: number;
   /** Absolute deadline in ms since the epoch (start-to-close or schedule-to-close, the earlier). */
   deadline?: number;
+  /** When the activity was scheduled, in ms since the epoch. */
+  scheduledAt?: number;
+  /** When this attempt was scheduled: `scheduledAt` for the first, the end of its backoff for a retry. */
+  currentAttemptScheduledAt?: number;
+  /** When this claim of the attempt began (the worker's start of it), in ms since the epoch. */
+  startedAt?: number;
+  /** The limit of one attempt. */
+  startToCloseTimeoutMs?: number;
+  /** The limit of all attempts, when there is one. */
+  scheduleToCloseTimeoutMs?: number;
   heartbeatTimeoutMs?: number;
   /** The details of the last heartbeat of an earlier attempt. */
   heartbeatDetails?: Payload;

@@ -76,12 +76,14 @@ export type DejaErrorCode =
   | 'DEJA_SANDBOX_MEMORY'
   | 'DEJA_SANDBOX_DISPOSED'
   | 'DEJA_NOT_FOUND'
-  /** No open activity with the ids given (async completion by ids). */
-  | 'DEJA_ACTIVITY_NOT_FOUND'
   | 'DEJA_ALREADY_STARTED'
   | 'DEJA_WORKFLOW_FAILED'
   | 'DEJA_QUERY_FAILED'
   | 'DEJA_STALE_TASK'
+  /** No open activity (attempt in progress) has these ids: async completion by ids. */
+  | 'DEJA_ACTIVITY_NOT_FOUND'
+  /** An activity completed from outside was cancelled (AsyncCompletionClient.heartbeat). */
+  | 'DEJA_ACTIVITY_CANCELLED'
   | 'DEJA_LIMIT_EXCEEDED'
   | 'DEJA_PAYLOAD_TOO_LARGE'
   | 'DEJA_WORKER_FAILED'

@@ -70,10 +70,10 @@ t.test('the replay engine does no I/O', async (t) => {
 //
 // Targets are paths from the root without extension; a target allows itself and everything under
 // it. Node built-ins and packages are checked apart (above). Host code reaches into runtime/ only
-// for the protocol, the failure classes and the shared errors: never the workflow API or the
-// isolate's internals.
+// for the protocol, the failure classes, the shared errors and the duration grammar: never the
+// workflow API or the isolate's internals.
 
-const RUNTIME_FOR_HOST = ['runtime/protocol', 'runtime/failure', 'runtime/errors'];
+const RUNTIME_FOR_HOST = ['runtime/protocol', 'runtime/failure', 'runtime/errors', 'runtime/time'];
 const ALL = ['lib', ...RUNTIME_FOR_HOST];
 
 const ALLOWED: Record<string, readonly string[]> = {

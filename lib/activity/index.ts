@@ -1,35 +1,123 @@
 /**
- * `deja/activity`: the context of a running activity (host side). Activities are plain async
- * functions registered on a Worker; inside one, `Context.current()` (or the helpers below) gives
- * its info, heartbeats and the signal that aborts when it is cancelled or times out.
+ * `deja/activity`: the context of a running activity (host side), with the names of Temporal's
+ * `@temporalio/activity`. Under deja's worker that import resolves here (see ./aliases.ts), so
+ * unchanged activity files work. Inside an activity, `Context.current()` (or the helpers below)
+ * gives its info, a logger, heartbeats, a cancellable sleep, and the promise and signal that
+ * report its cancellation.
+ *
+ * The context store is the AsyncLocalStorage that Temporal's own package keeps on `globalThis`
+ * under `Symbol.for('__temporal_activity_context_storage__')`: a copy of the real
+ * `@temporalio/activity` (≥ 1.11) loaded before the aliases were installed finds deja's Context
+ * there too, and every copy of this module (source and dist) shares it.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Payload } from '../../runtime/protocol';
 import { CancelledFailure } from '../../runtime/failure';
 import { IllegalStateError } from '../../runtime/errors';
+import { durationToMs, type Duration } from '../../runtime/time';
 import { InvalidArgumentError } from '../errors';
 import { findNonJson } from './json';
 
-export interface ActivityInfo {
-  activityId: string;
-  activityType: string;
-  workflowId: string;
-  runId: string;
-  workflowType: string;
-  taskQueue: string;
+/**
+ * Temporal's `activity.Info`, with the fields deja knows. Differences: `taskToken` is a string
+ * (Temporal's is a Uint8Array; deja's clients accept either), there is no `priority` or
+ * `retryPolicy` yet, and deja adds `workflowId`, `runId` and `deadline`.
+ */
+export interface Info {
+  /** Completes or fails this attempt from outside (see AsyncCompletionClient). */
+  readonly taskToken: string;
+  /** The task token's UTF-8 bytes in base64 (Temporal's name). */
+  readonly base64TaskToken: string;
+  readonly activityId: string;
+  readonly activityType: string;
+  readonly workflowExecution: { readonly workflowId: string; readonly runId: string };
+  readonly workflowType: string;
+  /** deja has one namespace. */
+  readonly workflowNamespace: 'default';
+  readonly activityNamespace: 'default';
+  readonly namespace: 'default';
+  readonly taskQueue: string;
   /** 1 for the first try. */
-  attempt: number;
-  /** Absolute deadline in ms since the epoch, when one is set. */
-  deadline?: number;
-  heartbeatTimeoutMs?: number;
-  /** Details of the last heartbeat of an earlier attempt: resume from here. */
-  heartbeatDetails?: Payload;
+  readonly attempt: number;
+  /** deja has no local activities. */
+  readonly isLocal: false;
+  /** Every deja activity is scheduled by a workflow. */
+  readonly inWorkflow: true;
+  /** The last heartbeat's details from an earlier attempt (undefined if none): resume from here. */
+  readonly heartbeatDetails: any;
+  readonly heartbeatTimeoutMs?: number;
+  /** The limit of one attempt. 0 when the service did not say. */
+  readonly startToCloseTimeoutMs: number;
+  /** The limit of all attempts; 0 when there is none (Temporal's "unset"). */
+  readonly scheduleToCloseTimeoutMs: number;
+  /** When the activity was scheduled (ms since the epoch; 0 when the service did not say). */
+  readonly scheduledTimestampMs: number;
+  /** When this attempt was scheduled: the schedule time, or the end of a retry's backoff. */
+  readonly currentAttemptScheduledTimestampMs: number;
+  /** When this worker claimed this attempt (deja's addition). */
+  readonly startedTimestampMs: number;
+  /** deja's: the same as `workflowExecution.workflowId`. */
+  readonly workflowId: string;
+  /** deja's: the same as `workflowExecution.runId`. */
+  readonly runId: string;
+  /** deja's: the attempt's absolute deadline (ms since the epoch), when one is set. */
+  readonly deadline?: number;
 }
 
+/** deja's former name of Info. */
+export type ActivityInfo = Info;
+
+export type LogLevel = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+export type LogMetadata = Record<string | symbol, any>;
+
+/** Temporal's Logger: each line names the activity and its workflow, and goes where the worker logs. */
+export interface Logger {
+  log(level: LogLevel, message: string, meta?: LogMetadata): void;
+  trace(message: string, meta?: LogMetadata): void;
+  debug(message: string, meta?: LogMetadata): void;
+  info(message: string, meta?: LogMetadata): void;
+  warn(message: string, meta?: LogMetadata): void;
+  error(message: string, meta?: LogMetadata): void;
+}
+
+/** What the worker gives a Context. */
+export interface ContextHooks {
+  /** Records details (throttled by the worker); never throws. */
+  heartbeat(details?: Payload): void;
+  /** Writes one log line where the worker logs. */
+  log(level: LogLevel, message: string): void;
+}
+
+const STORAGE_KEY = Symbol.for('__temporal_activity_context_storage__');
+const COMPLETE_ASYNC_MARKER = Symbol.for('__temporal_isCompleteAsyncError');
+
+/**
+ * Thrown by an activity that will be completed later, from outside, by its task token or ids
+ * (AsyncCompletionClient). The worker then neither completes nor fails the attempt: it stays open
+ * until it is completed, or until its start-to-close (or heartbeat) timeout. Recognised across
+ * copies of deja and Temporal's own class (the marker Temporal's `instanceof` checks).
+ */
+export class CompleteAsyncError extends Error {
+  constructor(message?: string) {
+    super(message ?? 'the activity will be completed asynchronously');
+  }
+  /** Never throws: what an activity threw may be a Proxy whose traps throw. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (typeof value !== 'object' || value === null) return false;
+    try {
+      if (this !== CompleteAsyncError) return typeof this === 'function' && Object.prototype.isPrototypeOf.call(this.prototype, value);
+      return (value as Record<symbol, unknown>)[COMPLETE_ASYNC_MARKER] === true;
+    } catch {
+      return false;
+    }
+  }
+}
+Object.defineProperty(CompleteAsyncError.prototype, 'name', { value: 'CompleteAsyncError', enumerable: true });
+Object.defineProperty(CompleteAsyncError.prototype, COMPLETE_ASYNC_MARKER, { value: true, enumerable: false });
+
 export class Context {
-  /** One store per process, even when two copies of this module are loaded (source and dist). */
-  private static readonly storage: AsyncLocalStorage<Context> = ((globalThis as Record<symbol, unknown>)[Symbol.for('deja.activity.context')] ??=
-    new AsyncLocalStorage<Context>()) as AsyncLocalStorage<Context>;
+  /** One store per process, shared with Temporal's package and every copy of this module. */
+  private static readonly storage: AsyncLocalStorage<Context> = ((globalThis as Record<symbol, unknown>)[STORAGE_KEY] ??= new AsyncLocalStorage<Context>()) as AsyncLocalStorage<Context>;
 
   /** @internal Used by the worker to run an activity inside its context. */
   static run<T>(context: Context, fn: () => T): T {
@@ -43,60 +131,126 @@ export class Context {
     return context;
   }
 
-  /** Resolves never; rejects with a CancelledFailure once the activity is cancelled. */
+  /**
+   * Never resolves; rejects with a CancelledFailure once the activity is cancelled (a cancel
+   * request or a lost task, learned at a heartbeat; its deadline; the worker's shutdown). It is
+   * marked handled: an activity that never looks at it causes no unhandled rejection.
+   */
   readonly cancelled: Promise<never>;
+  readonly log: Logger;
 
+  /** @internal Built by the worker. */
   constructor(
-    readonly info: ActivityInfo,
+    readonly info: Info,
+    /** Aborts when the activity is cancelled; its reason is a CancelledFailure. */
     readonly cancellationSignal: AbortSignal,
-    private readonly onHeartbeat: (details?: Payload) => void,
+    private readonly hooks: ContextHooks,
   ) {
     this.cancelled = new Promise<never>((_, reject) => {
-      const fire = () => reject(new CancelledFailure(String(cancellationSignal.reason ?? 'activity cancelled')));
+      const fire = () => reject(cancelledFailure(cancellationSignal));
       if (cancellationSignal.aborted) fire();
       else cancellationSignal.addEventListener('abort', fire, { once: true });
     });
-    this.cancelled.catch(() => undefined); // observed by whoever awaits it
+    this.cancelled.catch(() => undefined);
+    const write = (level: LogLevel, message: string, meta?: LogMetadata) => hooks.log(level, withMeta(message, meta));
+    this.log = {
+      log: write,
+      trace: (message, meta) => write('TRACE', message, meta),
+      debug: (message, meta) => write('DEBUG', message, meta),
+      info: (message, meta) => write('INFO', message, meta),
+      warn: (message, meta) => write('WARN', message, meta),
+      error: (message, meta) => write('ERROR', message, meta),
+    };
   }
 
   /**
-   * Records progress; the details reach the next attempt. Also keeps a heartbeat timeout away.
-   * Throws an InvalidArgumentError (DEJA_INVALID_ARGUMENT), naming what is wrong, when `details` is not a JSON value: it could not be
-   * recorded, and dropping it silently would end in a heartbeat timeout instead.
+   * Records progress; the latest details reach the next attempt, and a heartbeat keeps a heartbeat
+   * timeout away. The worker sends heartbeats throttled (at most one in flight, about every 80% of
+   * the heartbeat timeout, the latest details winning); an answer that the activity is cancelled
+   * aborts `cancellationSignal` and rejects `cancelled` and `sleep`. Throws an InvalidArgumentError
+   * (DEJA_INVALID_ARGUMENT) when `details` is not a JSON value: dropping it silently would end in a
+   * heartbeat timeout instead. An arrow, as Temporal's: `const { heartbeat } = Context.current()` works.
    */
-  heartbeat(details?: Payload): void {
+  readonly heartbeat = (details?: unknown): void => {
     const problem = findNonJson(details);
     if (problem !== undefined) throw new InvalidArgumentError(`heartbeat: details${problem}; heartbeat details must be a JSON value`);
-    this.onHeartbeat(details);
-  }
+    this.hooks.heartbeat(details as Payload);
+  };
 
-  /** Sleeps, but rejects with CancelledFailure if the activity is cancelled meanwhile. */
-  sleep(ms: number): Promise<void> {
+  /**
+   * Sleeps for `ms` (milliseconds or a duration string such as '5s'); rejects with the
+   * CancelledFailure if the activity is cancelled first. An arrow, as Temporal's.
+   */
+  readonly sleep = (ms: Duration): Promise<void> => {
+    let delay: number;
+    try {
+      delay = durationToMs(ms, 'sleep');
+    } catch (error) {
+      return Promise.reject(new InvalidArgumentError((error as Error).message));
+    }
+    const signal = this.cancellationSignal;
     return new Promise<void>((resolve, reject) => {
-      if (this.cancellationSignal.aborted) return reject(new CancelledFailure('activity cancelled'));
-      const timer = setTimeout(() => {
-        this.cancellationSignal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
+      if (signal.aborted) return reject(cancelledFailure(signal));
       const onAbort = () => {
         clearTimeout(timer);
-        reject(new CancelledFailure('activity cancelled'));
+        reject(cancelledFailure(signal));
       };
-      this.cancellationSignal.addEventListener('abort', onAbort, { once: true });
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.min(delay, 2 ** 31 - 1));
+      signal.addEventListener('abort', onAbort, { once: true });
     });
+  };
+}
+
+/** The signal's reason when it is a CancelledFailure (the worker's are), else one made from it. */
+function cancelledFailure(signal: AbortSignal): CancelledFailure {
+  const reason: unknown = signal.reason;
+  if (reason instanceof CancelledFailure) return reason;
+  return new CancelledFailure(reason instanceof Error ? reason.message : 'activity cancelled');
+}
+
+function withMeta(message: string, meta: LogMetadata | undefined): string {
+  const text = String(message);
+  if (meta === undefined || meta === null || typeof meta !== 'object' || Object.keys(meta).length === 0) return text;
+  try {
+    return `${text} ${JSON.stringify(meta)}`;
+  } catch {
+    return `${text} (metadata that cannot be printed)`;
   }
 }
 
-export function activityInfo(): ActivityInfo {
+/** The running activity's info. */
+export function activityInfo(): Info {
   return Context.current().info;
 }
-export function heartbeat(details?: Payload): void {
+/** `Context.current().heartbeat(details)`. */
+export function heartbeat(details?: unknown): void {
   Context.current().heartbeat(details);
 }
-export function sleep(ms: number): Promise<void> {
+/** `Context.current().sleep(ms)`. */
+export function sleep(ms: Duration): Promise<void> {
   return Context.current().sleep(ms);
 }
+/** `Context.current().cancelled`. */
+export function cancelled(): Promise<never> {
+  return Context.current().cancelled;
+}
+/** `Context.current().cancellationSignal`. */
 export function cancellationSignal(): AbortSignal {
   return Context.current().cancellationSignal;
 }
+
+/** The running activity's logger, looked up at each call (as Temporal's `log`). */
+export const log: Logger = {
+  log: (level, message, meta) => Context.current().log.log(level, message, meta),
+  trace: (message, meta) => Context.current().log.trace(message, meta),
+  debug: (message, meta) => Context.current().log.debug(message, meta),
+  info: (message, meta) => Context.current().log.info(message, meta),
+  warn: (message, meta) => Context.current().log.warn(message, meta),
+  error: (message, meta) => Context.current().log.error(message, meta),
+};
+
 export { ApplicationFailure, CancelledFailure } from '../../runtime/failure';
+export type { Duration } from '../../runtime/time';

@@ -20,3 +20,13 @@ export class WorkflowFailedError extends DejaError {
 /** The seed-era name of WorkflowFailedError: the same class, so `instanceof` works with either. */
 export const WorkflowExecutionFailedError = WorkflowFailedError;
 export type WorkflowExecutionFailedError = WorkflowFailedError;
+
+/**
+ * AsyncCompletionClient.heartbeat: the activity was cancelled, or its attempt is no longer running
+ * (Temporal's name). Stop its work, and report it with `reportCancellation` if the service still holds it.
+ */
+export class ActivityCancelledError extends DejaError {
+  constructor(message: string) {
+    super('DEJA_ACTIVITY_CANCELLED', message);
+  }
+}

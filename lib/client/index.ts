@@ -14,5 +14,7 @@ export type {
   WorkflowResultType,
   WorkflowStartOptions,
 } from './client';
-export { WorkflowFailedError, WorkflowExecutionFailedError } from './errors';
+export { ActivityCancelledError, WorkflowFailedError, WorkflowExecutionFailedError } from './errors';
+export { AsyncCompletionClient } from './async-completion';
+export type { AsyncCompletionClientOptions, FullActivityId, TaskToken } from './async-completion';
 export { ActivityNotFoundError, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';

@@ -41,6 +41,11 @@ export async function claimActivityTask(op: Op, token: string, queue: string, wh
     args: a.args,
     attempt: task.attempt,
     deadline: Math.min(lease.claimedAt + a.startToCloseTimeoutMs, scheduleToCloseDeadline(a) ?? Infinity),
+    scheduledAt: a.scheduledAt,
+    currentAttemptScheduledAt: task.visibleAt,
+    startedAt: lease.claimedAt,
+    startToCloseTimeoutMs: a.startToCloseTimeoutMs,
+    scheduleToCloseTimeoutMs: a.scheduleToCloseTimeoutMs,
     heartbeatTimeoutMs: a.heartbeatTimeoutMs,
     heartbeatDetails: a.heartbeatDetails,
   });
@@ -95,10 +100,10 @@ export async function activityTaskToken(op: Op, ref: ActivityRef): Promise<strin
   const run = await op.resolve({ workflowId: ref.workflowId, runId: ref.runId });
   const what = `activity "${ref.activityId}" of workflow "${run.workflowId}" (run ${run.runId})`;
   const open = Object.entries(run.activities ?? {}).find(([, a]) => a.activityId === ref.activityId);
-  if (open === undefined) throw new ActivityNotFoundError(`${what} is not open: it never existed, or it has closed`, ref);
+  if (open === undefined) throw new ActivityNotFoundError(`${what} is not open: it never existed, or it has closed`);
   const task = await op.tx.tasks.get(activityTaskId(run.runId, Number(open[0])));
   if (task?.kind !== 'activity' || task.lease === undefined || task.lease.expiresAt <= op.now) {
-    throw new ActivityNotFoundError(`${what} has no attempt running now (it waits for a worker, or for its retry)`, ref);
+    throw new ActivityNotFoundError(`${what} has no attempt running now (it waits for a worker, or for its retry)`);
   }
   return task.lease.token;
 }

@@ -9,16 +9,23 @@
  */
 import { hostname } from 'node:os';
 import { isClosingCommand, type Payload, type WireFailure, type WorkflowTaskFailedCause } from '../../runtime/protocol';
-import { errorToFailure, ApplicationFailure } from '../../runtime/failure';
+import { errorToFailure, ApplicationFailure, CancelledFailure } from '../../runtime/failure';
 import type { HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import type { ActivityTask, QueryTask, WorkflowService, WorkflowTask } from '../service';
 import { bundleWorkflowCode, mapBundleStack, type WorkflowBundle } from '../bundler';
 import { IsolatePool, SandboxDisposedError, SandboxMemoryError, SandboxTimeoutError, UnhandledRejectionError, bundleScriptName, checkWireFailure, type SandboxExecution } from '../sandbox';
 import { ReplayMachine, initFromStart, type PendingLiveTask } from '../replay';
-import { Context, type ActivityInfo } from '../activity';
+import { CompleteAsyncError, Context, type ContextHooks, type Info } from '../activity';
+import { installActivityAliases } from '../activity/aliases';
 import { toPlainJson } from '../activity/json';
 import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, checkInteger, checkKnownKeys, describe } from '../errors';
 import { openDefaultBackend } from '../wiring';
+import { Heartbeats, heartbeatThrottleMs } from './heartbeats';
+
+// Activity files written for Temporal import `@temporalio/activity`: from here on, in this process,
+// that name (and `@temporalio/common`) resolves to deja's modules. See lib/activity/aliases.ts for
+// how, and for what else in the process it touches.
+installActivityAliases();
 
 export type ActivityFunction = (...args: any[]) => unknown;
 
@@ -690,34 +697,36 @@ export class Worker {
   private async runActivity(task: ActivityTask): Promise<void> {
     this.counters.activities++;
     const cancel = new AbortController();
-    let cancelledBy: 'shutdown' | undefined;
-    const onShutdown = () => {
-      cancelledBy = 'shutdown';
-      cancel.abort(new Error('the worker is shutting down'));
+    // Why the signal aborted, first cause only: the service said so (a cancel request, or the
+    // task is no longer this worker's), the attempt's deadline, or the worker's shutdown.
+    let cancelledBy: 'request' | 'deadline' | 'shutdown' | undefined;
+    const abort = (by: NonNullable<typeof cancelledBy>, message: string) => {
+      if (cancel.signal.aborted) return;
+      cancelledBy = by;
+      cancel.abort(new CancelledFailure(message));
     };
+    const onShutdown = () => abort('shutdown', `activity ${task.activityType} cancelled: worker ${this.identity} is shutting down`);
     if (this.activityCancel.signal.aborted) onShutdown();
     else this.activityCancel.signal.addEventListener('abort', onShutdown, { once: true });
     const timer =
-      task.deadline !== undefined ? setTimeout(() => cancel.abort(new Error('activity deadline passed')), Math.min(MAX_TIMER_MS, Math.max(0, task.deadline - Date.now()))) : undefined;
-    const info: ActivityInfo = {
-      activityId: task.activityId,
-      activityType: task.activityType,
-      workflowId: task.workflowId,
-      runId: task.runId,
-      workflowType: task.workflowType,
-      taskQueue: this.taskQueue,
-      attempt: task.attempt,
-      ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
-      ...(task.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: task.heartbeatTimeoutMs } : {}),
-      ...(task.heartbeatDetails !== undefined ? { heartbeatDetails: task.heartbeatDetails } : {}),
-    };
-    const onHeartbeat = (details?: Payload) => {
-      this.service.heartbeatActivityTask(task.taskToken, details).then(
-        (r) => {
-          if (r.cancelRequested) cancel.abort(new Error('activity cancelled'));
-        },
-        () => undefined, // a lost heartbeat is retried by the next one
-      );
+      task.deadline !== undefined
+        ? setTimeout(() => abort('deadline', `activity ${task.activityType} cancelled: its deadline passed`), Math.min(MAX_TIMER_MS, Math.max(0, task.deadline - Date.now())))
+        : undefined;
+    const heartbeats = new Heartbeats(
+      (details) => this.service.heartbeatActivityTask(task.taskToken, details),
+      heartbeatThrottleMs(task.heartbeatTimeoutMs),
+      () => abort('request', `activity ${task.activityType} cancelled: the service asked (a cancel request, or its task is no longer this worker's)`),
+    );
+    const prefix = `activity ${task.activityType} (${task.activityId})`;
+    const hooks: ContextHooks = {
+      heartbeat: (details) => heartbeats.beat(details),
+      log: (level, message) => {
+        try {
+          this.logger({ workflowId: task.workflowId, level: level.toLowerCase(), message: `${prefix}: ${message}` });
+        } catch {
+          // A logger that throws must not fail the activity.
+        }
+      },
     };
     try {
       const fn = this.activities[task.activityType];
@@ -731,20 +740,36 @@ export class Worker {
             'NotFoundError',
           );
         }
-        result = await Context.run(new Context(info, cancel.signal, onHeartbeat), () => fn(...task.args));
+        result = await Context.run(new Context(activityInfo(task, this.taskQueue), cancel.signal, hooks), () => fn(...task.args));
       } catch (error) {
         threw = true;
         failed = error;
       }
+      if (threw && failed instanceof CompleteAsyncError) {
+        // Completed later from outside (AsyncCompletionClient): the attempt stays open until then or
+        // until its timeout. Details waiting to be sent still go, so a retry could resume from them.
+        await heartbeats.flush();
+        return;
+      }
+      await heartbeats.flush();
       if (threw && cancelledBy === 'shutdown') {
         // Another worker retries it: the attempt was cut short, it did not fail on its own.
         failed = ApplicationFailure.retryable(`activity ${task.activityType} was cancelled because worker ${this.identity} shut down`, 'WorkerShutdown');
+      } else if (threw && cancelledBy === 'request' && isCancellation(failed, cancel.signal)) {
+        // It gave in to the cancellation (the signal's own error, a CancelledFailure, an AbortError):
+        // reported as cancelled. If its task is gone the report is stale and dropped quietly.
+        failed = failed instanceof CancelledFailure ? failed : cancel.signal.reason;
+      } else if (threw && cancelledBy === 'deadline' && isCancellation(failed, cancel.signal)) {
+        // The service times the attempt out at the same instant (this report is then stale); if its
+        // clock is behind, the attempt fails retryably, as a timeout would, not as a cancellation.
+        failed = ApplicationFailure.retryable(`activity ${task.activityType} was cancelled when its deadline passed`, 'DeadlineExceeded');
       } else if (threw && !(failed instanceof Error)) {
         // `throw undefined` (or a string, or an object) fails the activity like any error.
         failed = ApplicationFailure.retryable(`activity ${task.activityType} threw ${describeThrown(failed)}, not an Error`, 'Error');
       }
       await this.report$(task, threw ? { failed } : { result });
     } finally {
+      heartbeats.close();
       if (timer) clearTimeout(timer);
       this.activityCancel.signal.removeEventListener('abort', onShutdown);
     }
@@ -800,6 +825,47 @@ export class Worker {
       if (isRefusal(error)) return error;
       throw error;
     }
+  }
+}
+
+/** The Context's info for a task: Temporal's fields, from what the service gave. */
+function activityInfo(task: ActivityTask, taskQueue: string): Info {
+  const startedAt = task.startedAt ?? Date.now();
+  const scheduledAt = task.scheduledAt ?? startedAt;
+  return {
+    taskToken: task.taskToken,
+    base64TaskToken: Buffer.from(task.taskToken, 'utf8').toString('base64'),
+    activityId: task.activityId,
+    activityType: task.activityType,
+    workflowExecution: { workflowId: task.workflowId, runId: task.runId },
+    workflowType: task.workflowType,
+    workflowNamespace: 'default',
+    activityNamespace: 'default',
+    namespace: 'default',
+    taskQueue,
+    attempt: task.attempt,
+    isLocal: false,
+    inWorkflow: true,
+    heartbeatDetails: task.heartbeatDetails,
+    ...(task.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: task.heartbeatTimeoutMs } : {}),
+    startToCloseTimeoutMs: task.startToCloseTimeoutMs ?? (task.deadline !== undefined ? Math.max(0, task.deadline - startedAt) : 0),
+    scheduleToCloseTimeoutMs: task.scheduleToCloseTimeoutMs ?? 0,
+    scheduledTimestampMs: scheduledAt,
+    currentAttemptScheduledTimestampMs: task.currentAttemptScheduledAt ?? scheduledAt,
+    startedTimestampMs: startedAt,
+    workflowId: task.workflowId,
+    runId: task.runId,
+    ...(task.deadline !== undefined ? { deadline: task.deadline } : {}),
+  };
+}
+
+/** Whether an activity's error is its giving in to cancellation, as Temporal's worker reads it. */
+function isCancellation(error: unknown, signal: AbortSignal): boolean {
+  if (error === signal.reason || error instanceof CancelledFailure) return true;
+  try {
+    return error instanceof Error && error.name === 'AbortError';
+  } catch {
+    return false;
   }
 }
 
