@@ -3,9 +3,9 @@
 // to prove deja's module wins), the info fields, heartbeat details across attempts, cancellation
 // delivered by a heartbeat's answer, and asynchronous completion by task token and by ids.
 //
-// The engine's own cancel and terminate, and its activityTaskToken, are not built in this branch:
-// where a test needs them it wraps the real service (memory backend) and answers in its place, and
-// says so in its name. No test measures time; every wait is for an event.
+// Two tests drive a cancellation by wrapping the real service (memory backend) so that it answers
+// cancelRequested, and say so in their names; the engine's own cancel and terminate reach
+// activities end to end in test/language.test.ts. No test measures time; every wait is for an event.
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -496,26 +496,14 @@ t.test('fail, reportCancellation and heartbeat by task token, with the token’s
   }
 });
 
-t.test('completion by ids goes through the service’s activityTaskToken (stand-in: the engine’s is not built here)', async (t) => {
+t.test('completion by ids: the engine’s activityTaskToken finds the running attempt', async (t) => {
   const { handed, activities } = asyncActivity();
   const asked: ActivityRef[] = [];
-  const byIds = new Map<string, string>();
-  // A stand-in for the engine's activityTaskToken: the tokens the worker polled, by ids.
-  const standIn = (service: WorkflowService) =>
-    over(service, {
-      pollActivityTask: async (...args) => {
-        const task: ActivityTask | null = await service.pollActivityTask(...args);
-        if (task) byIds.set(`${task.workflowId}/${task.activityId}`, task.taskToken);
-        return task;
-      },
-    });
-  const env = await startWorker(activities, standIn);
+  const env = await startWorker(activities);
   const service = over(env.connection.service, {
-    activityTaskToken: async (ref) => {
+    activityTaskToken: (ref) => {
       asked.push(ref);
-      const token = byIds.get(`${ref.workflowId}/${ref.activityId}`);
-      if (token === undefined) throw new ActivityNotFoundError(`no open activity ${ref.activityId} in ${ref.workflowId}`);
-      return token;
+      return env.connection.service.activityTaskToken(ref);
     },
   });
   try {
@@ -525,7 +513,8 @@ t.test('completion by ids goes through the service’s activityTaskToken (stand-
     await completion.complete({ workflowId: handle.workflowId, runId: handle.runId, activityId: 'charge-1' }, 'by ids');
     t.same(await handle.result(), { result: 'by ids' });
     t.same(asked, [{ workflowId: handle.workflowId, runId: handle.runId, activityId: 'charge-1' }], 'the ids went to activityTaskToken');
-    await t.rejects(completion.complete({ workflowId: handle.workflowId, activityId: 'nope' }, 1), { name: 'ActivityNotFoundError', code: 'DEJA_ACTIVITY_NOT_FOUND' });
+    await t.rejects(completion.complete({ workflowId: handle.workflowId, activityId: 'nope' }, 1), { name: 'ActivityNotFoundError', code: 'DEJA_ACTIVITY_NOT_FOUND', message: /"nope".* is not open/ });
+    await t.rejects(completion.complete({ workflowId: 'no-such-workflow', activityId: 'x' }, 1), { code: 'DEJA_NOT_FOUND' });
   } finally {
     await env.close();
   }
