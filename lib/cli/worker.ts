@@ -104,7 +104,7 @@ export async function workerCommand(args: string[], out: Out, options: RunOption
       const started = {
         event: 'started',
         taskQueue,
-        backend: backendShown,
+        backend: backend ?? (process.env.DEJA_BACKEND || null),
         identity: worker.identity,
         workflows: workflows ?? null,
         activities: activityNames,
