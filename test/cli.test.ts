@@ -636,3 +636,22 @@ t.test('across processes on sqlite: deja worker, then start, signal, query, resu
   worker.child.kill('SIGTERM');
   t.equal((await worker.exited).code, 0);
 });
+
+t.test("the README's CLI section names every command and the exit statuses deja help gives", async (t) => {
+  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## The deja command'), readme.indexOf('## Replay histories before a deploy'));
+  t.ok(section.length > 0, 'the section exists');
+  for (const command of ['worker', 'start', 'list', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'replay', 'bundle']) {
+    t.match(section, new RegExp(`^\\| \`deja ${command}[ \`]`, 'm'), `the table has deja ${command}`);
+  }
+  const help = (await cli(['help'], { withBackend: false })).stdout;
+  for (const [status, word] of [
+    ['0', 'success'],
+    ['1', 'the job found a problem'],
+    ['2', 'bad usage'],
+    ['3', 'not found'],
+  ]) {
+    t.match(section, new RegExp(`^\\| ${status} \\| ${word}`, 'm'), `README: ${status} ${word}`);
+    t.match(help, new RegExp(`^ {2}${status} {2}${word}`, 'm'), `deja help: ${status} ${word}`);
+  }
+});
