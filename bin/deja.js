@@ -11,12 +11,26 @@ function fail(what, error, code) {
 }
 
 if (!process.execArgv.includes('--no-node-snapshot') && !/(^|\s)--no-node-snapshot(\s|$)/.test(process.env.NODE_OPTIONS || '')) {
-  const { spawnSync } = require('node:child_process');
-  const r = spawnSync(process.execPath, ['--no-node-snapshot', ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
-  if (r.error) fail('cannot start node with --no-node-snapshot', r.error, 1);
-  // Killed by a signal: die of the same one, so the caller sees what happened.
-  if (r.status === null) process.kill(process.pid, r.signal || 'SIGTERM');
-  process.exit(r.status === null ? 1 : r.status);
+  // Asynchronously, so this process can pass SIGINT, SIGTERM and SIGHUP on: a supervisor that
+  // signals only this pid (docker, systemd with KillMode=process) still stops `deja worker`
+  // gracefully. A Ctrl-C reaches both processes; the child treats a second stop signal as the same one.
+  const { spawn } = require('node:child_process');
+  const child = spawn(process.execPath, ['--no-node-snapshot', ...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  const forward = (signal) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, forward);
+  child.on('error', (error) => fail('cannot start node with --no-node-snapshot', error, 1));
+  child.on('exit', (code, signal) => {
+    // Killed by a signal: die of the same one, so the caller sees what happened.
+    if (code === null) {
+      for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.removeAllListeners(s);
+      process.kill(process.pid, signal || 'SIGTERM');
+      return;
+    }
+    process.exit(code);
+  });
+  return;
 }
 
 // `deja … | head` closes the pipe early: the rest of the output is dropped, and the command still

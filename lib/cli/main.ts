@@ -1,122 +1,155 @@
 /**
- * The `deja` command line (host side). Each subcommand validates its arguments and exits 0 on
- * success, 1 when the job found a problem (a history that does not replay, workflow code that
- * does not bundle) or deja itself failed, 2 on bad usage: a bad flag, or a file that cannot be
- * read or written. Every error is one line, `deja: <what went wrong>; <what was expected>`; the
- * stack is printed only with DEJA_DEBUG=1 or --debug.
+ * The `deja` command line (host side). `main(argv, out)` runs one subcommand in this process and
+ * resolves with its exit status, so every command can be tested without a child process:
+ * 0 success; 1 the job found a problem (a workflow that failed, a history that does not replay,
+ * workflow code that does not bundle, a query that failed) or deja itself failed; 2 bad usage (a
+ * bad flag or value, a file that cannot be read or written); 3 not found (no such workflow or run,
+ * or it has closed when the command needs it running). Every error is one line,
+ * `deja: <what went wrong>; <what was expected>`; the stack is printed only with DEJA_DEBUG=1 or
+ * --debug.
  */
-import { parseArgs } from 'node:util';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseHistory } from '../history';
 import { bundleWorkflowCode } from '../bundler';
 import { replayHistories } from '../testing/replay';
 import { DejaError, InvalidArgumentError } from '../errors';
+import {
+  EXIT,
+  NotFoundError,
+  ProblemError,
+  SEE_HELP,
+  UsageError,
+  checkOutFile,
+  consoleOut,
+  fileProblem,
+  moduleFile,
+  parse,
+  type Out,
+  type RunOptions,
+} from './common';
+import {
+  CANCEL_HELP,
+  DESCRIBE_HELP,
+  HISTORY_HELP,
+  LIST_HELP,
+  QUERY_HELP,
+  RESULT_HELP,
+  SIGNAL_HELP,
+  START_HELP,
+  TERMINATE_HELP,
+  cancelCommand,
+  describeCommand,
+  historyCommand,
+  listCommand,
+  queryCommand,
+  resultCommand,
+  signalCommand,
+  startCommand,
+  terminateCommand,
+} from './operate';
+import { createProgress } from './progress';
+import { WORKER_HELP, workerCommand } from './worker';
 
-const USAGE = `Usage:
+export type { Out, ProgressStream, RunOptions } from './common';
+
+const EXIT_STATUS = `Exit status:
+  0  success
+  1  the job found a problem: a workflow failed (or was cancelled, terminated, timed out), a
+     history did not replay, the code did not bundle, a query failed, a --timeout ran out;
+     or deja itself failed
+  2  bad usage: a bad flag or value (bad JSON in --args, an unknown --status), a file that
+     cannot be read or written, a backend that cannot be opened
+  3  not found: no such workflow or run on the backend, or it has closed when the command
+     needs it running (signal, cancel, terminate)`;
+
+const USAGE = `Usage: deja <command> [options]      (deja <command> --help for its options)
+
+Run and check workflow code:
+  deja worker --task-queue <q> --workflows <path> [--activities <path>]   run a worker until Ctrl-C
   deja replay <history.json…> --workflows <path>   replay histories against workflow code
   deja bundle <workflows path> [--out <file>]       bundle workflow code and print its hash
+
+Operate workflows:
+  deja start <workflowType> --task-queue <q> [--workflow-id <id>] [--args <json array>]
+  deja list [--type <t>] [--status <s>] [--workflow-id <id>] [--task-queue <q>] [--limit <n>]
+  deja describe <workflowId> [--run-id <id>]
+  deja history <workflowId> [--run-id <id>] [--json] [--out <file>]
+  deja signal <workflowId> <signalName> [--args <json array>]
+  deja query <workflowId> <queryType> [--args <json array>]
+  deja cancel <workflowId> [--reason <text>]
+  deja terminate <workflowId> [--reason <text>]
+  deja result <workflowId> [--timeout <duration>]
   deja help                                          this text
 
 Options of replay:
   --workflows, -w <path>   the workflows module (TypeScript or JavaScript)
   --quiet, -q              print failures and the summary only
+  On a terminal, a progress bar on stderr; otherwise plain lines only.
 
 Options of bundle:
   --out, -o <file>         also write the bundle to this file, and its source map to <file>.map
 
+Options of the commands that operate workflows and of worker:
+  --backend <backend>      memory:<name> or sqlite:<file>; default DEJA_BACKEND, else the
+                           default backend. memory: lives in one process: use it in-process only
+  --json                   machine output: one JSON document on stdout
+
 Every command:
   --debug                  print the stack of an error (or set DEJA_DEBUG=1)
+  --help, -h               the command's options and exit statuses
 
-Exit status: 0 success, 1 a history failed to replay or the code did not bundle, 2 bad usage.`;
+${EXIT_STATUS}`;
 
-const COMMANDS = ['replay', 'bundle', 'help'];
-const SEE_HELP = 'see "deja help"';
+const COMMANDS = ['worker', 'start', 'list', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'replay', 'bundle', 'help'];
 
-/** Bad usage: exit 2 with one line. `message` already says what was expected. */
-class UsageError extends Error {}
+export const REPLAY_HELP = `Usage: deja replay <history.json…> --workflows <path> [--quiet]
 
-type Out = { log: (line: string) => void; error: (line: string) => void };
-const consoleOut: Out = { log: (l) => console.log(l), error: (l) => console.error(l) };
+Replays histories (deja's or Temporal's JSON) against workflow code and reports each verdict.
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  --workflows, -w <path>   the workflows module the histories were recorded with
+  --quiet, -q              print failures and the summary only
 
-function parse(command: string, args: string[], options: OptionSpec) {
-  try {
-    const parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
-    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
-  } catch (error) {
-    throw new UsageError(`${command}: ${describeParseError(error as Error & { code?: string }, options)}`, { cause: error });
-  }
-}
+On a terminal, a progress bar is drawn on stderr; otherwise the output is plain lines.
 
-/** util.parseArgs' messages name Node's own syntax; these name deja's. */
-function describeParseError(error: Error & { code?: string }, options: OptionSpec): string {
-  const known = Object.entries(options)
-    .map(([name, o]) => `--${name}${o.type === 'string' ? ' <value>' : ''}`)
-    .join(', ');
-  const expected = known === '' ? 'no options' : known;
-  const unknown = /^Unknown option '([^']+)'/.exec(error.message);
-  if (error.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && unknown) {
-    return `unknown option ${unknown[1]}; expected ${expected} (a file name starting with "-" goes after "--")`;
-  }
-  const option = /^Option '(?:-\w, )?(--[^ ']+)/.exec(error.message);
-  if (error.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    const spec = options[option[1].slice(2)];
-    return spec?.type === 'boolean'
-      ? `option ${option[1]} takes no value; expected ${option[1]} on its own`
-      : `option ${option[1]} needs a value; expected ${option[1]} <value>`;
-  }
-  return `${error.message.replace(/\.$/, '')}; expected ${expected}`;
-}
+Exit status: 0 every history replayed, 1 a history failed to replay (or could not be read beside
+others that could), 2 bad usage (a bad flag, a missing workflows module, no readable history).`;
 
-/** Why a file could not be read or written, in a few words, from Node's error code. */
-function fileProblem(error: unknown): string {
-  switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOENT':
-      return 'file not found';
-    case 'EISDIR':
-      return 'it is a directory, not a file';
-    case 'ENOTDIR':
-      return 'a part of its path is not a directory';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'ELOOP':
-      return 'too many symbolic links';
-    case 'ENAMETOOLONG':
-      return 'the name is too long';
-    default:
-      return (error as Error).message;
-  }
-}
+export const BUNDLE_HELP = `Usage: deja bundle <workflows path> [--out <file>]
 
-/** The workflows module named by a flag or argument: an existing file, or a UsageError. */
-function workflowsModule(command: string, given: string, expected: string): string {
-  const file = path.resolve(given);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(file);
-  } catch (error) {
-    throw new UsageError(`${command}: cannot use workflows module ${given}: ${fileProblem(error)}; expected ${expected}`, { cause: error });
-  }
-  if (!stat.isFile()) {
-    throw new UsageError(`${command}: workflows module ${given} is not a file; expected ${expected}`);
-  }
-  return file;
-}
+Bundles workflow code as the worker does and prints its content hash, size and time.
+
+  --out, -o <file>         also write the bundle to this file
+
+Exit status: 0 bundled, 1 the code did not bundle (each problem is listed), 2 bad usage.`;
+
+/** `deja help <command>` prints the command's own help. */
+const HELP_OF: Record<string, string> = {
+  worker: WORKER_HELP,
+  start: START_HELP,
+  list: LIST_HELP,
+  describe: DESCRIBE_HELP,
+  history: HISTORY_HELP,
+  signal: SIGNAL_HELP,
+  query: QUERY_HELP,
+  cancel: CANCEL_HELP,
+  terminate: TERMINATE_HELP,
+  result: RESULT_HELP,
+  replay: REPLAY_HELP,
+  bundle: BUNDLE_HELP,
+};
 
 async function replayCommand(args: string[], out: Out): Promise<number> {
   const { values, positionals } = parse('replay', args, {
     workflows: { type: 'string', short: 'w' },
     quiet: { type: 'boolean', short: 'q' },
   });
-  if (values.help) return help(out);
+  if (values.help) return help(out, REPLAY_HELP);
   if (typeof values.workflows !== 'string') {
     throw new UsageError('replay: --workflows <path> is required; expected the workflows module the histories were recorded with');
   }
   if (positionals.length === 0) throw new UsageError('replay: no history file given; expected one or more history files (JSON)');
-  const workflowsPath = workflowsModule('replay', values.workflows, '--workflows to name a TypeScript or JavaScript module');
+  const workflowsPath = moduleFile('replay', 'workflows module', values.workflows, '--workflows to name a TypeScript or JavaScript module');
   const shownOf = (file: string) => path.relative(process.cwd(), file) || file;
   const inputs = positionals.map((given) => {
     const file = path.resolve(given);
@@ -135,31 +168,40 @@ async function replayCommand(args: string[], out: Out): Promise<number> {
     throw new UsageError(`replay: cannot read history file ${first.given}: ${first.problem}${more}; expected history files (JSON)`, { cause: first.error });
   }
   let failed = 0;
+  // On a terminal a bar counts the histories; its lines go above it. Otherwise plain lines only.
+  const progress = createProgress(out.progress, inputs.length, 'replay', 'histories');
   // Read and validate each file first so a bad file is reported by name, not as a crash.
   const histories: { file: string; history: ReturnType<typeof parseHistory> }[] = [];
   for (const { file, text, problem } of inputs) {
     const shown = shownOf(file);
     if (text === undefined) {
-      out.error(`✗ ${shown}\n    ${problem}`);
+      progress.line(() => out.error(`✗ ${shown}\n    ${problem}`));
+      progress.step();
       failed++;
       continue;
     }
     try {
       histories.push({ file, history: parseHistory(text, shown) });
     } catch (error) {
-      out.error(`✗ ${shown}\n    ${(error as Error).name}: ${(error as Error).message}`);
+      progress.line(() => out.error(`✗ ${shown}\n    ${(error as Error).name}: ${(error as Error).message}`));
+      progress.step();
       failed++;
     }
   }
   let i = 0;
-  for await (const result of replayHistories({ workflowsPath }, histories.map((h) => h.history))) {
-    const shown = shownOf(histories[i++]!.file);
-    if (result.error) {
-      failed++;
-      out.error(`✗ ${shown} (${result.workflowId})\n    ${result.error.name}: ${result.error.message}`);
-    } else if (!values.quiet) {
-      out.log(`✓ ${shown} (${result.workflowId}) replays deterministically`);
+  try {
+    for await (const result of replayHistories({ workflowsPath }, histories.map((h) => h.history))) {
+      const shown = shownOf(histories[i++]!.file);
+      if (result.error) {
+        failed++;
+        progress.line(() => out.error(`✗ ${shown} (${result.workflowId})\n    ${result.error!.name}: ${result.error!.message}`));
+      } else if (!values.quiet) {
+        progress.line(() => out.log(`✓ ${shown} (${result.workflowId}) replays deterministically`));
+      }
+      progress.step();
     }
+  } finally {
+    progress.done();
   }
   const total = inputs.length;
   out.log(`${total} ${total === 1 ? 'history' : 'histories'}: ${total - failed} replayed cleanly, ${failed} failed`);
@@ -168,12 +210,12 @@ async function replayCommand(args: string[], out: Out): Promise<number> {
 
 async function bundleCommand(args: string[], out: Out): Promise<number> {
   const { values, positionals } = parse('bundle', args, { out: { type: 'string', short: 'o' } });
-  if (values.help) return help(out);
+  if (values.help) return help(out, BUNDLE_HELP);
   if (positionals.length !== 1) {
     throw new UsageError(`bundle: ${positionals.length === 0 ? 'no workflows module given' : `${positionals.length} workflows modules given`}; expected exactly one`);
   }
-  const workflowsPath = workflowsModule('bundle', positionals[0]!, 'the path of a TypeScript or JavaScript module');
-  const target = typeof values.out === 'string' ? checkOutFile(values.out) : undefined;
+  const workflowsPath = moduleFile('bundle', 'workflows module', positionals[0]!, 'the path of a TypeScript or JavaScript module');
+  const target = typeof values.out === 'string' ? checkOutFile('bundle', 'the bundle', values.out) : undefined;
   const started = performance.now();
   const bundle = await bundleWorkflowCode({ workflowsPath });
   const ms = performance.now() - started;
@@ -190,25 +232,8 @@ async function bundleCommand(args: string[], out: Out): Promise<number> {
   return 0;
 }
 
-/** `--out`: a file in an existing folder, checked before bundling so a typo costs no build. */
-function checkOutFile(given: string): string {
-  const file = path.resolve(given);
-  const expected = 'expected --out to name a file in an existing folder';
-  let dir: fs.Stats;
-  try {
-    dir = fs.statSync(path.dirname(file));
-  } catch (error) {
-    throw new UsageError(`bundle: cannot write the bundle to ${given}: its folder ${path.dirname(given)} ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : `cannot be used (${fileProblem(error)})`}; ${expected}`, { cause: error });
-  }
-  if (!dir.isDirectory()) throw new UsageError(`bundle: cannot write the bundle to ${given}: ${path.dirname(given)} is not a folder; ${expected}`);
-  if (fs.statSync(file, { throwIfNoEntry: false })?.isDirectory()) {
-    throw new UsageError(`bundle: cannot write the bundle to ${given}: it is a directory; ${expected}, not a folder`);
-  }
-  return file;
-}
-
-function help(out: Out): number {
-  out.log(USAGE);
+function help(out: Out, text = USAGE): number {
+  out.log(text);
   return 0;
 }
 
@@ -224,7 +249,7 @@ function takeDebugFlag(args: string[]): { args: string[]; debug: boolean } {
 }
 
 /** Runs the CLI with `args` (without node and the script); resolves with the exit code. */
-export async function main(argv: string[], out: Out = consoleOut): Promise<number> {
+export async function main(argv: string[], out: Out = consoleOut, options: RunOptions = {}): Promise<number> {
   const { args, debug: debugFlag } = takeDebugFlag(argv);
   const debug = debugFlag || process.env.DEJA_DEBUG === '1';
   const [command, ...rest] = args;
@@ -234,13 +259,33 @@ export async function main(argv: string[], out: Out = consoleOut): Promise<numbe
         return await replayCommand(rest, out);
       case 'bundle':
         return await bundleCommand(rest, out);
+      case 'worker':
+        return await workerCommand(rest, out, options);
+      case 'start':
+        return await startCommand(rest, out);
+      case 'list':
+        return await listCommand(rest, out);
+      case 'describe':
+        return await describeCommand(rest, out);
+      case 'history':
+        return await historyCommand(rest, out);
+      case 'signal':
+        return await signalCommand(rest, out);
+      case 'query':
+        return await queryCommand(rest, out);
+      case 'cancel':
+        return await cancelCommand(rest, out);
+      case 'terminate':
+        return await terminateCommand(rest, out);
+      case 'result':
+        return await resultCommand(rest, out);
       case 'help':
       case '--help':
       case '-h':
-        return help(out);
+        return help(out, rest[0] !== undefined && Object.hasOwn(HELP_OF, rest[0]) ? HELP_OF[rest[0]] : USAGE);
       case undefined:
         out.error(`deja: no command given; expected one of: ${COMMANDS.join(', ')}\n\n${USAGE}`);
-        return 2;
+        return EXIT.usage;
       default:
         throw new UsageError(`unknown command "${command}"; expected one of: ${COMMANDS.join(', ')}`);
     }
@@ -259,23 +304,33 @@ function report(error: unknown, out: Out, debug: boolean): number {
   if (error instanceof UsageError) {
     out.error(`deja: ${error.message} (${SEE_HELP})`);
     stack();
-    return 2;
+    return EXIT.usage;
+  }
+  if (error instanceof NotFoundError) {
+    out.error(`deja: ${error.message}`);
+    stack();
+    return EXIT.notFound;
+  }
+  if (error instanceof ProblemError) {
+    out.error(`deja: ${error.message}`);
+    stack();
+    return EXIT.problem;
   }
   if (error instanceof InvalidArgumentError) {
     out.error(`deja: ${error.message}`);
     stack();
-    return 2;
+    return EXIT.usage;
   }
   if (error instanceof DejaError) {
     // A bundle error lists its problems on several lines: that is the report, not a stack.
     out.error(`deja: ${error.name}: ${error.message}`);
     stack();
-    return 1;
+    return EXIT.problem;
   }
   const message = error instanceof Error ? error.message : String(error);
   out.error(`deja: unexpected error: ${firstLine(message)}; this is a bug in deja, please report it${debug ? '' : ' (DEJA_DEBUG=1 prints the stack)'}`);
   stack();
-  return 1;
+  return EXIT.problem;
 }
 
 const firstLine = (text: string) => text.split('\n', 1)[0]!;
