@@ -173,16 +173,23 @@ export class ChildWorkflowFailure extends TemporalFailure {
 
 /**
  * A workflow could not be started because its workflow id is taken (by a running workflow, or by a
- * closed one the id-reuse policy keeps). `startChild` rejects with it.
+ * closed one the id-reuse policy keeps). One class for both sides, as in Temporal: `startChild`
+ * rejects with it inside a workflow, and the service and client throw it on the host. It is a
+ * failure (escaping a workflow, it fails the workflow) and also answers as a DejaError with the
+ * stable code DEJA_ALREADY_STARTED (`instanceof DejaError`, `code`), as the service's errors do.
  */
 export class WorkflowExecutionAlreadyStartedError extends TemporalFailure {
   override readonly kind = 'server' as const;
+  readonly code = 'DEJA_ALREADY_STARTED' as const;
   constructor(
     message: string,
     readonly workflowId: string,
     readonly workflowType: string,
   ) {
     super(message);
+    // The brands DejaError's `instanceof` checks (runtime/errors.ts): its own, and this class's.
+    ObjectDefineProperty(this, SymbolFor('deja.error'), dataProperty('DEJA_ALREADY_STARTED', false, false, false));
+    ObjectDefineProperty(this, SymbolFor('deja.error.WorkflowExecutionAlreadyStartedError'), dataProperty(true, false, false, false));
   }
 }
 
