@@ -16,16 +16,12 @@ export class WorkflowNotFoundError extends DejaError {
   }
 }
 
-/** A run with this workflow id is running, or the id-reuse policy forbids a new one. */
-export class WorkflowExecutionAlreadyStartedError extends DejaError {
-  constructor(
-    message: string,
-    readonly workflowId: string,
-    readonly workflowType: string,
-  ) {
-    super('DEJA_ALREADY_STARTED', message);
-  }
-}
+/**
+ * A run with this workflow id is running, or the id-reuse policy forbids a new one. The runtime's
+ * class, so that the client's and a workflow's `startChild` throw the same one (as Temporal's do);
+ * it answers as a DejaError with the code DEJA_ALREADY_STARTED.
+ */
+export { WorkflowExecutionAlreadyStartedError } from '../runtime/failure';
 
 /** The query handler failed, or no worker answered in time (`failure.kind === 'timeout'`). */
 export class QueryFailedError extends DejaError {

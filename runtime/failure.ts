@@ -144,6 +144,55 @@ export class ServerFailure extends TemporalFailure {
   }
 }
 
+/** The execution of a workflow: its id and run id. */
+export interface WorkflowExecution {
+  workflowId: string;
+  runId?: string;
+}
+
+/**
+ * A child workflow failed, was cancelled, terminated or timed out; `cause` says which (the child's
+ * own failure, a CancelledFailure, a TerminatedFailure or a TimeoutFailure).
+ */
+export class ChildWorkflowFailure extends TemporalFailure {
+  override readonly kind = 'childWorkflow' as const;
+  constructor(
+    readonly namespace: string | undefined,
+    readonly execution: WorkflowExecution,
+    readonly workflowType: string,
+    readonly retryState: RetryState,
+    cause?: Error,
+  ) {
+    super('Child Workflow execution failed', cause === undefined ? undefined : { cause });
+  }
+  /** The child's execution (Temporal names it `execution`; both names work). */
+  get workflowExecution(): WorkflowExecution {
+    return this.execution;
+  }
+}
+
+/**
+ * A workflow could not be started because its workflow id is taken (by a running workflow, or by a
+ * closed one the id-reuse policy keeps). One class for both sides, as in Temporal: `startChild`
+ * rejects with it inside a workflow, and the service and client throw it on the host. It is a
+ * failure (escaping a workflow, it fails the workflow) and also answers as a DejaError with the
+ * stable code DEJA_ALREADY_STARTED (`instanceof DejaError`, `code`), as the service's errors do.
+ */
+export class WorkflowExecutionAlreadyStartedError extends TemporalFailure {
+  override readonly kind = 'server' as const;
+  readonly code = 'DEJA_ALREADY_STARTED' as const;
+  constructor(
+    message: string,
+    readonly workflowId: string,
+    readonly workflowType: string,
+  ) {
+    super(message);
+    // The brands DejaError's `instanceof` checks (runtime/errors.ts): its own, and this class's.
+    ObjectDefineProperty(this, SymbolFor('deja.error'), dataProperty('DEJA_ALREADY_STARTED', false, false, false));
+    ObjectDefineProperty(this, SymbolFor('deja.error.WorkflowExecutionAlreadyStartedError'), dataProperty(true, false, false, false));
+  }
+}
+
 // A bundler may rename a class (esbuild writes `class _ApplicationFailure` or `ApplicationFailure2`
 // when names collide), and `name` is read from the constructor: fix each class's name.
 const FAILURE_CLASSES: [Function, string][] = [
@@ -154,6 +203,8 @@ const FAILURE_CLASSES: [Function, string][] = [
   [CancelledFailure, 'CancelledFailure'],
   [TerminatedFailure, 'TerminatedFailure'],
   [ServerFailure, 'ServerFailure'],
+  [ChildWorkflowFailure, 'ChildWorkflowFailure'],
+  [WorkflowExecutionAlreadyStartedError, 'WorkflowExecutionAlreadyStartedError'],
 ];
 for (let i = 0; i < FAILURE_CLASSES.length; i++) {
   ObjectDefineProperty(FAILURE_CLASSES[i][0], 'name', dataProperty(FAILURE_CLASSES[i][1], false, false, true));
@@ -206,7 +257,8 @@ function messageOf(o: object): string {
   return value === undefined ? '' : describeThrown(value);
 }
 
-const KINDS: readonly string[] = ['application', 'activity', 'timeout', 'cancelled', 'terminated', 'server'];
+const KINDS: readonly string[] = ['application', 'activity', 'childWorkflow', 'timeout', 'cancelled', 'terminated', 'server'];
+const ALREADY_STARTED = 'WorkflowExecutionAlreadyStartedError';
 
 /** Any thrown value → its wire form. Errors that are not failures become application failures. */
 export function errorToFailure(error: unknown, depth?: number): WireFailure {
@@ -248,6 +300,16 @@ export function errorToFailure(error: unknown, depth?: number): WireFailure {
       put(f, 'retryState', stringField(error, 'retryState') ?? 'unspecified');
       break;
     }
+    case 'childWorkflow': {
+      const execution = tryGet(error, 'execution');
+      const workflowId = isObject(execution) ? stringField(execution, 'workflowId') : undefined;
+      const runId = isObject(execution) ? stringField(execution, 'runId') : undefined;
+      if (workflowId !== undefined) put(f, 'workflowId', workflowId);
+      if (runId !== undefined) put(f, 'runId', runId);
+      put(f, 'workflowType', stringField(error, 'workflowType') ?? '');
+      put(f, 'retryState', stringField(error, 'retryState') ?? 'unspecified');
+      break;
+    }
     case 'timeout':
       put(f, 'timeoutType', stringField(error, 'timeoutType') ?? 'startToClose');
       break;
@@ -258,6 +320,11 @@ export function errorToFailure(error: unknown, depth?: number): WireFailure {
     }
     case 'server':
       put(f, 'nonRetryable', tryGet(error, 'nonRetryable') === true);
+      if (failure && stringField(error, 'name') === ALREADY_STARTED) {
+        put(f, 'type', ALREADY_STARTED);
+        put(f, 'workflowId', stringField(error, 'workflowId') ?? '');
+        put(f, 'workflowType', stringField(error, 'workflowType') ?? '');
+      }
       break;
   }
   // Only an own cause (as `new Error(m, { cause })` makes): one inherited from Object.prototype
@@ -289,6 +356,13 @@ export function failureToError(failure: WireFailure): TemporalFailure {
     case 'activity':
       error = new ActivityFailure(message, field('activityType') ?? '', field('activityId'), field('retryState') ?? 'unspecified', cause);
       break;
+    case 'childWorkflow': {
+      const workflowId = field('workflowId') ?? '';
+      const runId = field('runId');
+      const execution: WorkflowExecution = runId === undefined ? { workflowId } : { workflowId, runId };
+      error = new ChildWorkflowFailure('default', execution, field('workflowType') ?? '', field('retryState') ?? 'unspecified', cause);
+      break;
+    }
     case 'timeout':
       error = new TimeoutFailure(message, field('timeoutType') ?? 'startToClose');
       break;
@@ -299,7 +373,10 @@ export function failureToError(failure: WireFailure): TemporalFailure {
       error = new TerminatedFailure(message);
       break;
     case 'server':
-      error = new ServerFailure(message, field('nonRetryable') ?? false);
+      error =
+        field('type') === ALREADY_STARTED
+          ? new WorkflowExecutionAlreadyStartedError(message, field('workflowId') ?? '', field('workflowType') ?? '')
+          : new ServerFailure(message, field('nonRetryable') ?? false);
       break;
     default:
       error = new ApplicationFailure(message, field('type'), field('nonRetryable'), field('details'), cause);
@@ -308,4 +385,44 @@ export function failureToError(failure: WireFailure): TemporalFailure {
   const stack = field('stack');
   if (stack) ObjectDefineProperty(error, 'stack', dataProperty(stack, false));
   return error;
+}
+
+/**
+ * Whether `error` says that something was cancelled: a CancelledFailure, or an ActivityFailure or
+ * ChildWorkflowFailure whose cause is one. Checks the failure brands, so it holds for failures made
+ * by any copy of deja, whatever `Symbol.hasInstance` workflow code defined.
+ */
+export function isCancellation(error: unknown): boolean {
+  'use strict';
+  if (hasBrand(CancelledFailure, error, 'deja.failure')) return true;
+  if (!hasBrand(ActivityFailure, error, 'deja.failure') && !hasBrand(ChildWorkflowFailure, error, 'deja.failure')) return false;
+  let cause: unknown;
+  try {
+    cause = own(error as object, 'cause');
+  } catch {
+    return false;
+  }
+  return hasBrand(CancelledFailure, cause, 'deja.failure');
+}
+
+/**
+ * The message of the root cause of `error`: for a failure, of the last failure down its `cause`
+ * chain; otherwise the error's own message (or the string itself, when a string was thrown).
+ */
+export function rootCause(error: unknown): string | undefined {
+  'use strict';
+  for (let depth = 0; depth < 100; depth++) {
+    if (typeof error === 'string') return error;
+    if (!isObject(error)) return undefined;
+    if (isFailure(error)) {
+      const cause = tryGet(error, 'cause');
+      if (cause !== undefined && cause !== null) {
+        error = cause;
+        continue;
+      }
+    }
+    const message = tryGet(error, 'message');
+    return typeof message === 'string' ? message : undefined;
+  }
+  return undefined;
 }

@@ -13,12 +13,15 @@
  * - console: buffered into the completion's logs; the isolate never calls the host.
  * - WebAssembly, resizable ArrayBuffers and Atomics.waitAsync: refused (see refuseOutOfHeapMemory
  *   and refuseHostTimers).
+ * - Promise.prototype.then: runs its callbacks in the CancellationScope current when they were
+ *   registered; and the bundle's async functions get their driver (see async-context.ts).
  *
  * The replacements keep the originals' `name`, `length`, `prototype`, `prototype.constructor` and
  * `instanceof` behaviour, and never hand out an original constructor (which would read the host's
  * clock, zone or locale).
  */
 import { getState, maybeState } from './internals';
+import { runAsync, thenInContext } from './async-context';
 import { DeterminismViolationError } from './errors';
 import { describeLogValues } from './format';
 import { uuid4FromRandom } from './uuid';
@@ -48,7 +51,8 @@ import {
   Object,
   ObjectDefineProperty,
   Promise,
-  PromisePrototypeThen,
+  PromisePrototype,
+  SymbolFor,
   Proxy,
   RangeError,
   ReflectApply,
@@ -548,7 +552,7 @@ function patchTimers(): void {
     method('queueMicrotask', 1, (_, args) => {
       const callback = args[0];
       if (typeof callback !== 'function') throw new TypeError('queueMicrotask: expected a function');
-      PromisePrototypeThen(new Promise<void>((resolve) => resolve()), callback as AnyFunction);
+      thenInContext(new Promise<void>((resolve) => resolve()), callback as AnyFunction, undefined);
     }),
   );
 }
@@ -647,8 +651,22 @@ function refuseHostTimers(): void {
 }
 
 /** Installs the deterministic globals once per context, before any workflow code runs. */
+/**
+ * The async context (async-context.ts): the driver of the bundle's lowered async functions, and a
+ * `then` that carries the current scope to its callbacks. The replacement is marked with
+ * `Symbol.for('deja.contextThen')` so that a test can tell it from a workflow's own.
+ */
+function installAsyncContext(): void {
+  'use strict';
+  __dejaAsync = runAsync;
+  const then = method('then', 2, (self, args) => thenInContext(self as Promise<unknown>, args[0], args[1]));
+  ObjectDefineProperty(then, SymbolFor('deja.contextThen'), { value: true, writable: false, enumerable: false, configurable: false });
+  defineBuiltin(PromisePrototype, 'then', then);
+}
+
 export function installGlobals(): void {
   'use strict';
+  installAsyncContext();
   patchDate();
   patchIntl();
   patchRandom();

@@ -15,8 +15,21 @@ export {
   uuid4,
   isReplaying,
   log,
+  ActivityCancellationType,
 } from './workflow';
 export type { ActivityOptions, RetryOptions, ActivityInterfaceFor, SignalDefinition, QueryDefinition } from './workflow';
+export { CancellationScope } from './cancellation-scope';
+export type { CancellationScopeOptions } from './cancellation-scope';
+export {
+  startChild,
+  executeChild,
+  getExternalWorkflowHandle,
+  createExternalWorkflowHandle,
+  ChildWorkflowCancellationType,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+} from './children';
+export type { ChildWorkflowOptions, ChildWorkflowHandle, ExternalWorkflowHandle } from './children';
 export {
   TemporalFailure,
   ApplicationFailure,
@@ -25,9 +38,13 @@ export {
   CancelledFailure,
   TerminatedFailure,
   ServerFailure,
+  ChildWorkflowFailure,
+  WorkflowExecutionAlreadyStartedError,
   isTemporalFailure,
+  isCancellation,
+  rootCause,
 } from './failure';
-export type { ApplicationFailureOptions } from './failure';
+export type { ApplicationFailureOptions, WorkflowExecution } from './failure';
 export { DeterminismViolationError, IllegalStateError } from './errors';
 export type { WorkflowInfo } from './protocol';
 export type { Duration } from './time';

@@ -20,6 +20,8 @@ import {
   ObjectKeys,
   ObjectSetPrototypeOf,
   Promise,
+  PromisePrototypeThen,
+  PromiseResolve,
   ReflectApply,
   TypeError,
   append,
@@ -44,12 +46,26 @@ import type {
   Payload,
   QueryRequest,
   QueryResult,
+  RequestCancelExternalWorkflowCommand,
   ScheduleActivityCommand,
+  SignalExternalWorkflowCommand,
+  StartChildWorkflowCommand,
   WireFailure,
   WorkflowInfo,
 } from './protocol';
 import { isClosingCommand } from './protocol';
-import { errorToFailure, failureToError, isTemporalFailure } from './failure';
+import {
+  ActivityFailure,
+  CancelledFailure,
+  ChildWorkflowFailure,
+  WorkflowExecutionAlreadyStartedError,
+  errorToFailure,
+  failureToError,
+  isCancellation,
+  isTemporalFailure,
+} from './failure';
+import { CancellationScope, cancelRoot, cancelledFailureOf, createRootScope, link } from './cancellation-scope';
+import { runInContext } from './async-context';
 import { IllegalStateError } from './errors';
 import { describeLogValue } from './format';
 import alea from 'seedrandom/lib/alea';
@@ -80,6 +96,8 @@ export type QueryHandler = (...args: any[]) => unknown;
 interface Condition {
   fn: () => boolean;
   resolve: () => void;
+  reject: (error: unknown) => void;
+  unlink: () => void;
 }
 
 /** The handlers for every job kind: a new job kind without a handler does not compile. */
@@ -94,21 +112,74 @@ export function wireFailure(error: unknown): WireFailure {
 }
 
 /**
- * Calls `onFulfilled` or `onRejected` once `value` settles. `await` reaches a native promise's
- * reactions without looking up its `then` (which workflow code may have replaced), in the same
- * number of microtask turns as `.then(onFulfilled, onRejected)`. Neither callback may throw.
+ * Calls `onFulfilled` or `onRejected` once `value` settles, as `await value` would: a native
+ * promise is used as it is (its `then`, which workflow code may have replaced, is never looked
+ * up), anything else is resolved first. Uses only captured intrinsics and no async function (the
+ * bundle's async functions are driven by async-context.ts, which is for workflow code). Neither
+ * callback may throw.
  */
-async function whenSettled(value: unknown, onFulfilled: (result: unknown) => void, onRejected: (error: unknown) => void): Promise<void> {
+function whenSettled(value: unknown, onFulfilled: (result: unknown) => void, onRejected: (error: unknown) => void): void {
   'use strict';
-  let result: unknown;
+  let promise: Promise<unknown>;
   try {
-    result = await value;
+    promise = PromiseResolve(value);
   } catch (error) {
     onRejected(error);
     return;
   }
-  onFulfilled(result);
+  PromisePrototypeThen(promise, onFulfilled, onRejected);
 }
+
+/** A promise rejected with `error`, marked handled until workflow code takes it. */
+function rejected<T>(error: unknown): Promise<T> {
+  return new Promise<T>((_, reject) => reject(error));
+}
+
+function noop(): void {}
+
+/** Temporal's activity cancellation types (see `ActivityCancellationType` in workflow.ts). */
+export type ActivityCancellation = 'TRY_CANCEL' | 'WAIT_CANCELLATION_COMPLETED' | 'ABANDON';
+/** Temporal's child workflow cancellation types (see `ChildWorkflowCancellationType` in children.ts). */
+export type ChildCancellation = 'ABANDON' | 'TRY_CANCEL' | 'WAIT_CANCELLATION_REQUESTED' | 'WAIT_CANCELLATION_COMPLETED';
+
+interface PendingTimer {
+  resolve: () => void;
+  reject: (error: unknown) => void;
+  callback: (() => void) | undefined;
+  unlink: () => void;
+}
+
+interface PendingActivity extends Resolver {
+  /** Rejected already (cancelled with TRY_CANCEL or ABANDON): its resolution is ignored. */
+  settled: boolean;
+  unlink: () => void;
+}
+
+interface PendingChild {
+  seq: number;
+  workflowId: string;
+  workflowType: string;
+  runId: string | undefined;
+  started: Resolver;
+  result: Resolver;
+  /** The result was rejected already (cancelled with ABANDON or TRY_CANCEL, or a cancel request went through). */
+  resultSettled: boolean;
+  /** Its scope was cancelled while the start was in flight: act on it once started. */
+  cancelPending: boolean;
+  cancellationType: ChildCancellation;
+  unlink: () => void;
+}
+
+/** An external signal or cancel request in flight: `settle` gets the resolution's failure, if any. */
+interface PendingExternal {
+  settle: (failure: WireFailure | undefined) => void;
+  unlink: () => void;
+}
+
+/** The fields of a startChildWorkflow command after its type and seq. */
+export type ChildWorkflowFields = Omit<StartChildWorkflowCommand, 'type' | 'seq'>;
+export type SignalExternalFields = Omit<SignalExternalWorkflowCommand, 'type' | 'seq'>;
+export type CancelExternalFields = Omit<RequestCancelExternalWorkflowCommand, 'type' | 'seq'>;
 
 /** UTF-8 bytes of the character at `i`: 4 for a surrogate pair (whose low half the caller skips). */
 function utf8Width(s: string, i: number): number {
@@ -155,10 +226,15 @@ export class WorkflowState {
   private commands: Command[] = list();
   private logs: LogEntry[] = list();
   private readonly logVolume = record({ lines: 0, bytes: 0, droppedLines: 0, droppedBytes: 0 });
-  private readonly seq = record({ timer: 0, activity: 0, condition: 0 });
-  private readonly timers = new Map<number, { resolve: () => void; callback?: () => void }>();
-  private readonly activities = new Map<number, Resolver>();
+  private readonly seq = record({ timer: 0, activity: 0, condition: 0, childWorkflow: 0, signalExternal: 0, cancelExternal: 0 });
+  private readonly timers = new Map<number, PendingTimer>();
+  private readonly activities = new Map<number, PendingActivity>();
   private readonly conditions = new Map<number, Condition>();
+  private readonly children = new Map<number, PendingChild>();
+  private readonly signalsOut = new Map<number, PendingExternal>();
+  private readonly cancelsOut = new Map<number, PendingExternal>();
+  /** The workflow's root cancellation scope; the `cancelWorkflow` job cancels it. */
+  readonly rootScope: CancellationScope;
   readonly signalHandlers = new Map<string, SignalHandler>();
   readonly queryHandlers = new Map<string, QueryHandler>();
   private readonly bufferedSignals: { signalName: string; args: Payload[] }[] = list();
@@ -176,6 +252,7 @@ export class WorkflowState {
     this.now = info.startTime;
     const prng = alea(init.randomnessSeed);
     this.random = () => prng();
+    this.rootScope = createRootScope();
   }
 
   // ── commands ────────────────────────────────────────────────────────────────────────────────
@@ -188,14 +265,52 @@ export class WorkflowState {
     if (isClosingCommand(command)) this.closed = true;
   }
 
-  startTimer(ms: number, callback?: () => void): { seq: number; promise: Promise<void> } {
+  /**
+   * Removes the command of kind `type` and sequence `seq` if this activation emitted it: it has
+   * not reached the service, so cancelling it is dropping it. True when it was dropped.
+   */
+  private dropUnsent(type: 'startTimer' | 'scheduleActivity' | 'startChildWorkflow' | 'signalExternalWorkflow' | 'requestCancelExternalWorkflow', seq: number): boolean {
+    for (let i = 0; i < this.commands.length; i++) {
+      const c = this.commands[i];
+      if (c.type === type && c.seq === seq) {
+        removeAt(this.commands, i);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Starts a timer (a setTimeout's, with its callback; or sleep's). Linked to `scope` when given:
+   * cancelling the scope cancels the timer and rejects the promise with the scope's failure.
+   */
+  startTimer(ms: number, callback?: () => void, scope?: CancellationScope): { seq: number; promise: Promise<void> } {
     const seq = ++this.seq.timer;
+    if (scope !== undefined) {
+      const failure = cancelledFailureOf(scope);
+      if (failure !== undefined) return { seq, promise: rejected(failure) };
+    }
     const startToFireTimeoutMs = MathMax(1, MathCeil(ms));
     let resolve!: () => void;
-    const promise = new Promise<void>((r) => (resolve = r));
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
     this.push({ type: 'startTimer', seq, startToFireTimeoutMs });
-    MapPrototypeSet(this.timers, seq, record({ resolve, callback }));
+    const timer: PendingTimer = record({ resolve, reject, callback, unlink: noop });
+    MapPrototypeSet(this.timers, seq, timer);
+    if (scope !== undefined) {
+      timer.unlink = link(scope, (failure) => {
+        if (this.cancelTimer(seq)) reject(failure);
+      });
+    }
     return { seq, promise };
+  }
+
+  /** A durable timer in `scope` (sleep, a scope's timeout). */
+  sleep(ms: number, scope: CancellationScope): Promise<void> {
+    return this.startTimer(ms, undefined, scope).promise;
   }
 
   /**
@@ -203,34 +318,200 @@ export class WorkflowState {
    * commands are dropped. Returns false when the timer is not pending.
    */
   cancelTimer(seq: number): boolean {
-    if (!MapPrototypeHas(this.timers, seq)) return false;
+    const timer = MapPrototypeGet(this.timers, seq);
+    if (timer === undefined) return false;
     MapPrototypeDelete(this.timers, seq);
-    for (let i = 0; i < this.commands.length; i++) {
-      const c = this.commands[i];
-      if (c.type === 'startTimer' && c.seq === seq) {
-        removeAt(this.commands, i);
-        return true;
-      }
-    }
-    this.push({ type: 'cancelTimer', seq });
+    timer.unlink();
+    if (!this.dropUnsent('startTimer', seq)) this.push({ type: 'cancelTimer', seq });
     return true;
   }
 
-  /** Schedules an activity; `fields` are the command's fields after type, seq and activityId. */
-  scheduleActivity(activityId: string | undefined, fields: Omit<ScheduleActivityCommand, 'type' | 'seq' | 'activityId'>): Promise<unknown> {
+  /**
+   * Schedules an activity; `fields` are the command's fields after type, seq and activityId.
+   * Cancelling `scope` cancels it as `cancellation` says; its promise then rejects with an
+   * ActivityFailure whose cause is a CancelledFailure.
+   */
+  scheduleActivity(
+    activityId: string | undefined,
+    fields: Omit<ScheduleActivityCommand, 'type' | 'seq' | 'activityId'>,
+    cancellation: ActivityCancellation = 'TRY_CANCEL',
+    scope: CancellationScope = this.rootScope,
+  ): Promise<unknown> {
     const seq = ++this.seq.activity;
-    this.push({ type: 'scheduleActivity', seq, activityId: activityId ?? `${seq}`, ...fields });
-    return new Promise((resolve, reject) => MapPrototypeSet(this.activities, seq, record({ resolve, reject })));
+    const failure = cancelledFailureOf(scope);
+    if (failure !== undefined) return rejected(failure);
+    const id = activityId ?? `${seq}`;
+    this.push({ type: 'scheduleActivity', seq, activityId: id, ...fields });
+    let activity!: PendingActivity;
+    const promise = new Promise((resolve, reject) => {
+      activity = record({ resolve, reject, settled: false, unlink: noop });
+    });
+    MapPrototypeSet(this.activities, seq, activity);
+    activity.unlink = link(scope, () => {
+      if (activity.settled || MapPrototypeGet(this.activities, seq) !== activity) return;
+      const cancelled = new ActivityFailure('Activity task failed', fields.activityType, id, 'cancelRequested', new CancelledFailure('Activity cancelled'));
+      if (this.dropUnsent('scheduleActivity', seq)) {
+        MapPrototypeDelete(this.activities, seq);
+        activity.reject(cancelled);
+        return;
+      }
+      if (cancellation !== 'ABANDON') this.push({ type: 'requestCancelActivity', seq });
+      if (cancellation !== 'WAIT_CANCELLATION_COMPLETED') {
+        activity.settled = true;
+        activity.reject(cancelled);
+      }
+    });
+    return promise;
   }
 
-  condition(fn: () => boolean): { seq: number; promise: Promise<void> } {
+  /** A condition in `scope`: cancelling the scope drops it and rejects its promise. */
+  condition(fn: () => boolean, scope: CancellationScope = this.rootScope): { seq: number; promise: Promise<void> } {
     const seq = ++this.seq.condition;
-    const promise = new Promise<void>((resolve) => MapPrototypeSet(this.conditions, seq, record({ fn, resolve })));
+    const failure = cancelledFailureOf(scope);
+    if (failure !== undefined) return { seq, promise: rejected(failure) };
+    let condition!: Condition;
+    const promise = new Promise<void>((resolve, reject) => {
+      condition = record({ fn, resolve, reject, unlink: noop });
+    });
+    MapPrototypeSet(this.conditions, seq, condition);
+    condition.unlink = link(scope, (cancelled) => {
+      if (MapPrototypeDelete(this.conditions, seq)) condition.reject(cancelled);
+    });
     return { seq, promise };
   }
 
   dropCondition(seq: number): void {
+    const condition = MapPrototypeGet(this.conditions, seq);
+    if (condition === undefined) return;
     MapPrototypeDelete(this.conditions, seq);
+    condition.unlink();
+  }
+
+  // ── child workflows and external workflows ──────────────────────────────────────────────────
+
+  /**
+   * Starts a child workflow. `started` resolves with its run id; `result` settles when it closes
+   * (and rejects when the start does; never an unhandled rejection by itself). Cancelling `scope`
+   * cancels it as `cancellation` says.
+   */
+  startChild(fields: ChildWorkflowFields, cancellation: ChildCancellation, scope: CancellationScope): { started: Promise<string>; result: Promise<unknown> } {
+    const seq = ++this.seq.childWorkflow;
+    const failure = cancelledFailureOf(scope);
+    if (failure !== undefined) {
+      const result = rejected<unknown>(failure);
+      PromisePrototypeThen(result, undefined, noop);
+      return { started: rejected(failure), result };
+    }
+    this.push({ type: 'startChildWorkflow', seq, ...fields });
+    const started = record({}) as Resolver;
+    const finished = record({}) as Resolver;
+    const startedPromise = new Promise<string>((resolve, reject) => {
+      started.resolve = resolve as (value: unknown) => void;
+      started.reject = reject;
+    });
+    const result = new Promise<unknown>((resolve, reject) => {
+      finished.resolve = resolve;
+      finished.reject = reject;
+    });
+    PromisePrototypeThen(result, undefined, noop);
+    const child: PendingChild = record({
+      seq,
+      workflowId: fields.workflowId,
+      workflowType: fields.workflowType,
+      runId: undefined,
+      started,
+      result: finished,
+      resultSettled: false,
+      cancelPending: false,
+      cancellationType: cancellation,
+      unlink: noop,
+    });
+    MapPrototypeSet(this.children, seq, child);
+    child.unlink = link(scope, (cancelled) => {
+      if (MapPrototypeGet(this.children, seq) !== child) return;
+      if (child.runId !== undefined) {
+        this.cancelStartedChild(child);
+      } else if (this.dropUnsent('startChildWorkflow', seq)) {
+        MapPrototypeDelete(this.children, seq);
+        child.started.reject(cancelled);
+        child.result.reject(cancelled);
+      } else {
+        child.cancelPending = true;
+      }
+    });
+    return { started: startedPromise, result };
+  }
+
+  /** A started child's scope was cancelled: what its cancellation type says to do. */
+  private cancelStartedChild(child: PendingChild): void {
+    if (child.resultSettled) return;
+    const reject = () => {
+      if (child.resultSettled) return;
+      child.resultSettled = true;
+      const execution = record({ workflowId: child.workflowId, runId: child.runId });
+      child.result.reject(new ChildWorkflowFailure('default', execution, child.workflowType, 'cancelRequested', new CancelledFailure('Child Workflow execution cancelled')));
+    };
+    const type = child.cancellationType;
+    if (type === 'ABANDON') {
+      reject();
+      return;
+    }
+    const target: CancelExternalFields = record({ workflowId: child.workflowId, runId: child.runId, childWorkflowOnly: true });
+    this.requestCancel(target, (failure) => {
+      if (type === 'WAIT_CANCELLATION_REQUESTED' && failure === undefined) reject();
+    });
+    if (type === 'TRY_CANCEL') reject();
+  }
+
+  /** Emits requestCancelExternalWorkflow for a child; `settle` gets its resolution. */
+  private requestCancel(fields: CancelExternalFields, settle: (failure: WireFailure | undefined) => void): void {
+    const seq = ++this.seq.cancelExternal;
+    this.push({ type: 'requestCancelExternalWorkflow', seq, ...fields });
+    MapPrototypeSet(this.cancelsOut, seq, record({ settle, unlink: noop }));
+  }
+
+  /**
+   * Signals another workflow (or a child). Resolves once delivered; rejects with the failure when
+   * it could not be, or with the scope's CancelledFailure when the scope is cancelled before the
+   * command was sent.
+   */
+  signalExternal(fields: SignalExternalFields, scope: CancellationScope): Promise<void> {
+    const seq = ++this.seq.signalExternal;
+    const failure = cancelledFailureOf(scope);
+    if (failure !== undefined) return rejected(failure);
+    this.push({ type: 'signalExternalWorkflow', seq, ...fields });
+    return this.awaitExternal(this.signalsOut, seq, scope, 'signalExternalWorkflow');
+  }
+
+  /** Asks another workflow to cancel; resolves once the request is recorded by its target. */
+  cancelExternal(fields: CancelExternalFields, scope: CancellationScope): Promise<void> {
+    const seq = ++this.seq.cancelExternal;
+    const failure = cancelledFailureOf(scope);
+    if (failure !== undefined) return rejected(failure);
+    this.push({ type: 'requestCancelExternalWorkflow', seq, ...fields });
+    return this.awaitExternal(this.cancelsOut, seq, scope, 'requestCancelExternalWorkflow');
+  }
+
+  /** The promise of an external signal or cancel request just emitted: settled by its resolution job. */
+  private awaitExternal(
+    map: Map<number, PendingExternal>,
+    seq: number,
+    scope: CancellationScope,
+    type: 'signalExternalWorkflow' | 'requestCancelExternalWorkflow',
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const entry: PendingExternal = record({
+        settle: (failure: WireFailure | undefined) => (failure === undefined ? resolve() : reject(failureToError(failure))),
+        unlink: noop,
+      });
+      MapPrototypeSet(map, seq, entry);
+      entry.unlink = link(scope, (cancelled) => {
+        if (this.dropUnsent(type, seq)) {
+          MapPrototypeDelete(map, seq);
+          reject(cancelled);
+        }
+      });
+    });
   }
 
   // ── logs ────────────────────────────────────────────────────────────────────────────────────
@@ -278,8 +559,17 @@ export class WorkflowState {
     else this.failTask(error);
   }
 
+  /**
+   * The main function rejected: a cancellation after the workflow was asked to cancel closes the
+   * run cancelled; any other failure fails it; anything else fails the task.
+   */
+  private mainRejected(error: unknown): void {
+    if (isCancellation(error) && this.rootScope.consideredCancelled) this.completeWith({ type: 'cancelWorkflow' });
+    else this.handleUserError(error);
+  }
+
   /** Closes the run with `command`, unless it is closed already (the first closing command wins). */
-  private completeWith(command: Extract<Command, { type: 'completeWorkflow' | 'failWorkflow' }>): void {
+  private completeWith(command: Extract<Command, { type: 'completeWorkflow' | 'failWorkflow' | 'cancelWorkflow' }>): void {
     if (!this.closed) this.push(command);
   }
 
@@ -297,17 +587,17 @@ export class WorkflowState {
         throw new TypeError(`workflow type "${job.workflowType}" is not exported by the workflows module; it exports: ${known || '(no functions)'}`);
       }
       // Called synchronously, as Temporal does: handlers it registers before its first await
-      // see the signals delivered later in this same activation.
+      // see the signals delivered later in this same activation. It starts in the root scope.
       let main: unknown;
       try {
-        main = ReflectApply(fn, undefined, job.args);
+        main = runInContext(undefined, () => ReflectApply(fn, undefined, job.args));
       } catch (error) {
-        main = new Promise((_, reject) => reject(error));
+        main = rejected(error);
       }
-      void whenSettled(
+      whenSettled(
         main,
         (result) => this.completeWith(result === undefined ? { type: 'completeWorkflow' } : { type: 'completeWorkflow', result }),
-        (error) => this.handleUserError(error),
+        (error) => this.mainRejected(error),
       );
     },
     signalWorkflow: (job: Extract<ActivationJob, { type: 'signalWorkflow' }>) => {
@@ -315,10 +605,17 @@ export class WorkflowState {
       if (handler) this.invokeSignal(handler, job.args);
       else append(this.bufferedSignals, record({ signalName: job.signalName, args: job.args }));
     },
+    cancelWorkflow: (job: Extract<ActivationJob, { type: 'cancelWorkflow' }>) => {
+      const reason = own(job, 'reason');
+      const details = list<Payload>();
+      if (typeof reason === 'string') append(details, reason);
+      cancelRoot(this.rootScope, new CancelledFailure('Workflow cancelled', details));
+    },
     fireTimer: (job: Extract<ActivationJob, { type: 'fireTimer' }>) => {
       const timer = MapPrototypeGet(this.timers, job.seq);
       if (!timer) throw new IllegalStateError(`history fired timer ${job.seq}, which this workflow does not have pending`);
       MapPrototypeDelete(this.timers, job.seq);
+      timer.unlink();
       timer.resolve();
       const callback = timer.callback;
       if (callback) {
@@ -333,23 +630,77 @@ export class WorkflowState {
       const activity = MapPrototypeGet(this.activities, job.seq);
       if (!activity) throw new IllegalStateError(`history resolved activity ${job.seq}, which this workflow does not have pending`);
       MapPrototypeDelete(this.activities, job.seq);
+      activity.unlink();
+      // Rejected already when its scope was cancelled (TRY_CANCEL, ABANDON): the outcome is ignored.
+      if (activity.settled) return;
       const result = job.result;
       if (result.status === 'completed') activity.resolve(own(result, 'result'));
       else activity.reject(failureToError(result.failure));
     },
+    resolveChildWorkflowStart: (job: Extract<ActivationJob, { type: 'resolveChildWorkflowStart' }>) => {
+      const child = MapPrototypeGet(this.children, job.seq);
+      if (!child || child.runId !== undefined) {
+        throw new IllegalStateError(`history resolved the start of child workflow ${job.seq}, which this workflow is not starting`);
+      }
+      const result = job.result;
+      if (result.status === 'started') {
+        child.runId = result.runId;
+        child.started.resolve(result.runId);
+        if (child.cancelPending) this.cancelStartedChild(child);
+        return;
+      }
+      MapPrototypeDelete(this.children, job.seq);
+      child.unlink();
+      const message = own(result.failure, 'message');
+      const error = new WorkflowExecutionAlreadyStartedError(
+        typeof message === 'string' ? message : 'Workflow execution already started',
+        child.workflowId,
+        child.workflowType,
+      );
+      child.started.reject(error);
+      child.result.reject(error);
+    },
+    resolveChildWorkflow: (job: Extract<ActivationJob, { type: 'resolveChildWorkflow' }>) => {
+      const child = MapPrototypeGet(this.children, job.seq);
+      if (!child || child.runId === undefined) {
+        throw new IllegalStateError(`history closed child workflow ${job.seq}, which this workflow does not have running`);
+      }
+      MapPrototypeDelete(this.children, job.seq);
+      child.unlink();
+      if (child.resultSettled) return;
+      child.resultSettled = true;
+      const result = job.result;
+      if (result.status === 'completed') child.result.resolve(own(result, 'result'));
+      else child.result.reject(failureToError(result.failure));
+    },
+    resolveSignalExternalWorkflow: (job: Extract<ActivationJob, { type: 'resolveSignalExternalWorkflow' }>) => {
+      this.settleExternal(this.signalsOut, job.seq, own(job, 'failure') as WireFailure | undefined, 'signal');
+    },
+    resolveRequestCancelExternalWorkflow: (job: Extract<ActivationJob, { type: 'resolveRequestCancelExternalWorkflow' }>) => {
+      this.settleExternal(this.cancelsOut, job.seq, own(job, 'failure') as WireFailure | undefined, 'cancel request');
+    },
   });
+
+  private settleExternal(map: Map<number, PendingExternal>, seq: number, failure: WireFailure | undefined, what: string): void {
+    const pending = MapPrototypeGet(map, seq);
+    if (!pending) throw new IllegalStateError(`history resolved external ${what} ${seq}, which this workflow does not have pending`);
+    MapPrototypeDelete(map, seq);
+    pending.unlink();
+    pending.settle(failure);
+  }
 
   private invokeSignal(handler: SignalHandler, args: Payload[]): void {
     let r: unknown;
     try {
-      r = ReflectApply(handler, undefined, args);
+      // In the root scope, wherever setHandler was called.
+      r = runInContext(undefined, () => ReflectApply(handler, undefined, args));
     } catch (error) {
       this.handleUserError(error);
       return;
     }
     // A handler's promise: its rejection is handled like a synchronous throw.
     if (typeof r === 'object' && r !== null) {
-      void whenSettled(r, () => undefined, (error) => this.handleUserError(error));
+      whenSettled(r, () => undefined, (error) => this.handleUserError(error));
     }
   }
 
@@ -409,6 +760,7 @@ export class WorkflowState {
         }
         if (holds) {
           MapPrototypeDelete(this.conditions, seq);
+          condition.unlink();
           condition.resolve();
           resolved = true;
         }

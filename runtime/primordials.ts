@@ -178,6 +178,18 @@ export const PromisePrototypeThen = uncurryThis(Promise.prototype.then as (this:
   onRejected?: ((error: unknown) => R) | undefined,
 ) => Promise<R>;
 
+export const PromisePrototype = Promise.prototype;
+const PromiseResolve_ = Promise.resolve;
+/** `Promise.resolve(value)` with the captured constructor: `value` itself when it is a native promise. */
+export function PromiseResolve<T>(value: T | PromiseLike<T>): Promise<T> {
+  return ReflectApply_(PromiseResolve_, PromiseConstructor, [value]) as Promise<T>;
+}
+
+/** The methods of every generator object (%GeneratorPrototype%), for driving lowered async functions. */
+const GeneratorPrototype = Object.getPrototypeOf(function* () {}).prototype as Generator;
+export const GeneratorPrototypeNext = uncurryThis(GeneratorPrototype.next as (this: Generator, value?: unknown) => IteratorResult<unknown>);
+export const GeneratorPrototypeThrow = uncurryThis(GeneratorPrototype.throw as (this: Generator, error: unknown) => IteratorResult<unknown>);
+
 // ── Date (the original, before globals.ts replaces the global) ─────────────────────────────────
 
 export const DateConstructor = Date;

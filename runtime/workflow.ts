@@ -22,7 +22,8 @@ import {
   tryGet,
 } from './primordials';
 import type { Payload, QueryDefinition, RetryPolicy, ScheduleActivityCommand, SignalDefinition, WorkflowInfo } from './protocol';
-import { getState, type QueryHandler, type SignalHandler } from './internals';
+import { getState, type ActivityCancellation, type QueryHandler, type SignalHandler } from './internals';
+import { CancellationScope } from './cancellation-scope';
 import { durationToMs, optionalDurationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
 
@@ -46,8 +47,8 @@ export interface ActivityOptions {
   scheduleToStartTimeout?: Duration;
   heartbeatTimeout?: Duration;
   retry?: RetryOptions;
-  /** Accepted for compatibility; cancellation arrives with CancellationScope. */
-  cancellationType?: unknown;
+  /** What cancelling the activity's scope does (default TRY_CANCEL). */
+  cancellationType?: ActivityCancellationType;
   allowEagerDispatch?: boolean;
   versioningIntent?: unknown;
   summary?: string;
@@ -73,7 +74,31 @@ export type ActivityInterfaceFor<A> = {
   [K in keyof A]: A[K] extends (...args: infer P) => infer R ? (...args: P) => Promise<Awaited<R>> : never;
 };
 
-function checkKeys(where: string, options: object, known: string[]): void {
+/**
+ * Temporal's activity cancellation types: what cancelling an activity's scope does.
+ * - TRY_CANCEL (default): ask the activity to cancel, and reject at once.
+ * - WAIT_CANCELLATION_COMPLETED: ask, and wait for its outcome (cancelled, or completed or failed).
+ * - ABANDON: ask nothing, and reject at once.
+ */
+export const ActivityCancellationType = {
+  TRY_CANCEL: 'TRY_CANCEL',
+  WAIT_CANCELLATION_COMPLETED: 'WAIT_CANCELLATION_COMPLETED',
+  ABANDON: 'ABANDON',
+} as const;
+export type ActivityCancellationType = (typeof ActivityCancellationType)[keyof typeof ActivityCancellationType];
+
+/** `value` if it is one of `allowed`'s values; otherwise a TypeError naming them. */
+export function enumOption<T extends string>(where: string, value: unknown, allowed: readonly T[]): T {
+  for (let i = 0; i < allowed.length; i++) if (allowed[i] === value) return value as T;
+  let expected = '';
+  for (let i = 0; i < allowed.length; i++) expected += (i === 0 ? '' : ', ') + allowed[i];
+  throw new TypeError(`${where}: expected one of ${expected}, got ${typeof value === 'string' ? JSON_QUOTE(value) : typeof value}`);
+}
+function JSON_QUOTE(value: string): string {
+  return JSONStringify(value) ?? '';
+}
+
+export function checkKeys(where: string, options: object, known: string[]): void {
   const keys = ObjectKeys(options);
   for (let i = 0; i < keys.length; i++) {
     let found = false;
@@ -131,7 +156,7 @@ function withoutPrototypes(_key: string, value: unknown): unknown {
  * command is serialized for the host nothing workflow code defines later (an
  * `Object.prototype.toJSON`) changes it.
  */
-function checkPayloads(args: unknown[], where: string): Payload[] {
+export function checkPayloads(args: unknown[], where: string): Payload[] {
   const values = list<unknown>();
   for (let i = 0; i < args.length; i++) append(values, args[i]);
   let text: string;
@@ -163,13 +188,19 @@ export function proxyActivities<A = Record<string, ActivityFunction>>(options: A
   set('scheduleToStartTimeoutMs', optionalDurationToMs(options.scheduleToStartTimeout, 'scheduleToStartTimeout'));
   set('heartbeatTimeoutMs', optionalDurationToMs(options.heartbeatTimeout, 'heartbeatTimeout'));
   set('retryPolicy', retryPolicy(options.retry));
+  const cancellation: ActivityCancellation =
+    options.cancellationType === undefined
+      ? 'TRY_CANCEL'
+      : enumOption('proxyActivities cancellationType', options.cancellationType, ['TRY_CANCEL', 'WAIT_CANCELLATION_COMPLETED', 'ABANDON'] as const);
   const activityId = options.activityId;
   // The handler has no prototype: a trap defined on Object.prototype must not join it.
   const handler: ProxyHandler<ActivityInterfaceFor<A>> = record({
     get(_: unknown, activityType: string | symbol) {
       if (typeof activityType !== 'string') return undefined;
-      return (...args: unknown[]) =>
-        getState('an activity').scheduleActivity(activityId, { activityType, args: checkPayloads(args, `activity ${activityType}`), ...fields });
+      return (...args: unknown[]) => {
+        const state = getState('an activity');
+        return state.scheduleActivity(activityId, { activityType, args: checkPayloads(args, `activity ${activityType}`), ...fields }, cancellation, CancellationScope.current());
+      };
     },
   });
   return new Proxy({} as ActivityInterfaceFor<A>, handler);
@@ -181,7 +212,7 @@ export const createActivityHandle = proxyActivities;
 /** A durable timer: resolves after `duration` of workflow time (ms or a string such as '30 minutes'). */
 export function sleep(duration: Duration): Promise<void> {
   const ms = durationToMs(duration, 'sleep');
-  return getState('sleep').startTimer(ms).promise;
+  return getState('sleep').sleep(ms, CancellationScope.current());
 }
 
 /**
@@ -193,10 +224,11 @@ export function condition(fn: () => boolean): Promise<void>;
 export function condition(fn: () => boolean, timeout?: Duration): Promise<void | boolean> {
   if (typeof fn !== 'function') throw new TypeError('condition: expected a function returning a boolean');
   const state = getState('condition');
-  if (timeout === undefined) return state.condition(fn).promise;
+  const scope = CancellationScope.current();
+  if (timeout === undefined) return state.condition(fn, scope).promise;
   const ms = durationToMs(timeout, 'condition timeout');
-  const cond = state.condition(fn);
-  const timer = state.startTimer(ms);
+  const cond = state.condition(fn, scope);
+  const timer = state.startTimer(ms, undefined, scope);
   // Promise.race written out with the captured `then` (workflow code may have replaced
   // Promise.race, Promise.resolve or Promise.prototype.then), in the same microtask turns.
   const held = PromisePrototypeThen(cond.promise, () => true);

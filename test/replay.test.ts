@@ -126,8 +126,8 @@ t.test('an event type the machine does not know is refused, naming the event, ne
   const b = builder('x');
   b.workflowTask();
   // As a newer deja might write it: unknown to this one.
-  b.add({ type: 'childWorkflowExecutionStarted', childWorkflowId: 'c' } as unknown as NewEvent);
-  for (const type of ['childWorkflowExecutionStarted', 'constructor', '__proto__', 'toString']) {
+  b.add({ type: 'nexusOperationStarted', operationId: 'c' } as unknown as NewEvent);
+  for (const type of ['nexusOperationStarted', 'constructor', '__proto__', 'toString']) {
     const events = b.events.map((e) => (e.eventId === 5 ? ({ ...e, type } as unknown as HistoryEvent) : e));
     const error = t.throws(() => new ReplayMachine(scripted([])).advance(events)) as InvalidHistoryError;
     t.ok(error instanceof InvalidHistoryError, type);
@@ -136,11 +136,11 @@ t.test('an event type the machine does not know is refused, naming the event, ne
 });
 
 t.test('a command of a kind history does not know is a mismatch, named in the message', async (t) => {
-  const odd = new ReplayMachine(scripted([{ type: 'startChildWorkflow', seq: 1 } as unknown as Command]));
+  const odd = new ReplayMachine(scripted([{ type: 'scheduleNexusOperation', seq: 1 } as unknown as Command]));
   t.throws(() => odd.advance(orderHistory()), {
     name: 'DeterminismViolationError',
     eventId: 5,
-    message: /history recorded activityTaskScheduled greet \(activityId 1\) but the workflow emitted an unknown command "startChildWorkflow"/,
+    message: /history recorded activityTaskScheduled greet \(activityId 1\) but the workflow emitted an unknown command "scheduleNexusOperation"/,
   });
 });
 

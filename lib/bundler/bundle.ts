@@ -84,6 +84,9 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
       // `conditions` is left alone: adding 'require' doubles typical bundles.
       mainFields: ['module', 'main'],
       target: 'es2022',
+      // Async functions become generators driven by the runtime (see lowerAsync below), so that
+      // the current CancellationScope follows workflow code across `await`.
+      supported: { 'async-await': false, 'async-generator': false, 'for-await': false },
       // A map beside the bundle (never inside it: the isolate compiles only the code), with
       // positions only: the worker maps a failed task's stack back to the workflow's sources.
       // `outfile` only names the output for the map's relative `sources`; nothing is written.
@@ -111,7 +114,8 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
   if (problems.length > 0) throw new WorkflowBundleError(workflowsPath, problems);
 
   const header = bundleHeader(workflowsPath);
-  const code = header + output;
+  // lowerAsync keeps every line where esbuild put it, so the source map stays true.
+  const code = header + lowerAsync(output);
   const hash = sha256(code);
   const sourceMap = shiftSourceMap(map, header, workingDir);
   return bundleRecord(code, hash, workflowsPath, storeBundleFile(cacheDir, hash, code, sourceMap), sourceMap);
@@ -189,6 +193,42 @@ function sandboxPlugin(runtime: string, workflowsPath: string, problems: BundleP
     },
   };
 }
+
+/**
+ * Hands every lowered async function of the bundle to the runtime's driver.
+ *
+ * Why: a workflow's CancellationScope must follow its code across `await`
+ * (`CancellationScope.nonCancellable(async () => { await a(); await b(); })` runs `b` in the
+ * non-cancellable scope too). Temporal gets this from Node's AsyncLocalStorage; an isolated-vm
+ * isolate has no async hooks, and a native `await` runs its continuation without any code of ours.
+ * So esbuild lowers async functions to generators (`supported` above) and its `__async` helper
+ * drives them; this replaces that helper with a call to the runtime's `runAsync`
+ * (runtime/async-context.ts), which restores the scope at each resumption and uses only captured
+ * intrinsics (esbuild's helper uses the global `Promise`, which workflow code may replace).
+ * The runtime's `install()` sets `__dejaAsync` before the workflows module loads; the runtime
+ * itself has no async function. Async generators and `for await` keep esbuild's helpers: their
+ * awaits go through `Promise.prototype.then`, which the runtime makes carry the scope too.
+ */
+function lowerAsync(output: string): string {
+  const opening = /^\(\(\) => \{\n/;
+  if (!opening.test(output)) throw new DejaError('DEJA_BUNDLE', 'esbuild wrote a bundle that does not open as an IIFE; deja cannot install its async driver');
+  let replaced = 0;
+  const lowered = output
+    .replace(ASYNC_HELPER, (helper: string, indent: string) => {
+      replaced++;
+      // As many lines as the helper had, so that every later line keeps its number (the map).
+      const lines = helper.split('\n').length - 1;
+      return `${indent}var __async = (__this, __arguments, generator) => __dejaAsync(__this, __arguments, generator);` + '\n'.repeat(lines);
+    })
+    .replace(opening, '(() => { var __dejaAsync;\n');
+  if (replaced === 0 && /\b__async\(/.test(output)) {
+    throw new DejaError('DEJA_BUNDLE', "esbuild's async helper has a shape deja does not know (a new esbuild version?); deja cannot install its async driver");
+  }
+  return lowered;
+}
+
+/** esbuild's `__async` helper, as esbuild 0.2x writes it at the top of the bundle. */
+const ASYNC_HELPER = /^( *)var __async = \(__this, __arguments, generator\) => \{\n[\s\S]*?\n\1\};\n/m;
 
 function isDependency(file: string): boolean {
   return file.split(/[\\/]/).includes('node_modules');

@@ -9,11 +9,12 @@
  * - Jobs are the results that arrived since the previous task: signals, timer fires, activity
  *   results. The start comes first, then signals, then the rest in event order (Temporal's order).
  * - Each command kind has its own sequence; events map back to sequences by activity scheduled
- *   event id and by timer id, learnt when the command events are matched.
+ *   event id, by timer id, and by the initiated event id of a child, an external signal or an
+ *   external cancel request, learnt when the command events are matched.
  * - Commands emitted by a completed task must appear, in order, as the command events after its
  *   workflowTaskCompleted; anything else is a DeterminismViolationError naming the event.
  */
-import type { Activation, ActivationCompletion, ActivationJob, Command, CommandType, InitMessage, WireFailure } from '../../runtime/protocol';
+import type { Activation, ActivationCompletion, ActivationJob, Command, CommandType, InitMessage, RetryState, WireFailure } from '../../runtime/protocol';
 import { PROTOCOL_VERSION } from '../../runtime/protocol';
 import type { EventOf, EventType, HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import { DeterminismViolationError, InvalidHistoryError, WorkflowTaskFailedError, assertNever } from '../errors';
@@ -44,10 +45,15 @@ export interface PendingLiveTask {
  */
 const COMMAND_RECORDED_BY = {
   activityTaskScheduled: 'scheduleActivity',
+  activityTaskCancelRequested: 'requestCancelActivity',
   timerStarted: 'startTimer',
   timerCanceled: 'cancelTimer',
+  startChildWorkflowExecutionInitiated: 'startChildWorkflow',
+  signalExternalWorkflowExecutionInitiated: 'signalExternalWorkflow',
+  requestCancelExternalWorkflowExecutionInitiated: 'requestCancelExternalWorkflow',
   workflowExecutionCompleted: 'completeWorkflow',
   workflowExecutionFailed: 'failWorkflow',
+  workflowExecutionCanceled: 'cancelWorkflow',
 } as const satisfies { readonly [K in EventType]?: CommandType };
 
 /** Command event type → the command kind it records. */
@@ -105,8 +111,17 @@ function describeCommand(c: Command | undefined): string {
       return `startTimer ${c.seq} (${c.startToFireTimeoutMs} ms)`;
     case 'cancelTimer':
       return `cancelTimer ${c.seq}`;
+    case 'requestCancelActivity':
+      return `requestCancelActivity ${c.seq}`;
+    case 'startChildWorkflow':
+      return `startChildWorkflow ${c.workflowType} (workflowId ${c.workflowId})`;
+    case 'signalExternalWorkflow':
+      return `signalExternalWorkflow ${c.signalName} to workflowId ${c.workflowId}`;
+    case 'requestCancelExternalWorkflow':
+      return `requestCancelExternalWorkflow of workflowId ${c.workflowId}`;
     case 'completeWorkflow':
     case 'failWorkflow':
+    case 'cancelWorkflow':
       return c.type;
     default: {
       const unknown: never = c;
@@ -123,8 +138,17 @@ function describeEvent(e: EventOf<CommandEventType>): string {
       return `timerStarted ${e.timerId} (${e.startToFireTimeoutMs} ms)`;
     case 'timerCanceled':
       return `timerCanceled ${e.timerId}`;
+    case 'activityTaskCancelRequested':
+      return `activityTaskCancelRequested (scheduled event ${e.scheduledEventId})`;
+    case 'startChildWorkflowExecutionInitiated':
+      return `startChildWorkflowExecutionInitiated ${e.workflowType} (workflowId ${e.workflowId})`;
+    case 'signalExternalWorkflowExecutionInitiated':
+      return `signalExternalWorkflowExecutionInitiated ${e.signalName} to workflowId ${e.workflowId}`;
+    case 'requestCancelExternalWorkflowExecutionInitiated':
+      return `requestCancelExternalWorkflowExecutionInitiated of workflowId ${e.workflowId}`;
     case 'workflowExecutionCompleted':
     case 'workflowExecutionFailed':
+    case 'workflowExecutionCanceled':
       return e.type;
     default:
       return assertNever(e, 'command event');
@@ -145,9 +169,52 @@ export function initFromStart(start: WorkflowExecutionStartedEvent): InitMessage
       attempt: start.attempt,
       startTime: Date.parse(start.eventTime),
       historyLength: 1,
+      ...(start.parent === undefined ? {} : { parent: { workflowId: start.parent.workflowId, runId: start.parent.runId, namespace: 'default' } }),
     },
   };
 }
+
+/**
+ * The failures the replay builds for the new resolutions. The engine's service builds the same
+ * shapes for a live task, so what workflow code sees does not depend on which side made them.
+ */
+export const replayFailures = {
+  /** An activity that confirmed its cancellation: the cause of its ActivityFailure. */
+  activityCancelled(details: unknown[] | undefined): WireFailure {
+    return details === undefined || details.length === 0
+      ? { kind: 'cancelled', message: 'Activity cancelled' }
+      : { kind: 'cancelled', message: 'Activity cancelled', details };
+  },
+  /** startChildWorkflowExecutionFailed: the child's workflow id is taken. */
+  childAlreadyStarted(workflowId: string, workflowType: string): WireFailure {
+    return { kind: 'server', type: 'WorkflowExecutionAlreadyStartedError', message: `Workflow execution already started: workflow id ${workflowId} (${workflowType}) is taken` };
+  },
+  /** A closed child: a ChildWorkflowFailure wrapping `cause`. */
+  child(e: { workflowId: string; runId: string; workflowType: string }, retryState: RetryState, cause: WireFailure): WireFailure {
+    return { kind: 'childWorkflow', message: 'Child Workflow execution failed', workflowId: e.workflowId, runId: e.runId, workflowType: e.workflowType, retryState, cause };
+  },
+  childCancelled(details: unknown[] | undefined): WireFailure {
+    return details === undefined || details.length === 0
+      ? { kind: 'cancelled', message: 'Child Workflow execution cancelled' }
+      : { kind: 'cancelled', message: 'Child Workflow execution cancelled', details };
+  },
+  childTerminated(reason: string | undefined): WireFailure {
+    return { kind: 'terminated', message: reason ?? 'Child Workflow execution terminated' };
+  },
+  childTimedOut(): WireFailure {
+    return { kind: 'timeout', message: 'Child Workflow execution timed out' };
+  },
+  /** An external signal or cancel request whose target does not exist (or is closed). */
+  externalNotFound(what: 'signal' | 'cancel', workflowId: string, runId: string | undefined): WireFailure {
+    const target = runId === undefined ? `workflow id ${workflowId}` : `workflow id ${workflowId} (run ${runId})`;
+    return {
+      kind: 'application',
+      type: 'ExternalWorkflowExecutionNotFound',
+      nonRetryable: true,
+      message: `Unable to ${what} external workflow because it was not found: ${target}`,
+    };
+  },
+};
 
 /** Wraps an activity's own failure the way workflow code sees it: an ActivityFailure with a cause. */
 function activityFailure(scheduled: { activityType: string; activityId: string }, cause: WireFailure, retryState: WireFailure['retryState']): WireFailure {
@@ -175,6 +242,11 @@ export class ReplayMachine {
   private pendingFromCompletedTask = false;
   private readonly activities = new Map<number, { seq: number; activityType: string; activityId: string }>();
   private readonly timers = new Map<string, number>();
+  /** Children by the eventId of their startChildWorkflowExecutionInitiated. */
+  private readonly children = new Map<number, { seq: number; workflowType: string }>();
+  /** External signals and cancel requests by the eventId of their initiated event. */
+  private readonly signalsOut = new Map<number, number>();
+  private readonly cancelsOut = new Map<number, number>();
   private closed = false;
   private awaitingLive = false;
   /** The chunk `advanceToLive` is going through (a task's outcome is looked up in it), and the live task it met. */
@@ -276,6 +348,60 @@ export class ReplayMachine {
     workflowExecutionSignaled(e) {
       this.jobs.push({ type: 'signalWorkflow', signalName: e.signalName, args: e.input });
     },
+    workflowExecutionCancelRequested(e) {
+      this.jobs.push(e.cause === undefined ? { type: 'cancelWorkflow' } : { type: 'cancelWorkflow', reason: e.cause });
+    },
+    activityTaskCanceled(e) {
+      const scheduled = this.takeActivity(e);
+      const failure = activityFailure(scheduled, replayFailures.activityCancelled(e.details), 'cancelRequested');
+      this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: { status: 'cancelled', failure } });
+    },
+    childWorkflowExecutionStarted(e) {
+      const child = this.childOf(e, false);
+      this.jobs.push({ type: 'resolveChildWorkflowStart', seq: child.seq, result: { status: 'started', runId: e.runId } });
+    },
+    startChildWorkflowExecutionFailed(e) {
+      const child = this.childOf(e, true);
+      this.jobs.push({
+        type: 'resolveChildWorkflowStart',
+        seq: child.seq,
+        result: { status: 'failed', failure: replayFailures.childAlreadyStarted(e.workflowId, e.workflowType) },
+      });
+    },
+    childWorkflowExecutionCompleted(e) {
+      const child = this.childOf(e, true);
+      this.jobs.push({ type: 'resolveChildWorkflow', seq: child.seq, result: e.result === undefined ? { status: 'completed' } : { status: 'completed', result: e.result } });
+    },
+    childWorkflowExecutionFailed(e) {
+      this.childFailed(e, e.retryState, e.failure);
+    },
+    childWorkflowExecutionCanceled(e) {
+      this.childFailed(e, 'cancelRequested', replayFailures.childCancelled(e.details));
+    },
+    childWorkflowExecutionTerminated(e) {
+      this.childFailed(e, 'unspecified', replayFailures.childTerminated(e.reason));
+    },
+    childWorkflowExecutionTimedOut(e) {
+      this.childFailed(e, e.retryState, replayFailures.childTimedOut());
+    },
+    externalWorkflowExecutionSignaled(e) {
+      this.jobs.push({ type: 'resolveSignalExternalWorkflow', seq: this.externalOf(this.signalsOut, e) });
+    },
+    signalExternalWorkflowExecutionFailed(e) {
+      const seq = this.externalOf(this.signalsOut, e);
+      this.jobs.push({ type: 'resolveSignalExternalWorkflow', seq, failure: replayFailures.externalNotFound('signal', e.workflowId, e.runId) });
+    },
+    externalWorkflowExecutionCancelRequested(e) {
+      this.jobs.push({ type: 'resolveRequestCancelExternalWorkflow', seq: this.externalOf(this.cancelsOut, e) });
+    },
+    requestCancelExternalWorkflowExecutionFailed(e) {
+      const seq = this.externalOf(this.cancelsOut, e);
+      this.jobs.push({ type: 'resolveRequestCancelExternalWorkflow', seq, failure: replayFailures.externalNotFound('cancel', e.workflowId, e.runId) });
+    },
+    workflowExecutionTerminated() {
+      // Closed by the service (a client's terminate): no command of the workflow's, no job.
+      this.closed = true;
+    },
     timerFired(e) {
       const seq = this.timers.get(e.timerId);
       if (seq === undefined) throw new InvalidHistoryError(`timerFired for timer ${e.timerId}, which was never started`, e.eventId, 'timerId');
@@ -325,10 +451,32 @@ export class ReplayMachine {
       this.timers.delete(e.timerId);
       return true;
     },
+    activityTaskCancelRequested(e, c) {
+      // The activity it cancels must be the one history scheduled at that event.
+      return this.activities.get(e.scheduledEventId)?.seq === c.seq;
+    },
+    startChildWorkflowExecutionInitiated(e, c) {
+      if (c.workflowId !== e.workflowId || c.workflowType !== e.workflowType) return false;
+      this.children.set(e.eventId, { seq: c.seq, workflowType: c.workflowType });
+      return true;
+    },
+    signalExternalWorkflowExecutionInitiated(e, c) {
+      if (c.workflowId !== e.workflowId || c.signalName !== e.signalName) return false;
+      this.signalsOut.set(e.eventId, c.seq);
+      return true;
+    },
+    requestCancelExternalWorkflowExecutionInitiated(e, c) {
+      if (c.workflowId !== e.workflowId) return false;
+      this.cancelsOut.set(e.eventId, c.seq);
+      return true;
+    },
     workflowExecutionCompleted() {
       return this.close();
     },
     workflowExecutionFailed() {
+      return this.close();
+    },
+    workflowExecutionCanceled() {
       return this.close();
     },
   };
@@ -338,8 +486,38 @@ export class ReplayMachine {
     return true;
   }
 
+  /** The child an event refers to by its initiated event id; `close` forgets it. */
+  private childOf(e: { eventId: number; type: string; initiatedEventId: number }, close: boolean): { seq: number; workflowType: string } {
+    const child = this.children.get(e.initiatedEventId);
+    if (child === undefined) {
+      throw new InvalidHistoryError(`${e.type} for initiated event ${e.initiatedEventId}, which is not a child workflow of this run`, e.eventId, 'initiatedEventId');
+    }
+    if (close) this.children.delete(e.initiatedEventId);
+    return child;
+  }
+
+  /** A child closed other than by completing: a resolveChildWorkflow with a ChildWorkflowFailure. */
+  private childFailed(
+    e: { eventId: number; type: string; initiatedEventId: number; workflowId: string; runId: string; workflowType: string },
+    retryState: RetryState,
+    cause: WireFailure,
+  ): void {
+    const child = this.childOf(e, true);
+    this.jobs.push({ type: 'resolveChildWorkflow', seq: child.seq, result: { status: 'failed', failure: replayFailures.child(e, retryState, cause) } });
+  }
+
+  /** The seq of the external signal or cancel request an event resolves (forgotten after). */
+  private externalOf(map: Map<number, number>, e: { eventId: number; type: string; initiatedEventId: number }): number {
+    const seq = map.get(e.initiatedEventId);
+    if (seq === undefined) {
+      throw new InvalidHistoryError(`${e.type} for initiated event ${e.initiatedEventId}, which this run did not initiate`, e.eventId, 'initiatedEventId');
+    }
+    map.delete(e.initiatedEventId);
+    return seq;
+  }
+
   /** The open activity an activity's closing event closes. */
-  private takeActivity(e: EventOf<'activityTaskCompleted' | 'activityTaskFailed' | 'activityTaskTimedOut'>): { seq: number; activityType: string; activityId: string } {
+  private takeActivity(e: EventOf<'activityTaskCompleted' | 'activityTaskFailed' | 'activityTaskTimedOut' | 'activityTaskCanceled'>): { seq: number; activityType: string; activityId: string } {
     const scheduled = this.activities.get(e.scheduledEventId);
     if (scheduled === undefined) {
       throw new InvalidHistoryError(`${e.type} for scheduled event ${e.scheduledEventId}, which is not an open activity`, e.eventId, 'scheduledEventId');

@@ -165,7 +165,9 @@ export async function pristineWorkflow(): Promise<Record<string, boolean>> {
     stringify: JSON.stringify({ a: [1] }) === '{"a":[1]}' && native(JSON.stringify),
     push: native(Array.prototype.push),
     iterator: native(arrayIterator.next),
-    then: native(Promise.prototype.then),
+    // deja installs its own `then` in every context (it carries the CancellationScope, see
+    // runtime/async-context.ts): this context's must be that one, not a polluter's.
+    then: native(Promise.prototype.then) || (Promise.prototype.then as unknown as Patchable)[Symbol.for('deja.contextThen')] === true,
     mapGet: native(Map.prototype.get),
     call: native(Function.prototype.call),
     keys: native(Object.keys),

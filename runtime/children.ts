@@ -1,0 +1,224 @@
+/**
+ * Child workflows and handles to other workflows (inside the isolate), as in Temporal's
+ * TypeScript SDK: `startChild`, `executeChild`, `getExternalWorkflowHandle`. Each call emits one
+ * command and is resolved by the job that answers it (internals.ts); cancelling the scope of a child
+ * cancels it as its `cancellationType` says.
+ */
+import { ArrayIsArray, PromisePrototypeThen, TypeError, record } from './primordials';
+import type { ParentClosePolicy as WireParentClosePolicy, WorkflowIdReusePolicy as WireIdReusePolicy, SignalDefinition } from './protocol';
+import { getState, type ChildCancellation, type ChildWorkflowFields } from './internals';
+import { CancellationScope } from './cancellation-scope';
+import { checkKeys, checkPayloads, enumOption } from './workflow';
+import { durationToMs, type Duration } from './time';
+import { uuid4FromRandom } from './uuid';
+
+/**
+ * Temporal's child workflow cancellation types: what cancelling a child's scope does.
+ * - ABANDON: nothing is sent; `result()` rejects at once.
+ * - TRY_CANCEL: the child is asked to cancel; `result()` rejects at once.
+ * - WAIT_CANCELLATION_REQUESTED: asked; `result()` rejects once the child has the request.
+ * - WAIT_CANCELLATION_COMPLETED (default): asked; `result()` settles when the child closes.
+ */
+export const ChildWorkflowCancellationType = {
+  ABANDON: 'ABANDON',
+  TRY_CANCEL: 'TRY_CANCEL',
+  WAIT_CANCELLATION_REQUESTED: 'WAIT_CANCELLATION_REQUESTED',
+  WAIT_CANCELLATION_COMPLETED: 'WAIT_CANCELLATION_COMPLETED',
+} as const;
+export type ChildWorkflowCancellationType = (typeof ChildWorkflowCancellationType)[keyof typeof ChildWorkflowCancellationType];
+
+/** Temporal's parent close policies: what happens to a child when its parent closes (default TERMINATE). */
+export const ParentClosePolicy = {
+  TERMINATE: 'TERMINATE',
+  ABANDON: 'ABANDON',
+  REQUEST_CANCEL: 'REQUEST_CANCEL',
+  PARENT_CLOSE_POLICY_TERMINATE: 'TERMINATE',
+  PARENT_CLOSE_POLICY_ABANDON: 'ABANDON',
+  PARENT_CLOSE_POLICY_REQUEST_CANCEL: 'REQUEST_CANCEL',
+} as const;
+export type ParentClosePolicy = (typeof ParentClosePolicy)[keyof typeof ParentClosePolicy];
+
+/** Temporal's workflow id reuse policies (default ALLOW_DUPLICATE). */
+export const WorkflowIdReusePolicy = {
+  ALLOW_DUPLICATE: 'ALLOW_DUPLICATE',
+  ALLOW_DUPLICATE_FAILED_ONLY: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  REJECT_DUPLICATE: 'REJECT_DUPLICATE',
+  WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: 'ALLOW_DUPLICATE',
+  WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: 'REJECT_DUPLICATE',
+} as const;
+export type WorkflowIdReusePolicy = (typeof WorkflowIdReusePolicy)[keyof typeof WorkflowIdReusePolicy];
+
+export interface ChildWorkflowOptions {
+  /** Default: a uuid4 from the workflow's seeded PRNG. */
+  workflowId?: string;
+  args?: unknown[];
+  /** Default: the parent's task queue. */
+  taskQueue?: string;
+  parentClosePolicy?: ParentClosePolicy | `PARENT_CLOSE_POLICY_${ParentClosePolicy}`;
+  cancellationType?: ChildWorkflowCancellationType;
+  workflowIdReusePolicy?: WorkflowIdReusePolicy | `WORKFLOW_ID_REUSE_POLICY_${WorkflowIdReusePolicy}`;
+  workflowTaskTimeout?: Duration;
+}
+
+const OPTION_KEYS = [
+  'workflowId',
+  'args',
+  'taskQueue',
+  'parentClosePolicy',
+  'cancellationType',
+  'workflowIdReusePolicy',
+  'workflowTaskTimeout',
+  'workflowExecutionTimeout',
+  'workflowRunTimeout',
+  'retry',
+  'cronSchedule',
+  'memo',
+  'searchAttributes',
+];
+/** Temporal's options that deja does not carry yet: refused rather than silently ignored. */
+const NOT_YET = ['workflowExecutionTimeout', 'workflowRunTimeout', 'retry', 'cronSchedule', 'memo', 'searchAttributes'];
+
+const PARENT_CLOSE: Record<string, WireParentClosePolicy> = record({
+  TERMINATE: 'terminate',
+  REQUEST_CANCEL: 'requestCancel',
+  ABANDON: 'abandon',
+  PARENT_CLOSE_POLICY_TERMINATE: 'terminate',
+  PARENT_CLOSE_POLICY_REQUEST_CANCEL: 'requestCancel',
+  PARENT_CLOSE_POLICY_ABANDON: 'abandon',
+});
+const ID_REUSE: Record<string, WireIdReusePolicy> = record({
+  ALLOW_DUPLICATE: 'allowDuplicate',
+  ALLOW_DUPLICATE_FAILED_ONLY: 'allowDuplicateFailedOnly',
+  REJECT_DUPLICATE: 'rejectDuplicate',
+  WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: 'allowDuplicate',
+  WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: 'allowDuplicateFailedOnly',
+  WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: 'rejectDuplicate',
+});
+const PARENT_CLOSE_NAMES = ['TERMINATE', 'REQUEST_CANCEL', 'ABANDON', 'PARENT_CLOSE_POLICY_TERMINATE', 'PARENT_CLOSE_POLICY_REQUEST_CANCEL', 'PARENT_CLOSE_POLICY_ABANDON'] as const;
+const ID_REUSE_NAMES = [
+  'ALLOW_DUPLICATE',
+  'ALLOW_DUPLICATE_FAILED_ONLY',
+  'REJECT_DUPLICATE',
+  'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE',
+  'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY',
+  'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE',
+] as const;
+const CANCELLATION_NAMES = ['ABANDON', 'TRY_CANCEL', 'WAIT_CANCELLATION_REQUESTED', 'WAIT_CANCELLATION_COMPLETED'] as const;
+
+type Workflow = (...args: any[]) => Promise<unknown>;
+type ResultOf<T> = T extends (...args: any[]) => Promise<infer R> ? R : unknown;
+
+export interface ChildWorkflowHandle<T = Workflow> {
+  readonly workflowId: string;
+  /** The run id the child started with. */
+  readonly firstExecutionRunId: string;
+  /** Settles when the child closes: its result, or a ChildWorkflowFailure. */
+  result(): Promise<ResultOf<T>>;
+  /** Signals the child (a `signalExternalWorkflow` command that only a child of this workflow may receive). */
+  signal<Args extends any[]>(def: SignalDefinition<Args> | string, ...args: Args): Promise<void>;
+}
+
+export interface ExternalWorkflowHandle {
+  readonly workflowId: string;
+  readonly runId?: string;
+  /** Resolves once the signal reached the workflow; rejects when it could not (no such workflow). */
+  signal<Args extends any[]>(def: SignalDefinition<Args> | string, ...args: Args): Promise<void>;
+  /** Asks the workflow to cancel; resolves once it has the request. */
+  cancel(): Promise<void>;
+}
+
+function signalName(where: string, def: unknown): string {
+  if (typeof def === 'string' && def !== '') return def;
+  if (typeof def === 'object' && def !== null && (def as SignalDefinition).type === 'signal' && typeof (def as SignalDefinition).name === 'string') {
+    return (def as SignalDefinition).name;
+  }
+  throw new TypeError(`${where}: expected a signal definition from defineSignal, or a signal name`);
+}
+
+function optionalString(where: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new TypeError(`${where}: expected a non-empty string`);
+  return value;
+}
+
+/**
+ * Starts a child workflow; resolves with its handle once the child has started. Rejects with
+ * WorkflowExecutionAlreadyStartedError when its workflow id is taken, and with a CancelledFailure
+ * when its scope is cancelled before the start was sent.
+ */
+export function startChild<T extends Workflow>(workflow: string | T, options?: ChildWorkflowOptions): Promise<ChildWorkflowHandle<T>> {
+  const state = getState('startChild');
+  const workflowType = typeof workflow === 'string' ? workflow : typeof workflow === 'function' ? workflow.name : undefined;
+  if (typeof workflowType !== 'string' || workflowType === '') {
+    throw new TypeError('startChild: expected a workflow function or a workflow type name');
+  }
+  const opts: ChildWorkflowOptions = options ?? record({});
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('startChild: expected an options object');
+  checkKeys('startChild', opts, OPTION_KEYS);
+  for (let i = 0; i < NOT_YET.length; i++) {
+    if ((opts as Record<string, unknown>)[NOT_YET[i]] !== undefined) throw new TypeError(`startChild: option "${NOT_YET[i]}" is not supported yet`);
+  }
+  const workflowId = optionalString('startChild workflowId', opts.workflowId) ?? uuid4FromRandom(state.random);
+  const args = opts.args ?? [];
+  if (!ArrayIsArray(args)) throw new TypeError('startChild: expected args to be an array');
+  const fields: ChildWorkflowFields = record({
+    workflowId,
+    workflowType,
+    args: checkPayloads(args, `child workflow ${workflowType}`),
+    parentClosePolicy: PARENT_CLOSE[enumOption('startChild parentClosePolicy', opts.parentClosePolicy ?? 'TERMINATE', PARENT_CLOSE_NAMES)],
+  });
+  const taskQueue = optionalString('startChild taskQueue', opts.taskQueue);
+  if (taskQueue !== undefined) fields.taskQueue = taskQueue;
+  if (opts.workflowIdReusePolicy !== undefined) {
+    fields.workflowIdReusePolicy = ID_REUSE[enumOption('startChild workflowIdReusePolicy', opts.workflowIdReusePolicy, ID_REUSE_NAMES)];
+  }
+  if (opts.workflowTaskTimeout !== undefined) fields.workflowTaskTimeoutMs = durationToMs(opts.workflowTaskTimeout, 'startChild workflowTaskTimeout');
+  const cancellation: ChildCancellation = enumOption('startChild cancellationType', opts.cancellationType ?? 'WAIT_CANCELLATION_COMPLETED', CANCELLATION_NAMES);
+  const child = state.startChild(fields, cancellation, CancellationScope.current());
+  return PromisePrototypeThen(child.started, (runId: string) => {
+    const handle: ChildWorkflowHandle<T> = {
+      workflowId,
+      firstExecutionRunId: runId,
+      result: () => child.result as Promise<ResultOf<T>>,
+      signal: (def, ...signalArgs) => {
+        const name = signalName('ChildWorkflowHandle.signal', def);
+        const payloads = checkPayloads(signalArgs, `signal ${name}`);
+        return getState('ChildWorkflowHandle.signal').signalExternal(
+          record({ workflowId, runId, signalName: name, args: payloads, childWorkflowOnly: true }),
+          CancellationScope.current(),
+        );
+      },
+    };
+    return handle;
+  });
+}
+
+/** Starts a child workflow and waits for its result: `startChild` then `result()`. */
+export function executeChild<T extends Workflow>(workflow: string | T, options?: ChildWorkflowOptions): Promise<ResultOf<T>> {
+  return PromisePrototypeThen(startChild(workflow, options), (handle: ChildWorkflowHandle<T>) => handle.result()) as unknown as Promise<ResultOf<T>>;
+}
+
+/** A handle to another workflow, by id (and run id; absent: its latest run). */
+export function getExternalWorkflowHandle(workflowId: string, runId?: string): ExternalWorkflowHandle {
+  getState('getExternalWorkflowHandle');
+  if (typeof workflowId !== 'string' || workflowId === '') throw new TypeError('getExternalWorkflowHandle: expected a workflow id');
+  optionalString('getExternalWorkflowHandle runId', runId);
+  const target = (): { workflowId: string; runId?: string } => (runId === undefined ? record({ workflowId }) : record({ workflowId, runId }));
+  return {
+    workflowId,
+    runId,
+    signal: (def, ...args) => {
+      const name = signalName('ExternalWorkflowHandle.signal', def);
+      const payloads = checkPayloads(args, `signal ${name}`);
+      return getState('ExternalWorkflowHandle.signal').signalExternal(
+        record({ ...target(), signalName: name, args: payloads }),
+        CancellationScope.current(),
+      );
+    },
+    cancel: () => getState('ExternalWorkflowHandle.cancel').cancelExternal(target(), CancellationScope.current()),
+  };
+}
+
+/** The seed-era name for getExternalWorkflowHandle. */
+export const createExternalWorkflowHandle = getExternalWorkflowHandle;
