@@ -11,7 +11,7 @@ import { DeterminismViolationError } from '../lib/errors';
 import { IsolatePool } from '../lib/sandbox';
 import { ReplayMachine, initFromStart } from '../lib/replay';
 import type { History, HistoryEvent, WorkflowExecutionStartedEvent } from '../lib/history/events';
-import { startEnv, testBundle, workflowsPath } from './support/env';
+import { startEnv, testBundle, workflowsPath, type RecordAction } from './support/env';
 import { main } from '../lib/cli/main';
 
 const dir = path.join(__dirname, '..', 'replay-fixtures');
@@ -24,7 +24,7 @@ const scenarios: {
   covers: string;
   workflowType: string;
   args: unknown[];
-  signals?: { name: string; args?: unknown[]; afterMs: number }[];
+  signals?: RecordAction[];
   edit: (events: HistoryEvent[]) => void;
 }[] = [
   {
@@ -100,6 +100,44 @@ const scenarios: {
       (events.find((e) => e.type === 'timerFired') as { timerId: string }).timerId = '2';
     },
   },
+  {
+    name: 'cancellation',
+    covers: 'a cancel request while sleeping: cleanup in a non-cancellable scope, then the run ends cancelled',
+    workflowType: 'cancellationWorkflow',
+    args: [],
+    signals: [{ name: 'cancel', afterMs: 50, action: 'cancel' }],
+    edit: (events) => {
+      (events.find((e) => e.type === 'activityTaskScheduled') as { activityType: string }).activityType = 'charge';
+    },
+  },
+  {
+    name: 'termination',
+    covers: 'an activity, then a sleep that a termination ends',
+    workflowType: 'terminationWorkflow',
+    args: [],
+    signals: [{ name: 'ops said so', afterMs: 50, action: 'terminate' }],
+    edit: (events) => {
+      (events.find((e) => e.type === 'activityTaskScheduled') as { activityType: string }).activityType = 'charge';
+    },
+  },
+  {
+    name: 'child_workflow',
+    covers: 'a child workflow started, signalled and awaited; a signal to a missing workflow caught',
+    workflowType: 'childWorkflowParent',
+    args: ['ann'],
+    edit: (events) => {
+      (events.find((e) => e.type === 'startChildWorkflowExecutionInitiated') as { workflowType: string }).workflowType = 'orderWorkflow';
+    },
+  },
+  {
+    name: 'external_signal',
+    covers: 'the same run as child_workflow, its external signal edited',
+    workflowType: 'childWorkflowParent',
+    args: ['bo'],
+    edit: (events) => {
+      (events.find((e) => e.type === 'signalExternalWorkflowExecutionInitiated') as { signalName: string }).signalName = 'reject';
+    },
+  },
 ];
 
 const fileOf = (name: string) => path.join(dir, `${name}_deja_${version}.json`);
@@ -122,7 +160,22 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
   t.equal(results.length, scenarios.length);
   for (const r of results) t.equal(r.error, undefined, `${r.workflowId}: ${r.error?.message ?? 'ok'}`);
   const closing = histories.map((h) => h.events[h.events.length - 1].type);
-  t.same(closing, ['workflowExecutionCompleted', 'workflowExecutionCompleted', 'workflowExecutionCompleted', 'workflowExecutionFailed', 'workflowExecutionCompleted', 'workflowExecutionCompleted']);
+  t.same(closing, [
+    'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
+    'workflowExecutionFailed',
+    'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
+    'workflowExecutionCanceled',
+    'workflowExecutionTerminated',
+    'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
+  ]);
+  const all = new Set(histories.flatMap((h) => h.events.map((e) => e.type)));
+  for (const type of ['workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed'] as const) {
+    t.ok(all.has(type), `the fixtures record ${type}`);
+  }
 });
 
 t.test('each fixture fails against changed code', async (t) => {
@@ -159,8 +212,8 @@ t.test('deja replay: a verdict per history, non-zero exit on failure', async (t)
   const out = { log: (l: string) => lines.push(l), error: (l: string) => lines.push(l) };
   const files = scenarios.map((s) => fileOf(s.name));
   t.equal(await main(['replay', ...files, '--workflows', workflowsPath], out), 0);
-  t.match(lines.join('\n'), /6 histories: 6 replayed cleanly, 0 failed/);
-  t.equal(lines.filter((l) => l.startsWith('✓')).length, 6);
+  t.match(lines.join('\n'), new RegExp(`${scenarios.length} histories: ${scenarios.length} replayed cleanly, 0 failed`));
+  t.equal(lines.filter((l) => l.startsWith('✓')).length, scenarios.length);
 
   lines.length = 0;
   t.equal(await main(['replay', files[0], '--workflows', changedPath], out), 1);

@@ -1,5 +1,7 @@
 // Property: record a run of a randomly generated workflow script with random signal timings, then
-// replay its history. The replay emits exactly the recorded commands (the replay engine checks
+// replay its history. Scripts use activities, timers, signals, conditions, randomness,
+// cancellation scopes (cancelled by hand, with a timeout, and non-cancellable inside a cancelled
+// one), child workflows, and external signals (to itself, and to a workflow that does not exist). The replay emits exactly the recorded commands (the replay engine checks
 // every one), and replaying the same history twice gives byte-identical commands. Runs are
 // recorded on a manual clock (test/support/manual-env.ts): signal delays are clock advances, so
 // a logged seed gives the same runs again.
@@ -49,7 +51,13 @@ async function replayCommands(history: History): Promise<string> {
 /** What a recording decides: each event's type, its time after the start, and which signal or timer it is. */
 function shape(history: History): unknown[] {
   const start = Date.parse(history.events[0].eventTime);
-  return history.events.map((e) => [e.type, Date.parse(e.eventTime) - start, 'signalName' in e ? e.signalName : 'timerId' in e ? e.timerId : undefined]);
+  const id = history.workflowId;
+  // A child's run id is new in every recording; its workflow id is the parent's plus a suffix.
+  return history.events.map((e) => [
+    e.type,
+    Date.parse(e.eventTime) - start,
+    'signalName' in e ? e.signalName : 'timerId' in e ? e.timerId : 'workflowId' in e && e.type !== 'workflowExecutionStarted' ? e.workflowId.replace(id, '') : undefined,
+  ]);
 }
 
 const name = fc.constantFrom('a', 'b');
@@ -59,6 +67,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('signal' as const), name }),
   fc.record({ kind: fc.constant('condition' as const), name, timeoutMs: fc.integer({ min: 1, max: 20 }) }),
   fc.record({ kind: fc.constant('random' as const) }),
+  fc.record({ kind: fc.constant('scope' as const), mode: fc.constantFrom('cancel' as const, 'timeout' as const), ms: fc.integer({ min: 1, max: 15 }), timeoutMs: fc.integer({ min: 1, max: 15 }) }),
+  fc.record({ kind: fc.constant('shielded' as const), arg: fc.string({ maxLength: 5 }) }),
+  fc.record({ kind: fc.constant('child' as const), arg: fc.string({ maxLength: 5 }) }),
+  fc.record({ kind: fc.constant('external' as const), target: fc.constantFrom('self' as const, 'missing' as const) }),
 );
 /** A script and the times its signals are sent: enough of each for every step that waits on one. */
 const scenario = fc.array(step, { minLength: 1, maxLength: 7 }).chain((steps) => {
@@ -73,6 +85,7 @@ t.test('the same scenario records the same history; the same history gives the s
   const seed = Number(process.env.DEJA_PROPERTY_SEED ?? Date.now() % 2 ** 31);
   t.comment(`fast-check seed ${seed} (rerun with DEJA_PROPERTY_SEED=${seed})`);
   let runs = 0;
+  const seenTypes = new Set<string>();
   await fc.assert(
     fc.asyncProperty(scenario, async ({ steps, signals }) => {
       const history = await env.record('scriptedWorkflow', [steps], signals);
@@ -85,9 +98,16 @@ t.test('the same scenario records the same history; the same history gives the s
       const first = await replayCommands(history);
       const second = await replayCommands(history);
       if (first !== second) throw new Error('two replays of one history gave different commands');
+      for (const e of history.events) seenTypes.add(e.type);
       runs++;
     }),
     { seed, numRuns: Number(process.env.DEJA_PROPERTY_RUNS ?? 60), interruptAfterTimeLimit: 120_000 },
   );
   t.ok(runs > 0, `${runs} recorded runs replayed identically`);
+  if (runs >= 30) {
+    // The scripts reach the new kinds of command: a sample this size always does.
+    for (const type of ['timerCanceled', 'childWorkflowExecutionCompleted', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed', 'activityTaskCompleted']) {
+      t.ok(seenTypes.has(type), `the recorded runs include ${type}`);
+    }
+  }
 });

@@ -16,13 +16,21 @@ export function testBundle(): Promise<WorkflowBundle> {
   return (sharedBundle ??= bundleWorkflowCode({ workflowsPath }));
 }
 
+/** Something a recording does to its run after `afterMs`: a signal (the default), a cancel, or a termination (reason: `name`). */
+export interface RecordAction {
+  name: string;
+  args?: unknown[];
+  afterMs: number;
+  action?: 'signal' | 'cancel' | 'terminate';
+}
+
 export interface TestEnv {
   connection: Connection;
   client: WorkflowClient;
   worker: Worker;
   taskQueue: string;
   /** Starts a workflow, sends the given signals after their delays, and returns its history. */
-  record(workflowType: string, args: unknown[], signals?: { name: string; args?: unknown[]; afterMs: number }[]): Promise<History>;
+  record(workflowType: string, args: unknown[], signals?: RecordAction[]): Promise<History>;
   close(): Promise<void>;
 }
 
@@ -51,7 +59,10 @@ export async function startEnv(options: Partial<WorkerOptions> = {}): Promise<Te
         // when the script finished without waiting for it.
         signals.map((s) =>
           new Promise<void>((resolve, reject) =>
-            setTimeout(() => handle.signal(s.name, ...(s.args ?? [])).then(resolve, (e: Error) => (e.name === 'WorkflowNotFoundError' ? resolve() : reject(e))), s.afterMs),
+            setTimeout(() => {
+              const done = s.action === 'cancel' ? handle.cancel() : s.action === 'terminate' ? handle.terminate(s.name) : handle.signal(s.name, ...(s.args ?? []));
+              done.then(resolve, (e: Error) => (e.name === 'WorkflowNotFoundError' ? resolve() : reject(e)));
+            }, s.afterMs),
           ),
         ),
       );

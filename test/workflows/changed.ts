@@ -2,7 +2,7 @@
  * The test workflows after an incompatible change: each keeps its name but emits other commands.
  * Replaying replay-fixtures/ against this module must fail with DeterminismViolationError.
  */
-import { proxyActivities, sleep, condition, defineSignal, setHandler } from 'deja/workflow';
+import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo } from 'deja/workflow';
 import type * as activities from './activities';
 
 const { greet, charge, fail } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
@@ -48,4 +48,23 @@ export async function approvalWorkflow(): Promise<string> {
   setHandler(defineSignal('approve'), () => void (approved = true));
   await condition(() => approved);
   return 'approved';
+}
+
+/** Cleans up without a non-cancellable scope: its greet is cancelled too (no activity at all). */
+export async function cancellationWorkflow(): Promise<string> {
+  await sleep('1 hour');
+  return 'slept';
+}
+
+/** Sleeps before the activity. */
+export async function terminationWorkflow(): Promise<void> {
+  await sleep('1 hour');
+  await greet('before');
+}
+
+/** Starts the child under another workflow id. */
+export async function childWorkflowParent(name: string): Promise<string> {
+  const child = await startChild(approvalWorkflow, { args: [], workflowId: `${workflowInfo().workflowId}-kid` });
+  await getExternalWorkflowHandle(child.workflowId).signal(defineSignal('approve'));
+  return `${name}: ${await child.result()}`;
 }

@@ -14,6 +14,11 @@ import {
   uuid4,
   ApplicationFailure,
   log,
+  CancellationScope,
+  isCancellation,
+  executeChild,
+  startChild,
+  getExternalWorkflowHandle,
 } from 'deja/workflow';
 import type * as activities from './activities';
 
@@ -141,7 +146,15 @@ export type Step =
   | { kind: 'timer'; ms: number }
   | { kind: 'signal'; name: string }
   | { kind: 'condition'; name: string; timeoutMs: number }
-  | { kind: 'random' };
+  | { kind: 'random' }
+  /** A scope cancelled by hand around a timer, or one with a timeout around a timer (which wins decides the trace). */
+  | { kind: 'scope'; mode: 'cancel' | 'timeout'; ms: number; timeoutMs: number }
+  /** A non-cancellable scope inside a cancelled one: its activity runs to the end. */
+  | { kind: 'shielded'; arg: string }
+  /** A child workflow run to its result. */
+  | { kind: 'child'; arg: string }
+  /** A signal to this workflow itself through an external handle, or to a workflow that does not exist. */
+  | { kind: 'external'; target: 'self' | 'missing' };
 
 /** Runs a script of steps; returns a trace that depends on every result, time and random value. */
 export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
@@ -152,8 +165,12 @@ export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
     setHandler(defineSignal(name), () => void received.set(name, (received.get(name) ?? 0) + 1));
   }
   setHandler(defineQuery<string[]>('trace'), () => trace);
+  let selfSignals = 0;
+  setHandler(defineSignal('self'), () => void selfSignals++);
   const { echo } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
+  let n = 0;
   for (const step of steps) {
+    n++;
     switch (step.kind) {
       case 'activity':
         trace.push(await echo(step.arg));
@@ -179,9 +196,86 @@ export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
       case 'random':
         trace.push(`random ${Math.random()} ${uuid4()}`);
         break;
+      case 'scope': {
+        try {
+          if (step.mode === 'cancel') {
+            await CancellationScope.cancellable(async () => {
+              const slept = sleep(step.ms);
+              if (step.timeoutMs % 2 === 0) CancellationScope.current().cancel();
+              await slept;
+            });
+          } else {
+            await CancellationScope.withTimeout(step.timeoutMs, () => sleep(step.ms));
+          }
+          trace.push(`scope ${step.mode} finished at ${Date.now()}`);
+        } catch (err) {
+          trace.push(`scope ${step.mode} ${isCancellation(err) ? 'cancelled' : 'failed'} at ${Date.now()}`);
+        }
+        break;
+      }
+      case 'shielded': {
+        const scope = new CancellationScope();
+        const run = scope.run(() => CancellationScope.nonCancellable(async () => [await echo(step.arg), await echo(`${step.arg}!`)]));
+        scope.cancel();
+        trace.push(`shielded ${(await run).join(' ')}`);
+        break;
+      }
+      case 'child':
+        trace.push(await executeChild(childEcho, { args: [step.arg], workflowId: `${workflowInfo().workflowId}-child-${n}` }));
+        break;
+      case 'external': {
+        const target = step.target === 'self' ? workflowInfo().workflowId : `${workflowInfo().workflowId}-nobody`;
+        try {
+          await getExternalWorkflowHandle(target).signal(defineSignal('self'));
+          await condition(() => selfSignals > 0);
+          selfSignals--;
+          trace.push('external signal to self arrived');
+        } catch (err) {
+          trace.push(`external signal failed: ${(err as Error).message}`);
+        }
+        break;
+      }
     }
   }
   return trace;
+}
+
+/** A child for scriptedWorkflow: sleeps a little and echoes. */
+export async function childEcho(arg: string): Promise<string> {
+  await sleep(3);
+  return `child ${arg} at ${Date.now()}`;
+}
+
+/**
+ * For replay-fixtures/: sleeps an hour; cancelled, it greets in a non-cancellable scope, then
+ * lets the cancellation escape (the run ends cancelled).
+ */
+export async function cancellationWorkflow(): Promise<string> {
+  try {
+    await sleep('1 hour');
+    return 'slept';
+  } finally {
+    await CancellationScope.nonCancellable(() => greet('cleanup'));
+  }
+}
+
+/** For replay-fixtures/: an activity, then a long sleep that a termination ends. */
+export async function terminationWorkflow(): Promise<void> {
+  await greet('before');
+  await sleep('1 hour');
+}
+
+/** For replay-fixtures/: a child workflow, signalled through an external handle, and its result. */
+export async function childWorkflowParent(name: string): Promise<string> {
+  const child = await startChild(approvalWorkflow, { args: [60_000], workflowId: `${workflowInfo().workflowId}-child` });
+  await getExternalWorkflowHandle(child.workflowId).signal(approve);
+  const result = await child.result();
+  try {
+    await getExternalWorkflowHandle(`${workflowInfo().workflowId}-nobody`).signal(approve);
+  } catch (err) {
+    return `${name}: ${result}; ${(err as Error).message}`;
+  }
+  return `${name}: ${result}`;
 }
 
 /** A rejected promise nobody handles: a bug, it fails the workflow task. */
