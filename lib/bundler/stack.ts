@@ -32,13 +32,22 @@ export function mapBundleStack(bundle: WorkflowBundle, stack: string, scriptName
   const mapper = mapperFor(bundle);
   if (mapper === null) return stack;
   const position = new RegExp(`${escapeRegExp(scriptName)}:(\\d+):(\\d+)`, 'g');
-  return stack.replace(position, (whole, line: string, column: string) => {
+  const mapped = stack.replace(position, (whole, line: string, column: string) => {
     const found = lookup(mapper.lines, Number(line) - 1, Number(column) - 1);
     if (found === undefined) return whole;
     const source = mapper.sources[found.sourceIndex];
     return source === undefined ? whole : `${source}:${found.originalLine + 1}:${found.originalColumn + 1}`;
   });
+  // The frames of the driver that runs async functions (they are generators in the bundle, so
+  // that the cancellation scope follows await) say nothing about the workflow: dropped.
+  return mapped
+    .split('\n')
+    .filter((frame) => !ASYNC_DRIVER_FRAME.test(frame))
+    .join('\n');
 }
+
+/** `at Generator.next (<anonymous>)`, and frames inside runtime/async-context.ts. */
+const ASYNC_DRIVER_FRAME = /^\s+at (Generator\.(next|throw|return) \(<anonymous>\)|.*\(?deja:runtime\/async-context\.ts:\d+:\d+\)?)$/;
 
 /** The last segment on the generated line at or before the column; none on the line: undefined. */
 function lookup(lines: readonly Segment[][], line: number, column: number): Segment | undefined {
