@@ -539,6 +539,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     const names: Record<string, string> = {
       memory: 'memory: worker and client in one process',
       sqliteInProcess: 'SQLite: worker and client in one process',
+      sqliteFullInProcess: 'SQLite with synchronous=FULL: worker and client in one process',
       sqlite1: 'SQLite: client here, 1 worker process',
       sqlite2: 'SQLite: client here, 2 worker processes',
     };
@@ -546,7 +547,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     out.push('## 9. End to end by store: memory and SQLite, in one process and across processes (seqActivities(1))');
     out.push('');
     out.push(
-      `seqActivities(1) on each store, runs alternating; each run has its own store (a fresh SQLite file, synchronous=FULL, WAL) and workers. ` +
+      `seqActivities(1) on each store, runs alternating; each run has its own store (a fresh SQLite file in WAL mode, synchronous=NORMAL unless the row says FULL) and workers. ` +
         `Throughput: ${e.workflows} workflows with ${e.concurrency} in flight; latency from \`client.start\` to \`result()\`, under that load and one at a time. ` +
         'With worker processes, the client process learns of each result through the SQLite change feed (a poll of PRAGMA data_version).',
     );

@@ -2,7 +2,8 @@
  * Measure 9, end to end by store (host side): seqActivities(1), a one-activity workflow, on the
  * in-memory store and on SQLite side by side, runs alternating in one measure:
  * - memory: worker and client in this process (`memory:`), as measure 6;
- * - sqlite, one process: worker and client in this process on one SQLite file;
+ * - sqlite, one process: worker and client in this process on one SQLite file (the default
+ *   synchronous = NORMAL), and the same with synchronous = FULL;
  * - sqlite, 1 and 2 worker processes: the client here, the workers in processes of their own
  *   (src/e2e-worker.ts), sharing the file; this process learns of results through the feed.
  * Throughput: `e2eWorkflows` with `e2eConcurrency` in flight; latency from `client.start` to
@@ -14,14 +15,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { Connection, Worker, WorkflowClient, type WorkflowBundle } from '../deja';
+import { Connection, LocalWorkflowService, Worker, WorkflowClient, type WorkflowBundle } from '../deja';
 import { SqliteStore } from '../../../lib/backends/sqlite';
 import { activities } from '../record';
 import { BENCH_DIR, WORK_DIR, dejaBundle, type Settings } from '../setup';
 import { now, percentile, summarize, type Summary } from '../stats';
 
-export type StoreVariant = 'memory' | 'sqliteInProcess' | 'sqlite1' | 'sqlite2';
-export const STORE_VARIANTS: StoreVariant[] = ['memory', 'sqliteInProcess', 'sqlite1', 'sqlite2'];
+export type StoreVariant = 'memory' | 'sqliteInProcess' | 'sqliteFullInProcess' | 'sqlite1' | 'sqlite2';
+export const STORE_VARIANTS: StoreVariant[] = ['memory', 'sqliteInProcess', 'sqliteFullInProcess', 'sqlite1', 'sqlite2'];
 
 export interface StoreVariantResult {
   throughput: Summary;
@@ -59,7 +60,10 @@ async function oneRun(variant: StoreVariant, bundle: WorkflowBundle, settings: S
   const id = ++runCounter;
   const file = path.join(dbDir, `e2e-${variant}-${id}.db`);
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
-  const connection = new Connection({ backend: variant === 'memory' ? `memory:bench-stores-${id}` : `sqlite:${file}` });
+  const connection =
+    variant === 'sqliteFullInProcess'
+      ? new Connection({ backend: new LocalWorkflowService({ store: new SqliteStore(file, { synchronous: 'full' }) }) })
+      : new Connection({ backend: variant === 'memory' ? `memory:bench-stores-${id}` : `sqlite:${file}` });
   const taskQueue = 'e2e';
   const processes = variant === 'sqlite1' ? 1 : variant === 'sqlite2' ? 2 : 0;
   const children = Array.from({ length: processes }, () => spawnWorker(file, taskQueue));
@@ -103,6 +107,7 @@ async function oneRun(variant: StoreVariant, bundle: WorkflowBundle, settings: S
       await new Promise((resolve) => (c.child.exitCode !== null ? resolve(undefined) : c.child.on('exit', resolve)));
     }
     await connection.close();
+    if (variant === 'sqliteFullInProcess') await connection.service.close();
   }
 }
 
@@ -112,6 +117,7 @@ async function oneRun(variant: StoreVariant, bundle: WorkflowBundle, settings: S
  */
 async function measureWakeUp(samples: number): Promise<E2eStoresResult['wakeUp']> {
   const file = path.join(dbDir, `wake-${++runCounter}.db`);
+  for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
   const store = new SqliteStore(file);
   const child = spawn(process.execPath, ['--no-node-snapshot', '-r', path.join(BENCH_DIR, 'register.js'), path.join(__dirname, '..', 'e2e-worker.ts'), file, '--echo'], {
     cwd: BENCH_DIR,

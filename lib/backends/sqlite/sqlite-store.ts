@@ -44,7 +44,7 @@ import { MIGRATIONS, openDatabase, storeError, type Synchronous } from './schema
 export interface SqliteStoreOptions {
   /** How long a write transaction waits for another process's write lock, then fails (`busy`). Default 5000. */
   busyTimeoutMs?: number;
-  /** `'full'` (the default) or `'normal'`: see schema.ts and the README's Backends section. */
+  /** `'normal'` (the default) or `'full'`: see schema.ts and the README's Backends section. */
   synchronous?: Synchronous;
   /** How the change feed polls for other processes' commits. */
   poll?: Partial<PollOptions>;
@@ -320,7 +320,7 @@ export class SqliteStore implements Store {
     }
     this.file = file;
     this.busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-    this.db = openDatabase(file, { busyTimeoutMs: this.busyTimeoutMs, synchronous: options.synchronous ?? 'full', maxPageCount: options.maxPageCount }, migrations);
+    this.db = openDatabase(file, { busyTimeoutMs: this.busyTimeoutMs, synchronous: options.synchronous ?? 'normal', maxPageCount: options.maxPageCount }, migrations);
     // From here on SQLite's own busy handler waits only briefly; the rest of the wait is asynchronous.
     this.db.pragma(`busy_timeout = ${Math.min(SYNC_BUSY_MS, this.busyTimeoutMs)}`);
     this.statements = prepare(this.db);
