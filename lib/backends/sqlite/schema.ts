@@ -106,9 +106,9 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
  * returned survives a crash of any process (SIGKILL included), since it is in the WAL file the OS
  * holds; an OS crash or a power loss may lose the last commits, never the file's consistency.
  * FULL also syncs the WAL at every commit, so a commit survives a power loss too. Chosen by
- * measurement (bench measure 9): with FULL, SQLite ran at 0.42× the in-memory end-to-end rate on
- * this machine, under the goal of 0.5×; with NORMAL at 0.8×. Pass `synchronous: 'full'` to
- * SqliteStore for the stronger promise.
+ * measurement (bench measure 9, worker and client in one process): with FULL, SQLite ran at 0.54×
+ * the in-memory end-to-end rate on this machine (0.42× when it was busier), near the goal of 0.5×;
+ * with NORMAL at 0.67× (0.82×). Pass `synchronous: 'full'` to SqliteStore for the stronger promise.
  */
 export type Synchronous = 'full' | 'normal';
 
