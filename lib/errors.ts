@@ -48,6 +48,25 @@ export class InvalidHistoryError extends DejaError {
   }
 }
 
+/**
+ * A store that cannot be opened or used: `file` names it, `reason` says what is wrong (`directory`,
+ * `read-only`, `not-deja`, `newer`, `busy`, `full`, `io`, `closed`). The message says what was
+ * expected. Nothing was written when this is thrown: a refused open leaves the file as it was, a
+ * failed transaction left nothing of itself.
+ */
+export class StoreError extends DejaError {
+  constructor(
+    message: string,
+    readonly file: string,
+    readonly reason: StoreErrorReason,
+    options?: { cause?: unknown },
+  ) {
+    super('DEJA_STORE', message, options);
+  }
+}
+
+export type StoreErrorReason = 'directory' | 'read-only' | 'not-deja' | 'newer' | 'busy' | 'full' | 'io' | 'closed';
+
 /** The workflow task failed inside the isolate (a bug, not a workflow failure). */
 export class WorkflowTaskFailedError extends DejaError {
   constructor(

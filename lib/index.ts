@@ -38,7 +38,8 @@ export type { SandboxOptions, SandboxBundle } from './sandbox';
 export { LocalWorkflowService, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, StaleTaskError, DEFAULT_LIMITS } from './engine';
 export type { Store, Clock, Limits, HistoryWarning } from './engine';
 export type { WorkflowService } from './service';
-export { DejaError, InvalidArgumentError, InvalidHistoryError, DeterminismViolationError, WorkflowTaskFailedError, LimitExceededError } from './errors';
+export { DejaError, InvalidArgumentError, InvalidHistoryError, DeterminismViolationError, WorkflowTaskFailedError, LimitExceededError, StoreError } from './errors';
+export type { StoreErrorReason } from './errors';
 export type { DejaErrorCode } from './errors';
 export {
   ApplicationFailure,

@@ -87,6 +87,8 @@ export type DejaErrorCode =
   | 'DEJA_LIMIT_EXCEEDED'
   | 'DEJA_PAYLOAD_TOO_LARGE'
   | 'DEJA_WORKER_FAILED'
+  /** The store cannot be opened or used: a bad path, a file that is not deja's, locked, full. */
+  | 'DEJA_STORE'
   /** A broken invariant of deja's own: a bug to report. */
   | 'DEJA_INTERNAL'
   | 'DEJA_SERVICE_CLOSED';

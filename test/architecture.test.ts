@@ -57,6 +57,24 @@ t.test('only lib/sandbox imports isolated-vm, only lib/bundler imports esbuild',
   t.ok(ivm > 0 && esbuild > 0, 'the sandbox and the bundler are found');
 });
 
+t.test('only lib/backends/sqlite imports better-sqlite3, and only lib/wiring loads it, lazily', async (t) => {
+  let driver = 0;
+  for (const file of [...sources('lib'), ...sources('runtime')]) {
+    for (const spec of imports(file)) {
+      if (spec === 'better-sqlite3') {
+        driver++;
+        t.ok(file.startsWith(path.join('lib', 'backends', 'sqlite')), `${file} imports better-sqlite3`);
+      }
+      if (/backends\/sqlite/.test(spec)) t.ok(file.startsWith(path.join('lib', 'backends', 'sqlite')) || file.startsWith(path.join('lib', 'wiring')), `${file} imports ${spec}`);
+    }
+  }
+  t.ok(driver > 0, 'the SQLite backend is found');
+  const wiring = fs.readFileSync(path.join(root, 'lib', 'wiring', 'index.ts'), 'utf8');
+  t.notMatch(wiring, /^import[^;]*backends\/sqlite/m, 'the wiring has no static import of the SQLite backend');
+  t.match(wiring, /^\s+const \{ SqliteStore \} = require\('\.\.\/backends\/sqlite'\)/m, 'it requires it inside the function that opens it');
+  t.notMatch(fs.readFileSync(path.join(root, 'lib', 'index.ts'), 'utf8'), /backends\/sqlite/, 'the public entry point does not load it (a subpath export does)');
+});
+
 t.test('the replay engine does no I/O', async (t) => {
   for (const file of sources(path.join('lib', 'replay'))) {
     for (const spec of imports(file)) {
@@ -184,4 +202,18 @@ t.test('entry points export by name (no export *)', async (t) => {
     const text = fs.readFileSync(path.join(root, file), 'utf8');
     t.notMatch(text, /export \*/, `${file} has no export *`);
   }
+});
+
+t.test('a process that opens only memory: never loads better-sqlite3; sqlite: loads it then', async (t) => {
+  const loaded = () => Object.keys(require.cache).some((file) => file.includes(`${path.sep}better-sqlite3${path.sep}`));
+  const { Connection } = require('../lib/client') as typeof import('../lib/client');
+  t.notOk(loaded(), 'not loaded by importing the client');
+  const memory = new Connection({ backend: 'memory:architecture' });
+  await memory.close();
+  t.notOk(loaded(), 'not loaded by a memory: backend');
+  const dir = fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'deja-arch-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sqlite = new Connection({ backend: `sqlite:${path.join(dir, 'x.db')}` });
+  await sqlite.close();
+  t.ok(loaded(), 'loaded when a sqlite: backend opens');
 });

@@ -1,6 +1,9 @@
 // The client (host side) against LocalWorkflowService, with a fake worker that "runs" workflows by
 // reading their history and answering with hand-written commands and query answers.
 import t from 'tap';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { MemoryStore } from '../lib/backends/memory';
 import {
   Connection,
@@ -222,14 +225,31 @@ t.test('Connection: backends, sharing by name, env default, errors, close', asyn
   t.equal(new WorkflowClient().workflowService, envConnection.service, 'WorkflowClient() connects the same way');
   await envConnection.close();
   delete process.env.DEJA_BACKEND;
-  const plain = new Connection();
-  const explicit = new Connection({ backend: 'memory:' });
-  t.equal(plain.service, explicit.service, 'no env: memory:');
+  // No env: SQLite at ./.deja/deja.db, in a scratch working directory (never the repository's).
+  const cwd = process.cwd();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-default-'));
+  process.chdir(scratch);
+  t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  let plain: Connection, explicit: Connection, sqliteDefault: Connection;
+  try {
+    plain = new Connection();
+    explicit = new Connection({ backend: 'sqlite:./.deja/deja.db' });
+    sqliteDefault = new Connection({ backend: 'sqlite:' });
+  } finally {
+    process.chdir(cwd);
+  }
+  t.equal(plain.service, explicit.service, 'no env: SQLite at ./.deja/deja.db');
+  t.equal(sqliteDefault.service, plain.service, '"sqlite:" alone is the same file');
+  const absolute = new Connection({ backend: `sqlite:${path.join(scratch, '.deja', 'deja.db')}` });
+  t.equal(absolute.service, plain.service, 'one service per file, by its absolute path');
+  t.ok(fs.statSync(path.join(scratch, '.deja', 'deja.db')).isFile(), 'the default file and its folder were created');
+  t.equal(fs.statSync(path.join(scratch, '.deja')).mode & 0o777, 0o700, 'the folder is private');
+  const memory = new Connection({ backend: 'memory:' });
+  t.not(memory.service, plain.service, 'memory: is another backend');
 
-  t.throws(() => new Connection({ backend: 'sqlite:./deja.db' }), { code: 'DEJA_INVALID_ARGUMENT', message: /the sqlite backend is not available yet/ });
   t.throws(() => new Connection({ backend: 'postgres://localhost/deja' }), { message: /the postgres backend is not available yet/ });
-  t.throws(() => new Connection({ backend: 'redis://x' }), { message: /unknown backend "redis:\/\/x"; expected "memory:" or "memory:<name>"/ });
-  t.throws(() => new Connection({ backend: 42 } as never), { message: /backend must be a backend string \("memory:" or "memory:<name>"\) or a WorkflowService, got number 42/ });
+  t.throws(() => new Connection({ backend: 'redis://x' }), { message: /unknown backend "redis:\/\/x"; expected "sqlite:<path>", "sqlite:" \(for \.\/\.deja\/deja\.db\), "memory:" or "memory:<name>"/ });
+  t.throws(() => new Connection({ backend: 42 } as never), { message: /backend must be a backend string \("sqlite:<path>", "sqlite:", "memory:" or "memory:<name>"\) or a WorkflowService, got number 42/ });
   t.throws(() => new Connection({ url: 'memory:' } as never), { message: /unknown option "url"/ });
 
   const own = new LocalWorkflowService({ store: new MemoryStore() });
@@ -251,13 +271,14 @@ t.test('Connection: backends, sharing by name, env default, errors, close', asyn
   await t.rejects(again.service.describeWorkflow({ workflowId: 'c-1' }), { code: 'DEJA_NOT_FOUND' });
   await again.close();
   await b.close();
-  await plain.close();
-  await explicit.close();
+  await memory.close();
+  await Promise.all([plain.close(), explicit.close(), sqliteDefault.close(), absolute.close()]);
+  await t.rejects(plain.service.describeWorkflow({ workflowId: 'c-1' }), { message: /closed/ }, 'the last close of the file closes its service');
 });
 
 t.test('Connection: null, arrays and non-services are refused, not replaced by the default', async (t) => {
   const refused: Array<[string, unknown, RegExp]> = [
-    ['backend: null', { backend: null }, /^Connection: backend must be a backend string \("memory:" or "memory:<name>"\) or a WorkflowService, got null; leave backend out for the default/],
+    ['backend: null', { backend: null }, /^Connection: backend must be a backend string \("sqlite:<path>", "sqlite:", "memory:" or "memory:<name>"\) or a WorkflowService, got null; leave backend out for the default/],
     ['backend: {}', { backend: {} }, /got an object with none of its methods \(startWorkflow, signalWorkflow, signalWithStartWorkflow, …\)/],
     ['backend: a client-only service', { backend: { startWorkflow() {}, signalWorkflow() {}, queryWorkflow() {}, describeWorkflow() {}, getWorkflowOutcome() {}, getHistory() {} } }, /got an object without signalWithStartWorkflow, .*pollWorkflowTask, completeWorkflowTask, .*heartbeatActivityTask, activityTaskToken, close;/],
     ['backend: []', { backend: [] }, /got an array/],
@@ -283,7 +304,7 @@ t.test('Connection: null, arrays and non-services are refused, not replaced by t
   await byUndefined.close();
   await byDefault.close();
   process.env.DEJA_BACKEND = 'memroy:';
-  t.throws(() => new Connection(), { message: /^Connection: unknown backend "memroy:" \(from DEJA_BACKEND\); expected "memory:"/ }, 'a bad DEJA_BACKEND is named as such');
+  t.throws(() => new Connection(), { message: /^Connection: unknown backend "memroy:" \(from DEJA_BACKEND\); expected "sqlite:<path>"/ }, 'a bad DEJA_BACKEND is named as such');
 });
 
 t.test('WorkflowClient: every accepted form works; anything else is refused at construction', async (t) => {

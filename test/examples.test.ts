@@ -2,6 +2,7 @@
 // kept identical to the example files, and the `deja` command as a user types it.
 import t from 'tap';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { run } from '../examples/hello/main';
@@ -9,16 +10,27 @@ import { run } from '../examples/hello/main';
 const root = path.join(__dirname, '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
 
-t.test('npm start: the hello example runs end to end', async (t) => {
+t.test('npm start: the hello example runs end to end on the default backend, twice on one file', async (t) => {
+  // In a scratch working directory: the default backend writes ./.deja/deja.db there.
+  const cwd = process.cwd();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-hello-'));
+  t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  const saved = process.env.DEJA_BACKEND;
+  delete process.env.DEJA_BACKEND;
   const lines: string[] = [];
   const log = console.log;
   console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+  process.chdir(scratch);
   try {
     t.equal(await run(), 'reserved items for A-1001; charged $42.50 for A-1001');
+    t.equal(await run(), 'reserved items for A-1001; charged $42.50 for A-1001', 'a second run on the same file');
   } finally {
     console.log = log;
+    process.chdir(cwd);
+    if (saved !== undefined) process.env.DEJA_BACKEND = saved;
   }
   t.match(lines.join('\n'), /started order-\d+; status: \w+/);
+  t.ok(fs.statSync(path.join(scratch, '.deja', 'deja.db')).isFile(), 'the workflows are in ./.deja/deja.db');
 });
 
 t.test("the README's tour shows the example's code", async (t) => {

@@ -18,6 +18,7 @@ const MEASURES: Record<string, (settings: Settings) => Promise<unknown>> = {
   newExecution: (s) => require('./measures/new-execution').measureNewExecution(s),
   heap: (s) => require('./measures/heap').measureHeap(s),
   e2e: (s) => require('./measures/e2e').measureE2e(s),
+  e2eStores: (s) => require('./measures/e2e-stores').measureE2eStores(s),
   validate: (s) => require('./measures/validate').measureValidate(s),
   replayMachine: (s) => require('./measures/replay-machine').measureReplayMachine(s),
 };

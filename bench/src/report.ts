@@ -10,6 +10,7 @@ import type { OneHistoryResult, RssResult } from './measures/one-history';
 import type { NewExecutionResult } from './measures/new-execution';
 import type { HeapResult } from './measures/heap';
 import type { E2eResult } from './measures/e2e';
+import type { E2eStoresResult } from './measures/e2e-stores';
 import type { ValidateResult } from './measures/validate';
 import type { ReplayMachineResult } from './measures/replay-machine';
 import { sha256, type Settings } from './setup';
@@ -28,6 +29,7 @@ export interface Results {
   newExecution: NewExecutionResult;
   heap: HeapResult;
   e2e: E2eResult;
+  e2eStores: E2eStoresResult;
   validate: ValidateResult;
   replayMachine: ReplayMachineResult;
 }
@@ -238,6 +240,18 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
       ratio: `${fmt(r.e2e.deja.throughput.median / r.e2e.floor.throughput.median)}× the floor's throughput`,
       goal: '(none)',
       met: undefined,
+    });
+  }
+  if (r.e2eStores) {
+    const v = r.e2eStores.variants;
+    const best = Math.max(v.sqliteInProcess.throughput.median, v.sqlite1.throughput.median, v.sqlite2.throughput.median);
+    targets.push({
+      what: 'end to end, one-activity workflow, SQLite (best of one process, 1 and 2 worker processes)',
+      deja: `${fmt(best)}/s; p50 ${ms(v.sqlite1.sequential.p50)} alone (1 worker process)`,
+      baseline: `memory ${fmt(v.memory.throughput.median)}/s; p50 ${ms(v.memory.sequential.p50)}`,
+      ratio: `${fmt(best / v.memory.throughput.median)}× the in-memory rate`,
+      goal: '≥ 0.5× the in-memory rate',
+      met: best >= 0.5 * v.memory.throughput.median,
     });
   }
   out.push('');
@@ -520,6 +534,37 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     );
   }
 
+  if (r.e2eStores) {
+    const e = r.e2eStores;
+    const names: Record<string, string> = {
+      memory: 'memory: worker and client in one process',
+      sqliteInProcess: 'SQLite: worker and client in one process',
+      sqliteFullInProcess: 'SQLite with synchronous=FULL: worker and client in one process',
+      sqlite1: 'SQLite: client here, 1 worker process',
+      sqlite2: 'SQLite: client here, 2 worker processes',
+    };
+    out.push('');
+    out.push('## 9. End to end by store: memory and SQLite, in one process and across processes (seqActivities(1))');
+    out.push('');
+    out.push(
+      `seqActivities(1) on each store, runs alternating; each run has its own store (a fresh SQLite file in WAL mode, synchronous=NORMAL unless the row says FULL) and workers. ` +
+        `Throughput: ${e.workflows} workflows with ${e.concurrency} in flight; latency from \`client.start\` to \`result()\`, under that load and one at a time. ` +
+        'With worker processes, the client process learns of each result through the SQLite change feed (a poll of PRAGMA data_version).',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['', 'workflows/s, median (min–max)', 'latency under load p50 / p99', 'latency alone p50 / p99'],
+        Object.entries(e.variants).map(([k, x]) => [names[k] ?? k, fmtSummary(x.throughput), `${ms(x.loaded.p50)} / ${ms(x.loaded.p99)}`, `${ms(x.sequential.p50)} / ${ms(x.sequential.p99)}`]),
+      ),
+    );
+    out.push('');
+    out.push(
+      `Cross-process wake-up of the SQLite change feed (a commit in one process until a subscriber in another has seen it; half a round trip, ${e.wakeUp.samples} samples): ` +
+        `after the poll went idle p50 ${ms(e.wakeUp.idle.p50)} / p99 ${ms(e.wakeUp.idle.p99)}; right after activity p50 ${ms(e.wakeUp.busy.p50)} / p99 ${ms(e.wakeUp.busy.p99)}.`,
+    );
+  }
+
   // ── hashes ──
   out.push('');
   out.push('## Output hashes');
@@ -539,6 +584,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     hashRows.push(['Temporal bundle', r.bundle.temporal.hash]);
   }
   if (r.e2e) hashRows.push(['end-to-end workflow results (distinct values; expected 0)', r.e2e.resultsHash]);
+  if (r.e2eStores) hashRows.push(['end-to-end by store, workflow results (distinct values; expected 0)', r.e2eStores.resultsHash]);
   if (r.validate) for (const x of r.validate.rows) hashRows.push([`validated ${x.history} (both validators)`, x.hash]);
   out.push(table(['outputs', 'hash'], hashRows));
 

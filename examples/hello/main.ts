@@ -1,4 +1,5 @@
-// Worker and client in one process, on the embedded default backend. `npm start` runs this.
+// Worker and client in one process, on the embedded default backend (SQLite at ./.deja/deja.db,
+// so the workflow outlives the process). `npm start` runs this.
 import { Connection, WorkflowClient, Worker } from 'deja';
 import * as activities from './activities';
 import { processOrder, statusQuery } from './workflows';
@@ -12,13 +13,17 @@ export async function run(): Promise<string> {
     activities,
   });
   const client = new WorkflowClient(connection.service);
-  return worker.runUntil(async () => {
-    const handle = await client.start(processOrder, { taskQueue: 'orders', workflowId: `order-${Date.now()}`, args: ['A-1001', 42.5] });
-    console.log(`started ${handle.workflowId}; status: ${await handle.query(statusQuery)}`);
-    const result = await handle.result();
-    console.log(`result: ${result}`);
-    return result;
-  });
+  try {
+    return await worker.runUntil(async () => {
+      const handle = await client.start(processOrder, { taskQueue: 'orders', workflowId: `order-${Date.now()}`, args: ['A-1001', 42.5] });
+      console.log(`started ${handle.workflowId}; status: ${await handle.query(statusQuery)}`);
+      const result = await handle.result();
+      console.log(`result: ${result}`);
+      return result;
+    });
+  } finally {
+    await connection.close();
+  }
 }
 
 if (require.main === module) {

@@ -348,7 +348,7 @@ export class WorkflowClient {
 
   /**
    * `new WorkflowClient(service?, options?)` (seed era: `service` is `connection.service`, and
-   * defaults to `new Connection().service`: DEJA_BACKEND, else `memory:`), or
+   * defaults to `new Connection().service`: DEJA_BACKEND, else SQLite at `./.deja/deja.db`), or
    * `new WorkflowClient({ connection, identity? })` (Temporal's current form).
    */
   constructor(service?: WorkflowService, options?: WorkflowClientOptions);

@@ -10,8 +10,10 @@ import { type BackendHold, type ServiceOptions, openBackend, openDefaultBackend 
 
 export interface ConnectionOptions {
   /**
-   * `memory:` or `memory:<name>` (one in-memory store per name in this process), or a
-   * WorkflowService to use as it is. Default: `process.env.DEJA_BACKEND`, else `memory:`.
+   * `sqlite:<path>` (a database file, relative to the working directory; `sqlite:` alone is
+   * `./.deja/deja.db`), `memory:` or `memory:<name>` (one in-memory store per name in this
+   * process, for tests), or a WorkflowService to use as it is. Default:
+   * `process.env.DEJA_BACKEND`, else SQLite at `./.deja/deja.db` (its folder is created).
    */
   backend?: string | WorkflowService;
   /**
@@ -103,8 +105,8 @@ export class Connection {
       this.service = given;
     } else {
       throw new InvalidArgumentError(
-        `Connection: backend must be a backend string ("memory:" or "memory:<name>") or a WorkflowService, got ${describeNonService(given, SERVICE_METHODS)}; ` +
-          'leave backend out for the default (DEJA_BACKEND, else "memory:")',
+        `Connection: backend must be a backend string ("sqlite:<path>", "sqlite:", "memory:" or "memory:<name>") or a WorkflowService, got ${describeNonService(given, SERVICE_METHODS)}; ` +
+          'leave backend out for the default (DEJA_BACKEND, else "sqlite:./.deja/deja.db")',
       );
     }
   }

@@ -165,17 +165,25 @@ export class LocalWorkflowService implements WorkflowService {
     let { workflowId, runId, outcome } = await this.open(() => this.engine.workflowOutcome(check.checkRef('getWorkflowOutcome', this.limits, ref), this.clock.now()));
     // Pinned to the run found first: a later run of the same id is another outcome.
     const pinned = { workflowId, runId };
-    while (!outcome) {
-      const listener = this.notifier.listen(waitKey.run(runId));
-      try {
-        ({ outcome } = await this.open(() => this.engine.workflowOutcome(pinned, this.clock.now())));
-        if (outcome) break;
-        this.throwIfAborted(signal);
-        await listener.wait([signal, this.closing.signal]);
-        this.throwIfAborted(signal);
-      } finally {
-        listener.close();
+    // On a store that other processes share, one of them may close the run: the wait keeps this
+    // process alive, as a network client's open request would. (On an in-process store only this
+    // process can, and its worker holds it open while it runs.)
+    const keepAlive = !outcome && this.store.changes !== undefined ? setInterval(() => undefined, 1 << 30) : undefined;
+    try {
+      while (!outcome) {
+        const listener = this.notifier.listen(waitKey.run(runId));
+        try {
+          ({ outcome } = await this.open(() => this.engine.workflowOutcome(pinned, this.clock.now())));
+          if (outcome) break;
+          this.throwIfAborted(signal);
+          await listener.wait([signal, this.closing.signal]);
+          this.throwIfAborted(signal);
+        } finally {
+          listener.close();
+        }
       }
+    } finally {
+      clearInterval(keepAlive);
     }
     return outcome;
   }

@@ -31,7 +31,7 @@ export type ActivityFunction = (...args: any[]) => unknown;
 
 export interface WorkerOptions {
   taskQueue: string;
-  /** A Connection (or anything with a `service`); default: the default backend (DEJA_BACKEND, else `memory:`), as `new Connection()` opens it. */
+  /** A Connection (or anything with a `service`); default: the default backend (DEJA_BACKEND, else SQLite at `./.deja/deja.db`), as `new Connection()` opens it. */
   connection?: { service: WorkflowService };
   /** The workflows module to bundle; or give a prebuilt `workflowBundle`. */
   workflowsPath?: string;
