@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import fc from 'fast-check';
 import { Connection, WorkflowClient } from '../lib/client';
 import { Worker } from '../lib/worker';
+import { StoreError } from '../lib/errors';
 import { bundleWorkflowCode, type WorkflowBundle } from '../lib/bundler';
 import { ApplicationFailure, heartbeat, cancellationSignal } from '../lib/activity';
 import { escapeLogText } from '../lib/worker';
@@ -467,6 +468,30 @@ t.test('a fatal error in one loop stops every loop, and run() rejects with it as
   const polls = workflowPolls;
   await new Promise((r) => setTimeout(r, 50));
   t.equal(workflowPolls, polls, 'no zombie poller keeps claiming tasks');
+  await conn.close();
+});
+
+t.test('a store busy past its timeout (another process holds the lock) pauses the polls; the worker goes on', async (t) => {
+  const conn = new Connection({ backend: `memory:${id('busy')}` });
+  const service = conn.service;
+  let busyLeft = 3;
+  const busy = new Proxy(service, {
+    get(target, key, receiver) {
+      if (key === 'pollWorkflowTask') {
+        return (...args: Parameters<typeof service.pollWorkflowTask>) =>
+          busyLeft-- > 0 ? Promise.reject(new StoreError('deja sqlite store: /tmp/x.db is locked (busy) by another process', '/tmp/x.db', 'busy')) : target.pollWorkflowTask(...args);
+      }
+      return Reflect.get(target, key, receiver);
+    },
+  });
+  const lines: string[] = [];
+  const w = await Worker.create({ connection: { service: busy }, taskQueue: 'busy', workflowBundle: bundle, activities, logger: (l) => void lines.push(`${l.level} ${l.message}`) });
+  const client = new WorkflowClient(conn.service);
+  const result = await w.runUntil(client.execute('healthy', { taskQueue: 'busy', workflowId: id('busy'), args: [2] }));
+  t.equal(result, 4, 'the workflow completed after the store was busy three times');
+  t.equal(lines.filter((l) => /found the store busy/.test(l)).length, 3, 'each busy poll was reported');
+  t.match(lines.find((l) => /found the store busy/.test(l)), /^warn .*polling again in 100 ms/);
+  t.equal(w.state, 'stopped', 'stopped by runUntil, not by the error');
   await conn.close();
 });
 

@@ -253,7 +253,7 @@ t.test('deja worker: bad usage and bad activity modules', async (t) => {
   t.notMatch((await cli(['worker', '-q', 'x', '-a', path.join(dir, 'throws.js')])).stderr, /see "deja help"/, 'a module that throws is not bad usage');
   oneLine(t, await cli(['worker', '-q', 'x', '-a', path.join(dir, 'constants.js')]), 2, /exports no functions; expected a module whose exports are the activity functions/, 'no functions');
   oneLine(t, await cli(['worker', '-q', 'x', '-a', path.join(dir, 'constants.js'), '--max-cached-workflows', '0']), 2, /--max-cached-workflows "0" is not a count; expected a whole number from 1 to/, 'a bad count');
-  oneLine(t, await cli(['worker', '-q', 'x', '-w', testWorkflows, '--backend', 'nope:'], { withBackend: false }), 2, /^deja: worker: unknown backend "nope:"; expected "memory:"/, 'a bad backend');
+  oneLine(t, await cli(['worker', '-q', 'x', '-w', testWorkflows, '--backend', 'nope:'], { withBackend: false }), 2, /^deja: worker: unknown backend "nope:"; expected "sqlite:<path>", "sqlite:" \(for \.\/\.deja\/deja\.db\), "memory:"/, 'a bad backend');
 
   // ESM activities are imported: a workflow on their queue runs them.
   const stop = new AbortController();
@@ -471,7 +471,9 @@ t.test('an unknown workflow: exit 3, one line naming it and the backend', async 
     if (saved === undefined) delete process.env.DEJA_BACKEND;
     else process.env.DEJA_BACKEND = saved;
   }
-  oneLine(t, await cli(['describe', 'x', '--backend', 'sqlite:'], { withBackend: false }), 2, /^deja: describe: .*sqlite.*; /, 'a backend that cannot be opened');
+  // A folder where the database file should be: SQLite refuses it, naming the path.
+  const folder = t.testdir({});
+  oneLine(t, await cli(['describe', 'x', '--backend', `sqlite:${folder}`], { withBackend: false }), 2, /^deja: describe: .*sqlite.*; /, 'a backend that cannot be opened');
 });
 
 t.test('help: every command, its options and the exit statuses', async (t) => {

@@ -192,10 +192,11 @@ t.test('payloads over maxPayloadBytes are refused on every method, naming method
   const h = setup(t, { maxPayloadBytes: max, maxRequestBytes: 64 * 1024 });
   const over = jsonString(max + 1);
   const { run, task: act } = await h.withActivity();
-  await h.service.signalWorkflow({ ...run, signalName: 'go', args: [] });
+  // The query first, while the run is idle (asked after the signal, it would wait for its task).
   const query = h.service.queryWorkflow({ ...run, queryType: 'q', args: [] }).catch(() => undefined);
   await new Promise((r) => setImmediate(r));
   const qtask = (await pollNow((s) => h.service.pollWorkflowTask('q', 'w', s))) as QueryTask;
+  await h.service.signalWorkflow({ ...run, signalName: 'go', args: [] });
   const wft = await h.workflowTask();
   const before = await h.history(run);
   // An argument list is measured whole, as Temporal measures a command's input.
@@ -644,10 +645,11 @@ t.test('property: hostile payloads on every method are refused as InvalidArgumen
         seen.add(method).add(hostile);
         const h = setup(t, PROPERTY_LIMITS);
         const { run, task: act } = await h.withActivity();
-        await h.service.signalWorkflow({ ...run, signalName: 'go', args: [] });
+        // The query while the run is idle (after the signal, it would wait for the signal's task).
         const pending = h.service.queryWorkflow({ ...run, queryType: 'state', args: [] }).catch(() => undefined);
         await new Promise((r) => setImmediate(r));
         const query = (await pollNow((s) => h.service.pollWorkflowTask('q', 'w', s))) as QueryTask;
+        await h.service.signalWorkflow({ ...run, signalName: 'go', args: [] });
         const wft = await h.workflowTask();
         const before = await h.history(run);
 

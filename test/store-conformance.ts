@@ -297,6 +297,26 @@ export function storeConformance(t: tap.Test, makeStore: () => Promise<Store>): 
     t.same(act.kind === 'activity' && act.activity.args, [1], 'kind-specific data survives');
   });
 
+  withStore('tasks: ofRun lists a run’s tasks, first inserted first, as copies', async (tx, store, t) => {
+    await tx(async (x) => {
+      await x.tasks.put(activityTask('r1/a2', { activity: { seq: 2, scheduledEventId: 7, activityId: 'b', activityType: 'work', args: [], scheduledAt: 0, startToCloseTimeoutMs: 100 } } as Partial<TaskRecord>));
+      await x.tasks.put(workflowTask('r1/w'));
+      await x.tasks.put(activityTask('other/a', { runId: 'other' }));
+      await x.tasks.put(activityTask('r1/a1'));
+    });
+    const ids = async () => (await tx((x) => x.tasks.ofRun('r1'))).map((task) => task.taskId);
+    t.same(await ids(), ['r1/a2', 'r1/w', 'r1/a1']);
+    await tx((x) => x.tasks.claim('activity', 'q', 'w', 'tok', 0));
+    t.same(await ids(), ['r1/a2', 'r1/w', 'r1/a1'], 'a claim keeps the order');
+    const [first] = await store.transaction((x) => x.tasks.ofRun('r1'), { readOnly: true });
+    t.match(first, { kind: 'activity', activity: { seq: 2, activityId: 'b' } }, 'the whole record, in a read-only transaction too');
+    (first as { attempt: number }).attempt = 99;
+    t.equal((await tx((x) => x.tasks.ofRun('r1')))[0].attempt, 1, 'copies');
+    await tx((x) => x.tasks.delete('r1/w'));
+    t.same(await ids(), ['r1/a2', 'r1/a1']);
+    t.same(await tx((x) => x.tasks.ofRun('none')), []);
+  });
+
   withStore('tasks: two concurrent claims never get the same task', async (tx, _store, t) => {
     await tx(async (x) => {
       for (let i = 0; i < 10; i++) await x.tasks.put(workflowTask(`task-${i}`));

@@ -168,19 +168,17 @@ t.test('an activity result that is not JSON fails the activity without retries',
   t.match(failed, { retryState: 'nonRetryableFailure', failure: { type: 'PayloadError' } });
 });
 
-t.test('a query before the first workflow task completed gets a clear answer', async (t) => {
+t.test('a query before the first workflow task completed waits for it, then answers (consistent queries)', async (t) => {
   const connection = new Connection({ backend: `memory:${id('early-query')}` });
   const client = new (await import('../lib/client')).WorkflowClient(connection.service);
   const handle = await client.start('cartWorkflow', { taskQueue: 'early', workflowId: id('early'), args: [] });
-  const answer = handle.query('items').then(
-    () => 'answered',
-    (e: Error) => e.message,
-  );
-  // The worker starts after the query was filed; queries are handed out before workflow tasks.
+  await handle.signal('addItem', 'apple');
+  const answer = handle.query('items');
+  // The worker starts after the query was filed: the first workflow task (which sets the query
+  // handler and sees the signal) is handed out first, and the query after it.
   await new Promise((r) => setImmediate(r));
   const worker = await Worker.create({ connection, taskQueue: 'early', workflowBundle: await testBundle(), logger: () => undefined });
-  const message = await worker.runUntil(answer);
-  t.match(message, /has not completed its first workflow task yet/);
+  t.same(await worker.runUntil(answer), ['apple']);
   await connection.close();
 });
 

@@ -168,11 +168,6 @@ export interface RunRecord {
   /** The children this run started that have not closed, by the initiatedEventId that started them. */
   children?: Record<string, OpenChild>;
   /**
-   * The run's open activities, by scheduledEventId: the command's seq (a requestCancelActivity
-   * names it) and the activityId (async completion by ids names it).
-   */
-  activities?: Record<string, { seq: number; activityId: string }>;
-  /**
    * Activities that closed while the workflow task was started, by seq → scheduledEventId: the
    * task's code may still cancel one it has not seen close. Cleared when the task ends.
    */
@@ -249,6 +244,8 @@ export interface Lease {
 
 /** What the engine keeps about a scheduled activity between attempts. */
 export interface ActivitySchedule {
+  /** The scheduleActivity command's seq: a requestCancelActivity names the activity by it. */
+  seq?: number;
   scheduledEventId: number;
   activityId: string;
   activityType: string;
@@ -315,6 +312,11 @@ export interface TaskStore {
   expireLeases(now: number, limit: number): Promise<TaskRecord[]>;
   delete(taskId: string): Promise<void>;
   deleteRun(runId: string): Promise<void>;
+  /**
+   * The run's tasks, first inserted first: for the rare lookups by what only the record holds (an
+   * activity by its seq or activityId). O(tasks of the run). Allowed in a read-only transaction.
+   */
+  ofRun(runId: string): Promise<TaskRecord[]>;
   /** The earliest instant after which the engine has work: a lease end, or a future `visibleAt`. */
   nextDueAt(now: number): Promise<number | undefined>;
 }

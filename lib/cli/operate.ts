@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { failureToError } from '../../runtime/failure';
 import { Connection, WorkflowClient } from '../client';
 import type { WorkflowExecutionDescription, WorkflowStatusName } from '../client/client';
-import { DejaError, InvalidArgumentError, assertNever } from '../errors';
+import { DejaError, InvalidArgumentError, StoreError, assertNever } from '../errors';
 import { serializeHistory, writeHistoryFile, type History, type HistoryEvent } from '../history';
 import { QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
 import {
@@ -69,6 +69,8 @@ export async function withClient<T>(command: string, values: Parsed['values'], f
     connection = new Connection(backend === undefined ? undefined : { backend });
   } catch (error) {
     if (error instanceof InvalidArgumentError) throw new UsageError(`${command}: ${error.message.replace(/^Connection: /, '')}`, { cause: error });
+    // A database that cannot be opened (a folder, read-only, not deja's, from a newer deja): bad usage too.
+    if (error instanceof StoreError) throw new UsageError(`${command}: cannot open the backend: ${error.message}`, { cause: error });
     throw error;
   }
   try {

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Connection } from '../client';
-import { InvalidArgumentError } from '../errors';
+import { InvalidArgumentError, StoreError } from '../errors';
 import { Worker, type ActivityFunction } from '../worker';
 import { ProblemError, UsageError, countFlag, jsonLine, moduleFile, parse, positionalsOf, requiredFlag, stringFlag, type Out, type RunOptions } from './common';
 
@@ -69,6 +69,8 @@ export async function workerCommand(args: string[], out: Out, options: RunOption
     connection = new Connection(backend === undefined ? undefined : { backend });
   } catch (error) {
     if (error instanceof InvalidArgumentError) throw new UsageError(`worker: ${error.message.replace(/^Connection: /, '')}`, { cause: error });
+    // A database that cannot be opened (a folder, read-only, not deja's, from a newer deja): bad usage too.
+    if (error instanceof StoreError) throw new UsageError(`worker: cannot open the backend: ${error.message}`, { cause: error });
     throw error;
   }
   try {

@@ -24,7 +24,7 @@ export interface FullActivityId {
 export type TaskToken = string | Uint8Array;
 
 export interface AsyncCompletionClientOptions {
-  /** A Connection (or anything with a `service`). Default: `new Connection()` (DEJA_BACKEND, else `memory:`). */
+  /** A Connection (or anything with a `service`). Default: `new Connection()` (DEJA_BACKEND, else SQLite at `./.deja/deja.db`). */
   connection?: { service: WorkflowService };
   /** Temporal's option; deja has one namespace, `'default'`. */
   namespace?: string;

@@ -8,7 +8,7 @@ import type { Payload, TimeoutType, WireFailure } from '../../runtime/protocol';
 import type { ActivitySchedule, RunRecord, TaskRecord } from '../backends/store';
 import type { ActivityRef, ActivityTask, HeartbeatResponse } from '../service';
 import { ActivityNotFoundError, StaleTaskError } from '../service-errors';
-import { activityTaskId, compact, type Op } from './op';
+import { compact, type Op } from './op';
 import { activityRetry } from './retry';
 import { needWorkflowTask } from './runs';
 import type { HeldTask } from './workflow-tasks';
@@ -99,10 +99,9 @@ export async function heartbeatActivityTask(op: Op, token: string, details: Payl
 export async function activityTaskToken(op: Op, ref: ActivityRef): Promise<string> {
   const run = await op.resolve({ workflowId: ref.workflowId, runId: ref.runId });
   const what = `activity "${ref.activityId}" of workflow "${run.workflowId}" (run ${run.runId})`;
-  const open = Object.entries(run.activities ?? {}).find(([, a]) => a.activityId === ref.activityId);
-  if (open === undefined) throw new ActivityNotFoundError(`${what} is not open: it never existed, or it has closed`);
-  const task = await op.tx.tasks.get(activityTaskId(run.runId, Number(open[0])));
-  if (task?.kind !== 'activity' || task.lease === undefined || task.lease.expiresAt <= op.now) {
+  const task = (await op.tx.tasks.ofRun(run.runId)).find((t) => t.kind === 'activity' && t.activity.activityId === ref.activityId);
+  if (task === undefined) throw new ActivityNotFoundError(`${what} is not open: it never existed, or it has closed`);
+  if (task.lease === undefined || task.lease.expiresAt <= op.now) {
     throw new ActivityNotFoundError(`${what} has no attempt running now (it waits for a worker, or for its retry)`);
   }
   return task.lease.token;
@@ -134,13 +133,10 @@ export async function retryActivity(op: Op, task: ActivityTaskRecord, retryAt: n
 }
 
 export async function finishActivity(op: Op, run: RunRecord, task: ActivityTaskRecord): Promise<void> {
-  const scheduledEventId = task.activity.scheduledEventId;
-  const open = run.activities?.[scheduledEventId];
-  if (open !== undefined) {
-    const { [scheduledEventId]: _closed, ...rest } = run.activities!;
-    run.activities = Object.keys(rest).length > 0 ? rest : undefined;
-    // The started task's code has not seen it close, and may still ask to cancel it.
-    if (run.workflowTask?.startedEventId !== undefined) run.closedWhileRunning = { ...run.closedWhileRunning, [open.seq]: scheduledEventId };
+  const { seq, scheduledEventId } = task.activity;
+  // A started workflow task's code has not seen it close, and may still ask to cancel it.
+  if (seq !== undefined && run.workflowTask?.startedEventId !== undefined) {
+    run.closedWhileRunning = { ...run.closedWhileRunning, [seq]: scheduledEventId };
     op.changed(run);
   }
   await op.tx.tasks.delete(task.taskId);

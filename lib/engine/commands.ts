@@ -5,8 +5,8 @@
  * already open, a cancel of an unknown timer) are theirs, since the edge cannot see state.
  */
 import type { Command } from '../../runtime/protocol';
-import type { ActivitySchedule, RunRecord } from '../backends/store';
-import { DejaError, InvalidArgumentError } from '../errors';
+import type { ActivitySchedule, RunRecord, TaskRecord } from '../backends/store';
+import { InvalidArgumentError } from '../errors';
 import { finishActivity, scheduleToCloseDeadline } from './activity-tasks';
 import { requestCancelExternal, signalExternal, startChild } from './children';
 import { activityTaskId, compact, type Op } from './op';
@@ -47,6 +47,7 @@ const handlers: CommandHandlers = {
     });
     const startToCloseTimeoutMs = c.startToCloseTimeoutMs ?? c.scheduleToCloseTimeoutMs!;
     const activity: ActivitySchedule = compact({
+      seq: c.seq,
       scheduledEventId: scheduled.eventId,
       activityId: c.activityId,
       activityType: c.activityType,
@@ -57,7 +58,6 @@ const handlers: CommandHandlers = {
       heartbeatTimeoutMs: c.heartbeatTimeoutMs,
       retryPolicy: c.retryPolicy,
     });
-    run.activities = { ...run.activities, [scheduled.eventId]: { seq: c.seq, activityId: c.activityId } };
     await tx.tasks.put({
       taskId: activityTaskId(run.runId, scheduled.eventId),
       kind: 'activity',
@@ -106,8 +106,8 @@ const handlers: CommandHandlers = {
 
   async requestCancelActivity(c, { op, run, completedId, where }) {
     const { tx } = op;
-    const open = Object.entries(run.activities ?? {}).find(([, a]) => a.seq === c.seq);
-    if (open === undefined) {
+    const task = (await tx.tasks.ofRun(run.runId)).find((t): t is Extract<TaskRecord, { kind: 'activity' }> => t.kind === 'activity' && t.activity.seq === c.seq);
+    if (task === undefined) {
       // Closed while this task ran: the code had not seen it close. The request is recorded (so
       // that replay finds it), and the close the workflow has not seen yet stands.
       const closed = run.closedWhileRunning?.[c.seq];
@@ -115,10 +115,8 @@ const handlers: CommandHandlers = {
       op.append(run, { type: 'activityTaskCancelRequested', scheduledEventId: closed, workflowTaskCompletedEventId: completedId });
       return;
     }
-    const scheduledEventId = Number(open[0]);
+    const scheduledEventId = task.activity.scheduledEventId;
     const requested = op.append(run, { type: 'activityTaskCancelRequested', scheduledEventId, workflowTaskCompletedEventId: completedId });
-    const task = await tx.tasks.get(activityTaskId(run.runId, scheduledEventId));
-    if (task?.kind !== 'activity') throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: open activity ${scheduledEventId} of run ${run.runId} has no task`);
     if (task.lease === undefined) {
       // No attempt is running (not started yet, or waiting out a retry's backoff): cancelled now.
       op.append(run, { type: 'activityTaskCanceled', scheduledEventId, latestCancelRequestedEventId: requested.eventId });

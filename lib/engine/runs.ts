@@ -30,7 +30,6 @@ export async function closeRun(op: Op, run: RunRecord, closing: Closing): Promis
   run.closeTime = op.eventTime(run);
   run.workflowTask = undefined;
   run.workflowTaskPending = false;
-  run.activities = undefined;
   run.closedWhileRunning = undefined;
   op.changed(run);
   // Pending activities and timers die with the run; a worker still running one learns it from

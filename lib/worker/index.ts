@@ -18,7 +18,7 @@ import { ReplayMachine, initFromStart, type PendingLiveTask } from '../replay';
 import { CompleteAsyncError, Context, type ContextHooks, type Info } from '../activity';
 import { installActivityAliases } from '../activity/aliases';
 import { toPlainJson } from '../activity/json';
-import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, checkInteger, checkKnownKeys, describe } from '../errors';
+import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, StoreError, checkInteger, checkKnownKeys, describe } from '../errors';
 import { openDefaultBackend } from '../wiring';
 import { Heartbeats, heartbeatThrottleMs } from './heartbeats';
 
@@ -351,8 +351,10 @@ export class Worker {
       let task: WorkflowTask | QueryTask | null;
       try {
         task = await this.service.pollWorkflowTask(this.taskQueue, this.identity, this.abort.signal);
+        this.pollTroubles = 0;
       } catch (error) {
         if (this.abort.signal.aborted) return;
+        if (await this.waitOutTransient('workflow task', error)) continue;
         throw error;
       }
       if (task === null) continue;
@@ -371,6 +373,34 @@ export class Worker {
     } catch (error) {
       this.report('error', `worker ${this.identity}: a ${task.kind} task of ${task.workflowId} could not be handed back (${messageOf(error)}); it will be retried when its lease ends`);
     }
+  }
+
+  /** Consecutive polls that failed for a passing reason; the backoff grows with it. */
+  private pollTroubles = 0;
+
+  /**
+   * A poll that failed for a reason that passes (a store busy past its timeout: another process
+   * holds the database's write lock) is reported and retried after a growing pause, up to 5 s,
+   * rather than stopping the worker. Any other error is fatal (the service is gone). Returns
+   * whether the error was such a passing one (the loop then goes on, unless it was shut down).
+   */
+  private async waitOutTransient(loop: string, error: unknown): Promise<boolean> {
+    if (!(error instanceof StoreError) || error.reason !== 'busy') return false;
+    const pauseMs = Math.min(5000, 100 * 2 ** Math.min(this.pollTroubles, 6));
+    this.pollTroubles++;
+    this.report('warn', `worker ${this.identity}: a ${loop} poll found the store busy (${messageOf(error)}); polling again in ${pauseMs} ms`);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, pauseMs);
+      const signal = this.abort.signal;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+    // Shut down meanwhile: the loop's own check ends it.
+    return true;
   }
 
   private async withRunLock(runId: string, fn: () => Promise<void>): Promise<void> {
@@ -677,8 +707,10 @@ export class Worker {
       let task: ActivityTask | null;
       try {
         task = await this.service.pollActivityTask(this.taskQueue, this.identity, this.abort.signal);
+        this.pollTroubles = 0;
       } catch (error) {
         if (this.abort.signal.aborted) return;
+        if (await this.waitOutTransient('activity task', error)) continue;
         throw error;
       }
       if (task === null) continue;

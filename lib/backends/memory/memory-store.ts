@@ -325,6 +325,9 @@ class MemoryTx implements StoreTx {
       deleteRun: write('tasks.deleteRun', (runId: string) => {
         for (const taskId of [...(t.tasksByRun.get(runId) ?? [])]) deleteTask(taskId);
       }),
+      ofRun: live((runId: string) =>
+        [...(t.tasksByRun.get(runId) ?? [])].map((taskId) => t.tasks.get(taskId)!).sort((a, b) => a.key.seq - b.key.seq).map((entry) => clone(entry.task)),
+      ),
       nextDueAt: live((now: number) => {
         const leaseEnd = t.leased.min()?.at;
         const visible = t.unleased.first((key) => key.at > now)?.at;

@@ -95,6 +95,7 @@ function prepare(db: BetterSqlite3.Database) {
     taskExpired: p('SELECT task_id, record FROM tasks WHERE lease_end IS NOT NULL AND lease_end <= ? ORDER BY lease_end, seq LIMIT ?'),
     taskDelete: p('DELETE FROM tasks WHERE task_id = ?'),
     taskDeleteRun: p('DELETE FROM tasks WHERE run_id = ?'),
+    taskOfRun: p('SELECT record FROM tasks WHERE run_id = ? ORDER BY seq').pluck(),
     taskNextLeaseEnd: p('SELECT min(lease_end) FROM tasks WHERE lease_end IS NOT NULL').pluck(),
     taskNextVisible: p('SELECT min(visible_at) FROM tasks WHERE lease_end IS NULL AND visible_at > ?').pluck(),
 
@@ -247,6 +248,8 @@ class SqliteTx implements StoreTx {
       }),
       delete: write('tasks.delete', (taskId: string) => void s.taskDelete.run(taskId)),
       deleteRun: write('tasks.deleteRun', (runId: string) => void s.taskDeleteRun.run(runId)),
+      // tasks_run index.
+      ofRun: live('tasks.ofRun', (runId: string) => (s.taskOfRun.all(runId) as string[]).map((record) => parse<TaskRecord>(record))),
       nextDueAt: live('tasks.nextDueAt', (now: number) => {
         const leaseEnd = (s.taskNextLeaseEnd.get() as number | null) ?? undefined;
         const visible = (s.taskNextVisible.get(now) as number | null) ?? undefined;
