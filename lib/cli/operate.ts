@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { failureToError } from '../../runtime/failure';
 import { Connection, WorkflowClient } from '../client';
+import { howItEnded } from '../client/client';
 import type { WorkflowExecutionDescription, WorkflowStatusName } from '../client/client';
 import { DejaError, InvalidArgumentError, StoreError, assertNever } from '../errors';
 import { serializeHistory, writeHistoryFile, type History, type HistoryEvent } from '../history';
@@ -490,7 +491,7 @@ export async function resultCommand(args: string[], out: Out): Promise<number> {
         case 'terminated':
         case 'timedOut': {
           const cause = failureToError(outcome.failure);
-          const how = outcome.status === 'failed' ? 'failed' : outcome.status === 'timedOut' ? 'timed out' : `was ${outcome.status}`;
+          const how = howItEnded(outcome.status);
           const status = OUTCOME_STATUS[outcome.status];
           if (values.json) {
             const type = (cause as { type?: unknown }).type;

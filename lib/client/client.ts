@@ -287,8 +287,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       case 'terminated':
       case 'timedOut': {
         const cause = failureToError(outcome.failure);
-        const how = outcome.status === 'failed' ? 'failed' : outcome.status === 'timedOut' ? 'timed out' : `was ${outcome.status}`;
-        throw new WorkflowFailedError(`workflow "${this.workflowId}" ${how}: ${cause.message}`, this.workflowId, outcome.runId, cause);
+        throw new WorkflowFailedError(`workflow "${this.workflowId}" ${howItEnded(outcome.status)}: ${cause.message}`, this.workflowId, outcome.runId, cause);
       }
       case 'continuedAsNew':
         throw new Error('continue-as-new is not built yet');
@@ -322,6 +321,11 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
   private ref(): ExecutionRef {
     return this.currentRunId === undefined ? { workflowId: this.workflowId } : { workflowId: this.workflowId, runId: this.currentRunId };
   }
+}
+
+/** How a run that did not complete ended, in words: "failed", "was cancelled", "was terminated", "timed out". */
+export function howItEnded(status: 'failed' | 'cancelled' | 'terminated' | 'timedOut'): string {
+  return status === 'failed' ? 'failed' : status === 'timedOut' ? 'timed out' : `was ${status}`;
 }
 
 function executionDescription(d: WorkflowDescription): WorkflowExecutionDescription {
