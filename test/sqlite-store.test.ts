@@ -57,6 +57,8 @@ t.test('crash safety: workers SIGKILLed at random points lose nothing and do not
     // A workflow takes longer than a worker lives: the last one started is surely open at the last kill.
     sleepMs: 300,
     lifeMs: [100, 800],
+    // scripts/crash-sqlite.js follows a long run through this file (one line per kill).
+    onKill: process.env.DEJA_CRASH_PROGRESS ? (kills) => fs.appendFileSync(process.env.DEJA_CRASH_PROGRESS!, `${kills}\n`) : undefined,
   });
   t.comment(JSON.stringify(result));
   t.ok(result.kills >= 20, `${result.kills} workers killed`);
