@@ -156,6 +156,28 @@ t.test('signal and query, by definition or name', async (t) => {
   await t.rejects(handle.signal(finishSignal, 'late', 3), WorkflowNotFoundError, 'a closed workflow takes no signals');
 });
 
+t.test('describe names every status as Temporal does, including the ones part 2 of the language brings', async (t) => {
+  const store = new MemoryStore();
+  const service = new LocalWorkflowService({ store });
+  t.teardown(() => service.close());
+  const client = new WorkflowClient(service);
+  const handle = await client.start('greet', { taskQueue: 'q', workflowId: 'statuses', args: ['x'] });
+  const names = {
+    running: 'RUNNING',
+    completed: 'COMPLETED',
+    failed: 'FAILED',
+    cancelled: 'CANCELLED',
+    terminated: 'TERMINATED',
+    continuedAsNew: 'CONTINUED_AS_NEW',
+    timedOut: 'TIMED_OUT',
+  } as const;
+  for (const [status, name] of Object.entries(names)) {
+    // The stored status set directly: continue-as-new and timeouts have no command yet.
+    await store.transaction(async (tx) => tx.runs.update({ ...(await tx.runs.get(handle.runId!))!, status: status as keyof typeof names }));
+    t.equal((await handle.describe()).status.name, name, `${status} → ${name}`);
+  }
+});
+
 t.test('describe and fetchHistory', async (t) => {
   const { client } = setup(t);
   const handle = await client.start(waitsForSignal, { taskQueue: 'q', workflowId: 'd-1' });
