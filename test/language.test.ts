@@ -263,3 +263,7 @@ t.test('describe reports status, start and close times, and history length', asy
   for await (const info of client.list({ workflowType: 'catchesCancel', status: 'COMPLETED' })) listed.push(info.workflowId);
   t.ok(listed.includes(handle.workflowId), 'list finds it by type and status');
 });
+
+t.test('recursive async functions, declared, as arrows and as methods, still call themselves', async (t) => {
+  t.same(await client.execute('recursion', { taskQueue, workflowId: id('recursion'), args: [3] }), [3, 3, 3]);
+});

@@ -224,7 +224,29 @@ function lowerAsync(output: string): string {
   if (replaced === 0 && /\b__async\(/.test(output)) {
     throw new DejaError('DEJA_BUNDLE', "esbuild's async helper has a shape deja does not know (a new esbuild version?); deja cannot install its async driver");
   }
-  return lowered;
+  return nameAsyncBodies(lowered);
+}
+
+/** The prefix of the name an async function's body (a generator) gets; mapped stacks drop it. */
+export const ASYNC_BODY_PREFIX = '__dejaAsync$';
+
+/**
+ * Names the generator that holds each lowered async function's body after the function, so that a
+ * stack shows `at brokenOrder (…)` rather than an anonymous frame. The name carries a prefix: a
+ * named function expression binds its name inside its body, and the function's own name there
+ * would shadow the function itself (a recursive call would get the generator). Same lines.
+ */
+function nameAsyncBodies(code: string): string {
+  const named = (name: string, head: string) => `${head}function* ${ASYNC_BODY_PREFIX}${name}(`;
+  return code
+    .replace(
+      /^(\s*(?:function\s+)?([A-Za-z_$][\w$]*)\([^\n]*\)\s*\{\n\s*return __async\([^,\n]+, [^,\n]+, )function\* \(/gm,
+      (_whole: string, head: string, name: string) => named(name, head),
+    )
+    .replace(
+      /^(\s*(?:(?:var|let|const)\s+)?([A-Za-z_$][\w$]*)\s*=\s*(?:\([^\n]*\)|[A-Za-z_$][\w$]*)\s*=>\s*__async\([^,\n]+, [^,\n]+, )function\* \(/gm,
+      (_whole: string, head: string, name: string) => named(name, head),
+    );
 }
 
 /** esbuild's `__async` helper, as esbuild 0.2x writes it at the top of the bundle. */

@@ -6,7 +6,7 @@
  * fail never pays for it.
  */
 import * as path from 'node:path';
-import { runtimeDir } from './bundle';
+import { ASYNC_BODY_PREFIX, runtimeDir } from './bundle';
 import type { WorkflowBundle } from './files';
 import { displayPath } from './problems';
 import { decodeMappings, type Segment } from './source-map';
@@ -43,8 +43,12 @@ export function mapBundleStack(bundle: WorkflowBundle, stack: string, scriptName
   return mapped
     .split('\n')
     .filter((frame) => !ASYNC_DRIVER_FRAME.test(frame))
+    .map((frame) => frame.replace(ASYNC_BODY_NAME, 'at '))
     .join('\n');
 }
+
+/** `at __dejaAsync$name (`: an async function's body, shown under the function's own name. */
+const ASYNC_BODY_NAME = new RegExp(`at ${escapeRegExp(ASYNC_BODY_PREFIX)}`);
 
 /** `at Generator.next (<anonymous>)`, and frames inside runtime/async-context.ts. */
 const ASYNC_DRIVER_FRAME = /^\s+at (Generator\.(next|throw|return) \(<anonymous>\)|.*\(?deja:runtime\/async-context\.ts:\d+:\d+\)?)$/;

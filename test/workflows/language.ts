@@ -186,3 +186,19 @@ export async function counter(): Promise<number> {
   await condition(() => count >= 3);
   return count;
 }
+
+/** A recursive async function: its lowered body is named apart from it, so the call still reaches the function. */
+async function countdown(n: number): Promise<number> {
+  if (n === 0) return 0;
+  await sleep(1);
+  return 1 + (await countdown(n - 1));
+}
+const countdownArrow = async (n: number): Promise<number> => (n === 0 ? 0 : 1 + (await countdownArrow(n - 1)));
+class Counter {
+  async count(n: number): Promise<number> {
+    return n === 0 ? 0 : 1 + (await this.count(n - 1));
+  }
+}
+export async function recursion(n: number): Promise<number[]> {
+  return [await countdown(n), await countdownArrow(n), await new Counter().count(n)];
+}
