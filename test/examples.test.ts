@@ -33,6 +33,29 @@ t.test('npm start: the hello example runs end to end on the default backend, twi
   t.ok(fs.statSync(path.join(scratch, '.deja', 'deja.db')).isFile(), 'the workflows are in ./.deja/deja.db');
 });
 
+t.test('the cancel-order example: the client cancels an order; cleanup runs, the child is cancelled with it', async (t) => {
+  const cwd = process.cwd();
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-cancel-order-'));
+  t.teardown(() => fs.rmSync(scratch, { recursive: true, force: true }));
+  const saved = process.env.DEJA_BACKEND;
+  delete process.env.DEJA_BACKEND;
+  const log = console.log;
+  console.log = () => undefined;
+  process.chdir(scratch);
+  try {
+    const { run: cancelOrder } = await import('../examples/cancel-order/main');
+    t.same(await cancelOrder(), {
+      order: 'CANCELLED',
+      shipping: 'CANCELLED',
+      activities: ['reserved stock for A-1002', 'released stock for A-1002', 'told A-1002: your order was cancelled'],
+    });
+  } finally {
+    console.log = log;
+    process.chdir(cwd);
+    if (saved !== undefined) process.env.DEJA_BACKEND = saved;
+  }
+});
+
 t.test("the README's tour shows the example's code", async (t) => {
   for (const file of ['workflows.ts', 'activities.ts']) {
     const code = fs.readFileSync(path.join(root, 'examples', 'hello', file), 'utf8');
