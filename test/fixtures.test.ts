@@ -130,6 +130,18 @@ const scenarios: {
     },
   },
   {
+    name: 'cancel_requests',
+    covers: 'an activity cancelled through its scope and confirmed; a child cancelled through an external handle',
+    workflowType: 'cancelRequestsWorkflow',
+    args: [],
+    edit: (events) => {
+      // The cancel request names another workflow (its outcome too, so the history stays valid).
+      for (const e of events) {
+        if (e.type === 'requestCancelExternalWorkflowExecutionInitiated' || e.type === 'externalWorkflowExecutionCancelRequested') e.workflowId = 'someone-else';
+      }
+    },
+  },
+  {
     name: 'external_signal',
     covers: 'the same run as child_workflow, its external signal edited',
     workflowType: 'childWorkflowParent',
@@ -171,9 +183,18 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'workflowExecutionTerminated',
     'workflowExecutionCompleted',
     'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
   ]);
   const all = new Set(histories.flatMap((h) => h.events.map((e) => e.type)));
-  for (const type of ['workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed'] as const) {
+  for (const type of [
+    'activityTaskCancelRequested',
+    'activityTaskCanceled',
+    'requestCancelExternalWorkflowExecutionInitiated',
+    'externalWorkflowExecutionCancelRequested',
+    'childWorkflowExecutionCanceled',
+    'workflowExecutionCanceled',
+    'workflowExecutionTerminated',
+    'workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed'] as const) {
     t.ok(all.has(type), `the fixtures record ${type}`);
   }
 });

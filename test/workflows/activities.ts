@@ -1,5 +1,5 @@
 /** Activities for the test workflows (host side, plain async functions). */
-import { ApplicationFailure } from 'deja/activity';
+import { ApplicationFailure, Context } from 'deja/activity';
 
 export async function greet(name: string): Promise<string> {
   return `Hello, ${name}!`;
@@ -23,4 +23,12 @@ export async function echo(value: string): Promise<string> {
 /** Returns a value that cannot be a payload. */
 export async function bigint(): Promise<bigint> {
   return 10n;
+}
+/** Heartbeats until it is cancelled, then confirms the cancellation (replay-fixtures' cancel_requests). */
+export async function untilCancelled(): Promise<string> {
+  const ctx = Context.current();
+  for (;;) {
+    ctx.heartbeat();
+    await ctx.sleep(10);
+  }
 }

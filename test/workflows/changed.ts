@@ -68,3 +68,10 @@ export async function childWorkflowParent(name: string): Promise<string> {
   await getExternalWorkflowHandle(child.workflowId).signal(defineSignal('approve'));
   return `${name}: ${await child.result()}`;
 }
+
+/** Cancels the child first, then the activity. */
+export async function cancelRequestsWorkflow(): Promise<string> {
+  const child = await startChild(approvalWorkflow, { args: [], workflowId: `${workflowInfo().workflowId}-child` });
+  await getExternalWorkflowHandle(child.workflowId).cancel();
+  return 'changed';
+}

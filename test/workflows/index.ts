@@ -19,6 +19,7 @@ import {
   executeChild,
   startChild,
   getExternalWorkflowHandle,
+  ActivityCancellationType,
 } from 'deja/workflow';
 import type * as activities from './activities';
 
@@ -257,6 +258,33 @@ export async function cancellationWorkflow(): Promise<string> {
   } finally {
     await CancellationScope.nonCancellable(() => greet('cleanup'));
   }
+}
+
+/**
+ * For replay-fixtures/: an activity cancelled through its scope (and waited for until it confirms),
+ * and a child cancelled through an external handle.
+ */
+export async function cancelRequestsWorkflow(): Promise<string> {
+  const { untilCancelled } = proxyActivities<typeof activities>({
+    startToCloseTimeout: '10s',
+    heartbeatTimeout: '2s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  });
+  const scope = new CancellationScope();
+  const running = scope.run(() => untilCancelled());
+  await sleep(20);
+  scope.cancel();
+  const activity = await running.then(
+    () => 'finished',
+    (err) => (isCancellation(err) ? 'activity cancelled' : 'activity failed'),
+  );
+  const child = await startChild(approvalWorkflow, { args: [60_000], workflowId: `${workflowInfo().workflowId}-child` });
+  await getExternalWorkflowHandle(child.workflowId).cancel();
+  const kid = await child.result().then(
+    (r) => r,
+    (err) => (isCancellation(err) ? 'child cancelled' : 'child failed'),
+  );
+  return `${activity}; ${kid}`;
 }
 
 /** For replay-fixtures/: an activity, then a long sleep that a termination ends. */

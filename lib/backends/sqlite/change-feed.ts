@@ -34,10 +34,7 @@ export class SqliteChangeFeed implements ChangeFeed {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
 
-  constructor(
-    private readonly db: BetterSqlite3.Database,
-    poll: Partial<PollOptions> = {},
-  ) {
+  constructor(db: BetterSqlite3.Database, poll: Partial<PollOptions> = {}) {
     this.poll = { ...DEFAULT_POLL, ...poll };
     this.interval = this.poll.minMs;
     this.dataVersion = db.prepare('PRAGMA data_version').pluck();
