@@ -49,3 +49,34 @@ export class ActivityNotFoundError extends DejaError {
     super('DEJA_ACTIVITY_NOT_FOUND', message, options);
   }
 }
+
+/** The run has no update with this id (Temporal: a NotFound from PollWorkflowExecutionUpdate). */
+export class WorkflowUpdateNotFoundError extends DejaError {
+  constructor(
+    message: string,
+    readonly workflowId: string,
+    readonly updateId: string,
+  ) {
+    super('DEJA_UPDATE_NOT_FOUND', message);
+  }
+}
+
+/** Temporal's name: a schedule with this id exists already. */
+export class ScheduleAlreadyRunningError extends DejaError {
+  constructor(
+    message: string,
+    readonly scheduleId: string,
+  ) {
+    super('DEJA_SCHEDULE_EXISTS', message);
+  }
+}
+
+/** Temporal's name: no schedule has this id. */
+export class ScheduleNotFoundError extends DejaError {
+  constructor(
+    message: string,
+    readonly scheduleId: string,
+  ) {
+    super('DEJA_SCHEDULE_NOT_FOUND', message);
+  }
+}

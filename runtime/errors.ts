@@ -91,7 +91,16 @@ export type DejaErrorCode =
   | 'DEJA_STORE'
   /** A broken invariant of deja's own: a bug to report. */
   | 'DEJA_INTERNAL'
-  | 'DEJA_SERVICE_CLOSED';
+  | 'DEJA_SERVICE_CLOSED'
+  /** The run has no update with this id (getUpdateHandle). */
+  | 'DEJA_UPDATE_NOT_FOUND'
+  /** An update's outcome is a failure: its validator rejected it, its handler threw, or the run closed first. */
+  | 'DEJA_UPDATE_FAILED'
+  /** A schedule with this id exists already. */
+  | 'DEJA_SCHEDULE_EXISTS'
+  | 'DEJA_SCHEDULE_NOT_FOUND'
+  /** A part of the contract that is not built yet. */
+  | 'DEJA_NOT_SUPPORTED';
 
 const PREFIX = 'deja.error';
 /** Every DejaError has it, with its code as the value (older copies of deja check only this one). */

@@ -679,6 +679,15 @@ export class WorkflowState {
     resolveRequestCancelExternalWorkflow: (job: Extract<ActivationJob, { type: 'resolveRequestCancelExternalWorkflow' }>) => {
       this.settleExternal(this.cancelsOut, job.seq, own(job, 'failure') as WireFailure | undefined, 'cancel request');
     },
+    notifyHasPatch: (job: Extract<ActivationJob, { type: 'notifyHasPatch' }>) => {
+      throw new IllegalStateError(`patches are not built yet (notifyHasPatch ${job.patchId})`);
+    },
+    doUpdate: (job: Extract<ActivationJob, { type: 'doUpdate' }>) => {
+      throw new IllegalStateError(`updates are not built yet (doUpdate ${job.name})`);
+    },
+    resolveLocalActivity: (job: Extract<ActivationJob, { type: 'resolveLocalActivity' }>) => {
+      throw new IllegalStateError(`local activities are not built yet (resolveLocalActivity ${job.seq})`);
+    },
   });
 
   private settleExternal(map: Map<number, PendingExternal>, seq: number, failure: WireFailure | undefined, what: string): void {
@@ -720,6 +729,8 @@ export class WorkflowState {
     this.now = activation.timestamp;
     this.isReplaying = activation.isReplaying;
     this.info.historyLength = activation.historyLength;
+    this.info.historySize = activation.historySize;
+    this.info.continueAsNewSuggested = activation.continueAsNewSuggested;
     this.commands = list();
     this.takeLogs();
     this.taskFailure = undefined;

@@ -14,7 +14,7 @@
  */
 
 /** Bumped on any incompatible change. A bundle built for another version is refused. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Names of the functions the runtime installs on the isolate's global object. */
 export const ENTRY_POINTS = {
@@ -94,7 +94,56 @@ export interface WorkflowInfo {
   historyLength: number;
   /** Set for a child workflow: the run that started it. */
   parent?: ParentInfo;
+  /** The run this one continues: continue-as-new, the next run of a cron, or a retry of the workflow. */
+  continuedFromExecutionRunId?: string;
+  /** Set when the workflow was started with a cron schedule. */
+  cronSchedule?: string;
+  /** The history's size in bytes as of the current workflow task. Updated on every activation. */
+  historySize: number;
+  /**
+   * The service suggests continuing as new: the history passed its warning threshold (a fifth of
+   * its event or byte limit). Updated on every activation, from the task's workflowTaskStarted.
+   */
+  continueAsNewSuggested: boolean;
+  /** The run's search attributes, as at the start of the current activation plus its own upserts. */
+  searchAttributes: SearchAttributes;
+  memo?: Record<string, Payload>;
+  /** The limit of the whole chain of runs (continue-as-new, cron, retries), when one was given. */
+  executionTimeoutMs?: number;
+  /** When the chain's execution timeout ends it, in ms since the epoch. */
+  executionExpirationTime?: number;
+  /** The limit of this run, when one was given. */
+  runTimeoutMs?: number;
+  taskTimeoutMs: number;
+  /** The workflow's own retry policy, when it was started with one. */
+  retryPolicy?: RetryPolicy;
+  /** The result of the previous run of a cron workflow, when it completed. */
+  lastResult?: Payload;
+  /** Why the previous run failed: for a retry, or the next run of a cron whose last run failed. */
+  lastFailure?: WireFailure;
 }
+
+/**
+ * Temporal's search attribute types. deja keeps each value with its type, so that a list filter
+ * compares it as its type (a DATETIME as a time, an INT as a number).
+ */
+export type SearchAttributeType = 'TEXT' | 'KEYWORD' | 'INT' | 'DOUBLE' | 'BOOL' | 'DATETIME' | 'KEYWORD_LIST';
+
+/**
+ * One search attribute's value, typed. DATETIME values are ISO-8601 strings; KEYWORD_LIST values
+ * arrays of strings; INT values safe integers.
+ */
+export type SearchAttributeValue =
+  | { type: 'TEXT' | 'KEYWORD' | 'DATETIME'; value: string }
+  | { type: 'INT' | 'DOUBLE'; value: number }
+  | { type: 'BOOL'; value: boolean }
+  | { type: 'KEYWORD_LIST'; value: string[] };
+
+/** A run's search attributes by name. */
+export type SearchAttributes = Record<string, SearchAttributeValue>;
+
+/** An upsert: a value sets the attribute, null removes it. */
+export type SearchAttributeUpserts = Record<string, SearchAttributeValue | null>;
 
 export interface ParentInfo {
   workflowId: string;
@@ -116,6 +165,10 @@ export interface Activation {
   timestamp: number;
   isReplaying: boolean;
   historyLength: number;
+  /** The history's size in bytes at the task's workflowTaskStarted (its historySizeBytes). */
+  historySize: number;
+  /** The task's workflowTaskStarted said so (suggestContinueAsNew). */
+  continueAsNewSuggested: boolean;
   jobs: ActivationJob[];
 }
 
@@ -133,7 +186,25 @@ export type ActivationJob =
   /** `signalExternalWorkflow` seq was delivered (no failure) or could not be (the target is missing or closed). */
   | { type: 'resolveSignalExternalWorkflow'; seq: number; failure?: WireFailure }
   /** `requestCancelExternalWorkflow` seq was recorded by its target (no failure) or could not be. */
-  | { type: 'resolveRequestCancelExternalWorkflow'; seq: number; failure?: WireFailure };
+  | { type: 'resolveRequestCancelExternalWorkflow'; seq: number; failure?: WireFailure }
+  /**
+   * Replay only, first in its activation: history recorded a marker for this patch in the task
+   * being replayed, so `patched(patchId)` returns true there (Temporal's notifyHasPatch).
+   */
+  | { type: 'notifyHasPatch'; patchId: string }
+  /**
+   * An update to run. Live (`runValidator: true`): run its validator, then answer acceptUpdate or
+   * rejectUpdate at once, and completeUpdate when its handler settles. Replayed from its
+   * workflowExecutionUpdateAccepted event (`runValidator: false`): it was accepted, so the
+   * validator is not run again.
+   */
+  | { type: 'doUpdate'; updateId: string; name: string; args: Payload[]; runValidator: boolean }
+  /**
+   * The outcome of `scheduleLocalActivity` seq, which the worker ran inside this workflow task (or
+   * replay read from its marker). Delivered in an activation of the same task, right after the
+   * one that scheduled it.
+   */
+  | { type: 'resolveLocalActivity'; seq: number; result: ActivityResolution };
 
 export type ActivityResolution =
   | { status: 'completed'; result?: Payload }
@@ -210,8 +281,53 @@ export interface RequestCancelExternalWorkflowCommand {
   childWorkflowOnly?: boolean;
 }
 
+/** Temporal's workflow id conflict policies: what a start does when the id has a running run. */
+export type WorkflowIdConflictPolicy = 'fail' | 'useExisting' | 'terminateExisting';
+
+export interface ContinueAsNewCommand {
+  type: 'continueAsNew';
+  workflowType: string;
+  args: Payload[];
+  /** Default: this run's. */
+  taskQueue?: string;
+  /** Default: this run's. */
+  workflowRunTimeoutMs?: number;
+  /** Default: this run's. */
+  workflowTaskTimeoutMs?: number;
+  /** Default: this run's. */
+  memo?: Record<string, Payload>;
+  /** Default: this run's. */
+  searchAttributes?: SearchAttributes;
+  /** Default: this run's. */
+  retryPolicy?: RetryPolicy;
+}
+
+/**
+ * A local activity: run by the worker inside the workflow task that scheduled it, its outcome
+ * recorded in a localActivityMarkerRecorded event. The isolate emits it without `outcome`; the
+ * worker runs it, delivers the outcome (resolveLocalActivity) and sends the command on with
+ * `outcome` set. The service refuses one without `outcome`.
+ */
+export interface ScheduleLocalActivityCommand {
+  type: 'scheduleLocalActivity';
+  seq: number;
+  activityId: string;
+  activityType: string;
+  args: Payload[];
+  scheduleToCloseTimeoutMs?: number;
+  startToCloseTimeoutMs?: number;
+  retryPolicy?: RetryPolicy;
+  outcome?: LocalActivityOutcome;
+}
+
+export type LocalActivityOutcome =
+  | { status: 'completed'; result?: Payload; attempt: number }
+  /** failure: the activity's own failure (not wrapped), or a TimeoutFailure. */
+  | { status: 'failed'; failure: WireFailure; attempt: number };
+
 export type Command =
   | ScheduleActivityCommand
+  | ScheduleLocalActivityCommand
   /** Cancel the activity of `scheduleActivity` seq (its cancellationType is not ABANDON). */
   | { type: 'requestCancelActivity'; seq: number }
   | { type: 'startTimer'; seq: number; startToFireTimeoutMs: number }
@@ -222,7 +338,20 @@ export type Command =
   | { type: 'completeWorkflow'; result?: Payload }
   | { type: 'failWorkflow'; failure: WireFailure }
   /** The workflow let a cancellation escape: the run ends cancelled. */
-  | { type: 'cancelWorkflow'; details?: Payload[] };
+  | { type: 'cancelWorkflow'; details?: Payload[] }
+  /** The run ends, continued by a new run of the same workflow id. */
+  | ContinueAsNewCommand
+  /** `patched(patchId)` or `deprecatePatch(patchId)` was first called here: a marker in history. */
+  | { type: 'setPatchMarker'; patchId: string; deprecated: boolean }
+  | { type: 'upsertSearchAttributes'; searchAttributes: SearchAttributeUpserts }
+  /** `upsertMemo`: a value sets a memo field, null removes it. */
+  | { type: 'modifyWorkflowProperties'; memo: Record<string, Payload | null> }
+  /** The update passed its validator (or has none): its handler runs. */
+  | { type: 'acceptUpdate'; updateId: string }
+  /** The update's validator threw: it is answered with the failure and leaves no trace in history. */
+  | { type: 'rejectUpdate'; updateId: string; failure: WireFailure }
+  /** The accepted update's handler settled: `failure` when it threw, else its result. */
+  | { type: 'completeUpdate'; updateId: string; result?: Payload; failure?: WireFailure };
 
 export type CommandType = Command['type'];
 
@@ -242,6 +371,14 @@ export const CLOSING_COMMANDS: ClosingCommands = {
   completeWorkflow: true,
   failWorkflow: true,
   cancelWorkflow: true,
+  continueAsNew: true,
+  scheduleLocalActivity: false,
+  setPatchMarker: false,
+  upsertSearchAttributes: false,
+  modifyWorkflowProperties: false,
+  acceptUpdate: false,
+  rejectUpdate: false,
+  completeUpdate: false,
 };
 
 /**
@@ -288,8 +425,21 @@ export interface LogEntry {
  * Temporal failure. The host fails the task and keeps the history as it is.
  */
 export type ActivationCompletion =
-  | { ok: true; commands: Command[]; logs: LogEntry[] }
-  | { ok: false; failure: WireFailure; logs: LogEntry[] };
+  | { ok: true; commands: Command[]; logs: LogEntry[]; sinkCalls?: SinkCall[] }
+  | { ok: false; failure: WireFailure; logs: LogEntry[]; sinkCalls?: SinkCall[] };
+
+/**
+ * A call of a sink function (`proxySinks`), buffered by the activation and made by the worker on
+ * the host after it: once, when the activation is not replaying, unless the sink asks to be
+ * called during replay too. Arguments cross as JSON.
+ */
+export interface SinkCall {
+  ifaceName: string;
+  fnName: string;
+  args: Payload[];
+  /** Whether the activation that made the call was replaying. */
+  isReplaying: boolean;
+}
 
 /** `__dejaConclude` answers `{ again: true }` while conditions keep resolving. */
 export type ConcludeResult = { again: true } | ActivationCompletion;
@@ -307,6 +457,14 @@ export interface SignalDefinition<Args extends any[] = [], Name extends string =
 }
 export interface QueryDefinition<Ret, Args extends any[] = [], Name extends string = string> {
   type: 'query';
+  name: Name;
+  __args?: Args;
+  __ret?: Ret;
+}
+
+/** An update as workflow code defines it (`defineUpdate`) and client code names it. */
+export interface UpdateDefinition<Ret, Args extends any[] = [], Name extends string = string> {
+  type: 'update';
   name: Name;
   __args?: Args;
   __ret?: Ret;

@@ -134,6 +134,10 @@ function runWorkflow(code: string, workflowType: string, args: unknown[]) {
       attempt: 1,
       startTime: 1_700_000_000_000,
       historyLength: 1,
+      historySize: 0,
+      continueAsNewSuggested: false,
+      searchAttributes: {},
+      taskTimeoutMs: 10_000,
     },
     randomnessSeed: 'seed',
   };
@@ -552,10 +556,10 @@ function runProbe(bundle: WorkflowBundle): { result: unknown; hits: number; miss
     const init: InitMessage = {
       protocolVersion: PROTOCOL_VERSION,
       randomnessSeed: 'seed',
-      info: { workflowId: 'p', runId: 'r', workflowType: 'probe', taskQueue: 'q', firstExecutionRunId: 'r', attempt: 1, startTime: 1, historyLength: 1 },
+      info: { workflowId: 'p', runId: 'r', workflowType: 'probe', taskQueue: 'q', firstExecutionRunId: 'r', attempt: 1, startTime: 1, historyLength: 1, historySize: 0, continueAsNewSuggested: false, searchAttributes: {}, taskTimeoutMs: 10_000 },
     };
     const execution = pool.createExecution(bundle, init, 'probe');
-    const completion = execution.activate({ timestamp: 1, isReplaying: false, historyLength: 3, jobs: [{ type: 'startWorkflow', workflowType: 'probe', args: [] }] });
+    const completion = execution.activate({ timestamp: 1, isReplaying: false, historyLength: 3, historySize: 0, continueAsNewSuggested: false, jobs: [{ type: 'startWorkflow', workflowType: 'probe', args: [] }] });
     execution.dispose();
     if (!completion.ok) throw new Error(`probe failed: ${completion.failure.message}`);
     const done = completion.commands.find((c) => c.type === 'completeWorkflow') as { result?: unknown } | undefined;

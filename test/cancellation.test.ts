@@ -31,13 +31,13 @@ function start(workflowType: string, args: unknown[] = [], alsoJobs: ActivationJ
     {
       protocolVersion: PROTOCOL_VERSION,
       randomnessSeed: 'seed',
-      info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime: 1_000, historyLength: 1 },
+      info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime: 1_000, historyLength: 1, historySize: 0, continueAsNewSuggested: false, searchAttributes: {}, taskTimeoutMs: 10_000 },
     },
     `workflow ${workflowType}`,
   );
   let n = 3;
   const next = (...jobs: ActivationJob[]): ActivationCompletion => {
-    const activation: Activation = { timestamp: 1_000 + n, isReplaying: false, historyLength: n, jobs };
+    const activation: Activation = { timestamp: 1_000 + n, isReplaying: false, historyLength: n, historySize: 0, continueAsNewSuggested: false, jobs };
     n += 3;
     return execution.activate(activation);
   };

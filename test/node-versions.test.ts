@@ -111,7 +111,7 @@ function initFor(workflowType: string): InitMessage {
   return {
     protocolVersion: PROTOCOL_VERSION,
     randomnessSeed: 'seed',
-    info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime: 1_000, historyLength: 1 },
+    info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime: 1_000, historyLength: 1, historySize: 0, continueAsNewSuggested: false, searchAttributes: {}, taskTimeoutMs: 10_000 },
   };
 }
 
@@ -119,7 +119,7 @@ function initFor(workflowType: string): InitMessage {
 function run(pool: IsolatePool, workflowType: string): unknown {
   const execution = pool.createExecution(bundle, initFor(workflowType), workflowType);
   try {
-    const c: ActivationCompletion = execution.activate({ timestamp: 1_000, isReplaying: false, historyLength: 3, jobs: [{ type: 'startWorkflow', workflowType, args: [] }] });
+    const c: ActivationCompletion = execution.activate({ timestamp: 1_000, isReplaying: false, historyLength: 3, historySize: 0, continueAsNewSuggested: false, jobs: [{ type: 'startWorkflow', workflowType, args: [] }] });
     if (!c.ok) throw new Error(`${workflowType} failed: ${c.failure.message}`);
     const done = c.commands.find((x) => x.type === 'completeWorkflow');
     if (!done || done.type !== 'completeWorkflow') throw new Error(`${workflowType} did not complete: ${JSON.stringify(c.commands)}`);

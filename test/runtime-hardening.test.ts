@@ -50,7 +50,7 @@ function initFor(workflowType: string, startTime: number): InitMessage {
   return {
     protocolVersion: PROTOCOL_VERSION,
     randomnessSeed: 'seed',
-    info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime, historyLength: 1 },
+    info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime, historyLength: 1, historySize: 0, continueAsNewSuggested: false, searchAttributes: {}, taskTimeoutMs: 10_000 },
   };
 }
 
@@ -59,7 +59,7 @@ function start(workflowType: string, args: unknown[] = [], startTime = 1_000) {
   const execution = pool.createExecution(bundle, initFor(workflowType, startTime), `workflow wf-${workflowType} (${workflowType})`);
   let n = 3;
   const activate = (timestamp: number, ...jobs: ActivationJob[]): ActivationCompletion => {
-    const activation: Activation = { timestamp, isReplaying: false, historyLength: n, jobs };
+    const activation: Activation = { timestamp, isReplaying: false, historyLength: n, historySize: 0, continueAsNewSuggested: false, jobs };
     n += 3;
     return execution.activate(activation);
   };
@@ -310,7 +310,7 @@ t.test('a workflow that loops on conditions fails its task instead of keeping th
   const execution = roomy.createExecution(bundle, initFor('conditionLoopWorkflow', 0), 'workflow loop');
   // The host caps the rounds (MAX_CONCLUDE_ROUNDS) well before the runtime's own backstop.
   t.throws(
-    () => execution.activate({ timestamp: 0, isReplaying: false, historyLength: 3, jobs: [{ type: 'startWorkflow', workflowType: 'conditionLoopWorkflow', args: [] }] }),
+    () => execution.activate({ timestamp: 0, isReplaying: false, historyLength: 3, historySize: 0, continueAsNewSuggested: false, jobs: [{ type: 'startWorkflow', workflowType: 'conditionLoopWorkflow', args: [] }] }),
     { name: 'SandboxTimeoutError', message: /resolved condition\(\) 1000 rounds in a row without settling/ },
   );
   t.ok(execution.disposed, 'the execution is discarded');

@@ -22,7 +22,7 @@ function initFor(workflowType: string, seed = 'seed', startTime = 1_000): InitMe
   return {
     protocolVersion: PROTOCOL_VERSION,
     randomnessSeed: seed,
-    info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime, historyLength: 1 },
+    info: { workflowId: `wf-${workflowType}`, runId: 'run-1', workflowType, taskQueue: 'q', firstExecutionRunId: 'run-1', attempt: 1, startTime, historyLength: 1, historySize: 0, continueAsNewSuggested: false, searchAttributes: {}, taskTimeoutMs: 10_000 },
   };
 }
 
@@ -34,7 +34,7 @@ function start(workflowType: string, args: unknown[] = [], seed = 'seed', startT
   const execution = pool.createExecution(bundle, initFor(workflowType, seed, startTime), `workflow wf-${workflowType} (${workflowType})`);
   let n = 3;
   const activate = (timestamp: number, ...jobs: ActivationJob[]): ActivationCompletion => {
-    const activation: Activation = { timestamp, isReplaying: false, historyLength: n, jobs };
+    const activation: Activation = { timestamp, isReplaying: false, historyLength: n, historySize: 0, continueAsNewSuggested: false, jobs };
     n += 3;
     return execution.activate(activation);
   };
@@ -226,7 +226,7 @@ t.test('lifetimes: disposed and failed executions leave nothing behind in the po
   for (const e of made.slice(0, 3)) e.dispose();
   t.equal(leakPool.stats().executions, 3);
   const looping = leakPool.createExecution(bundle, initFor('infiniteLoopWorkflow'), 'loop');
-  t.throws(() => looping.activate({ timestamp: 0, isReplaying: false, historyLength: 3, jobs: [{ type: 'startWorkflow', workflowType: 'infiniteLoopWorkflow', args: [] }] }), SandboxTimeoutError);
+  t.throws(() => looping.activate({ timestamp: 0, isReplaying: false, historyLength: 3, historySize: 0, continueAsNewSuggested: false, jobs: [{ type: 'startWorkflow', workflowType: 'infiniteLoopWorkflow', args: [] }] }), SandboxTimeoutError);
   t.ok(looping.disposed, 'a timed-out execution is disposed');
   t.equal(leakPool.stats().executions, 3);
   for (const e of made.slice(3)) e[Symbol.dispose]();

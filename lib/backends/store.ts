@@ -53,9 +53,10 @@
  * See `ChangeFeed`: the service announces what a committed transaction changed, and a backend
  * shared across processes carries the announcements to the other processes.
  */
-import type { ParentClosePolicy, Payload, RetryPolicy, WireFailure } from '../../runtime/protocol';
+import type { ParentClosePolicy, Payload, RetryPolicy, SearchAttributes, WireFailure } from '../../runtime/protocol';
 import type { HistoryEvent } from '../history/events';
-import type { WorkflowStatus } from '../service';
+import type { ScheduleDefinition, ScheduleDescription, WorkflowStatus } from '../service';
+import type { FilterExpr, ListQuery } from '../visibility/ast';
 
 export interface Store {
   /**
@@ -97,6 +98,8 @@ export type Change =
   | { type: 'answer'; queryId: string }
   /** A run closed. */
   | { type: 'runClosed'; runId: string }
+  /** An update of the run was accepted, rejected or completed (or the run closed under it). */
+  | { type: 'update'; runId: string }
   /** Time-driven work (a timer, a lease end, a retry's backoff) is due at `at`. */
   | { type: 'due'; at: number }
   /** Something may have changed (a backend that polls a change counter): every waiter looks again. */
@@ -132,6 +135,7 @@ export interface StoreTx {
   readonly tasks: TaskStore;
   readonly timers: TimerStore;
   readonly queries: QueryStore;
+  readonly schedules: ScheduleStore;
 }
 
 // ---- runs ----
@@ -179,6 +183,47 @@ export interface RunRecord {
    * is released once a workflow task that started after event `needEventId` ends.
    */
   blockedQueries?: { queryId: string; needEventId: number }[];
+  /** The first run of this chain (continue-as-new, cron, retries). Absent: this run's id. */
+  firstExecutionRunId?: string;
+  /** The run this one continues. */
+  continuedFromRunId?: string;
+  /** The run that continues this one, once it closed into one (continue-as-new, cron, retry). */
+  newRunId?: string;
+  /** 1 for the first try; a retry of the workflow (its retry policy) counts up. Absent: 1. */
+  attempt?: number;
+  /** When its first workflow task was (or is) due: startTime plus any backoff. Absent: startTime. */
+  executionTime?: number;
+  cronSchedule?: string;
+  retryPolicy?: RetryPolicy;
+  workflowExecutionTimeoutMs?: number;
+  /** When the chain's execution timeout ends it (ms). */
+  executionDeadline?: number;
+  workflowRunTimeoutMs?: number;
+  memo?: Record<string, Payload>;
+  searchAttributes?: SearchAttributes;
+  /** The schedule that started it. */
+  scheduleId?: string;
+  /** Updates of this run by updateId: those in flight, and the ids of those done (for dedup and lookup). */
+  updates?: Record<string, UpdateState>;
+}
+
+/**
+ * An update as the run keeps it. `admitted`: waiting for a workflow task (`deliveredAt` while a
+ * started task holds it); `accepted`: its handler runs (`acceptedEventId`); `completed`: done,
+ * its outcome in the event `completedEventId`; `rejected`: its validator threw (`failure`), or the
+ * run closed before it was accepted; no event records it.
+ */
+export interface UpdateState {
+  name: string;
+  stage: 'admitted' | 'accepted' | 'completed' | 'rejected';
+  /** While admitted: its arguments (history records them once it is accepted). */
+  args?: Payload[];
+  identity?: string;
+  /** The startedEventId of the workflow task it was delivered with, while that task runs. */
+  deliveredAt?: number;
+  acceptedEventId?: number;
+  completedEventId?: number;
+  failure?: WireFailure;
 }
 
 export interface OpenChild {
@@ -206,6 +251,8 @@ export interface RunStore {
    * a read-only transaction. It may cost O(runs) when filters are given; without, O(log n + limit).
    */
   list(options: ListRunsOptions): Promise<RunRecord[]>;
+  /** How many runs match `where` (all when absent). Allowed in a read-only transaction. */
+  count(where?: FilterExpr): Promise<number>;
 }
 
 export interface ListRunsOptions {
@@ -215,6 +262,11 @@ export interface ListRunsOptions {
   workflowType?: string;
   taskQueue?: string;
   status?: WorkflowStatus;
+  /**
+   * A parsed list filter (lib/visibility): only runs it matches, in its ORDER BY when it has one
+   * (ties: the default order). `afterRunId` then continues after that run's place in this order.
+   */
+  query?: ListQuery;
 }
 
 // ---- history ----
@@ -323,16 +375,24 @@ export interface TaskStore {
 
 // ---- durable timers ----
 
-export type TimerKind = 'timer' | 'activityDeadline';
+/**
+ * 'timer': a workflow's startTimer; 'activityDeadline': an activity's schedule-to-close;
+ * 'workflowBackoff': a run's first workflow task waits (cron, retry backoff, start delay);
+ * 'workflowRunTimeout' and 'workflowExecutionTimeout': the run's deadlines; 'schedule': a
+ * schedule's next action (its runId is `scheduleTimerOwner(scheduleId)`, not a run's).
+ */
+export type TimerKind = 'timer' | 'activityDeadline' | 'workflowBackoff' | 'workflowRunTimeout' | 'workflowExecutionTimeout' | 'schedule';
+
+/** The `runId` a schedule's timer is kept under: never a run's id (run ids have no '/'). */
+export const scheduleTimerOwner = (scheduleId: string): string => `schedule/${scheduleId}`;
 
 export interface TimerRecord {
   runId: string;
-  /** 'timer': a workflow's startTimer; 'activityDeadline': an activity's schedule-to-close. */
   kind: TimerKind;
-  /** 'timer': the command's seq; 'activityDeadline': the activity's scheduledEventId. */
+  /** 'timer': the command's seq; 'activityDeadline': the activity's scheduledEventId; the others: 0. */
   ref: number;
   fireAt: number;
-  /** The event that started it: timerStarted, or activityTaskScheduled. */
+  /** The event that started it: timerStarted, activityTaskScheduled, or workflowExecutionStarted (0 for a schedule). */
   eventId: number;
 }
 
@@ -382,4 +442,30 @@ export interface QueryStore {
   /** Replaces the stored query with the same queryId; refuses an unknown one. */
   update(query: QueryRecord): Promise<void>;
   delete(queryId: string): Promise<void>;
+}
+
+// ---- schedules ----
+
+/** A schedule as the engine keeps it: its definition and what it has done. */
+export interface ScheduleRecord {
+  scheduleId: string;
+  definition: ScheduleDefinition;
+  info: Omit<ScheduleDescription['info'], 'nextActionTimes' | 'createdAt' | 'lastUpdatedAt'>;
+  createdAt: number;
+  lastUpdatedAt?: number;
+  /** Scheduled times of actions waiting for the running workflow to close (bufferOne, bufferAll). */
+  buffered: number[];
+  /** The last scheduled time it acted on (or skipped): the next action comes after it. */
+  lastActionAt?: number;
+}
+
+export interface ScheduleStore {
+  get(scheduleId: string): Promise<ScheduleRecord | undefined>;
+  /** Refuses an id that exists. */
+  insert(schedule: ScheduleRecord): Promise<void>;
+  /** Replaces the stored schedule with the same id; refuses an unknown one. */
+  update(schedule: ScheduleRecord): Promise<void>;
+  delete(scheduleId: string): Promise<void>;
+  /** By scheduleId ascending, at most `limit`, after `afterScheduleId` when given. Allowed in a read-only transaction. */
+  list(options: { limit: number; afterScheduleId?: string }): Promise<ScheduleRecord[]>;
 }

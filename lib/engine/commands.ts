@@ -154,7 +154,21 @@ const handlers: CommandHandlers = {
     op.append(run, { type: 'workflowExecutionCanceled', details: c.details, workflowTaskCompletedEventId: completedId });
     await closeRun(op, run, compact({ status: 'cancelled' as const, details: c.details }));
   },
+
+  continueAsNew: notYet,
+  scheduleLocalActivity: notYet,
+  setPatchMarker: notYet,
+  upsertSearchAttributes: notYet,
+  modifyWorkflowProperties: notYet,
+  acceptUpdate: notYet,
+  rejectUpdate: notYet,
+  completeUpdate: notYet,
 };
+
+/** Until its part of the workflow language lands: refused, so the task fails with badCommand. */
+async function notYet(c: Command, { where }: CommandContext): Promise<void> {
+  throw new InvalidArgumentError(`${where}: ${c.type} is not supported yet`);
+}
 
 export function applyCommand<C extends Command>(command: C, at: CommandContext): Promise<void> {
   // The table is indexed by the command's own kind; TypeScript cannot correlate the two unions.

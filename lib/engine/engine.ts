@@ -99,7 +99,7 @@ export class Engine {
 
   // ---- client side ----
 
-  startWorkflow(request: StartRequest, now: number): Promise<{ runId: string }> {
+  startWorkflow(request: StartRequest, now: number): Promise<{ runId: string; started: boolean }> {
     return this.write('startWorkflow', now, (op) => executions.startWorkflow(op, this.newId, request));
   }
 

@@ -13,8 +13,8 @@ import { compact, type Op } from './op';
 import type { CancelRequest, ListRequest, SignalRequest, SignalWithStartRequest, StartRequest, TerminateRequest } from './requests';
 import { needWorkflowTask, scheduleWorkflowTask } from './runs';
 
-export async function startWorkflow(op: Op, newId: () => string, request: StartRequest): Promise<{ runId: string }> {
-  return { runId: (await startRun(op, newId, request)).runId };
+export async function startWorkflow(op: Op, newId: () => string, request: StartRequest): Promise<{ runId: string; started: boolean }> {
+  return { runId: (await startRun(op, newId, request)).runId, started: true };
 }
 
 /** Starts a run under the id-reuse policy (a child's with its parent link) and schedules its first task. */

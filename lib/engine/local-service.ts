@@ -29,6 +29,17 @@ import type {
   WorkflowOutcome,
   WorkflowService,
   WorkflowTask,
+  CountWorkflowsRequest,
+  ListSchedulesPage,
+  ScheduleDefinition,
+  ScheduleDescription,
+  ScheduleOverlapPolicy,
+  StartWorkflowResponse,
+  UpdateOutcome,
+  UpdateRef,
+  UpdateWithStartRequest,
+  UpdateWorkflowRequest,
+  UpdateWorkflowResponse,
 } from '../service';
 import { types } from 'node:util';
 import type { Change, ChangeFeed, Store } from '../backends/store';
@@ -65,6 +76,11 @@ export interface LocalWorkflowServiceOptions {
    * `process.emitWarning(warning.message, { type: 'DejaWarning', code: 'DEJA_HISTORY_LARGE' })`.
    */
   onWarning?: (warning: HistoryWarning) => void;
+}
+
+/** A stub of the contract, until its issue lands. */
+function notBuilt(what: string): Promise<never> {
+  return Promise.reject(new DejaError('DEJA_NOT_SUPPORTED', `${what} is not built yet`));
 }
 
 const emitWarning = (warning: HistoryWarning) => process.emitWarning(warning.message, { type: 'DejaWarning', code: warning.code });
@@ -121,7 +137,7 @@ export class LocalWorkflowService implements WorkflowService {
 
   // ---- client side ----
 
-  startWorkflow(request: StartWorkflowRequest): Promise<{ runId: string }> {
+  startWorkflow(request: StartWorkflowRequest): Promise<StartWorkflowResponse> {
     return this.open(() => this.engine.startWorkflow(check.checkStart(this.limits, request), this.clock.now()));
   }
 
@@ -143,6 +159,70 @@ export class LocalWorkflowService implements WorkflowService {
 
   listWorkflows(request?: ListWorkflowsRequest): Promise<ListWorkflowsPage> {
     return this.open(() => this.engine.listWorkflows(check.checkList(this.limits, request), this.clock.now()));
+  }
+
+  countWorkflows(request?: CountWorkflowsRequest): Promise<{ count: number }> {
+    void request;
+    return notBuilt('countWorkflows');
+  }
+
+  // ---- updates ----
+
+  updateWorkflow(request: UpdateWorkflowRequest, signal?: AbortSignal): Promise<UpdateWorkflowResponse> {
+    void request, signal;
+    return notBuilt('updateWorkflow');
+  }
+
+  pollWorkflowUpdate(ref: UpdateRef, signal?: AbortSignal): Promise<UpdateOutcome> {
+    void ref, signal;
+    return notBuilt('pollWorkflowUpdate');
+  }
+
+  updateWithStartWorkflow(request: UpdateWithStartRequest, signal?: AbortSignal): Promise<{ start: StartWorkflowResponse; update: UpdateWorkflowResponse }> {
+    void request, signal;
+    return notBuilt('updateWithStartWorkflow');
+  }
+
+  // ---- schedules ----
+
+  createSchedule(request: { scheduleId: string; schedule: ScheduleDefinition; triggerImmediately?: boolean; identity?: string }): Promise<void> {
+    void request;
+    return notBuilt('createSchedule');
+  }
+
+  describeSchedule(scheduleId: string): Promise<ScheduleDescription> {
+    void scheduleId;
+    return notBuilt('describeSchedule');
+  }
+
+  listSchedules(request?: { pageSize?: number; nextPageToken?: string }): Promise<ListSchedulesPage> {
+    void request;
+    return notBuilt('listSchedules');
+  }
+
+  updateSchedule(scheduleId: string, schedule: ScheduleDefinition): Promise<void> {
+    void scheduleId, schedule;
+    return notBuilt('updateSchedule');
+  }
+
+  pauseSchedule(scheduleId: string, note?: string): Promise<void> {
+    void scheduleId, note;
+    return notBuilt('pauseSchedule');
+  }
+
+  unpauseSchedule(scheduleId: string, note?: string): Promise<void> {
+    void scheduleId, note;
+    return notBuilt('unpauseSchedule');
+  }
+
+  triggerSchedule(scheduleId: string, overlap?: ScheduleOverlapPolicy): Promise<void> {
+    void scheduleId, overlap;
+    return notBuilt('triggerSchedule');
+  }
+
+  deleteSchedule(scheduleId: string): Promise<void> {
+    void scheduleId;
+    return notBuilt('deleteSchedule');
   }
 
   activityTaskToken(ref: ActivityRef): Promise<string> {
@@ -360,7 +440,11 @@ export class LocalWorkflowService implements WorkflowService {
       case 'answer':
         return this.notifier.notify(waitKey.query(change.queryId));
       case 'runClosed':
+        // Updates in flight end with their run.
+        this.notifier.notify(waitKey.update(change.runId));
         return this.notifier.notify(waitKey.run(change.runId));
+      case 'update':
+        return this.notifier.notify(waitKey.update(change.runId));
       case 'due':
         return this.arm(change.at);
       case 'any':

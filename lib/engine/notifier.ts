@@ -16,6 +16,8 @@ export const waitKey = {
   activityQueue: (taskQueue: string) => `activity:${taskQueue}`,
   run: (runId: string) => `run:${runId}`,
   query: (queryId: string) => `query:${queryId}`,
+  /** Any update of the run changed stage. */
+  update: (runId: string) => `update:${runId}`,
 };
 
 /** The default ChangeFeed: synchronous delivery to this process's subscribers, and nowhere else. */

@@ -6,7 +6,7 @@
  */
 import type { TimeoutType } from '../../runtime/protocol';
 import type { TaskRecord, TimerRecord } from '../backends/store';
-import { assertNever } from '../errors';
+import { assertNever, DejaError } from '../errors';
 import { appendActivityStarted, finishActivity, retryActivity, scheduleToCloseDeadline, timeoutFailure } from './activity-tasks';
 import { activityTaskId, type Op } from './op';
 import { activityRetry } from './retry';
@@ -52,6 +52,11 @@ async function fireTimer(op: Op, timer: TimerRecord): Promise<void> {
       });
       return finishActivity(op, run, task);
     }
+    case 'workflowBackoff':
+    case 'workflowRunTimeout':
+    case 'workflowExecutionTimeout':
+    case 'schedule':
+      throw new DejaError('DEJA_INTERNAL', `deja engine: ${timer.kind} timers are not built yet`);
     default:
       return assertNever(timer.kind, 'timer kind');
   }

@@ -31,6 +31,10 @@ import type {
   TimeoutType,
   WireFailure,
   WorkflowIdReusePolicy,
+  ContinueAsNewCommand,
+  ScheduleLocalActivityCommand,
+  LocalActivityOutcome,
+  SearchAttributeValue,
 } from '../../runtime/protocol';
 
 export const HISTORY_FORMAT = 'deja.history';
@@ -269,6 +273,29 @@ export const WorkflowIdReusePolicySchema = Enum<WorkflowIdReusePolicy>(
   'Whether a workflow id whose last run closed may start another run.',
 );
 
+/** One typed search attribute value (see SearchAttributeValue in the protocol). */
+export const SearchAttributeValueSchema = worded(
+  Type.Union([
+    Type.Object({ type: Type.Union([Type.Literal('TEXT'), Type.Literal('KEYWORD'), Type.Literal('DATETIME')]), value: Type.String() }, { additionalProperties: false }),
+    Type.Object({ type: Type.Union([Type.Literal('INT'), Type.Literal('DOUBLE')]), value: Type.Number() }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('BOOL'), value: Type.Boolean() }, { additionalProperties: false }),
+    Type.Object({ type: Type.Literal('KEYWORD_LIST'), value: Type.Array(Type.String()) }, { additionalProperties: false }),
+  ]),
+  'a typed search attribute value { type, value }',
+);
+export const SearchAttributesSchema = Type.Record(Type.String({ minLength: 1 }), SearchAttributeValueSchema, {
+  description: 'Search attributes by name, each with its type.',
+});
+export const SearchAttributeUpsertsSchema = Type.Record(Type.String({ minLength: 1 }), Type.Union([SearchAttributeValueSchema, Type.Null()]), {
+  description: 'A value sets the attribute; null removes it.',
+});
+const memoSchema = () => Type.Record(Type.String({ minLength: 1 }), payload(), { description: 'Memo fields by name: any JSON values.' });
+
+/** Who started a run that continues another. */
+export const ContinueAsNewInitiatorSchema = Type.Union([Type.Literal('workflow'), Type.Literal('retryPolicy'), Type.Literal('cronSchedule')], {
+  description: "'workflow': continue-as-new; 'retryPolicy': a retry of a failed run; 'cronSchedule': the next run of a cron.",
+});
+
 // ---------------------------------------------------------------------------------------------
 // Events
 
@@ -288,6 +315,11 @@ const EventTime = () => {
   );
   return byReader(schema);
 };
+
+/** An ISO-8601 time with a zone inside an event (not the event's own time). */
+function EventTimeValue(description: string) {
+  return worded(Type.String({ pattern: ISO_TIME.source, description }), EVENT_TIME_WORDS);
+}
 
 function byReader<S extends TSchema>(schema: S): S {
   (schema as unknown as Record<symbol, unknown>)[CheckedByReader] = true;
@@ -349,6 +381,19 @@ export const EVENT_SCHEMAS = {
         { additionalProperties: false, description: 'Set for a child workflow: the run that started it.' },
       ),
     ),
+    continuedFromExecutionRunId: Type.Optional(NonEmpty('The run this one continues (continue-as-new, cron, retry).')),
+    initiator: Type.Optional(ContinueAsNewInitiatorSchema),
+    cronSchedule: Type.Optional(NonEmpty('The cron schedule the chain of runs follows (UTC).')),
+    firstWorkflowTaskBackoffMs: Type.Optional(Ms('How long the first workflow task waited: a cron\'s next fire time, a retry\'s backoff, a start delay.')),
+    workflowExecutionTimeoutMs: Type.Optional(Ms('The limit of the whole chain of runs.')),
+    workflowExecutionExpirationTime: Type.Optional(EventTimeValue('When the chain\'s execution timeout ends it.')),
+    workflowRunTimeoutMs: Type.Optional(Ms('The limit of this run.')),
+    retryPolicy: Type.Optional(RetryPolicySchema),
+    memo: Type.Optional(memoSchema()),
+    searchAttributes: Type.Optional(SearchAttributesSchema),
+    lastCompletionResult: Type.Optional(payload()),
+    continuedFailure: Type.Optional(WireFailureSchema),
+    identity: identity(),
   }),
   workflowTaskScheduled: event('workflowTaskScheduled', 'A workflow task is waiting for a worker.', {
     taskQueue: NonEmpty(),
@@ -357,6 +402,8 @@ export const EVENT_SCHEMAS = {
   workflowTaskStarted: event('workflowTaskStarted', 'A worker took the workflow task.', {
     scheduledEventId: scheduledWorkflowTask(),
     identity: identity(),
+    historySizeBytes: Type.Optional(Int(0, "The history's size in bytes when the task started.")),
+    suggestContinueAsNew: Type.Optional(Type.Boolean({ description: 'The history passed its warning threshold: the workflow should continue as new.' })),
   }),
   workflowTaskCompleted: event('workflowTaskCompleted', 'The worker answered with commands.', {
     scheduledEventId: scheduledWorkflowTask(),
@@ -530,6 +577,7 @@ export const EVENT_SCHEMAS = {
   workflowExecutionCompleted: event('workflowExecutionCompleted', 'The workflow returned. The last event.', {
     result: Type.Optional(payload()),
     workflowTaskCompletedEventId: completedTask(),
+    newExecutionRunId: Type.Optional(NonEmpty('For a cron workflow: the run its next fire time starts.')),
   }),
   workflowExecutionFailed: event(
     'workflowExecutionFailed',
@@ -539,6 +587,8 @@ export const EVENT_SCHEMAS = {
       workflowTaskCompletedEventId: Type.Optional(
         EventRef('The task whose failWorkflow command closed the run; absent when the service closed it itself (failure kind "server").'),
       ),
+      retryState: Type.Optional(RetryStateSchema),
+      newExecutionRunId: Type.Optional(NonEmpty('The run that retries this one (a retry policy) or continues its cron.')),
     },
   ),
   workflowExecutionCanceled: event('workflowExecutionCanceled', 'The workflow let a cancellation escape. The last event.', {
@@ -550,6 +600,55 @@ export const EVENT_SCHEMAS = {
     details: Type.Optional(payloads()),
     identity: identity(),
   }),
+  workflowExecutionTimedOut: event('workflowExecutionTimedOut', 'The run passed its run timeout, or the chain its execution timeout. The last event.', {
+    retryState: RetryStateSchema,
+    newExecutionRunId: Type.Optional(NonEmpty('The run that retries this one (a retry policy) or continues its cron.')),
+  }),
+  workflowExecutionContinuedAsNew: event('workflowExecutionContinuedAsNew', 'The workflow continued as a new run of the same workflow id. The last event.', {
+    newExecutionRunId: NonEmpty(),
+    workflowType: NonEmpty(),
+    taskQueue: NonEmpty(),
+    input: payloads(),
+    workflowRunTimeoutMs: Type.Optional(Ms()),
+    workflowTaskTimeoutMs: Ms(),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  patchMarkerRecorded: event('patchMarkerRecorded', "patched(patchId) or deprecatePatch(patchId) was first called here (Temporal's core_patch marker).", {
+    patchId: NonEmpty(),
+    deprecated: Type.Boolean(),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  localActivityMarkerRecorded: event('localActivityMarkerRecorded', "A local activity ran inside the workflow task, with this outcome (Temporal's core_local_activity marker).", {
+    seq: Int(0, 'The scheduleLocalActivity command\'s seq.'),
+    activityId: NonEmpty(),
+    activityType: NonEmpty(),
+    attempt: Int(1, 'The attempt that produced the outcome.'),
+    result: Type.Optional(payload()),
+    failure: Type.Optional(WireFailureSchema),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  upsertWorkflowSearchAttributes: event('upsertWorkflowSearchAttributes', 'The workflow set or removed search attributes.', {
+    searchAttributes: SearchAttributeUpsertsSchema,
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  workflowPropertiesModified: event('workflowPropertiesModified', 'The workflow set or removed memo fields (upsertMemo).', {
+    upsertedMemo: Type.Record(Type.String({ minLength: 1 }), Type.Union([payload(), Type.Null()])),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  workflowExecutionUpdateAccepted: event('workflowExecutionUpdateAccepted', 'An update passed its validator; its handler runs.', {
+    updateId: NonEmpty(),
+    name: NonEmpty(),
+    input: payloads(),
+    identity: identity(),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
+  workflowExecutionUpdateCompleted: event('workflowExecutionUpdateCompleted', "An accepted update's handler returned (result) or threw (failure).", {
+    updateId: NonEmpty(),
+    acceptedEventId: EventRef('The eventId of its workflowExecutionUpdateAccepted.'),
+    result: Type.Optional(payload()),
+    failure: Type.Optional(WireFailureSchema),
+    workflowTaskCompletedEventId: completedTask(),
+  }),
 };
 
 export type EventSchemas = typeof EVENT_SCHEMAS;
@@ -558,6 +657,11 @@ export type EventSchemas = typeof EVENT_SCHEMAS;
 // Commands (checked by the engine at the service edge; their numbers are stricter than history's)
 
 const timeoutMs = () => Type.Optional(Int(1));
+
+export const LocalActivityOutcomeSchema = Type.Union([
+  Type.Object({ status: Type.Literal('completed'), result: Type.Optional(payload()), attempt: Int(1) }, { additionalProperties: false }),
+  Type.Object({ status: Type.Literal('failed'), failure: WireFailureSchema, attempt: Int(1) }, { additionalProperties: false }),
+]);
 
 export const COMMAND_SCHEMAS = {
   scheduleActivity: Type.Object(
@@ -624,6 +728,49 @@ export const COMMAND_SCHEMAS = {
   ),
   failWorkflow: Type.Object({ type: Type.Literal('failWorkflow'), failure: WireFailureSchema }, { additionalProperties: false }),
   cancelWorkflow: Type.Object({ type: Type.Literal('cancelWorkflow'), details: Type.Optional(payloads()) }, { additionalProperties: false }),
+  continueAsNew: Type.Object(
+    {
+      type: Type.Literal('continueAsNew'),
+      workflowType: NonEmpty(),
+      args: payloads(),
+      taskQueue: Type.Optional(NonEmpty()),
+      workflowRunTimeoutMs: timeoutMs(),
+      workflowTaskTimeoutMs: timeoutMs(),
+      memo: Type.Optional(memoSchema()),
+      searchAttributes: Type.Optional(SearchAttributesSchema),
+      retryPolicy: Type.Optional(RetryPolicyCommandSchema),
+    },
+    { additionalProperties: false },
+  ),
+  scheduleLocalActivity: Type.Object(
+    {
+      type: Type.Literal('scheduleLocalActivity'),
+      seq: Int(0),
+      activityId: NonEmpty(),
+      activityType: NonEmpty(),
+      args: payloads(),
+      scheduleToCloseTimeoutMs: timeoutMs(),
+      startToCloseTimeoutMs: timeoutMs(),
+      retryPolicy: Type.Optional(RetryPolicyCommandSchema),
+      outcome: Type.Optional(LocalActivityOutcomeSchema),
+    },
+    { additionalProperties: false },
+  ),
+  setPatchMarker: Type.Object({ type: Type.Literal('setPatchMarker'), patchId: NonEmpty(), deprecated: Type.Boolean() }, { additionalProperties: false }),
+  upsertSearchAttributes: Type.Object(
+    { type: Type.Literal('upsertSearchAttributes'), searchAttributes: SearchAttributeUpsertsSchema },
+    { additionalProperties: false },
+  ),
+  modifyWorkflowProperties: Type.Object(
+    { type: Type.Literal('modifyWorkflowProperties'), memo: Type.Record(Type.String({ minLength: 1 }), Type.Union([payload(), Type.Null()])) },
+    { additionalProperties: false },
+  ),
+  acceptUpdate: Type.Object({ type: Type.Literal('acceptUpdate'), updateId: NonEmpty() }, { additionalProperties: false }),
+  rejectUpdate: Type.Object({ type: Type.Literal('rejectUpdate'), updateId: NonEmpty(), failure: WireFailureSchema }, { additionalProperties: false }),
+  completeUpdate: Type.Object(
+    { type: Type.Literal('completeUpdate'), updateId: NonEmpty(), result: Type.Optional(payload()), failure: Type.Optional(WireFailureSchema) },
+    { additionalProperties: false },
+  ),
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -639,6 +786,10 @@ export type SchemaAgreesWithProtocol = [
   Assert<Same<Static<typeof COMMAND_SCHEMAS.startChildWorkflow>, StartChildWorkflowCommand>>,
   Assert<Same<Static<typeof COMMAND_SCHEMAS.signalExternalWorkflow>, SignalExternalWorkflowCommand>>,
   Assert<Same<Static<typeof COMMAND_SCHEMAS.requestCancelExternalWorkflow>, RequestCancelExternalWorkflowCommand>>,
+  Assert<Same<Static<typeof COMMAND_SCHEMAS.continueAsNew>, ContinueAsNewCommand>>,
+  Assert<Same<Static<typeof COMMAND_SCHEMAS.scheduleLocalActivity>, ScheduleLocalActivityCommand>>,
+  Assert<Same<Static<typeof LocalActivityOutcomeSchema>, LocalActivityOutcome>>,
+  Assert<Same<Static<typeof SearchAttributeValueSchema>, SearchAttributeValue>>,
   Assert<Same<{ [T in keyof typeof COMMAND_SCHEMAS]: Static<(typeof COMMAND_SCHEMAS)[T]> }[keyof typeof COMMAND_SCHEMAS], Command>>,
   Assert<Same<keyof typeof COMMAND_SCHEMAS, Command['type']>>,
 ];

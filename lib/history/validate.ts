@@ -280,7 +280,7 @@ type BaseKey = 'eventId' | 'eventTime' | 'type';
 type KeysOf<E, V> = { [K in keyof E]-?: Exclude<E[K], undefined> extends V ? K : never }[Exclude<keyof E, BaseKey>];
 
 /** The long-lived things that events open, start and close. */
-type Thing = 'workflowTask' | 'activity' | 'timer' | 'childWorkflow' | 'signalExternal' | 'cancelExternal';
+type Thing = 'workflowTask' | 'activity' | 'timer' | 'childWorkflow' | 'signalExternal' | 'cancelExternal' | 'update';
 const THING_NAME: Record<Thing, string> = {
   workflowTask: 'workflow task',
   activity: 'activity',
@@ -288,6 +288,7 @@ const THING_NAME: Record<Thing, string> = {
   childWorkflow: 'child workflow',
   signalExternal: 'external signal',
   cancelExternal: 'external cancel request',
+  update: 'update',
 };
 
 /**
@@ -430,6 +431,20 @@ const RULES: { [T in EventType]: EventRules<EventOf<T>> } = {
   workflowExecutionFailed: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'closeExecution' } },
   workflowExecutionCanceled: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'closeExecution' } },
   workflowExecutionTerminated: { life: { op: 'closeExecution' } },
+  workflowExecutionTimedOut: { life: { op: 'closeExecution' } },
+  workflowExecutionContinuedAsNew: { refs: { workflowTaskCompletedEventId: completedTask }, life: { op: 'closeExecution' } },
+  patchMarkerRecorded: { refs: { workflowTaskCompletedEventId: completedTask } },
+  localActivityMarkerRecorded: { refs: { workflowTaskCompletedEventId: completedTask } },
+  upsertWorkflowSearchAttributes: { refs: { workflowTaskCompletedEventId: completedTask } },
+  workflowPropertiesModified: { refs: { workflowTaskCompletedEventId: completedTask } },
+  workflowExecutionUpdateAccepted: {
+    refs: { workflowTaskCompletedEventId: completedTask },
+    life: { op: 'open', thing: 'update', unique: 'updateId' },
+  },
+  workflowExecutionUpdateCompleted: {
+    refs: { acceptedEventId: { to: 'workflowExecutionUpdateAccepted', same: 'updateId' }, workflowTaskCompletedEventId: completedTask },
+    life: { op: 'close', thing: 'update', via: 'acceptedEventId' },
+  },
 };
 
 /** Every event type of the current schema, in the schema's order. */

@@ -54,7 +54,21 @@ const COMMAND_RECORDED_BY = {
   workflowExecutionCompleted: 'completeWorkflow',
   workflowExecutionFailed: 'failWorkflow',
   workflowExecutionCanceled: 'cancelWorkflow',
+  workflowExecutionContinuedAsNew: 'continueAsNew',
+  patchMarkerRecorded: 'setPatchMarker',
+  localActivityMarkerRecorded: 'scheduleLocalActivity',
+  upsertWorkflowSearchAttributes: 'upsertSearchAttributes',
+  workflowPropertiesModified: 'modifyWorkflowProperties',
+  workflowExecutionUpdateAccepted: 'acceptUpdate',
+  workflowExecutionUpdateCompleted: 'completeUpdate',
 } as const satisfies { readonly [K in EventType]?: CommandType };
+
+/**
+ * The command kinds no event records: an update rejected by its validator leaves no trace in
+ * history (Temporal's rule), so replay drops these from what it matches.
+ */
+export const UNRECORDED_COMMANDS = { rejectUpdate: true } as const satisfies { readonly [K in CommandType]?: true };
+export type UnrecordedCommand = keyof typeof UNRECORDED_COMMANDS;
 
 /** Command event type → the command kind it records. */
 export type CommandRecords = typeof COMMAND_RECORDED_BY;
@@ -69,7 +83,7 @@ export type CommandEventType = keyof CommandRecords;
 export type EveryCommandRecorded<C extends { type: string }, R extends Record<string, string>> = [Exclude<C['type'], R[keyof R]>] extends [never]
   ? true
   : { missing: Exclude<C['type'], R[keyof R]> };
-const everyCommandRecorded: EveryCommandRecorded<Command, CommandRecords> = true;
+const everyCommandRecorded: EveryCommandRecorded<Exclude<Command, { type: UnrecordedCommand }>, CommandRecords> = true;
 void everyCommandRecorded;
 
 /**
@@ -123,6 +137,22 @@ function describeCommand(c: Command | undefined): string {
     case 'failWorkflow':
     case 'cancelWorkflow':
       return c.type;
+    case 'continueAsNew':
+      return `continueAsNew ${c.workflowType}`;
+    case 'scheduleLocalActivity':
+      return `scheduleLocalActivity ${c.activityType} (activityId ${c.activityId})`;
+    case 'setPatchMarker':
+      return `${c.deprecated ? 'deprecatePatch' : 'patched'}(${JSON.stringify(c.patchId)}) marker`;
+    case 'upsertSearchAttributes':
+      return `upsertSearchAttributes ${Object.keys(c.searchAttributes).join(', ')}`;
+    case 'modifyWorkflowProperties':
+      return `upsertMemo ${Object.keys(c.memo).join(', ')}`;
+    case 'acceptUpdate':
+      return `acceptUpdate ${c.updateId}`;
+    case 'rejectUpdate':
+      return `rejectUpdate ${c.updateId}`;
+    case 'completeUpdate':
+      return `completeUpdate ${c.updateId}`;
     default: {
       const unknown: never = c;
       return `an unknown command ${JSON.stringify(String((unknown as { type: unknown }).type))}`;
@@ -150,6 +180,20 @@ function describeEvent(e: EventOf<CommandEventType>): string {
     case 'workflowExecutionFailed':
     case 'workflowExecutionCanceled':
       return e.type;
+    case 'workflowExecutionContinuedAsNew':
+      return `workflowExecutionContinuedAsNew ${e.workflowType}`;
+    case 'patchMarkerRecorded':
+      return `patchMarkerRecorded ${JSON.stringify(e.patchId)}${e.deprecated ? ' (deprecated)' : ''}`;
+    case 'localActivityMarkerRecorded':
+      return `localActivityMarkerRecorded ${e.activityType} (activityId ${e.activityId})`;
+    case 'upsertWorkflowSearchAttributes':
+      return `upsertWorkflowSearchAttributes ${Object.keys(e.searchAttributes).join(', ')}`;
+    case 'workflowPropertiesModified':
+      return `workflowPropertiesModified ${Object.keys(e.upsertedMemo).join(', ')}`;
+    case 'workflowExecutionUpdateAccepted':
+      return `workflowExecutionUpdateAccepted ${e.name} (updateId ${e.updateId})`;
+    case 'workflowExecutionUpdateCompleted':
+      return `workflowExecutionUpdateCompleted (updateId ${e.updateId})`;
     default:
       return assertNever(e, 'command event');
   }
@@ -169,7 +213,20 @@ export function initFromStart(start: WorkflowExecutionStartedEvent): InitMessage
       attempt: start.attempt,
       startTime: Date.parse(start.eventTime),
       historyLength: 1,
+      historySize: 0,
+      continueAsNewSuggested: false,
+      searchAttributes: start.searchAttributes ?? {},
+      taskTimeoutMs: start.workflowTaskTimeoutMs,
       ...(start.parent === undefined ? {} : { parent: { workflowId: start.parent.workflowId, runId: start.parent.runId, namespace: 'default' } }),
+      ...(start.continuedFromExecutionRunId === undefined ? {} : { continuedFromExecutionRunId: start.continuedFromExecutionRunId }),
+      ...(start.cronSchedule === undefined ? {} : { cronSchedule: start.cronSchedule }),
+      ...(start.memo === undefined ? {} : { memo: start.memo }),
+      ...(start.workflowExecutionTimeoutMs === undefined ? {} : { executionTimeoutMs: start.workflowExecutionTimeoutMs }),
+      ...(start.workflowExecutionExpirationTime === undefined ? {} : { executionExpirationTime: Date.parse(start.workflowExecutionExpirationTime) }),
+      ...(start.workflowRunTimeoutMs === undefined ? {} : { runTimeoutMs: start.workflowRunTimeoutMs }),
+      ...(start.retryPolicy === undefined ? {} : { retryPolicy: start.retryPolicy }),
+      ...(start.lastCompletionResult === undefined ? {} : { lastResult: start.lastCompletionResult }),
+      ...(start.continuedFailure === undefined ? {} : { lastFailure: start.continuedFailure }),
     },
   };
 }
@@ -402,6 +459,10 @@ export class ReplayMachine {
       // Closed by the service (a client's terminate): no command of the workflow's, no job.
       this.closed = true;
     },
+    workflowExecutionTimedOut() {
+      // Closed by the service (a run or execution timeout): no command of the workflow's, no job.
+      this.closed = true;
+    },
     timerFired(e) {
       const seq = this.timers.get(e.timerId);
       if (seq === undefined) throw new InvalidHistoryError(`timerFired for timer ${e.timerId}, which was never started`, e.eventId, 'timerId');
@@ -479,6 +540,28 @@ export class ReplayMachine {
     workflowExecutionCanceled() {
       return this.close();
     },
+    workflowExecutionContinuedAsNew(e, c) {
+      if (c.workflowType !== e.workflowType) return false;
+      return this.close();
+    },
+    patchMarkerRecorded(e, c) {
+      return c.patchId === e.patchId;
+    },
+    localActivityMarkerRecorded(e, c) {
+      return c.seq === e.seq && c.activityType === e.activityType && c.activityId === e.activityId;
+    },
+    upsertWorkflowSearchAttributes() {
+      return true;
+    },
+    workflowPropertiesModified() {
+      return true;
+    },
+    workflowExecutionUpdateAccepted(e, c) {
+      return c.updateId === e.updateId;
+    },
+    workflowExecutionUpdateCompleted(e, c) {
+      return c.updateId === e.updateId;
+    },
   };
 
   private close(): true {
@@ -530,7 +613,7 @@ export class ReplayMachine {
   completeLive(pending: PendingLiveTask, completion: ActivationCompletion): LiveTask {
     this.awaitingLive = false;
     if (completion.ok) {
-      this.pending = completion.commands.slice();
+      this.pending = recordedCommands(completion.commands);
       this.pendingFromCompletedTask = false;
     }
     return { startedEventId: pending.startedEventId, completion };
@@ -573,7 +656,15 @@ export class ReplayMachine {
     }
     const jobs = this.jobs.sort((a, b) => jobPriority(a) - jobPriority(b)); // stable sort
     this.jobs = [];
-    return { timestamp: Date.parse(started.eventTime), isReplaying: completed, historyLength: started.eventId, jobs };
+    const { historySizeBytes, suggestContinueAsNew } = started as EventOf<'workflowTaskStarted'>;
+    return {
+      timestamp: Date.parse(started.eventTime),
+      isReplaying: completed,
+      historyLength: started.eventId,
+      historySize: historySizeBytes ?? 0,
+      continueAsNewSuggested: suggestContinueAsNew ?? false,
+      jobs,
+    };
   }
 
   /** Replays a task that history says completed: its commands must follow as events. */
@@ -587,7 +678,7 @@ export class ReplayMachine {
         f.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
       );
     }
-    this.pending = completion.commands.slice();
+    this.pending = recordedCommands(completion.commands);
     this.pendingFromCompletedTask = true;
   }
 
@@ -610,6 +701,13 @@ export class ReplayMachine {
       );
     }
   }
+}
+
+/** The commands history records, in order: all but the unrecorded kinds (a rejected update). */
+function recordedCommands(commands: readonly Command[]): Command[] {
+  const out: Command[] = [];
+  for (const c of commands) if (!Object.prototype.hasOwnProperty.call(UNRECORDED_COMMANDS, c.type)) out.push(c);
+  return out;
 }
 
 /** Event type → its handler, built once from the typed table (a Map: one lookup, no prototype). */

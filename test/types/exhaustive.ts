@@ -12,7 +12,7 @@ import type { ActivationJob, Command, ClosingCommands } from '../../runtime/prot
 import { CLOSING_COMMANDS } from '../../runtime/protocol';
 import type { JobHandlers } from '../../runtime/internals';
 import type { HistoryEvent } from '../../lib/history/events';
-import type { CommandMatchers, CommandRecords, EventHandlers, EveryCommandRecorded } from '../../lib/replay';
+import type { CommandMatchers, CommandRecords, EventHandlers, EveryCommandRecorded, UnrecordedCommand } from '../../lib/replay';
 
 interface MadeUpStartCommand {
   type: 'madeUpStart';
@@ -37,7 +37,7 @@ interface MadeUpStartedEvent {
   initiatedEventId: number;
 }
 
-type WiderCommand = Command | MadeUpStartCommand;
+type WiderCommand = Exclude<Command, { type: UnrecordedCommand }> | MadeUpStartCommand;
 type WiderJob = ActivationJob | MadeUpResolveJob;
 type WiderEvent = HistoryEvent | MadeUpInitiatedEvent | MadeUpStartedEvent;
 
@@ -59,7 +59,8 @@ export const jobsComplete: JobHandlers<WiderJob> = { ...todaysJobHandlers, madeU
 type WiderRecords = CommandRecords & { madeUpInitiated: 'madeUpStart' };
 
 // The table today is complete for today's commands (lib/replay makes the same check).
-export const recordedToday: EveryCommandRecorded<Command, CommandRecords> = true;
+// (A rejected update is the one command no event records: lib/replay's UNRECORDED_COMMANDS.)
+export const recordedToday: EveryCommandRecorded<Exclude<Command, { type: UnrecordedCommand }>, CommandRecords> = true;
 // @ts-expect-error madeUpStart is recorded by no event
 export const recordedMissing: EveryCommandRecorded<WiderCommand, CommandRecords> = true;
 export const recordedComplete: EveryCommandRecorded<WiderCommand, WiderRecords> = true;

@@ -19,6 +19,7 @@ import type {
   ListRunsOptions,
   QueryRecord,
   QueryStore,
+  ScheduleStore,
   RunRecord,
   RunStore,
   Store,
@@ -164,6 +165,7 @@ class MemoryTx implements StoreTx {
   readonly tasks: TaskStore;
   readonly timers: TimerStore;
   readonly queries: QueryStore;
+  readonly schedules: ScheduleStore;
   /** Set when the transaction settles: a leaked tx must not write outside the lock. */
   done = false;
 
@@ -179,7 +181,27 @@ class MemoryTx implements StoreTx {
         return f(...args);
       });
 
+    this.schedules = {
+      get: live((): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      }),
+      insert: live((): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      }),
+      update: live((): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      }),
+      delete: live((): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      }),
+      list: live((): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      }),
+    };
     this.runs = {
+      count: live((): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      }),
       get: live((runId: string) => {
         const run = t.runs.get(runId);
         return run && clone(run);

@@ -26,6 +26,7 @@ import type {
   ListRunsOptions,
   QueryRecord,
   QueryStore,
+  ScheduleStore,
   RunRecord,
   RunStore,
   Store,
@@ -140,6 +141,7 @@ class SqliteTx implements StoreTx {
   readonly tasks: TaskStore;
   readonly timers: TimerStore;
   readonly queries: QueryStore;
+  readonly schedules: ScheduleStore;
   /** Set when the transaction settles: a leaked tx must not run statements outside it. */
   done = false;
 
@@ -162,7 +164,27 @@ class SqliteTx implements StoreTx {
       });
     const optional = <T>(text: unknown): T | undefined => (text === undefined || text === null ? undefined : parse<T>(text as string));
 
+    this.schedules = {
+      get: live('schedules.get', (): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
+      }),
+      insert: live('schedules.insert', (): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
+      }),
+      update: live('schedules.update', (): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
+      }),
+      delete: live('schedules.delete', (): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
+      }),
+      list: live('schedules.list', (): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
+      }),
+    };
     this.runs = {
+      count: live('runs.count', (): never => {
+        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
+      }),
       get: live('runs.get', (runId: string) => optional<RunRecord>(s.runGet.get(runId))),
       latest: live('runs.latest', (workflowId: string) => optional<RunRecord>(s.runLatest.get(workflowId))),
       insert: write('runs.insert', (run: RunRecord) => {
