@@ -226,7 +226,7 @@ export class WorkflowState {
   private commands: Command[] = list();
   private logs: LogEntry[] = list();
   private readonly logVolume = record({ lines: 0, bytes: 0, droppedLines: 0, droppedBytes: 0 });
-  private readonly seq = record({ timer: 0, activity: 0, condition: 0, childWorkflow: 0, signalExternal: 0, cancelExternal: 0 });
+  private readonly seq = record({ timer: 0, activity: 0, localActivity: 0, condition: 0, childWorkflow: 0, signalExternal: 0, cancelExternal: 0 });
   private readonly timers = new Map<number, PendingTimer>();
   private readonly activities = new Map<number, PendingActivity>();
   private readonly conditions = new Map<number, Condition>();

@@ -258,6 +258,12 @@ export interface StartChildWorkflowCommand {
   parentClosePolicy: ParentClosePolicy;
   workflowIdReusePolicy?: WorkflowIdReusePolicy;
   workflowTaskTimeoutMs?: number;
+  workflowExecutionTimeoutMs?: number;
+  workflowRunTimeoutMs?: number;
+  retryPolicy?: RetryPolicy;
+  cronSchedule?: string;
+  memo?: Record<string, Payload>;
+  searchAttributes?: SearchAttributes;
 }
 
 export interface SignalExternalWorkflowCommand {

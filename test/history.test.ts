@@ -561,7 +561,7 @@ const OPTIONAL: Record<EventType, string[]> = {
   workflowExecutionCancelRequested: ['cause', 'identity', 'externalInitiatedEventId', 'externalWorkflowId', 'externalRunId'],
   activityTaskCancelRequested: [],
   activityTaskCanceled: ['startedEventId', 'details'],
-  startChildWorkflowExecutionInitiated: ['workflowIdReusePolicy'],
+  startChildWorkflowExecutionInitiated: ['workflowIdReusePolicy', 'workflowExecutionTimeoutMs', 'workflowRunTimeoutMs', 'retryPolicy', 'cronSchedule', 'memo', 'searchAttributes'],
   startChildWorkflowExecutionFailed: [],
   childWorkflowExecutionStarted: [],
   childWorkflowExecutionCompleted: ['result'],

@@ -47,6 +47,8 @@ export async function startRun(op: Op, newId: () => string, request: StartReques
     workflowTaskPending: false,
   };
   if (parent) run.parent = parent;
+  if (request.memo !== undefined) run.memo = request.memo;
+  if (request.searchAttributes !== undefined) run.searchAttributes = request.searchAttributes;
   op.newRun(run);
   op.append(run, {
     type: 'workflowExecutionStarted',
@@ -60,6 +62,9 @@ export async function startRun(op: Op, newId: () => string, request: StartReques
     randomnessSeed: newId().replace(/-/g, ''),
     workflowTaskTimeoutMs,
     parent: parent && { workflowId: parent.workflowId, runId: parent.runId, initiatedEventId: parent.initiatedEventId },
+    memo: request.memo,
+    searchAttributes: request.searchAttributes,
+    identity: request.identity,
   });
   await scheduleWorkflowTask(op, run, 1, op.now);
   return run;
@@ -126,6 +131,12 @@ function description(run: RunRecord): WorkflowDescription {
     historyLength: run.nextEventId - 1,
     historySizeBytes: run.historyBytes,
     parent: run.parent && { workflowId: run.parent.workflowId, runId: run.parent.runId },
+    executionTime: run.executionTime === undefined ? undefined : new Date(run.executionTime).toISOString(),
+    firstExecutionRunId: run.firstExecutionRunId ?? run.runId,
+    continuedFromExecutionRunId: run.continuedFromRunId,
+    cronSchedule: run.cronSchedule,
+    memo: run.memo,
+    searchAttributes: run.searchAttributes,
   });
 }
 

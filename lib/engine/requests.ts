@@ -4,7 +4,8 @@
  * copied values they return. The field checks themselves are validate.ts's (`edge`, `Edge`); this
  * file says which fields each request has and what is left out by default.
  */
-import type { Command, Payload, WireFailure } from '../../runtime/protocol';
+import type { Command, Payload, RetryPolicy, SearchAttributes, WireFailure, WorkflowIdConflictPolicy } from '../../runtime/protocol';
+import { parseCron } from '../cron';
 import type { QueryAnswer } from '../backends/store';
 import { describe, InvalidArgumentError } from '../errors';
 import type { ActivityRef, ExecutionRef, WorkflowIdReusePolicy, WorkflowStatus } from '../service';
@@ -20,7 +21,18 @@ export interface StartRequest {
   taskQueue: string;
   args: Payload[];
   policy: WorkflowIdReusePolicy;
+  /** Absent: 'fail'. */
+  conflictPolicy?: WorkflowIdConflictPolicy;
   workflowTaskTimeoutMs: number;
+  workflowExecutionTimeoutMs?: number;
+  workflowRunTimeoutMs?: number;
+  retryPolicy?: RetryPolicy;
+  /** Checked (parseCron) at the edge. */
+  cronSchedule?: string;
+  startDelayMs?: number;
+  memo?: Record<string, Payload>;
+  searchAttributes?: SearchAttributes;
+  identity?: string;
 }
 
 export interface SignalRequest {
@@ -65,7 +77,23 @@ export interface QueryRequest {
   args: Payload[];
 }
 
-const START_KEYS = ['workflowId', 'workflowType', 'taskQueue', 'args', 'workflowIdReusePolicy', 'workflowTaskTimeoutMs', 'identity'];
+const START_KEYS = [
+  'workflowId',
+  'workflowType',
+  'taskQueue',
+  'args',
+  'workflowIdReusePolicy',
+  'workflowIdConflictPolicy',
+  'workflowTaskTimeoutMs',
+  'workflowExecutionTimeoutMs',
+  'workflowRunTimeoutMs',
+  'retryPolicy',
+  'cronSchedule',
+  'startDelayMs',
+  'memo',
+  'searchAttributes',
+  'identity',
+];
 
 export function checkStart(limits: Limits, request: unknown): StartRequest {
   return edge('startWorkflow', limits, (e) => {
@@ -88,8 +116,27 @@ function startFields(e: Edge, r: Record<string, unknown>): StartRequest {
           : e.oneOf<WorkflowIdReusePolicy>('workflowIdReusePolicy', r.workflowIdReusePolicy, ['allowDuplicate', 'allowDuplicateFailedOnly', 'rejectDuplicate']),
       workflowTaskTimeoutMs: e.optionalInt('workflowTaskTimeoutMs', r.workflowTaskTimeoutMs, 1) ?? DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
     };
-    e.optionalString('identity', r.identity);
-    return checked;
+    const cronSchedule = e.optionalString('cronSchedule', r.cronSchedule);
+    if (cronSchedule !== undefined) parseCron(`${e.where}: cronSchedule`, cronSchedule);
+    const startDelayMs = e.optionalInt('startDelayMs', r.startDelayMs, 0);
+    if (cronSchedule !== undefined && startDelayMs !== undefined) {
+      throw new InvalidArgumentError(`${e.where}: startDelayMs cannot be combined with cronSchedule (the cron decides when each run starts)`);
+    }
+    return compact({
+      ...checked,
+      conflictPolicy:
+        r.workflowIdConflictPolicy === undefined
+          ? undefined
+          : e.oneOf<WorkflowIdConflictPolicy>('workflowIdConflictPolicy', r.workflowIdConflictPolicy, ['fail', 'useExisting', 'terminateExisting']),
+      workflowExecutionTimeoutMs: e.optionalInt('workflowExecutionTimeoutMs', r.workflowExecutionTimeoutMs, 1),
+      workflowRunTimeoutMs: e.optionalInt('workflowRunTimeoutMs', r.workflowRunTimeoutMs, 1),
+      retryPolicy: e.retryPolicy('retryPolicy', r.retryPolicy),
+      cronSchedule,
+      startDelayMs,
+      memo: e.memo('memo', r.memo),
+      searchAttributes: e.searchAttributes('searchAttributes', r.searchAttributes),
+      identity: e.optionalString('identity', r.identity),
+    });
   }
 }
 

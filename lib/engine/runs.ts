@@ -11,6 +11,8 @@ import { applyParentClosePolicy, reportToParent } from './children';
 import { workflowTaskId, type Op } from './op';
 import { releaseBlockedQueries } from './queries';
 import { workflowTaskBackoffMs } from './retry';
+import { scheduledRunClosed } from './schedules';
+import { closeUpdates } from './updates';
 
 /** How a run closed, as its closing event says: what its parent is told. */
 export type Closing =
@@ -37,9 +39,11 @@ export async function closeRun(op: Op, run: RunRecord, closing: Closing): Promis
   await op.tx.tasks.deleteRun(run.runId);
   await op.tx.timers.deleteRun(run.runId);
   await releaseBlockedQueries(op, run, Infinity);
+  await closeUpdates(op, run);
   op.wake({ type: 'runClosed', runId: run.runId });
   await applyParentClosePolicy(op, run);
   await reportToParent(op, run, closing);
+  if (run.scheduleId !== undefined) await scheduledRunClosed(op, run, closing);
 }
 
 export async function scheduleWorkflowTask(op: Op, run: RunRecord, attempt: number, visibleAt: number): Promise<void> {

@@ -11,6 +11,7 @@ import { appendActivityStarted, finishActivity, retryActivity, scheduleToCloseDe
 import { activityTaskId, type Op } from './op';
 import { activityRetry } from './retry';
 import { needWorkflowTask, retryWorkflowTask } from './runs';
+import { fireSchedule } from './schedules';
 import { workflowTaskEnded } from './workflow-tasks';
 
 /** Due timers and lease ends processed per tick transaction, to keep transactions short. */
@@ -33,6 +34,8 @@ export async function nextDueAt(op: Op): Promise<number | undefined> {
 }
 
 async function fireTimer(op: Op, timer: TimerRecord): Promise<void> {
+  // A schedule's timer belongs to no run.
+  if (timer.kind === 'schedule') return fireSchedule(op, timer);
   const run = await op.openRun(timer.runId, `${timer.kind} ${timer.ref}`);
   switch (timer.kind) {
     case 'timer':
@@ -53,9 +56,10 @@ async function fireTimer(op: Op, timer: TimerRecord): Promise<void> {
       return finishActivity(op, run, task);
     }
     case 'workflowBackoff':
+      throw new DejaError('DEJA_INTERNAL', `deja engine: ${timer.kind} timers are not built yet`);
     case 'workflowRunTimeout':
+      throw new DejaError('DEJA_INTERNAL', `deja engine: ${timer.kind} timers are not built yet`);
     case 'workflowExecutionTimeout':
-    case 'schedule':
       throw new DejaError('DEJA_INTERNAL', `deja engine: ${timer.kind} timers are not built yet`);
     default:
       return assertNever(timer.kind, 'timer kind');

@@ -11,8 +11,21 @@
  */
 import { types } from 'node:util';
 import type { TSchema } from '@sinclair/typebox';
-import type { Command, Payload, RetryPolicy, WireFailure } from '../../runtime/protocol';
-import { COMMAND_SCHEMAS, RetryPolicyCommandSchema, WireFailureSchema, compiledCheck, expectedOf, firstProblem, isPayloadSchema, pathText } from '../history/schema';
+import type { Command, Payload, RetryPolicy, SearchAttributes, SearchAttributeUpserts, WireFailure } from '../../runtime/protocol';
+import { isClosingCommand } from '../../runtime/protocol';
+import {
+  COMMAND_SCHEMAS,
+  ISO_TIME,
+  RetryPolicyCommandSchema,
+  SearchAttributesSchema,
+  SearchAttributeUpsertsSchema,
+  WireFailureSchema,
+  compiledCheck,
+  expectedOf,
+  firstProblem,
+  isPayloadSchema,
+  pathText,
+} from '../history/schema';
 import { checkKnownKeys, describe, InvalidArgumentError, LimitExceededError } from '../errors';
 import type { ExecutionRef } from '../service';
 import { copyJson, thrownMessage } from './json-copy';
@@ -40,7 +53,6 @@ export function edge<T>(where: string, limits: Limits, check: (e: Edge) => T): T
   }
 }
 
-const COMMAND_CLOSES = new Set<string>(['completeWorkflow', 'failWorkflow']);
 const shorten = (path: string) => (path.length > 80 ? `${path.slice(0, 77)}…` : path);
 
 /** The checks of one request. `where` begins every message; the request's byte budget is shared. */
@@ -205,6 +217,42 @@ export class Edge {
     return policy;
   }
 
+  /** A memo: field name → any JSON value, copied within the payload limits. */
+  memo(name: string, value: unknown): Record<string, Payload> | undefined {
+    if (value === undefined) return undefined;
+    const memo = this.json(name, value);
+    if (typeof memo !== 'object' || memo === null || Array.isArray(memo)) this.fail(`${name} must be an object of memo fields, got ${describe(memo)}`);
+    for (const key of Object.keys(memo)) if (key === '') this.fail(`${name} has an empty field name`);
+    return memo as Record<string, Payload>;
+  }
+
+  /**
+   * Typed search attributes (`{ name: { type, value } }`), or upserts (a value may be null) when
+   * `upserts`: copied, shaped, and each value checked for its type (INT a safe integer, DATETIME
+   * an ISO-8601 time with a zone).
+   */
+  searchAttributes(name: string, value: unknown): SearchAttributes | undefined;
+  searchAttributes(name: string, value: unknown, upserts: true): SearchAttributeUpserts;
+  searchAttributes(name: string, value: unknown, upserts = false): SearchAttributes | SearchAttributeUpserts | undefined {
+    if (value === undefined && !upserts) return undefined;
+    const attrs = this.json(name, value) as Record<string, unknown>;
+    this.shape(name, upserts ? SearchAttributeUpsertsSchema : SearchAttributesSchema, attrs);
+    this.searchAttributeValues(name, attrs as SearchAttributeUpserts);
+    return attrs as SearchAttributes;
+  }
+
+  /** What the schema cannot say of search attribute values (already shaped). */
+  private searchAttributeValues(name: string, attrs: SearchAttributeUpserts): void {
+    for (const [key, v] of Object.entries(attrs)) {
+      if (v === null) continue;
+      if (v.type === 'INT' && !Number.isSafeInteger(v.value)) this.fail(`${name}.${key}.value must be a safe integer for type INT, got ${describe(v.value)}`);
+      if (v.type === 'DOUBLE' && !Number.isFinite(v.value)) this.fail(`${name}.${key}.value must be a finite number for type DOUBLE, got ${describe(v.value)}`);
+      if (v.type === 'DATETIME' && (!ISO_TIME.test(v.value) || Number.isNaN(Date.parse(v.value)))) {
+        this.fail(`${name}.${key}.value must be an ISO-8601 time with a zone for type DATETIME, such as "2026-01-31T12:00:00Z", got ${describe(v.value)}`);
+      }
+    }
+  }
+
   /**
    * Checks plain data (already copied) against a schema; the first problem is worded as the edge
    * words every refusal: `<name>.<path> must be <what the schema expects>, got <what was found>`.
@@ -250,7 +298,7 @@ export class Edge {
     for (let i = 0; i < n; i++) {
       const command = this.at(`commands[${i}]`).command(value[i]);
       commands.push(command);
-      if (COMMAND_CLOSES.has(command.type)) break;
+      if (isClosingCommand(command)) break;
     }
     return commands;
   }
@@ -279,9 +327,11 @@ export class Edge {
       else if (field.type === 'array' && field.items !== undefined && isPayloadSchema(field.items)) cmd[key] = this.args(key, v);
       else if (isPayloadSchema(field)) cmd[key] = this.payload(key, v);
       else if (field.type === 'string' && key !== 'type') cmd[key] = this.string(key, v);
+      else if (typeof v === 'object' && v !== null) cmd[key] = this.json(key, v); // memo, search attributes, an outcome: copied as JSON
       else cmd[key] = v;
     }
     this.shape('', schema, cmd);
+    if (cmd.searchAttributes !== undefined) this.searchAttributeValues('searchAttributes', cmd.searchAttributes as SearchAttributeUpserts);
     if (t === 'scheduleActivity' && cmd.startToCloseTimeoutMs === undefined && cmd.scheduleToCloseTimeoutMs === undefined) {
       this.fail(`activity "${cmd.activityType as string}" needs startToCloseTimeoutMs or scheduleToCloseTimeoutMs`);
     }
