@@ -138,6 +138,7 @@ export interface WorkflowDescription {
   parent?: { workflowId: string; runId: string };
   /** ISO-8601: when its first workflow task was (or will be) due: the start plus any backoff (cron, retry, delay). */
   executionTime?: string;
+  /** Set when this run continues another (continue-as-new, cron, retry): the chain's first run. */
   firstExecutionRunId?: string;
   continuedFromExecutionRunId?: string;
   cronSchedule?: string;

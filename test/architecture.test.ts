@@ -105,11 +105,15 @@ const ALLOWED: Record<string, readonly string[]> = {
   'lib/bundler': ['lib/cache', 'lib/errors', ...RUNTIME_FOR_HOST],
   'lib/sandbox': ['lib/cache', 'lib/errors', ...RUNTIME_FOR_HOST],
   'lib/history': ['lib/errors', ...RUNTIME_FOR_HOST],
+  // Cron schedules (croner): a leaf.
+  'lib/cron.ts': ['lib/errors'],
+  // The list filter: its AST (which the Store contract names), its parser and its evaluator.
+  'lib/visibility': ['lib/errors', ...RUNTIME_FOR_HOST],
   'lib/replay': ['lib/history', 'lib/errors', ...RUNTIME_FOR_HOST],
   // The engine knows the Store interface, not its implementations.
-  'lib/engine': ['lib/history', 'lib/backends/store', 'lib/service', 'lib/service-errors', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/engine': ['lib/history', 'lib/backends/store', 'lib/service', 'lib/service-errors', 'lib/errors', 'lib/cron', 'lib/visibility', ...RUNTIME_FOR_HOST],
   // A backend knows the WorkflowService's types (statuses) and nothing of the engine.
-  'lib/backends': ['lib/history', 'lib/service', 'lib/errors', ...RUNTIME_FOR_HOST],
+  'lib/backends': ['lib/history', 'lib/service', 'lib/errors', 'lib/visibility', ...RUNTIME_FOR_HOST],
   // The one module that picks a backend: it alone puts the engine and a store together.
   'lib/wiring': ['lib/engine', 'lib/backends', 'lib/service', 'lib/service-errors', 'lib/history', 'lib/errors', ...RUNTIME_FOR_HOST],
   'lib/worker': ['lib/replay', 'lib/sandbox', 'lib/bundler', 'lib/activity', 'lib/service', 'lib/service-errors', 'lib/history', 'lib/wiring', 'lib/errors', ...RUNTIME_FOR_HOST],

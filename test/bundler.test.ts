@@ -163,7 +163,7 @@ t.test('a TypeScript workflows module bundles, evaluates lazily, and runs', asyn
   const b = await bundle(t, fixture('basic/workflows.ts'));
   t.equal(b.protocolVersion, PROTOCOL_VERSION);
   t.equal(b.workflowsPath, fixture('basic/workflows.ts'));
-  t.match(b.code, /^\/\* deja-bundle protocol=1 workflows="[^"]+" \*\/\n\(\(\) => \{/, 'header, then one IIFE');
+  t.match(b.code, new RegExp(`^/\\* deja-bundle protocol=${PROTOCOL_VERSION} workflows="[^"]+" \\*/\\n\\(\\(\\) => \\{`), 'header, then one IIFE');
   t.notMatch(b.code, /sourceMappingURL/, 'no source map in the code');
   t.notMatch(b.code, /interface Greeting|: string/, 'types are stripped');
 
@@ -465,7 +465,7 @@ t.test('loadBundle reads a bundle back and checks its protocol version', async (
   t.same(loadBundle(b.bundlePath), b, 'every field round-trips');
 
   const other = path.join(tempDir(t), 'other.js');
-  fs.writeFileSync(other, b.code.replace('protocol=1 ', `protocol=${PROTOCOL_VERSION + 98} `));
+  fs.writeFileSync(other, b.code.replace(`protocol=${PROTOCOL_VERSION} `, `protocol=${PROTOCOL_VERSION + 98} `));
   const mismatch = await rejection(() => loadBundle(other));
   t.ok(mismatch instanceof DejaError);
   t.equal((mismatch as DejaError).code, 'DEJA_PROTOCOL_MISMATCH');

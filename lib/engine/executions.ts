@@ -132,7 +132,7 @@ function description(run: RunRecord): WorkflowDescription {
     historySizeBytes: run.historyBytes,
     parent: run.parent && { workflowId: run.parent.workflowId, runId: run.parent.runId },
     executionTime: run.executionTime === undefined ? undefined : new Date(run.executionTime).toISOString(),
-    firstExecutionRunId: run.firstExecutionRunId ?? run.runId,
+    firstExecutionRunId: run.firstExecutionRunId,
     continuedFromExecutionRunId: run.continuedFromRunId,
     cronSchedule: run.cronSchedule,
     memo: run.memo,
