@@ -26,9 +26,45 @@ import { HistoryBuilder } from './support/history';
 const T0 = Date.UTC(2024, 0, 31, 12, 0, 0);
 
 /** A valid history using every event type; it closes with workflowExecution{Completed,Failed}. */
-function everyEventHistory(close: 'completed' | 'failed' | 'canceled' | 'terminated'): History {
+type Close = 'completed' | 'failed' | 'canceled' | 'terminated' | 'timedOut' | 'continuedAsNew';
+const CLOSES: readonly Close[] = ['completed', 'failed', 'canceled', 'terminated', 'timedOut', 'continuedAsNew'];
+
+function everyEventHistory(close: Close): History {
   const b = new HistoryBuilder();
-  b.start(['Ada']);
+  if (close === 'continuedAsNew') {
+    // A run that continues another, with every optional field of the start event.
+    b.add({
+      type: 'workflowExecutionStarted',
+      workflowType: b.workflowType,
+      workflowId: b.workflowId,
+      runId: b.runId,
+      firstExecutionRunId: 'run-0',
+      taskQueue: b.taskQueue,
+      input: ['Ada'],
+      attempt: 2,
+      randomnessSeed: 'seed-1',
+      workflowTaskTimeoutMs: 10_000,
+      continuedFromExecutionRunId: 'run-0',
+      initiator: 'cronSchedule',
+      cronSchedule: '*/5 * * * *',
+      firstWorkflowTaskBackoffMs: 60_000,
+      workflowExecutionTimeoutMs: 3_600_000,
+      workflowExecutionExpirationTime: '2024-01-31T13:00:00.000Z',
+      workflowRunTimeoutMs: 600_000,
+      retryPolicy: { initialIntervalMs: 1000, maximumAttempts: 3 },
+      memo: { owner: 'ops', n: 1 },
+      searchAttributes: {
+        CustomKeywordField: { type: 'KEYWORD', value: 'x' },
+        CustomIntField: { type: 'INT', value: 3 },
+        CustomBoolField: { type: 'BOOL', value: true },
+        CustomDatetimeField: { type: 'DATETIME', value: '2024-01-01T00:00:00Z' },
+        Tags: { type: 'KEYWORD_LIST', value: ['a', 'b'] },
+      },
+      lastCompletionResult: { previous: true },
+      continuedFailure: { message: 'previous run failed', kind: 'application' },
+      identity: 'client-1',
+    });
+  } else b.start(['Ada']);
   b.workflowTask('failed', 1);
   b.workflowTask('timedOut', 2);
   const wt = b.workflowTask('completed', 3);
@@ -121,6 +157,32 @@ function everyEventHistory(close: 'completed' | 'failed' | 'canceled' | 'termina
   });
   b.add({ type: 'timerFired', timerId: '1', startedEventId: t1 });
   b.add({ type: 'workflowExecutionSignaled', signalName: 'poke', input: [1, { deep: [true, null] }], identity: 'cli' });
+  // Part 2 of the language: markers, upserts and updates, from a task whose start says how large history is.
+  const s3 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'main', attempt: 1 });
+  const st3 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s3, historySizeBytes: 12_345, suggestContinueAsNew: false });
+  const wt3 = b.add({ type: 'workflowTaskCompleted', scheduledEventId: s3, startedEventId: st3 });
+  b.add({ type: 'patchMarkerRecorded', patchId: 'v2', deprecated: false, workflowTaskCompletedEventId: wt3 });
+  b.add({ type: 'patchMarkerRecorded', patchId: 'v1', deprecated: true, workflowTaskCompletedEventId: wt3 });
+  b.add({ type: 'localActivityMarkerRecorded', seq: 1, activityId: '1', activityType: 'greet', attempt: 1, result: 'hi', workflowTaskCompletedEventId: wt3 });
+  b.add({
+    type: 'localActivityMarkerRecorded',
+    seq: 2,
+    activityId: '2',
+    activityType: 'greet',
+    attempt: 3,
+    failure: { message: 'no', kind: 'application' },
+    workflowTaskCompletedEventId: wt3,
+  });
+  b.add({
+    type: 'upsertWorkflowSearchAttributes',
+    searchAttributes: { CustomKeywordField: { type: 'KEYWORD', value: 'y' }, CustomIntField: null },
+    workflowTaskCompletedEventId: wt3,
+  });
+  b.add({ type: 'workflowPropertiesModified', upsertedMemo: { owner: 'dev', n: null }, workflowTaskCompletedEventId: wt3 });
+  const u1 = b.add({ type: 'workflowExecutionUpdateAccepted', updateId: 'u1', name: 'rename', input: ['Bo'], identity: 'cli', workflowTaskCompletedEventId: wt3 });
+  const u2 = b.add({ type: 'workflowExecutionUpdateAccepted', updateId: 'u2', name: 'rename', input: [], workflowTaskCompletedEventId: wt3 });
+  b.add({ type: 'workflowExecutionUpdateCompleted', updateId: 'u1', acceptedEventId: u1, result: 'ok', workflowTaskCompletedEventId: wt3 });
+  b.add({ type: 'workflowExecutionUpdateCompleted', updateId: 'u2', acceptedEventId: u2, failure: { message: 'bad name', kind: 'application' }, workflowTaskCompletedEventId: wt3 });
   const wt2 = b.workflowTask();
   b.add({ type: 'timerCanceled', timerId: '2', startedEventId: t2, workflowTaskCompletedEventId: wt2 });
   if (close === 'completed') {
@@ -129,6 +191,19 @@ function everyEventHistory(close: 'completed' | 'failed' | 'canceled' | 'termina
     b.add({ type: 'workflowExecutionFailed', failure: { message: 'gave up', kind: 'application' }, workflowTaskCompletedEventId: wt2 });
   } else if (close === 'canceled') {
     b.add({ type: 'workflowExecutionCanceled', details: ['bye'], workflowTaskCompletedEventId: wt2 });
+  } else if (close === 'timedOut') {
+    b.add({ type: 'workflowExecutionTimedOut', retryState: 'retryPolicyNotSet', newExecutionRunId: 'run-next' });
+  } else if (close === 'continuedAsNew') {
+    b.add({
+      type: 'workflowExecutionContinuedAsNew',
+      newExecutionRunId: 'run-2',
+      workflowType: b.workflowType,
+      taskQueue: 'main',
+      input: ['Ada', 2],
+      workflowRunTimeoutMs: 600_000,
+      workflowTaskTimeoutMs: 10_000,
+      workflowTaskCompletedEventId: wt2,
+    });
   } else {
     b.add({ type: 'workflowExecutionTerminated', reason: 'ops', details: [{ ticket: 1 }], identity: 'cli' });
   }
@@ -177,7 +252,7 @@ type Tap = Pick<typeof t, 'type' | 'equal' | 'fail' | 'notOk'>;
 // Valid histories
 
 t.test('a history with every event type parses, from text, bytes or an object', async (t) => {
-  for (const close of ['completed', 'failed', 'canceled', 'terminated'] as const) {
+  for (const close of CLOSES) {
     const h = everyEventHistory(close);
     const text = JSON.stringify(h);
     const fromText = parseHistory(text, 'every.json');
@@ -189,7 +264,7 @@ t.test('a history with every event type parses, from text, bytes or an object', 
     t.strictSame(fromObject, h);
     t.not(fromObject.events[0], h.events[0], 'events are fresh objects, not the input');
   }
-  const seen = new Set((['completed', 'failed', 'canceled', 'terminated'] as const).flatMap((close) => everyEventHistory(close).events.map((e) => e.type)));
+  const seen = new Set(CLOSES.flatMap((close) => everyEventHistory(close).events.map((e) => e.type)));
   t.strictSame([...seen].sort(), [...EVENT_TYPES].sort(), 'the fixtures cover every event type');
   t.strictSame(SUPPORTED_HISTORY_VERSIONS, [1]);
 });
@@ -373,7 +448,7 @@ const badCases: BadCase[] = [
 
   // One event's shape
   { name: 'an event that is not an object', edit: (h) => (h.events[3] = 'x'), eventId: 4, message: [/^case\.json: events\[3\]: expected an event object, found the string "x"/] },
-  { name: 'unknown event type', edit: (h) => (h.events[8].type = 'timerFire'), eventId: 9, field: 'type', message: [/^case\.json: events\[8\]\.type \(eventId 9\): expected a known event type \(one of workflowExecutionStarted, workflowTaskScheduled, .*workflowExecutionTerminated\), found the string "timerFire"/] },
+  { name: 'unknown event type', edit: (h) => (h.events[8].type = 'timerFire'), eventId: 9, field: 'type', message: [/^case\.json: events\[8\]\.type \(eventId 9\): expected a known event type \(one of workflowExecutionStarted, workflowTaskScheduled, .*workflowExecutionUpdateCompleted\), found the string "timerFire"/] },
   { name: 'missing type', edit: (h) => delete h.events[8].type, eventId: 9, field: 'type', message: [/events\[8\]\.type \(eventId 9\): missing required field/] },
   { name: 'missing required field', edit: (h) => delete h.events[7].startedEventId, eventId: 8, field: 'startedEventId', message: [at(7, 'activityTaskCompleted', 'startedEventId'), /missing required field$/] },
   { name: 'missing eventTime', edit: (h) => delete h.events[2].eventTime, eventId: 3, field: 'eventTime', message: [at(2, 'workflowTaskStarted', 'eventTime'), /missing required field/] },
