@@ -22,6 +22,17 @@ export type {
   AsyncCompletionClientOptions,
   FullActivityId,
 } from './client';
+export {
+  WorkflowUpdateStage,
+  WorkflowIdConflictPolicy,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateHandle,
+  WithStartWorkflowOperation,
+  WorkflowUpdateNotFoundError,
+} from './client';
+export type { WorkflowUpdateOptions, WithStartWorkflowOperationOptions } from './client';
+export { defineUpdate } from '../runtime/update-api';
+export type { UpdateDefinition } from '../runtime/protocol';
 export { Worker } from './worker';
 export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';
