@@ -31,7 +31,6 @@ export {
   WorkflowUpdateNotFoundError,
 } from './client';
 export type { WorkflowUpdateOptions, WithStartWorkflowOperationOptions } from './client';
-export { defineUpdate } from '../runtime/update-api';
 export type { UpdateDefinition } from '../runtime/protocol';
 export { Worker } from './worker';
 export { CompleteAsyncError } from './activity';
