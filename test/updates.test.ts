@@ -208,6 +208,12 @@ t.test('update-with-start starts the workflow when it does not run', async (t) =
   t.equal(await h.result(), 2);
 });
 
+t.test('an update delivered with the first task waits for a handler the main function registers after an await', async (t) => {
+  const op = WithStartWorkflowOperation.create('lateHandlerWorkflow', { workflowId: `late-${randomUUID()}`, taskQueue: env.taskQueue, workflowIdConflictPolicy: 'FAIL' });
+  t.equal(await env.client.executeUpdateWithStart(greetUpdate, { args: ['cy'], startWorkflowOperation: op }), 'late cy');
+  t.equal(await ((await op.workflowHandle()) as WorkflowHandle).result(), 'cy');
+});
+
 t.test('update-with-start sends the update to the running workflow (USE_EXISTING), or refuses (FAIL)', async (t) => {
   const h = await counter();
   await h.executeUpdate(increment, { args: [10] });

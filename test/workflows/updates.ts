@@ -128,3 +128,18 @@ export async function updateFixtureWorkflow(): Promise<string[]> {
   await condition(allHandlersFinished);
   return log;
 }
+
+/**
+ * Registers its update handler only after an await: an update delivered with the first task
+ * waits for the end of the activation, by which time the handler exists.
+ */
+export async function lateHandlerWorkflow(): Promise<string> {
+  let got = '';
+  await Promise.resolve();
+  setHandler(greetUpdate, (name: string) => {
+    got = name;
+    return `late ${name}`;
+  });
+  await condition(() => got !== '');
+  return got;
+}
