@@ -362,17 +362,27 @@ for (const [name, makeStore] of [
     // Rejected: no event. Accepted: an event with the stored name and input.
     const before = (await service.getHistory(ref)).length;
     const u2 = service.updateWorkflow({ ...ref, updateId: 'u2', name: 'add', args: [-1], waitForStage: 'accepted' });
+    await new Promise((resolve) => setImmediate(resolve));
     const u3 = service.updateWorkflow({ ...ref, updateId: 'u3', name: 'slow', args: ['s'], waitForStage: 'accepted', identity: 'me' });
+    await new Promise((resolve) => setImmediate(resolve));
+    const u10 = service.updateWorkflow({ ...ref, updateId: '10', name: 'add', args: [10], waitForStage: 'accepted' });
+    await new Promise((resolve) => setImmediate(resolve));
+    const u9 = service.updateWorkflow({ ...ref, updateId: '9', name: 'add', args: [9], waitForStage: 'accepted' });
     await new Promise((resolve) => setImmediate(resolve));
     const task3 = await poll();
     t.same(
       task3.updates?.map((u) => u.updateId),
-      ['u2', 'u3'],
+      ['u2', 'u3', '10', '9'],
+      'in arrival order, whatever the ids look like',
     );
     await service.completeWorkflowTask(task3.taskToken, [
       { type: 'rejectUpdate', updateId: 'u2', failure: { kind: 'application', message: 'no' } },
       { type: 'acceptUpdate', updateId: 'u3' },
+      { type: 'rejectUpdate', updateId: '10', failure: { kind: 'application', message: 'no' } },
+      { type: 'rejectUpdate', updateId: '9', failure: { kind: 'application', message: 'no' } },
     ]);
+    await u10;
+    await u9;
     t.same(await u2, { updateId: 'u2', workflowId: 'wf', runId, stage: 'completed', outcome: { status: 'failed', failure: { kind: 'application', message: 'no' } } });
     t.same(await u3, { updateId: 'u3', workflowId: 'wf', runId, stage: 'accepted' });
     const added = (await service.getHistory(ref)).slice(before);

@@ -80,7 +80,7 @@ export async function admitUpdate(op: Op, run: RunRecord, u: Omit<UpdateRequest,
       MAX_UPDATES_PER_RUN,
     );
   }
-  updates[u.updateId] = compact({ name: u.name, stage: 'admitted' as const, args: u.args, identity: u.identity });
+  updates[u.updateId] = compact({ name: u.name, stage: 'admitted' as const, args: u.args, identity: u.identity, arrival: all.length });
   changedStage(op, run);
   await needWorkflowTask(op, run);
 }
@@ -165,8 +165,10 @@ export function reached(view: UpdateView, stage: 'accepted' | 'completed'): bool
 /** The updates waiting for a task, handed to the one just started: marked delivered with it. */
 export function deliverUpdates(op: Op, run: RunRecord, startedEventId: number): NonNullable<WorkflowTask['updates']> {
   const out: NonNullable<WorkflowTask['updates']> = [];
-  for (const [updateId, state] of Object.entries(run.updates ?? {})) {
-    if (state.stage !== 'admitted') continue;
+  // In arrival order: an object's integer-like keys (update ids "7", "12") come first, in numeric order.
+  const waiting = Object.entries(run.updates ?? {}).filter(([, state]) => state.stage === 'admitted');
+  waiting.sort(([, a], [, b]) => (a.arrival ?? 0) - (b.arrival ?? 0));
+  for (const [updateId, state] of waiting) {
     state.deliveredAt = startedEventId;
     out.push({ updateId, name: state.name, args: state.args ?? [] });
   }
