@@ -22,6 +22,16 @@ export type {
   AsyncCompletionClientOptions,
   FullActivityId,
 } from './client';
+export {
+  WorkflowUpdateStage,
+  WorkflowIdConflictPolicy,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateHandle,
+  WithStartWorkflowOperation,
+  WorkflowUpdateNotFoundError,
+} from './client';
+export type { WorkflowUpdateOptions, WithStartWorkflowOperationOptions } from './client';
+export type { UpdateDefinition } from '../runtime/protocol';
 export { Worker } from './worker';
 export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';

@@ -16,6 +16,8 @@
  * could not with native async functions. The runtime's own promise code never goes through
  * `contextThen`: it uses the captured `then` (primordials.ts), and runs in no context.
  *
+ * A second slot, the running update (currentUpdateInfo), travels with the first, the same way.
+ *
  * Invariant: every change of the slot is undone before the change's caller returns (`finally`).
  * So whenever the microtask queue runs (after each call into the isolate returns), the slot is
  * `undefined`, the root scope, and a callback registered in the root scope needs no wrapping.
@@ -23,6 +25,11 @@
 import { GeneratorPrototypeNext, GeneratorPrototypeThrow, Promise, PromisePrototypeThen, PromiseResolve, ReflectApply, list } from './primordials';
 
 let current: unknown;
+/**
+ * A second slot, carried the same way: the update whose handler is running (currentUpdateInfo),
+ * `undefined` outside update handlers. Changed only by `runInUpdate`.
+ */
+let currentUpdate: unknown;
 
 /** The current context; `undefined` is the root. */
 export function currentContext(): unknown {
@@ -41,19 +48,39 @@ export function runInContext<R>(context: unknown, fn: () => R): R {
   }
 }
 
+/** The current update slot; `undefined` outside update handlers. */
+export function currentUpdateContext(): unknown {
+  return currentUpdate;
+}
+
+/** Calls `fn` with `update` as the current update, restoring the previous one after. */
+export function runInUpdate<R>(update: unknown, fn: () => R): R {
+  'use strict';
+  const previous = currentUpdate;
+  currentUpdate = update;
+  try {
+    return fn();
+  } finally {
+    currentUpdate = previous;
+  }
+}
+
 type Callback = (value: unknown) => unknown;
 
-/** `callback`, run in `context` whenever it is called. */
-function bindContext(callback: Callback, context: unknown): Callback {
+/** `callback`, run in `context` (and `update`) whenever it is called. */
+function bindContext(callback: Callback, context: unknown, update: unknown): Callback {
   'use strict';
   return (value: unknown): unknown => {
     'use strict';
     const previous = current;
+    const previousUpdate = currentUpdate;
     current = context;
+    currentUpdate = update;
     try {
       return callback(value);
     } finally {
       current = previous;
+      currentUpdate = previousUpdate;
     }
   };
 }
@@ -66,9 +93,10 @@ function bindContext(callback: Callback, context: unknown): Callback {
 export function thenInContext(promise: Promise<unknown>, onFulfilled: unknown, onRejected: unknown): Promise<unknown> {
   'use strict';
   const context = current;
-  if (context !== undefined) {
-    if (typeof onFulfilled === 'function') onFulfilled = bindContext(onFulfilled as Callback, context);
-    if (typeof onRejected === 'function') onRejected = bindContext(onRejected as Callback, context);
+  const update = currentUpdate;
+  if (context !== undefined || update !== undefined) {
+    if (typeof onFulfilled === 'function') onFulfilled = bindContext(onFulfilled as Callback, context, update);
+    if (typeof onRejected === 'function') onRejected = bindContext(onRejected as Callback, context, update);
   }
   return PromisePrototypeThen(promise, onFulfilled as Callback | undefined, onRejected as Callback | undefined);
 }

@@ -46,5 +46,14 @@ export {
 } from './failure';
 export type { ApplicationFailureOptions, WorkflowExecution } from './failure';
 export { DeterminismViolationError, IllegalStateError } from './errors';
+export {
+  defineUpdate,
+  setDefaultSignalHandler,
+  setDefaultQueryHandler,
+  setDefaultUpdateHandler,
+  allHandlersFinished,
+  currentUpdateInfo,
+} from './update-api';
+export type { UpdateDefinition, UpdateInfo, UpdateHandlerOptions } from './update-api';
 export type { WorkflowInfo } from './protocol';
 export type { Duration } from './time';

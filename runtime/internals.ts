@@ -67,6 +67,7 @@ import {
 import { CancellationScope, cancelRoot, cancelledFailureOf, createRootScope, link } from './cancellation-scope';
 import { runInContext } from './async-context';
 import { IllegalStateError } from './errors';
+import { MessageHandlers } from './updates';
 import { describeLogValue } from './format';
 import alea from 'seedrandom/lib/alea';
 
@@ -238,6 +239,8 @@ export class WorkflowState {
   readonly signalHandlers = new Map<string, SignalHandler>();
   readonly queryHandlers = new Map<string, QueryHandler>();
   private readonly bufferedSignals: { signalName: string; args: Payload[] }[] = list();
+  /** Updates, default handlers and the count of running handlers (updates.ts). */
+  readonly messages = new MessageHandlers(record({ push: (command: Command) => this.push(command), failTask: (error: unknown) => this.failTask(error) }));
   private closed = false;
   private taskFailure: WireFailure | undefined;
   private inQuery = false;
@@ -603,6 +606,7 @@ export class WorkflowState {
     signalWorkflow: (job: Extract<ActivationJob, { type: 'signalWorkflow' }>) => {
       const handler = MapPrototypeGet(this.signalHandlers, job.signalName);
       if (handler) this.invokeSignal(handler, job.args);
+      else if (this.messages.defaultSignal !== undefined) this.invokeDefaultSignal(job.signalName, job.args);
       else append(this.bufferedSignals, record({ signalName: job.signalName, args: job.args }));
     },
     cancelWorkflow: (job: Extract<ActivationJob, { type: 'cancelWorkflow' }>) => {
@@ -683,7 +687,7 @@ export class WorkflowState {
       throw new IllegalStateError(`patches are not built yet (notifyHasPatch ${job.patchId})`);
     },
     doUpdate: (job: Extract<ActivationJob, { type: 'doUpdate' }>) => {
-      throw new IllegalStateError(`updates are not built yet (doUpdate ${job.name})`);
+      this.messages.doUpdate(job);
     },
     resolveLocalActivity: (job: Extract<ActivationJob, { type: 'resolveLocalActivity' }>) => {
       throw new IllegalStateError(`local activities are not built yet (resolveLocalActivity ${job.seq})`);
@@ -707,9 +711,23 @@ export class WorkflowState {
       this.handleUserError(error);
       return;
     }
-    // A handler's promise: its rejection is handled like a synchronous throw.
-    if (typeof r === 'object' && r !== null) {
-      whenSettled(r, () => undefined, (error) => this.handleUserError(error));
+    // A handler's promise: its rejection is handled like a synchronous throw; it runs until it settles.
+    this.messages.track(r, (error) => this.handleUserError(error));
+  }
+
+  /** A signal with no handler of its own, to the default signal handler: `(signalName, ...args)`. */
+  private invokeDefaultSignal(signalName: string, args: Payload[]): void {
+    const withName = list<Payload>();
+    append(withName, signalName);
+    for (let i = 0; i < args.length; i++) append(withName, args[i]);
+    this.invokeSignal(this.messages.defaultSignal!, withName);
+  }
+
+  /** Called by setDefaultSignalHandler: every buffered signal goes to it now, in order. */
+  flushBufferedSignalsToDefault(): void {
+    while (this.bufferedSignals.length > 0 && this.messages.defaultSignal !== undefined) {
+      const signal = removeAt(this.bufferedSignals, 0);
+      this.invokeDefaultSignal(signal.signalName, signal.args);
     }
   }
 
@@ -778,6 +796,9 @@ export class WorkflowState {
         return false;
       });
       if (resolved) return record({ again: true });
+      // Nothing more will run in this activation: updates still without a handler are answered
+      // (by the default update handler, whose continuations need another round, or rejected).
+      if (this.messages.endOfActivation()) return record({ again: true });
     }
     const logs = this.takeLogs();
     if (this.taskFailure !== undefined) return record({ ok: false, failure: this.taskFailure, logs });
@@ -793,7 +814,15 @@ export class WorkflowState {
   }
 
   query(request: QueryRequest): QueryResult {
-    const handler = MapPrototypeGet(this.queryHandlers, request.queryType);
+    let handler = MapPrototypeGet(this.queryHandlers, request.queryType);
+    let args = request.args;
+    if (!handler && this.messages.defaultQuery !== undefined) {
+      // The default query handler gets the query's name first.
+      handler = this.messages.defaultQuery;
+      args = list<Payload>();
+      append(args, request.queryType);
+      for (let i = 0; i < request.args.length; i++) append(args, request.args[i]);
+    }
     if (!handler) {
       let known = '';
       mapForEach(this.queryHandlers, (_, name) => void (known += known === '' ? name : `, ${name}`));
@@ -808,7 +837,7 @@ export class WorkflowState {
     }
     this.inQuery = true;
     try {
-      const result = ReflectApply(handler, undefined, request.args);
+      const result = ReflectApply(handler, undefined, args);
       if (result && typeof (result as Promise<unknown>).then === 'function') {
         return record({
           ok: false,

@@ -21,7 +21,8 @@ import {
   record,
   tryGet,
 } from './primordials';
-import type { Payload, QueryDefinition, RetryPolicy, ScheduleActivityCommand, SignalDefinition, WorkflowInfo } from './protocol';
+import type { Payload, QueryDefinition, RetryPolicy, ScheduleActivityCommand, SignalDefinition, UpdateDefinition, WorkflowInfo } from './protocol';
+import { setUpdateHandler, type UpdateHandlerOptions } from './update-api';
 import { getState, type ActivityCancellation, type QueryHandler, type SignalHandler } from './internals';
 import { CancellationScope } from './cancellation-scope';
 import { durationToMs, optionalDurationToMs, type Duration } from './time';
@@ -256,17 +257,28 @@ export function defineQuery<Ret, Args extends any[] = [], Name extends string = 
 }
 
 /**
- * Sets (or with undefined, removes) the handler of a signal or query. Signals that arrived before
- * their handler was set are delivered now, in arrival order. Query handlers must be synchronous.
+ * Sets (or with undefined, removes) the handler of a signal, query or update. Signals and updates
+ * that arrived before their handler was set are delivered now, in arrival order. Query handlers
+ * must be synchronous. An update's options may give a validator (see update-api.ts).
  */
-export function setHandler<Args extends any[]>(def: SignalDefinition<Args>, handler: ((...args: Args) => void | Promise<void>) | undefined): void;
-export function setHandler<Ret, Args extends any[]>(def: QueryDefinition<Ret, Args>, handler: ((...args: Args) => Ret) | undefined): void;
-export function setHandler(def: SignalDefinition<any[]> | QueryDefinition<unknown, any[]>, handler: ((...args: any[]) => unknown) | undefined): void {
+export function setHandler<Args extends any[]>(def: SignalDefinition<Args>, handler: ((...args: Args) => void | Promise<void>) | undefined, options?: { description?: string }): void;
+export function setHandler<Ret, Args extends any[]>(def: QueryDefinition<Ret, Args>, handler: ((...args: Args) => Ret) | undefined, options?: { description?: string }): void;
+export function setHandler<Ret, Args extends any[]>(def: UpdateDefinition<Ret, Args>, handler: ((...args: Args) => Ret | Promise<Ret>) | undefined, options?: UpdateHandlerOptions<Args>): void;
+export function setHandler(
+  def: SignalDefinition<any[]> | QueryDefinition<unknown, any[]> | UpdateDefinition<unknown, any[]>,
+  handler: ((...args: any[]) => unknown) | undefined,
+  options?: unknown,
+): void {
   const state = getState('setHandler');
-  if (typeof def !== 'object' || def === null || (def.type !== 'signal' && def.type !== 'query')) {
-    throw new TypeError('setHandler: expected a definition from defineSignal or defineQuery');
+  if (typeof def !== 'object' || def === null || (def.type !== 'signal' && def.type !== 'query' && def.type !== 'update')) {
+    throw new TypeError('setHandler: expected a definition from defineSignal, defineQuery or defineUpdate');
   }
   if (handler !== undefined && typeof handler !== 'function') throw new TypeError('setHandler: expected a function or undefined');
+  if (def.type === 'update') return setUpdateHandler(def.name, handler, options);
+  if (options !== undefined) {
+    if (typeof options !== 'object' || options === null) throw new TypeError('setHandler: expected options { description? }');
+    checkKeys('setHandler', options, ['description']);
+  }
   const map: Map<string, SignalHandler | QueryHandler> = def.type === 'signal' ? state.signalHandlers : state.queryHandlers;
   if (handler === undefined) MapPrototypeDelete(map, def.name);
   else MapPrototypeSet(map, def.name, handler);

@@ -150,6 +150,21 @@ const scenarios: {
       (events.find((e) => e.type === 'signalExternalWorkflowExecutionInitiated') as { signalName: string }).signalName = 'reject';
     },
   },
+  {
+    name: 'update',
+    covers: 'an update whose handler calls an activity, one its validator rejects (no trace in history), then a signal once every handler has finished',
+    workflowType: 'updateFixtureWorkflow',
+    args: [],
+    signals: [
+      { name: 'greet', args: ['ann'], afterMs: 5, action: 'update' },
+      { name: 'greet', args: [''], afterMs: 15, action: 'update' },
+      { name: 'finish', afterMs: 40 },
+    ],
+    edit: (events) => {
+      // The recorded update renamed: the code has no handler for it, rejects it, and emits no acceptUpdate.
+      (events.find((e) => e.type === 'workflowExecutionUpdateAccepted') as { name: string }).name = 'renamed';
+    },
+  },
 ];
 
 const fileOf = (name: string) => path.join(dir, `${name}_deja_${version}.json`);
@@ -184,6 +199,7 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'workflowExecutionCompleted',
     'workflowExecutionCompleted',
     'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
   ]);
   const all = new Set(histories.flatMap((h) => h.events.map((e) => e.type)));
   for (const type of [
@@ -194,7 +210,7 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'childWorkflowExecutionCanceled',
     'workflowExecutionCanceled',
     'workflowExecutionTerminated',
-    'workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed'] as const) {
+    'workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed', 'workflowExecutionUpdateAccepted', 'workflowExecutionUpdateCompleted'] as const) {
     t.ok(all.has(type), `the fixtures record ${type}`);
   }
 });

@@ -221,6 +221,8 @@ export interface UpdateState {
   identity?: string;
   /** The startedEventId of the workflow task it was delivered with, while that task runs. */
   deliveredAt?: number;
+  /** Its place in the run's arrival order (keys that look like integers would reorder the record). */
+  arrival?: number;
   acceptedEventId?: number;
   completedEventId?: number;
   failure?: WireFailure;

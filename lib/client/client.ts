@@ -12,6 +12,8 @@ import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events
 import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
 import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
 import { WorkflowFailedError } from './errors';
+import { startUpdate, updateHandle, updateWithStart, type StartUpdateCall, type UpdateCall, type WorkflowUpdateHandle } from './updates';
+import type { UpdateDefinition } from '../../runtime/protocol';
 
 /** A workflow function: its `.name` is the workflow type. */
 export type Workflow = (...args: any[]) => Promise<unknown>;
@@ -318,6 +320,23 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
     return { format: HISTORY_FORMAT, version: HISTORY_VERSION, workflowId: this.workflowId, runId, events };
   }
 
+  // ---- updates (updates.ts) ----
+
+  /** Sends an update and waits for its result; WorkflowUpdateFailedError when it was rejected or failed. */
+  async executeUpdate<Ret, Args extends any[]>(def: UpdateDefinition<Ret, Args> | string, options?: UpdateCall<Args>): Promise<Ret> {
+    return (await startUpdate<Ret>(this.ctx, this.ref(), 'WorkflowHandle.executeUpdate', def, options, 'completed')).result();
+  }
+
+  /** Sends an update and waits until it is accepted (or completed): its handle. A rejected update throws WorkflowUpdateFailedError. */
+  async startUpdate<Ret, Args extends any[]>(def: UpdateDefinition<Ret, Args> | string, options: StartUpdateCall<Args>): Promise<WorkflowUpdateHandle<Ret>> {
+    return startUpdate<Ret>(this.ctx, this.ref(), 'WorkflowHandle.startUpdate', def, options, undefined);
+  }
+
+  /** A handle to an update of this workflow sent before (by any client), by its id. */
+  getUpdateHandle<Ret>(updateId: string): WorkflowUpdateHandle<Ret> {
+    return updateHandle<Ret>(this.ctx, 'WorkflowHandle.getUpdateHandle', this.workflowId, this.currentRunId, updateId);
+  }
+
   private ref(): ExecutionRef {
     return this.currentRunId === undefined ? { workflowId: this.workflowId } : { workflowId: this.workflowId, runId: this.currentRunId };
   }
@@ -385,6 +404,30 @@ export class WorkflowClient {
     });
     const signaledRunId = await handle.signalWithStart(options.signal, signalArgs as SA, args as Parameters<T>);
     return Object.assign(handle, { signaledRunId });
+  }
+
+  /**
+   * Update-with-start: starts `startWorkflowOperation`'s workflow unless it runs (its conflict
+   * policy USE_EXISTING; FAIL refuses a running one), sends the update, in one step, and waits for
+   * the update's result. `startWorkflowOperation.workflowHandle()` gives the workflow's handle.
+   */
+  async executeUpdateWithStart<Ret, Args extends any[]>(
+    def: UpdateDefinition<Ret, Args> | string,
+    options: UpdateCall<Args> & { startWorkflowOperation: unknown },
+  ): Promise<Ret> {
+    return (await this.updateWithStart<Ret>('WorkflowClient.executeUpdateWithStart', def, options, 'completed')).result();
+  }
+
+  /** Update-with-start, waiting for the stage `waitForStage` says: the update's handle. */
+  async startUpdateWithStart<Ret, Args extends any[]>(
+    def: UpdateDefinition<Ret, Args> | string,
+    options: StartUpdateCall<Args> & { startWorkflowOperation: unknown },
+  ): Promise<WorkflowUpdateHandle<Ret>> {
+    return this.updateWithStart<Ret>('WorkflowClient.startUpdateWithStart', def, options, undefined);
+  }
+
+  private updateWithStart<Ret>(where: string, def: unknown, options: unknown, waitFor: 'completed' | undefined): Promise<WorkflowUpdateHandle<Ret>> {
+    return updateWithStart<Ret>(this.ctx, where, def, options, waitFor, reusePolicy, (run) => new WorkflowHandle(this.ctx, run.workflowId, run.runId, undefined));
   }
 
   /** Every run, newest first, fetched a page at a time; filters as `ListOptions` says. */

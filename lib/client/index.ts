@@ -16,5 +16,8 @@ export type {
 } from './client';
 export { ActivityCancelledError, WorkflowFailedError, WorkflowExecutionFailedError } from './errors';
 export { AsyncCompletionClient } from './async-completion';
+export { WorkflowUpdateStage, WorkflowIdConflictPolicy, WorkflowUpdateFailedError, WorkflowUpdateHandle, WithStartWorkflowOperation } from './updates';
+export type { WorkflowUpdateOptions, UpdateCall, StartUpdateCall, WithStartWorkflowOperationOptions } from './updates';
 export type { AsyncCompletionClientOptions, FullActivityId, TaskToken } from './async-completion';
 export { ActivityNotFoundError, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
+export { WorkflowUpdateNotFoundError } from '../service-errors';

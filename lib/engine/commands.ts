@@ -11,6 +11,7 @@ import { finishActivity, scheduleToCloseDeadline } from './activity-tasks';
 import { requestCancelExternal, signalExternal, startChild } from './children';
 import { activityTaskId, compact, type Op } from './op';
 import { closeRun } from './runs';
+import { acceptUpdate, completeUpdate, rejectUpdate } from './updates';
 
 /** What a handler knows besides its command. */
 export interface CommandContext {
@@ -160,9 +161,17 @@ const handlers: CommandHandlers = {
   setPatchMarker: notYet,
   upsertSearchAttributes: notYet,
   modifyWorkflowProperties: notYet,
-  acceptUpdate: notYet,
-  rejectUpdate: notYet,
-  completeUpdate: notYet,
+  async acceptUpdate(c, { op, run, completedId, where }) {
+    acceptUpdate(op, run, c, completedId, where);
+  },
+
+  async rejectUpdate(c, { op, run, where }) {
+    rejectUpdate(op, run, c, where);
+  },
+
+  async completeUpdate(c, { op, run, completedId, where }) {
+    completeUpdate(op, run, c, completedId, where);
+  },
 };
 
 /** Until its part of the workflow language lands: refused, so the task fails with badCommand. */

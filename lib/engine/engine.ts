@@ -28,6 +28,8 @@ import * as queries from './queries';
 import type { CancelRequest, ListRequest, QueryRequest, SignalRequest, SignalWithStartRequest, StartRequest, TerminateRequest } from './requests';
 import * as timers from './timers';
 import * as workflowTasks from './workflow-tasks';
+import * as updates from './updates';
+import type { UpdateRequest, UpdateWithStartRequest } from './update-requests';
 
 export type { Effects } from './op';
 
@@ -151,6 +153,21 @@ export class Engine {
 
   dropQuery(queryId: string, now: number): Promise<void> {
     return this.write('queryWorkflow', now, (op) => op.tx.queries.delete(queryId));
+  }
+
+  // ---- updates ----
+
+  /** Admits an update (or joins the one with its id); where it stands now. */
+  updateWorkflow(request: UpdateRequest, now: number): Promise<updates.UpdateView> {
+    return this.write('updateWorkflow', now, (op) => updates.updateWorkflow(op, request));
+  }
+
+  updateView(ref: ExecutionRef, updateId: string, now: number): Promise<updates.UpdateView> {
+    return this.read(now, (op) => updates.updateView(op, ref, updateId));
+  }
+
+  updateWithStart(request: UpdateWithStartRequest, now: number): Promise<{ started: boolean; view: updates.UpdateView }> {
+    return this.write('updateWithStartWorkflow', now, (op) => updates.updateWithStart(op, this.newId, request));
   }
 
   // ---- workflow tasks ----

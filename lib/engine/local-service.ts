@@ -50,6 +50,8 @@ import type { HistoryWarning } from './history-limits';
 import { type Limits, resolveLimits } from './limits';
 import { InProcessChangeFeed, Notifier, waitKey } from './notifier';
 import * as check from './requests';
+import { checkUpdate, checkUpdateRef, checkUpdateWithStart } from './update-requests';
+import { reached, responseOf, type UpdateView } from './updates';
 
 /** Where the service reads time. Tests and time skipping pass one they move by hand, then `tick()`. */
 export interface Clock {
@@ -168,19 +170,56 @@ export class LocalWorkflowService implements WorkflowService {
 
   // ---- updates ----
 
-  updateWorkflow(request: UpdateWorkflowRequest, signal?: AbortSignal): Promise<UpdateWorkflowResponse> {
-    void request, signal;
-    return notBuilt('updateWorkflow');
+  async updateWorkflow(request: UpdateWorkflowRequest, signal?: AbortSignal): Promise<UpdateWorkflowResponse> {
+    if (signal !== undefined) checkSignal('updateWorkflow', signal);
+    const checked = await this.open(async () => checkUpdate(this.limits, request));
+    const view = await this.open(() => this.engine.updateWorkflow(checked, this.clock.now()));
+    return responseOf(await this.waitForUpdate(view, checked.waitForStage, signal));
   }
 
-  pollWorkflowUpdate(ref: UpdateRef, signal?: AbortSignal): Promise<UpdateOutcome> {
-    void ref, signal;
-    return notBuilt('pollWorkflowUpdate');
+  async pollWorkflowUpdate(ref: UpdateRef, signal?: AbortSignal): Promise<UpdateOutcome> {
+    if (signal !== undefined) checkSignal('pollWorkflowUpdate', signal);
+    const view = await this.open(() => {
+      const checked = checkUpdateRef(this.limits, ref);
+      return this.engine.updateView(checked.ref, checked.updateId, this.clock.now());
+    });
+    return (await this.waitForUpdate(view, 'completed', signal)).outcome!;
   }
 
-  updateWithStartWorkflow(request: UpdateWithStartRequest, signal?: AbortSignal): Promise<{ start: StartWorkflowResponse; update: UpdateWorkflowResponse }> {
-    void request, signal;
-    return notBuilt('updateWithStartWorkflow');
+  async updateWithStartWorkflow(request: UpdateWithStartRequest, signal?: AbortSignal): Promise<{ start: StartWorkflowResponse; update: UpdateWorkflowResponse }> {
+    if (signal !== undefined) checkSignal('updateWithStartWorkflow', signal);
+    const checked = await this.open(async () => checkUpdateWithStart(this.limits, request));
+    const { started, view } = await this.open(() => this.engine.updateWithStart(checked, this.clock.now()));
+    const update = responseOf(await this.waitForUpdate(view, checked.update.waitForStage, signal));
+    return { start: { runId: view.runId, started }, update };
+  }
+
+  /**
+   * Waits until the update has reached `stage` (a rejection, or the run closing, counts as
+   * completed), re-reading it whenever one of its run's updates changes stage. Rejects with the
+   * abort reason when `signal` aborts; the update goes on.
+   */
+  private async waitForUpdate(view: UpdateView, stage: 'accepted' | 'completed', signal: AbortSignal | undefined): Promise<UpdateView> {
+    const pinned = { workflowId: view.workflowId, runId: view.runId };
+    // As getWorkflowOutcome: on a shared store another process may move the update on.
+    const keepAlive = !reached(view, stage) && this.store.changes !== undefined ? setInterval(() => undefined, 1 << 30) : undefined;
+    try {
+      while (!reached(view, stage)) {
+        const listener = this.notifier.listen(waitKey.update(view.runId));
+        try {
+          view = await this.open(() => this.engine.updateView(pinned, view.updateId, this.clock.now()));
+          if (reached(view, stage)) break;
+          this.throwIfAborted(signal);
+          await listener.wait([signal, this.closing.signal]);
+          this.throwIfAborted(signal);
+        } finally {
+          listener.close();
+        }
+      }
+    } finally {
+      clearInterval(keepAlive);
+    }
+    return view;
   }
 
   // ---- schedules ----

@@ -12,6 +12,7 @@ import { applyCommand } from './commands';
 import type { Op } from './op';
 import { releaseBlockedQueries } from './queries';
 import { retryWorkflowTask, scheduleWorkflowTask } from './runs';
+import { deliverUpdates, updatesAfterTask } from './updates';
 
 export interface HeldTask<K extends TaskRecord['kind']> {
   task: Extract<TaskRecord, { kind: K }>;
@@ -37,6 +38,7 @@ export async function claimWorkflowTask(op: Op, token: string, queue: string, wh
   const started = op.append(run, { type: 'workflowTaskStarted', scheduledEventId: wft.scheduledEventId, identity: who });
   wft.startedEventId = started.eventId;
   op.due(task.lease!.expiresAt);
+  const updates = deliverUpdates(op, run, started.eventId);
   return {
     kind: 'workflow',
     taskToken: token,
@@ -45,6 +47,7 @@ export async function claimWorkflowTask(op: Op, token: string, queue: string, wh
     workflowType: run.workflowType,
     startedEventId: started.eventId,
     attempt: wft.attempt,
+    ...(updates.length > 0 ? { updates } : {}),
   };
 }
 
@@ -73,6 +76,7 @@ export async function workflowTaskEnded(op: Op, run: RunRecord, startedEventId: 
     op.changed(run);
   }
   await releaseBlockedQueries(op, run, startedEventId);
+  updatesAfterTask(op, run, startedEventId);
 }
 
 /** Turns checked commands into events, all or nothing (the caller's transaction). */

@@ -7,7 +7,12 @@
  * - One workflow task is one activation, taken at its workflowTaskStarted event; its time is that
  *   event's time. A started task that failed or timed out is skipped: its jobs go to the next one.
  * - Jobs are the results that arrived since the previous task: signals, timer fires, activity
- *   results. The start comes first, then signals, then the rest in event order (Temporal's order).
+ *   results, and the task's updates. The start comes first, then signals, then updates, then the
+ *   rest in event order. A live task's updates come with it (`advanceToLive`'s `updates`, in
+ *   arrival order, validators run); a recorded task's are the workflowExecutionUpdateAccepted
+ *   events among its command events, in order (validators not run: a rejected update left no
+ *   trace). Both orders are the order the workflow answered them in, so replay builds the same
+ *   jobs. A chunk must hold a completed task's command events with its workflowTaskCompleted.
  * - Each command kind has its own sequence; events map back to sequences by activity scheduled
  *   event id, by timer id, and by the initiated event id of a child, an external signal or an
  *   external cancel request, learnt when the command events are matched.
@@ -109,7 +114,14 @@ export type CommandMatchers<E extends { type: string } = HistoryEvent, C extends
 const COMMAND_EVENTS: ReadonlyMap<string, CommandType> = new Map(Object.entries(COMMAND_RECORDED_BY));
 
 function jobPriority(job: ActivationJob): number {
-  return job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : 2;
+  return job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : job.type === 'doUpdate' ? 2 : 3;
+}
+
+/** An update a live workflow task delivers (WorkflowTask.updates): a doUpdate job that runs its validator. */
+export interface LiveUpdate {
+  updateId: string;
+  name: string;
+  args: unknown[];
 }
 
 /**
@@ -309,6 +321,8 @@ export class ReplayMachine {
   /** The chunk `advanceToLive` is going through (a task's outcome is looked up in it), and the live task it met. */
   private chunk: readonly HistoryEvent[] = [];
   private live: PendingLiveTask | undefined;
+  /** The updates the live task of the chunk `advanceToLive` is going through delivers. */
+  private liveUpdates: readonly LiveUpdate[] | undefined;
 
   /** `runner` runs the recorded tasks' activations (and the live one's, through `advance`). */
   constructor(private readonly runner: ActivationRunner) {}
@@ -333,10 +347,11 @@ export class ReplayMachine {
    * `completeLive`. Recorded tasks are replayed here, synchronously. Until `completeLive` is called
    * the machine must not be advanced further.
    */
-  advanceToLive(events: readonly HistoryEvent[]): PendingLiveTask | undefined {
+  advanceToLive(events: readonly HistoryEvent[], updates?: readonly LiveUpdate[]): PendingLiveTask | undefined {
     if (this.awaitingLive) throw new InvalidHistoryError('the live task has not been completed yet (call completeLive first)');
     this.live = undefined;
     this.chunk = events;
+    this.liveUpdates = updates;
     try {
       for (let i = 0; i < events.length; i++) {
         const e = events[i];
@@ -387,6 +402,7 @@ export class ReplayMachine {
       }
     } finally {
       this.chunk = [];
+      this.liveUpdates = undefined;
     }
     const live = this.live;
     this.live = undefined;
@@ -484,8 +500,14 @@ export class ReplayMachine {
     workflowTaskStarted(e, i) {
       const outcome = this.outcomeOf(this.chunk, i);
       if (outcome === 'failed') return; // a failed attempt: its jobs wait for the next task
-      if (outcome === 'completed') this.runTask(e);
-      else this.live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
+      if (outcome === 'completed') {
+        this.recordedUpdates(this.chunk, i);
+        this.runTask(e);
+      } else {
+        for (const u of this.liveUpdates ?? []) this.jobs.push({ type: 'doUpdate', updateId: u.updateId, name: u.name, args: u.args, runValidator: true });
+        this.liveUpdates = undefined;
+        this.live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
+      }
     },
     // The task's bookkeeping, and an activity's start (written when it closes): nothing for the workflow.
     workflowTaskScheduled: 'nothing',
@@ -641,6 +663,25 @@ export class ReplayMachine {
       if ((e.type === 'workflowTaskFailed' || e.type === 'workflowTaskTimedOut') && e.startedEventId === startedId) return 'failed';
     }
     return 'live';
+  }
+
+  /**
+   * The updates the completed task started at events[i] accepted, as doUpdate jobs that skip the
+   * validator: its workflowExecutionUpdateAccepted events, which follow its workflowTaskCompleted
+   * (before the next task is scheduled or started).
+   */
+  private recordedUpdates(events: readonly HistoryEvent[], i: number): void {
+    const startedId = events[i].eventId;
+    let j = i + 1;
+    while (j < events.length && !(events[j].type === 'workflowTaskCompleted' && (events[j] as EventOf<'workflowTaskCompleted'>).startedEventId === startedId)) j++;
+    const completedId = events[j].eventId;
+    for (let k = j + 1; k < events.length; k++) {
+      const e = events[k];
+      if (e.type === 'workflowTaskScheduled' || e.type === 'workflowTaskStarted') break;
+      if (e.type === 'workflowExecutionUpdateAccepted' && e.workflowTaskCompletedEventId === completedId) {
+        this.jobs.push({ type: 'doUpdate', updateId: e.updateId, name: e.name, args: e.input, runValidator: false });
+      }
+    }
   }
 
   /** The jobs gathered since the previous task, as the activation of the task started here. */

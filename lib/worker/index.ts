@@ -470,7 +470,7 @@ export class Worker {
    * event loop turns between slices, and returns the live task's activation, if there is one.
    * A slice ends after a task's outcome event, so each slice holds whole tasks.
    */
-  private async replay(cached: CachedExecution, events: HistoryEvent[]): Promise<PendingLiveTask | undefined> {
+  private async replay(cached: CachedExecution, events: HistoryEvent[], updates?: WorkflowTask['updates']): Promise<PendingLiveTask | undefined> {
     let from = 0;
     while (from < events.length) {
       const live = await cached.execution.exclusive(() => {
@@ -479,9 +479,11 @@ export class Worker {
           // Up to the next task outcome (or the end): whole tasks only.
           let end = from;
           while (end < events.length && !isTaskOutcome(events[end])) end++;
+          // A completed task's command events (its accepted updates) stay in its slice.
+          if (end < events.length && events[end].type === 'workflowTaskCompleted') while (end + 1 < events.length && !startsTask(events[end + 1])) end++;
           const slice = events.slice(from, Math.min(end + 1, events.length));
           from += slice.length;
-          const pending = cached.machine.advanceToLive(slice);
+          const pending = cached.machine.advanceToLive(slice, updates);
           if (pending) {
             if (from < events.length) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${cached.execution.label} goes on after its live workflow task ${pending.startedEventId}`);
             return pending;
@@ -502,7 +504,7 @@ export class Worker {
     try {
       const completion = await this.rebuildOnce(task, async () => {
         const { cached, events } = await this.executionFor(task, (all) => all.filter((e) => e.eventId <= task.startedEventId));
-        const pending = await this.replay(cached, events);
+        const pending = await this.replay(cached, events, task.updates);
         if (!pending) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId} did not end with the task's workflowTaskStarted ${task.startedEventId}`);
         return cached.machine.completeLive(pending, await cached.execution.activateAsync(pending.activation)).completion;
       });
@@ -975,6 +977,10 @@ function framesOf(stack: string | undefined): string | undefined {
     .split('\n')
     .filter((line) => /^\s+at /.test(line))
     .join('\n');
+}
+
+function startsTask(e: HistoryEvent): boolean {
+  return e.type === 'workflowTaskScheduled' || e.type === 'workflowTaskStarted';
 }
 
 function isTaskOutcome(e: HistoryEvent): boolean {

@@ -21,7 +21,8 @@ export interface RecordAction {
   name: string;
   args?: unknown[];
   afterMs: number;
-  action?: 'signal' | 'cancel' | 'terminate';
+  /** 'update': executeUpdate `name` with `args` (a rejected or failed update is recorded too). */
+  action?: 'signal' | 'cancel' | 'terminate' | 'update';
 }
 
 export interface TestEnv {
@@ -60,8 +61,15 @@ export async function startEnv(options: Partial<WorkerOptions> = {}): Promise<Te
         signals.map((s) =>
           new Promise<void>((resolve, reject) =>
             setTimeout(() => {
-              const done = s.action === 'cancel' ? handle.cancel() : s.action === 'terminate' ? handle.terminate(s.name) : handle.signal(s.name, ...(s.args ?? []));
-              done.then(resolve, (e: Error) => (e.name === 'WorkflowNotFoundError' ? resolve() : reject(e)));
+              const done =
+                s.action === 'cancel'
+                  ? handle.cancel()
+                  : s.action === 'terminate'
+                    ? handle.terminate(s.name)
+                    : s.action === 'update'
+                      ? handle.executeUpdate(s.name, { args: s.args ?? [] }).then(() => undefined)
+                      : handle.signal(s.name, ...(s.args ?? []));
+              done.then(resolve, (e: Error) => (e.name === 'WorkflowNotFoundError' || e.name === 'WorkflowUpdateFailedError' ? resolve() : reject(e)));
             }, s.afterMs),
           ),
         ),

@@ -3,6 +3,7 @@
  * Replaying replay-fixtures/ against this module must fail with DeterminismViolationError.
  */
 import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo } from 'deja/workflow';
+import { defineUpdate, allHandlersFinished } from 'deja/workflow';
 import type * as activities from './activities';
 
 const { greet, charge, fail } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
@@ -74,4 +75,19 @@ export async function cancelRequestsWorkflow(): Promise<string> {
   const child = await startChild(approvalWorkflow, { args: [], workflowId: `${workflowInfo().workflowId}-child` });
   await getExternalWorkflowHandle(child.workflowId).cancel();
   return 'changed';
+}
+
+/** Charges in its update handler instead of greeting. */
+export async function updateFixtureWorkflow(): Promise<string[]> {
+  const log: string[] = [];
+  let done = false;
+  setHandler(defineUpdate<string, [string]>('greet'), async (name: string) => {
+    const receipt = await charge(name, 1);
+    log.push(receipt);
+    return receipt;
+  });
+  setHandler(defineSignal('finish'), () => void (done = true));
+  await condition(() => done);
+  await condition(allHandlersFinished);
+  return log;
 }
