@@ -22,6 +22,8 @@ export type {
   AsyncCompletionClientOptions,
   FullActivityId,
 } from './client';
+export { ScheduleClient, ScheduleHandle, ScheduleOverlapPolicy, ScheduleAlreadyRunningError, ScheduleNotFoundError } from './client';
+export type { ScheduleOptions, ScheduleDescription, ScheduleSummary, ScheduleUpdateOptions, ScheduleClientOptions } from './client';
 export { Worker } from './worker';
 export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';

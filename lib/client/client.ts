@@ -12,6 +12,7 @@ import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events
 import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
 import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
 import { WorkflowFailedError } from './errors';
+import { ScheduleClient } from './schedules';
 
 /** A workflow function: its `.name` is the workflow type. */
 export type Workflow = (...args: any[]) => Promise<unknown>;
@@ -362,6 +363,12 @@ export class WorkflowClient {
     this.workflowService = service;
     this.ctx = { service, identity: identity === undefined ? `${process.pid}@${hostname()}` : checkString('WorkflowClient', 'identity', identity), client: this };
   }
+
+  /** Temporal's schedule client (`client.schedule`), on the same service and identity. */
+  get schedule(): ScheduleClient {
+    return (this.scheduleClient ??= new ScheduleClient({ connection: { service: this.ctx.service }, identity: this.ctx.identity }));
+  }
+  private scheduleClient: ScheduleClient | undefined;
 
   /**
    * Signals the workflow id's running run; if none runs, starts one (with `args`) and signals it,
