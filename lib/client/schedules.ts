@@ -373,16 +373,16 @@ export class ScheduleHandle {
   }
 
   /** Stops the schedule's actions until `unpause` (a trigger still acts). */
-  pause(note = 'Paused via deja client'): Promise<void> {
+  async pause(note = 'Paused via deja client'): Promise<void> {
     return this.ctx.service.pauseSchedule(this.scheduleId, note);
   }
 
-  unpause(note = 'Unpaused via deja client'): Promise<void> {
+  async unpause(note = 'Unpaused via deja client'): Promise<void> {
     return this.ctx.service.unpauseSchedule(this.scheduleId, note);
   }
 
   /** Takes the action now, under `overlap` (default: the schedule's own policy). */
-  trigger(overlap?: ScheduleOverlapPolicy): Promise<void> {
+  async trigger(overlap?: ScheduleOverlapPolicy): Promise<void> {
     const where = 'ScheduleHandle.trigger';
     return this.ctx.service.triggerSchedule(this.scheduleId, overlap === undefined ? undefined : overlapPolicy(where, 'overlap', overlap));
   }
@@ -407,7 +407,7 @@ export class ScheduleHandle {
   }
 
   /** Deletes the schedule; the workflows it started run on. */
-  delete(): Promise<void> {
+  async delete(): Promise<void> {
     return this.ctx.service.deleteSchedule(this.scheduleId);
   }
 }
