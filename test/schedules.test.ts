@@ -17,6 +17,7 @@ import { nextSpecTime, nextSpecTimes, rfc3339Seconds } from '../lib/engine/sched
 import { ScheduleAlreadyRunningError, ScheduleNotFoundError } from '../lib/service-errors';
 import type { ScheduleOptions } from '../lib/client';
 import { Worker } from '../lib/worker';
+import { main } from '../lib/cli/main';
 import * as activities from './workflows/activities';
 import { testBundle } from './support/env';
 import { cmd, ManualClock, pollNow, T0 } from './support/service';
@@ -430,6 +431,7 @@ t.test('list, ids taken, and bad input refused with what was expected', async (t
     ['another action type', { action: { ...options().action, type: 'other' } as never }, /action.type must be 'startWorkflow'/],
     ['no task queue', { action: { ...options().action, taskQueue: undefined } as never }, /action.taskQueue must be a non-empty string, got undefined/],
     ['negative remainingActions', { state: { remainingActions: -1 } }, /state.remainingActions must be an integer ≥ 0, got number -1/],
+    ['a workflow id too long for its suffix', { action: { ...options().action, workflowId: 'w'.repeat(990) } }, /workflowId is too long: with the scheduled time appended .* 1011 bytes, over maxIdBytes \(1000\)/],
     ['an unknown key', { spec: { intervals: [{ every: '1h' }], hourly: true } as never }, /hourly/],
   ];
   for (const [what, over, message] of bad) {
@@ -502,4 +504,48 @@ t.test('a SQLite store reopened by a new service keeps firing the schedule', asy
   t.same(await runs(), ['job-2024-01-01T01:00:00Z running', 'job-2024-01-01T02:00:00Z running'], 'the new service fires the schedule');
   const d = await client.getHandle('sched').describe();
   t.same([d.info.numActionsTaken, d.info.runningActions.length], [2, 2]);
+});
+
+// ---- the CLI ----
+
+t.test('deja schedule: list, describe, pause, unpause, trigger, delete on a SQLite backend', async (t) => {
+  const file = newFile();
+  const backend = `sqlite:${file}`;
+  // Created on the real clock's day with a start far ahead: the CLI's own service (real clock) finds nothing due.
+  const now = Date.now();
+  {
+    const service = new LocalWorkflowService({ store: new SqliteStore(file), clock: new ManualClock(now) });
+    const client = new ScheduleClient({ connection: { service } });
+    await client.create(options({ scheduleId: 'nightly', spec: { cronExpressions: ['0 3 * * *'], startAt: new Date(now + 3650 * 24 * HOUR) } }));
+    await service.close();
+  }
+  const cli = async (...args: string[]) => {
+    const stdout: string[] = [];
+    const stderr: string[] = [];
+    const code = await main([...args, '--backend', backend], { log: (l) => stdout.push(l), error: (l) => stderr.push(l) });
+    return { code, stdout: stdout.join('\n'), stderr: stderr.join('\n') };
+  };
+  let r = await cli('schedule', 'list');
+  t.equal(r.code, 0);
+  t.match(r.stdout, /^nightly {2}job {2}active {2}next \d{4}-\d\d-\d\dT03:00:00.000Z$/);
+  r = await cli('schedule', 'pause', 'nightly', '--note', 'maintenance');
+  t.same([r.code, r.stdout], [0, 'schedule nightly: paused']);
+  r = await cli('schedule', 'describe', 'nightly');
+  t.match(r.stdout, /^state {8}paused \(maintenance\)$/m);
+  t.match(r.stdout, /^spec {9}cron "0 3 \* \* \*"$/m);
+  r = await cli('schedule', 'unpause', 'nightly', '--json');
+  t.same(JSON.parse(r.stdout), { scheduleId: 'nightly', done: 'unpause' });
+  r = await cli('schedule', 'trigger', 'nightly', '--overlap', 'ALLOW_ALL');
+  t.equal(r.code, 0);
+  const d = JSON.parse((await cli('schedule', 'describe', 'nightly', '--json')).stdout);
+  t.same([d.state.paused, d.info.numActionsTaken, d.policies.overlap], [false, 1, 'SKIP'], 'unpaused, triggered once');
+  t.equal((await cli('schedule', 'delete', 'nightly')).code, 0);
+  r = await cli('schedule', 'describe', 'nightly');
+  t.equal(r.code, 3, 'an unknown schedule: not found');
+  t.match(r.stderr, /^deja: schedule describe: schedule "nightly" not found; expected the id of an existing schedule/);
+  r = await cli('schedule', 'trigger', 'x', '--overlap', 'SOMETIMES');
+  t.same([r.code, /--overlap "SOMETIMES" is not a policy; expected one of SKIP, BUFFER_ONE/.test(r.stderr)], [2, true]);
+  r = await cli('schedule', 'explode');
+  t.same([r.code, /unknown action "explode"; expected one of list, describe/.test(r.stderr)], [2, true]);
+  t.same((await cli('schedule', 'list')).stdout, 'no schedules');
 });

@@ -20,6 +20,8 @@ export const DEFAULT_CATCHUP_WINDOW_MS = 365 * 24 * 3_600_000;
 export const MIN_INTERVAL_MS = 1000;
 export const DEFAULT_SCHEDULE_PAGE_SIZE = 100;
 export const MAX_SCHEDULE_PAGE_SIZE = 1000;
+/** What a started workflow's id adds to the action's workflowId: '-' and an RFC 3339 time. */
+const ID_SUFFIX_BYTES = '-2026-01-01T00:00:00Z'.length;
 /** A spec may list this many cron expressions and intervals together. */
 export const MAX_SPEC_ITEMS = 100;
 
@@ -90,8 +92,13 @@ function action(e: Edge, value: unknown): ScheduleAction {
   for (const name of ['TemporalScheduledById', 'TemporalScheduledStartTime']) {
     if (searchAttributes && name in searchAttributes) fail(e, `schedule.action.searchAttributes.${name} is set by the schedule itself; leave it out`);
   }
+  const workflowId = e.string('schedule.action.workflowId', r.workflowId);
+  const started = Buffer.byteLength(workflowId, 'utf8') + ID_SUFFIX_BYTES;
+  if (started > e.limits.maxIdBytes) {
+    fail(e, `schedule.action.workflowId is too long: with the scheduled time appended ("-2026-01-01T00:00:00Z") the started workflows' ids would be ${started} bytes, over maxIdBytes (${e.limits.maxIdBytes})`);
+  }
   return compact({
-    workflowId: e.string('schedule.action.workflowId', r.workflowId),
+    workflowId,
     workflowType: e.string('schedule.action.workflowType', r.workflowType),
     taskQueue: e.string('schedule.action.taskQueue', r.taskQueue),
     args: r.args === undefined ? [] : e.args('schedule.action.args', r.args),
