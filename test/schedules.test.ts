@@ -310,6 +310,35 @@ t.test('update: the definition is replaced, the info kept, the timer re-armed', 
   t.same((await handle.describe()).spec.cronExpressions, ['*/20 * * * *'], 'and changes nothing');
 });
 
+t.test('update: a description passed back whole keeps every option', async (t) => {
+  const { client } = await setup(t);
+  const handle = await client.create(
+    options({
+      spec: { cronExpressions: ['@daily'], intervals: [{ every: '90m', offset: '5m' }], startAt: new Date(T0 + HOUR), endAt: new Date(T0 + 1000 * HOUR) },
+      action: {
+        type: 'startWorkflow',
+        workflowType: 'job',
+        taskQueue: Q,
+        workflowId: 'job',
+        args: [{ n: 1 }],
+        workflowRunTimeout: '1h',
+        workflowTaskTimeout: '5s',
+        retry: { initialInterval: '1s', maximumInterval: '1m', maximumAttempts: 3 },
+        memo: { who: 'me' },
+      },
+      policies: { overlap: 'BUFFER_ALL', catchupWindow: '10m', pauseOnFailure: true },
+      state: { paused: true, note: 'n', remainingActions: 7 },
+      memo: { kind: 'report' },
+    }),
+  );
+  const before = await handle.describe();
+  await handle.update((previous) => previous);
+  const after = await handle.describe();
+  t.same(after.raw, { ...before.raw, info: { ...before.raw.info, lastUpdatedAt: after.raw.info.lastUpdatedAt } }, 'the same definition and info');
+  t.same(after.action.retry, { initialInterval: 1000, maximumInterval: 60_000, maximumAttempts: 3 }, "Temporal's retry shape, in ms");
+  t.same([after.action.workflowRunTimeout, after.action.workflowTaskTimeout, after.policies.catchupWindow], [HOUR, 5000, 10 * MIN]);
+});
+
 t.test('delete: the schedule and its timer go; its running workflows stay', async (t) => {
   const { service, client, at, runs, close } = await setup(t);
   const handle = await client.create(options());
