@@ -32,6 +32,8 @@ export {
 } from './client';
 export type { WorkflowUpdateOptions, WithStartWorkflowOperationOptions } from './client';
 export type { UpdateDefinition } from '../runtime/protocol';
+export { ScheduleClient, ScheduleHandle, ScheduleOverlapPolicy, ScheduleAlreadyRunningError, ScheduleNotFoundError } from './client';
+export type { ScheduleOptions, ScheduleDescription, ScheduleSummary, ScheduleUpdateOptions, ScheduleClientOptions } from './client';
 export { Worker } from './worker';
 export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';

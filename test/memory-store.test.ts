@@ -7,11 +7,13 @@ import { MemoryStore } from '../lib/backends/memory';
 import { SortedSet, sortedSetWork } from '../lib/backends/memory/sorted-set';
 import type { QueryRecord, Store, StoreTx, TaskKind, TaskRecord, TimerKind, TimerRecord } from '../lib/backends/store';
 import { storeConformance } from './store-conformance';
+import { scheduleStoreConformance } from './schedule-store-conformance';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
 const numRuns = Number(process.env.DEJA_PROPERTY_RUNS ?? 60);
 
 storeConformance(t, async () => new MemoryStore());
+scheduleStoreConformance(t, async () => new MemoryStore());
 
 t.test('SortedSet: insert, delete, min and first agree with a sorted array', async (t) => {
   t.comment(`fast-check seed ${seed} (rerun with FC_SEED=${seed})`);

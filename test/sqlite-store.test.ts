@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import { DEJA_APPLICATION_ID, SCHEMA_VERSION, SqliteStore } from '../lib/backends/sqlite';
 import { MIGRATIONS } from '../lib/backends/sqlite/schema';
 import { runRecord, storeConformance } from './store-conformance';
+import { scheduleStoreConformance } from './schedule-store-conformance';
 import { engineSuite } from './engine-suite';
 import { Connection } from '../lib/client';
 import { crashRun, spawnChild } from './processes/crash';
@@ -20,6 +21,7 @@ let files = 0;
 const newFile = (name = 'store') => path.join(dir, `${name}-${++files}.db`);
 
 t.test('conformance', async (t) => storeConformance(t, async () => new SqliteStore(newFile('conformance'))));
+t.test('schedule conformance', async (t) => scheduleStoreConformance(t, async () => new SqliteStore(newFile('schedules'))));
 t.test('engine suite', async (t) => engineSuite(t, async () => new SqliteStore(newFile('engine'))));
 
 // ---- several processes on one file (children run test/processes/child.js on the built dist/) ----

@@ -49,6 +49,7 @@ import {
   terminateCommand,
 } from './operate';
 import { createProgress } from './progress';
+import { SCHEDULE_HELP, scheduleCommand } from './schedule';
 import { WORKER_HELP, workerCommand } from './worker';
 
 export type { Out, ProgressStream, RunOptions } from './common';
@@ -80,6 +81,7 @@ Operate workflows:
   deja cancel <workflowId> [--reason <text>]
   deja terminate <workflowId> [--reason <text>]
   deja result <workflowId> [--timeout <duration>]
+  deja schedule <list|describe|pause|unpause|trigger|delete> [scheduleId]   operate schedules
   deja help                                          this text
 
 Options of replay:
@@ -101,7 +103,7 @@ Every command:
 
 ${EXIT_STATUS}`;
 
-const COMMANDS = ['worker', 'start', 'list', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'replay', 'bundle', 'help'];
+const COMMANDS = ['worker', 'start', 'list', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'replay', 'bundle', 'help'];
 
 export const REPLAY_HELP = `Usage: deja replay <history.json…> --workflows <path> [--quiet]
 
@@ -135,6 +137,7 @@ const HELP_OF: Record<string, string> = {
   cancel: CANCEL_HELP,
   terminate: TERMINATE_HELP,
   result: RESULT_HELP,
+  schedule: SCHEDULE_HELP,
   replay: REPLAY_HELP,
   bundle: BUNDLE_HELP,
 };
@@ -279,6 +282,8 @@ export async function main(argv: string[], out: Out = consoleOut, options: RunOp
         return await terminateCommand(rest, out);
       case 'result':
         return await resultCommand(rest, out);
+      case 'schedule':
+        return await scheduleCommand(rest, out);
       case 'help':
       case '--help':
       case '-h':

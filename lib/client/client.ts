@@ -14,6 +14,7 @@ import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMe
 import { WorkflowFailedError } from './errors';
 import { startUpdate, updateHandle, updateWithStart, type StartUpdateCall, type UpdateCall, type WorkflowUpdateHandle } from './updates';
 import type { UpdateDefinition } from '../../runtime/protocol';
+import { ScheduleClient } from './schedules';
 
 /** A workflow function: its `.name` is the workflow type. */
 export type Workflow = (...args: any[]) => Promise<unknown>;
@@ -381,6 +382,12 @@ export class WorkflowClient {
     this.workflowService = service;
     this.ctx = { service, identity: identity === undefined ? `${process.pid}@${hostname()}` : checkString('WorkflowClient', 'identity', identity), client: this };
   }
+
+  /** Temporal's schedule client (`client.schedule`), on the same service and identity. */
+  get schedule(): ScheduleClient {
+    return (this.scheduleClient ??= new ScheduleClient({ connection: { service: this.ctx.service }, identity: this.ctx.identity }));
+  }
+  private scheduleClient: ScheduleClient | undefined;
 
   /**
    * Signals the workflow id's running run; if none runs, starts one (with `args`) and signals it,

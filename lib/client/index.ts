@@ -2,6 +2,21 @@
 export { Connection } from './connection';
 export type { ConnectionOptions } from './connection';
 export { WorkflowClient, WorkflowHandle } from './client';
+export { ScheduleClient, ScheduleHandle, ScheduleOverlapPolicy } from './schedules';
+export type {
+  Duration as ScheduleDuration,
+  IntervalSpec,
+  ScheduleClientOptions,
+  ScheduleDescription,
+  ScheduleExecutionResult,
+  ScheduleOptions,
+  ScheduleOptionsStartWorkflowAction,
+  SchedulePolicies,
+  ScheduleSpec,
+  ScheduleState,
+  ScheduleSummary,
+  ScheduleUpdateOptions,
+} from './schedules';
 export type {
   Workflow,
   WorkflowClientOptions,
@@ -19,5 +34,12 @@ export { AsyncCompletionClient } from './async-completion';
 export { WorkflowUpdateStage, WorkflowIdConflictPolicy, WorkflowUpdateFailedError, WorkflowUpdateHandle, WithStartWorkflowOperation } from './updates';
 export type { WorkflowUpdateOptions, UpdateCall, StartUpdateCall, WithStartWorkflowOperationOptions } from './updates';
 export type { AsyncCompletionClientOptions, FullActivityId, TaskToken } from './async-completion';
-export { ActivityNotFoundError, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
+export {
+  ActivityNotFoundError,
+  QueryFailedError,
+  ScheduleAlreadyRunningError,
+  ScheduleNotFoundError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '../service-errors';
 export { WorkflowUpdateNotFoundError } from '../service-errors';

@@ -18,6 +18,7 @@ import type { QueryAnswer, Store } from '../backends/store';
 import { InvalidArgumentError, LimitExceededError } from '../errors';
 import type { HistoryEvent } from '../history/events';
 import type { ActivityRef, ActivityTask, ExecutionRef, HeartbeatResponse, ListWorkflowsPage, QueryTask, WorkflowDescription, WorkflowOutcome, WorkflowTask } from '../service';
+import type { ListSchedulesPage, ScheduleDefinition, ScheduleDescription, ScheduleOverlapPolicy } from '../service';
 import { StaleTaskError } from '../service-errors';
 import * as activities from './activity-tasks';
 import * as executions from './executions';
@@ -25,6 +26,7 @@ import { checkHistoryLimits, closeOverHistoryLimit, HistoryLimitHit } from './hi
 import { DEFAULT_LIMITS, type Limits } from './limits';
 import { type Effects, Op } from './op';
 import * as queries from './queries';
+import * as schedules from './schedules';
 import type { CancelRequest, ListRequest, QueryRequest, SignalRequest, SignalWithStartRequest, StartRequest, TerminateRequest } from './requests';
 import * as timers from './timers';
 import * as workflowTasks from './workflow-tasks';
@@ -168,6 +170,40 @@ export class Engine {
 
   updateWithStart(request: UpdateWithStartRequest, now: number): Promise<{ started: boolean; view: updates.UpdateView }> {
     return this.write('updateWithStartWorkflow', now, (op) => updates.updateWithStart(op, this.newId, request));
+  }
+
+  // ---- schedules (schedules.ts) ----
+
+  createSchedule(request: schedules.CreateScheduleRequest, now: number): Promise<void> {
+    return this.write('createSchedule', now, (op) => schedules.createSchedule(op, request));
+  }
+
+  describeSchedule(scheduleId: string, now: number): Promise<ScheduleDescription> {
+    return this.read(now, (op) => schedules.describeSchedule(op, scheduleId));
+  }
+
+  listSchedules(request: { pageSize: number; afterScheduleId?: string }, now: number): Promise<ListSchedulesPage> {
+    return this.read(now, (op) => schedules.listSchedules(op, request));
+  }
+
+  updateSchedule(scheduleId: string, schedule: ScheduleDefinition, now: number): Promise<void> {
+    return this.write('updateSchedule', now, (op) => schedules.updateSchedule(op, scheduleId, schedule));
+  }
+
+  pauseSchedule(scheduleId: string, note: string | undefined, now: number): Promise<void> {
+    return this.write('pauseSchedule', now, (op) => schedules.pauseSchedule(op, scheduleId, note));
+  }
+
+  unpauseSchedule(scheduleId: string, note: string | undefined, now: number): Promise<void> {
+    return this.write('unpauseSchedule', now, (op) => schedules.unpauseSchedule(op, scheduleId, note));
+  }
+
+  triggerSchedule(scheduleId: string, overlap: ScheduleOverlapPolicy | undefined, now: number): Promise<void> {
+    return this.write('triggerSchedule', now, (op) => schedules.triggerSchedule(op, scheduleId, overlap));
+  }
+
+  deleteSchedule(scheduleId: string, now: number): Promise<void> {
+    return this.write('deleteSchedule', now, (op) => schedules.deleteSchedule(op, scheduleId));
   }
 
   // ---- workflow tasks ----

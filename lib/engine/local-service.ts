@@ -52,6 +52,7 @@ import { InProcessChangeFeed, Notifier, waitKey } from './notifier';
 import * as check from './requests';
 import { checkUpdate, checkUpdateRef, checkUpdateWithStart } from './update-requests';
 import { reached, responseOf, type UpdateView } from './updates';
+import * as checkSchedule from './schedule-requests';
 
 /** Where the service reads time. Tests and time skipping pass one they move by hand, then `tick()`. */
 export interface Clock {
@@ -225,43 +226,47 @@ export class LocalWorkflowService implements WorkflowService {
   // ---- schedules ----
 
   createSchedule(request: { scheduleId: string; schedule: ScheduleDefinition; triggerImmediately?: boolean; identity?: string }): Promise<void> {
-    void request;
-    return notBuilt('createSchedule');
+    return this.open(() => this.engine.createSchedule(checkSchedule.checkCreateSchedule(this.limits, request), this.clock.now()));
   }
 
   describeSchedule(scheduleId: string): Promise<ScheduleDescription> {
-    void scheduleId;
-    return notBuilt('describeSchedule');
+    return this.open(() => this.engine.describeSchedule(checkSchedule.checkScheduleId('describeSchedule', this.limits, scheduleId), this.clock.now()));
   }
 
   listSchedules(request?: { pageSize?: number; nextPageToken?: string }): Promise<ListSchedulesPage> {
-    void request;
-    return notBuilt('listSchedules');
+    return this.open(() => this.engine.listSchedules(checkSchedule.checkListSchedules(this.limits, request), this.clock.now()));
   }
 
   updateSchedule(scheduleId: string, schedule: ScheduleDefinition): Promise<void> {
-    void scheduleId, schedule;
-    return notBuilt('updateSchedule');
+    return this.open(() => {
+      const checked = checkSchedule.checkUpdateSchedule(this.limits, scheduleId, schedule);
+      return this.engine.updateSchedule(checked.scheduleId, checked.schedule, this.clock.now());
+    });
   }
 
   pauseSchedule(scheduleId: string, note?: string): Promise<void> {
-    void scheduleId, note;
-    return notBuilt('pauseSchedule');
+    return this.open(() => {
+      const checked = checkSchedule.checkScheduleNote('pauseSchedule', this.limits, scheduleId, note);
+      return this.engine.pauseSchedule(checked.scheduleId, checked.note, this.clock.now());
+    });
   }
 
   unpauseSchedule(scheduleId: string, note?: string): Promise<void> {
-    void scheduleId, note;
-    return notBuilt('unpauseSchedule');
+    return this.open(() => {
+      const checked = checkSchedule.checkScheduleNote('unpauseSchedule', this.limits, scheduleId, note);
+      return this.engine.unpauseSchedule(checked.scheduleId, checked.note, this.clock.now());
+    });
   }
 
   triggerSchedule(scheduleId: string, overlap?: ScheduleOverlapPolicy): Promise<void> {
-    void scheduleId, overlap;
-    return notBuilt('triggerSchedule');
+    return this.open(() => {
+      const checked = checkSchedule.checkTriggerSchedule(this.limits, scheduleId, overlap);
+      return this.engine.triggerSchedule(checked.scheduleId, checked.overlap, this.clock.now());
+    });
   }
 
   deleteSchedule(scheduleId: string): Promise<void> {
-    void scheduleId;
-    return notBuilt('deleteSchedule');
+    return this.open(() => this.engine.deleteSchedule(checkSchedule.checkScheduleId('deleteSchedule', this.limits, scheduleId), this.clock.now()));
   }
 
   activityTaskToken(ref: ActivityRef): Promise<string> {

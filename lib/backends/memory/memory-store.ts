@@ -19,6 +19,7 @@ import type {
   ListRunsOptions,
   QueryRecord,
   QueryStore,
+  ScheduleRecord,
   ScheduleStore,
   RunRecord,
   RunStore,
@@ -90,6 +91,10 @@ class Tables {
   readonly queryByToken = new Map<string, string>();
   /** taskQueue → its queries with no token and no answer, first inserted first. */
   readonly unclaimedByQueue = new Map<string, SortedSet<IndexKey>>();
+
+  readonly schedules = new Map<string, ScheduleRecord>();
+  /** Every schedule id, in UTF-16 code-unit order: schedules.list pages through it. */
+  readonly scheduleIds = new SortedSet<string>((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
   seq = 0;
 }
@@ -182,20 +187,34 @@ class MemoryTx implements StoreTx {
       });
 
     this.schedules = {
-      get: live((): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      get: live((scheduleId: string) => {
+        const schedule = t.schedules.get(scheduleId);
+        return schedule && clone(schedule);
       }),
-      insert: live((): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      insert: write('schedules.insert', (schedule: ScheduleRecord) => {
+        if (t.schedules.has(schedule.scheduleId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: schedule ${schedule.scheduleId} exists`);
+        j.set(t.schedules, schedule.scheduleId, clone(schedule));
+        j.insert(t.scheduleIds, schedule.scheduleId);
       }),
-      update: live((): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      update: write('schedules.update', (schedule: ScheduleRecord) => {
+        if (!t.schedules.has(schedule.scheduleId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no schedule ${schedule.scheduleId} to update`);
+        j.set(t.schedules, schedule.scheduleId, clone(schedule));
       }),
-      delete: live((): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      delete: write('schedules.delete', (scheduleId: string) => {
+        if (!t.schedules.has(scheduleId)) return;
+        j.delete(t.schedules, scheduleId);
+        j.take(t.scheduleIds, scheduleId);
       }),
-      list: live((): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      list: live((options: { limit: number; afterScheduleId?: string }) => {
+        const page: ScheduleRecord[] = [];
+        const after = options.afterScheduleId;
+        let id = after === undefined ? t.scheduleIds.min() : t.scheduleIds.first((k) => k > after);
+        while (id !== undefined && page.length < options.limit) {
+          page.push(clone(t.schedules.get(id)!));
+          const current = id;
+          id = t.scheduleIds.first((k) => k > current);
+        }
+        return page;
       }),
     };
     this.runs = {

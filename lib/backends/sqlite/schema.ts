@@ -97,6 +97,13 @@ export const MIGRATIONS: readonly string[] = [
   -- queries.byToken.
   CREATE INDEX queries_token ON queries (token) WHERE token IS NOT NULL;
   `,
+  // → schedules: one row per schedule; its primary key orders schedules.list.
+  `
+  CREATE TABLE schedules (
+    schedule_id TEXT PRIMARY KEY,
+    record TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -41,6 +41,7 @@ import type {
 } from '../store';
 import { SqliteChangeFeed, type PollOptions } from './change-feed';
 import { MIGRATIONS, openDatabase, storeError, type Synchronous } from './schema';
+import { sqliteSchedules } from './schedules';
 
 export interface SqliteStoreOptions {
   /** How long a write transaction waits for another process's write lock, then fails (`busy`). Default 5000. */
@@ -164,23 +165,7 @@ class SqliteTx implements StoreTx {
       });
     const optional = <T>(text: unknown): T | undefined => (text === undefined || text === null ? undefined : parse<T>(text as string));
 
-    this.schedules = {
-      get: live('schedules.get', (): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
-      }),
-      insert: live('schedules.insert', (): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
-      }),
-      update: live('schedules.update', (): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
-      }),
-      delete: live('schedules.delete', (): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
-      }),
-      list: live('schedules.list', (): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
-      }),
-    };
+    this.schedules = sqliteSchedules(db, live, write);
     this.runs = {
       count: live('runs.count', (): never => {
         throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
