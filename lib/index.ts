@@ -60,3 +60,5 @@ export type {
   WorkflowInfo,
 } from '../runtime/protocol';
 export { PROTOCOL_VERSION } from '../runtime/protocol';
+export { WorkflowContinuedAsNewError, WorkflowIdConflictPolicy } from './client';
+export type { ChainStartOptions, WorkflowRetryPolicy, GetWorkflowHandleOptions } from './client';

@@ -18,3 +18,7 @@ export { ActivityCancelledError, WorkflowFailedError, WorkflowExecutionFailedErr
 export { AsyncCompletionClient } from './async-completion';
 export type { AsyncCompletionClientOptions, FullActivityId, TaskToken } from './async-completion';
 export { ActivityNotFoundError, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
+export { WorkflowContinuedAsNewError } from './errors';
+export { WorkflowIdConflictPolicy } from './start-options';
+export type { ChainStartOptions, WorkflowRetryPolicy } from './start-options';
+export type { GetWorkflowHandleOptions } from './client';
