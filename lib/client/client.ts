@@ -12,6 +12,7 @@ import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events
 import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
 import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
 import { WorkflowContinuedAsNewError, WorkflowFailedError } from './errors';
+import { WorkflowNotFoundError } from '../service-errors';
 import { CHAIN_START_OPTION_KEYS, chainStartFields, type ChainStartFields, type ChainStartOptions } from './start-options';
 
 /** A workflow function: its `.name` is the workflow type. */
@@ -217,13 +218,13 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
    * in non-cancellable scopes runs); one that lets the cancellation escape ends CANCELLED.
    */
   async cancel(): Promise<void> {
-    await this.ctx.service.requestCancelWorkflow({ ...this.ref(), identity: this.ctx.identity });
+    await this.onChain((ref) => this.ctx.service.requestCancelWorkflow({ ...ref, identity: this.ctx.identity }));
   }
 
   /** Closes the run at once, with no workflow code run: it ends TERMINATED. */
   async terminate(reason?: string): Promise<void> {
     if (reason !== undefined && typeof reason !== 'string') throw new InvalidArgumentError(`WorkflowHandle.terminate: reason must be a string, got ${describe(reason)}`);
-    await this.ctx.service.terminateWorkflow({ ...this.ref(), ...(reason !== undefined ? { reason } : {}), identity: this.ctx.identity });
+    await this.onChain((ref) => this.ctx.service.terminateWorkflow({ ...ref, ...(reason !== undefined ? { reason } : {}), identity: this.ctx.identity }));
   }
 
   /**
@@ -312,7 +313,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
 
   async signal<Args extends any[]>(def: SignalDefinition<Args> | string, ...args: Args): Promise<void> {
     const signalName = handlerName('WorkflowHandle.signal', 'signal', def);
-    await this.ctx.service.signalWorkflow({ ...this.ref(), signalName, args, identity: this.ctx.identity });
+    await this.onChain((ref) => this.ctx.service.signalWorkflow({ ...ref, signalName, args, identity: this.ctx.identity }));
   }
 
   async query<Ret, Args extends any[] = []>(def: QueryDefinition<Ret, Args> | string, ...args: Args): Promise<Ret> {
@@ -334,6 +335,23 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
 
   private ref(): ExecutionRef {
     return this.currentRunId === undefined ? { workflowId: this.workflowId } : { workflowId: this.workflowId, runId: this.currentRunId };
+  }
+
+  /**
+   * Calls `fn` on the handle's run. As Temporal's handle from `start()` reaches the chain's latest
+   * run: when the run this handle started has closed into a successor (continue-as-new, a cron's
+   * next run, a retry), `fn` is called again on the workflow id's latest run of that chain, so
+   * that a signal, cancel or terminate reaches the chain (and stops a cron).
+   */
+  private async onChain<R>(fn: (ref: ExecutionRef) => Promise<R>): Promise<R> {
+    try {
+      return await fn(this.ref());
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || !this.spec || !this.followRuns || this.currentRunId === undefined || this.currentRunId !== this.firstRunId) throw err;
+      const latest = await this.ctx.service.describeWorkflow({ workflowId: this.workflowId });
+      if (latest.runId === this.currentRunId || latest.firstExecutionRunId !== this.firstRunId) throw err;
+      return fn({ workflowId: this.workflowId, runId: latest.runId });
+    }
   }
 }
 
