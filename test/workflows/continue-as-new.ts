@@ -136,7 +136,7 @@ export async function parentOfRetryingChild(succeedOn: number): Promise<string> 
 
 /** Runs an activity that heartbeats until cancelled: a run timeout ends the run first. */
 export async function activityUntilTimeoutWorkflow(): Promise<string> {
-  const { untilCancelled } = proxyActivities<typeof activities>({ startToCloseTimeout: '1 day', heartbeatTimeout: '1 hour' });
+  const { untilCancelled } = proxyActivities<typeof activities>({ startToCloseTimeout: '1 day', heartbeatTimeout: '2s' });
   return untilCancelled();
 }
 
