@@ -199,7 +199,7 @@ t.test('retries: backoff grows until maximumAttempts; a success on a later attem
     ['non-retryable error type', [3, false], { initialInterval: '1s', nonRetryableErrorTypes: ['Flaky'] }],
   ] as const) {
     const workflowId = id('no-retry');
-    const h = await env.client.start('retryingWorkflow', { taskQueue: env.taskQueue, workflowId, args: [...args], retry: policy });
+    const h = await env.client.start('retryingWorkflow', { taskQueue: env.taskQueue, workflowId, args: [...args], retry: { ...policy } as { initialInterval: string; nonRetryableErrorTypes?: string[] } });
     await env.until('failed', async () => ((await env.service.describeWorkflow({ workflowId })).status === 'failed' ? true : undefined));
     t.equal((await chain(workflowId)).length, 1, `${name}: not retried`);
     t.match(last(await historyOf(workflowId, h.runId!)), { type: 'workflowExecutionFailed', retryState: 'nonRetryableFailure' }, name);
