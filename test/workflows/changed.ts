@@ -2,7 +2,7 @@
  * The test workflows after an incompatible change: each keeps its name but emits other commands.
  * Replaying replay-fixtures/ against this module must fail with DeterminismViolationError.
  */
-import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo } from 'deja/workflow';
+import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo, makeContinueAsNewFunc } from 'deja/workflow';
 import type * as activities from './activities';
 
 const { greet, charge, fail } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
@@ -74,4 +74,18 @@ export async function cancelRequestsWorkflow(): Promise<string> {
   const child = await startChild(approvalWorkflow, { args: [], workflowId: `${workflowInfo().workflowId}-child` });
   await getExternalWorkflowHandle(child.workflowId).cancel();
   return 'changed';
+}
+
+/** Continues as new under another workflow type. */
+export async function countdownWorkflow(n: number, seen: number[] = []): Promise<unknown> {
+  if (n > 0) {
+    await greet(`run ${n}`);
+    await makeContinueAsNewFunc({ workflowType: 'chainInfoWorkflow' })(n - 1, [...seen, n]);
+  }
+  return seen;
+}
+
+/** The cron's first run no longer fails. */
+export async function cronWorkflow(): Promise<string> {
+  return `no failure at ${new Date().toISOString()}`;
 }
