@@ -115,6 +115,23 @@ function chainSuite(t: tap.Test, makeStore: () => Store): void {
     t.match(done, { runId: kidRuns[1].runId, result: 'kid done' });
   });
 
+  t.test('a child retried until maximumAttempts: the parent hears of the last attempt, with the final retryState', async (t) => {
+    const h = await setup(t, makeStore);
+    const parent = await h.start();
+    await h.runTask([cmd.child(1, 'kid-r', { retryPolicy: { initialIntervalMs: 1000, maximumAttempts: 2 } })]);
+    const tasks = [await h.task(), await h.task()];
+    const parentTask = tasks.find((x) => x.workflowId !== 'kid-r')!;
+    await h.service.completeWorkflowTask(parentTask.taskToken, []);
+    await h.service.completeWorkflowTask(tasks.find((x) => x.workflowId === 'kid-r')!.taskToken, [cmd.fail('first')]);
+    await h.at(T0 + 1000);
+    await h.runTask([cmd.fail('second')]);
+    const kidRuns = await h.runs('kid-r');
+    t.equal(kidRuns.length, 2);
+    const closed = (await h.history(parent)).filter((e) => e.type === 'childWorkflowExecutionFailed');
+    t.equal(closed.length, 1);
+    t.match(closed[0], { runId: kidRuns[1].runId, retryState: 'maximumAttemptsReached', failure: { message: 'second' } });
+  });
+
   t.test('cron: first task at the first fire time, next runs at theirs; a failure goes on; lastCompletionResult; terminate ends it', async (t) => {
     const h = await setup(t, makeStore);
     const run = await h.start({ cronSchedule: '*/10 * * * *' });
