@@ -18,6 +18,7 @@ import type { Payload, RetryPolicy, RetryState, WireFailure } from '../../runtim
 import type { RunRecord } from '../backends/store';
 import type { NewEvent } from '../history/events';
 import { parseCron } from '../cron';
+import { DejaError } from '../errors';
 import { compact, type Op } from './op';
 import { activityRetry } from './retry';
 import { closeRun, scheduleWorkflowTask } from './runs';
@@ -239,10 +240,14 @@ function nextCronTime(op: Op, run: RunRecord): number | undefined {
   return next;
 }
 
-/** The result the chain's runs pass on to the next cron run: the last successful one. */
-async function lastCompletionResult(op: Op, run: RunRecord): Promise<Payload | undefined> {
+/**
+ * The run's workflowExecutionStarted: its input (a cron's and a retry's runs all get the chain's
+ * input) and the last successful result it was given. Read once per closing that starts a run.
+ */
+async function startEventOf(op: Op, run: RunRecord): Promise<{ input: Payload[]; lastCompletionResult?: Payload }> {
   const [start] = await op.tx.history.read(run.runId, 0);
-  return start?.type === 'workflowExecutionStarted' ? start.lastCompletionResult : undefined;
+  if (start?.type !== 'workflowExecutionStarted') throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: run ${run.runId} does not begin with workflowExecutionStarted`);
+  return start;
 }
 
 /**
@@ -254,7 +259,7 @@ export async function completeRun(op: Op, newId: () => string, run: RunRecord, r
   let next: RunRecord | undefined;
   if (cronAt !== undefined) {
     next = await startSuccessor(op, newId, run, {
-      ...successorBase(run, await firstInput(op, run)),
+      ...successorBase(run, (await startEventOf(op, run)).input),
       initiator: 'cronSchedule',
       backoffMs: cronAt - op.now,
       lastCompletionResult: result,
@@ -262,12 +267,6 @@ export async function completeRun(op: Op, newId: () => string, run: RunRecord, r
   }
   op.append(run, { type: 'workflowExecutionCompleted', result, workflowTaskCompletedEventId: completedId, newExecutionRunId: next?.runId });
   await closeRun(op, run, compact({ status: 'completed' as const, result, newRunId: next?.runId }));
-}
-
-/** A cron's runs all get the chain's input: the first run's, as its start event recorded it. */
-async function firstInput(op: Op, run: RunRecord): Promise<Payload[]> {
-  const [start] = await op.tx.history.read(run.runId, 0);
-  return start?.type === 'workflowExecutionStarted' ? start.input : [];
 }
 
 /**
@@ -280,25 +279,25 @@ export async function failRun(op: Op, newId: () => string, run: RunRecord, failu
   let retryState: RetryState;
   if ('retryAt' in decision) {
     retryState = 'inProgress';
-    const [start] = await op.tx.history.read(run.runId, 0);
-    const started = start?.type === 'workflowExecutionStarted' ? start : undefined;
+    const started = await startEventOf(op, run);
     next = await startSuccessor(op, newId, run, {
-      ...successorBase(run, started?.input ?? []),
+      ...successorBase(run, started.input),
       initiator: 'retryPolicy',
       attempt: (run.attempt ?? 1) + 1,
       backoffMs: decision.retryAt - op.now,
-      lastCompletionResult: started?.lastCompletionResult,
+      lastCompletionResult: started.lastCompletionResult,
       continuedFailure: failure,
     });
   } else {
     retryState = decision.retryState;
     const cronAt = nextCronTime(op, run);
     if (cronAt !== undefined) {
+      const started = await startEventOf(op, run);
       next = await startSuccessor(op, newId, run, {
-        ...successorBase(run, await firstInput(op, run)),
+        ...successorBase(run, started.input),
         initiator: 'cronSchedule',
         backoffMs: cronAt - op.now,
-        lastCompletionResult: await lastCompletionResult(op, run),
+        lastCompletionResult: started.lastCompletionResult,
         continuedFailure: failure,
       });
     }
