@@ -24,7 +24,6 @@ export type {
 } from './client';
 export {
   WorkflowUpdateStage,
-  WorkflowIdConflictPolicy,
   WorkflowUpdateFailedError,
   WorkflowUpdateHandle,
   WithStartWorkflowOperation,
@@ -72,3 +71,5 @@ export type {
   WorkflowInfo,
 } from '../runtime/protocol';
 export { PROTOCOL_VERSION } from '../runtime/protocol';
+export { WorkflowContinuedAsNewError, WorkflowIdConflictPolicy } from './client';
+export type { ChainStartOptions, WorkflowRetryPolicy, GetWorkflowHandleOptions } from './client';

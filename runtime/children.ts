@@ -8,7 +8,7 @@ import { ArrayIsArray, PromisePrototypeThen, TypeError, record } from './primord
 import type { ParentClosePolicy as WireParentClosePolicy, WorkflowIdReusePolicy as WireIdReusePolicy, SignalDefinition } from './protocol';
 import { getState, type ChildCancellation, type ChildWorkflowFields } from './internals';
 import { CancellationScope } from './cancellation-scope';
-import { checkKeys, checkPayloads, enumOption } from './workflow';
+import { checkKeys, checkPayloads, enumOption, retryPolicy, type RetryOptions } from './workflow';
 import { durationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
 
@@ -59,6 +59,14 @@ export interface ChildWorkflowOptions {
   cancellationType?: ChildWorkflowCancellationType;
   workflowIdReusePolicy?: WorkflowIdReusePolicy | `WORKFLOW_ID_REUSE_POLICY_${WorkflowIdReusePolicy}`;
   workflowTaskTimeout?: Duration;
+  /** The limit of the child's whole chain of runs (continue-as-new, cron, retries). */
+  workflowExecutionTimeout?: Duration;
+  /** The limit of each of the child's runs. */
+  workflowRunTimeout?: Duration;
+  /** The child's own retry policy: a failed run is run again. */
+  retry?: RetryOptions;
+  /** A cron schedule (UTC): the child runs at each fire time until cancelled or terminated. */
+  cronSchedule?: string;
 }
 
 const OPTION_KEYS = [
@@ -77,7 +85,7 @@ const OPTION_KEYS = [
   'searchAttributes',
 ];
 /** Temporal's options that deja does not carry yet: refused rather than silently ignored. */
-const NOT_YET = ['workflowExecutionTimeout', 'workflowRunTimeout', 'retry', 'cronSchedule', 'memo', 'searchAttributes'];
+const NOT_YET = ['memo', 'searchAttributes'];
 
 const PARENT_CLOSE: Record<string, WireParentClosePolicy> = record({
   TERMINATE: 'terminate',
@@ -136,6 +144,11 @@ function signalName(where: string, def: unknown): string {
   throw new TypeError(`${where}: expected a signal definition from defineSignal, or a signal name`);
 }
 
+function nonEmpty(where: string, value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw new TypeError(`${where}: expected a non-empty string`);
+  return value;
+}
+
 function optionalString(where: string, value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value === '') throw new TypeError(`${where}: expected a non-empty string`);
@@ -174,6 +187,10 @@ export function startChild<T extends Workflow>(workflow: string | T, options?: C
     fields.workflowIdReusePolicy = ID_REUSE[enumOption('startChild workflowIdReusePolicy', opts.workflowIdReusePolicy, ID_REUSE_NAMES)];
   }
   if (opts.workflowTaskTimeout !== undefined) fields.workflowTaskTimeoutMs = durationToMs(opts.workflowTaskTimeout, 'startChild workflowTaskTimeout');
+  if (opts.workflowExecutionTimeout !== undefined) fields.workflowExecutionTimeoutMs = durationToMs(opts.workflowExecutionTimeout, 'startChild workflowExecutionTimeout');
+  if (opts.workflowRunTimeout !== undefined) fields.workflowRunTimeoutMs = durationToMs(opts.workflowRunTimeout, 'startChild workflowRunTimeout');
+  if (opts.retry !== undefined) fields.retryPolicy = retryPolicy(opts.retry, 'startChild retry');
+  if (opts.cronSchedule !== undefined) fields.cronSchedule = nonEmpty('startChild cronSchedule', opts.cronSchedule);
   const cancellation: ChildCancellation = enumOption('startChild cancellationType', opts.cancellationType ?? 'WAIT_CANCELLATION_COMPLETED', CANCELLATION_NAMES);
   const child = state.startChild(fields, cancellation, CancellationScope.current());
   return PromisePrototypeThen(child.started, (runId: string) => {

@@ -45,6 +45,8 @@ export {
   rootCause,
 } from './failure';
 export type { ApplicationFailureOptions, WorkflowExecution } from './failure';
+export { continueAsNew, makeContinueAsNewFunc, ContinueAsNew } from './continue-as-new';
+export type { ContinueAsNewOptions } from './continue-as-new';
 export { DeterminismViolationError, IllegalStateError } from './errors';
 export {
   defineUpdate,

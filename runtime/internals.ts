@@ -69,6 +69,7 @@ import { runInContext } from './async-context';
 import { IllegalStateError } from './errors';
 import { MessageHandlers } from './updates';
 import { describeLogValue } from './format';
+import { continueAsNewCommandOf, isContinueAsNew } from './continue-as-new';
 import alea from 'seedrandom/lib/alea';
 
 /**
@@ -558,8 +559,21 @@ export class WorkflowState {
 
   /** Errors from signal handlers and timer callbacks: failures fail the workflow, bugs the task. */
   handleUserError(error: unknown): void {
-    if (isTemporalFailure(error)) this.completeWith({ type: 'failWorkflow', failure: wireFailure(error) });
+    if (isContinueAsNew(error)) this.continueAsNew(error);
+    else if (isTemporalFailure(error)) this.completeWith({ type: 'failWorkflow', failure: wireFailure(error) });
     else this.failTask(error);
+  }
+
+  /** A ContinueAsNew escaped: the run closes with its command (continue-as-new.ts). */
+  private continueAsNew(error: unknown): void {
+    let command: Command;
+    try {
+      command = continueAsNewCommandOf(error);
+    } catch (bug) {
+      this.failTask(bug);
+      return;
+    }
+    if (!this.closed) this.push(command);
   }
 
   /**

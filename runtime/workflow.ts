@@ -112,9 +112,9 @@ export function checkKeys(where: string, options: object, known: string[]): void
   }
 }
 
-function retryPolicy(retry: RetryOptions | undefined): RetryPolicy | undefined {
+export function retryPolicy(retry: RetryOptions | undefined, where = 'proxyActivities retry'): RetryPolicy | undefined {
   if (retry === undefined) return undefined;
-  checkKeys('proxyActivities retry', retry, ['initialInterval', 'backoffCoefficient', 'maximumInterval', 'maximumAttempts', 'nonRetryableErrorTypes']);
+  checkKeys(where, retry, ['initialInterval', 'backoffCoefficient', 'maximumInterval', 'maximumAttempts', 'nonRetryableErrorTypes']);
   const policy: RetryPolicy = record({});
   const initial = optionalDurationToMs(retry.initialInterval, 'retry.initialInterval');
   const maximum = optionalDurationToMs(retry.maximumInterval, 'retry.maximumInterval');

@@ -213,7 +213,7 @@ t.test('bad client input is rejected with clear errors', async (t) => {
     { code: 'DEJA_INVALID_ARGUMENT', message: /WorkflowClient.start: the workflow function is anonymous; pass a named function or the workflow type name/ },
   );
   await t.rejects(client.start(42 as never, opts), { message: /expected a workflow function or a workflow type name, got number 42/ });
-  await t.rejects(client.start(greet, { ...opts, workflowExecutionTimeout: '1h' } as never), { message: /WorkflowClient.start: unknown option "workflowExecutionTimeout"/ });
+  await t.rejects(client.start(greet, { ...opts, workflowTimeout: '1h' } as never), { message: /WorkflowClient.start: unknown option "workflowTimeout"/ });
   await t.rejects(client.start(greet, { taskQueue: 'q' } as never), { message: /workflowId must be a non-empty string, got undefined/ });
   await t.rejects(client.start(greet, { ...opts, args: 'Ada' } as never), { message: /args must be an array/ });
   await t.rejects(client.start(greet, { ...opts, args: [() => 1] } as never), { message: /startWorkflow: args\[0\] is a function/ });

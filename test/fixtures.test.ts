@@ -25,6 +25,8 @@ const scenarios: {
   workflowType: string;
   args: unknown[];
   signals?: RecordAction[];
+  /** Start options (a cron schedule). */
+  start?: Record<string, unknown>;
   edit: (events: HistoryEvent[]) => void;
 }[] = [
   {
@@ -165,6 +167,28 @@ const scenarios: {
       (events.find((e) => e.type === 'workflowExecutionUpdateAccepted') as { name: string }).name = 'renamed';
     },
   },
+  {
+    name: 'continue_as_new',
+    covers: "an activity, then continue-as-new (the first run of the chain's three)",
+    workflowType: 'countdownWorkflow',
+    args: [2],
+    edit: (events) => {
+      // The next run would be another workflow type.
+      (events.find((e) => e.type === 'workflowExecutionContinuedAsNew') as { workflowType: string }).workflowType = 'chainInfoWorkflow';
+    },
+  },
+  {
+    name: 'cron',
+    covers: 'the first run of a cron (it fails; the next run follows), terminated later',
+    workflowType: 'cronWorkflow',
+    args: [],
+    start: { cronSchedule: '@every 1s' },
+    signals: [{ name: 'enough', afterMs: 2500, action: 'terminate' }],
+    edit: (events) => {
+      // As if a previous run had failed: this run recovers instead of failing.
+      (events[0] as { continuedFailure?: unknown }).continuedFailure = { kind: 'application', message: 'an earlier run failed' };
+    },
+  },
 ];
 
 const fileOf = (name: string) => path.join(dir, `${name}_deja_${version}.json`);
@@ -174,7 +198,7 @@ t.before(async () => {
   fs.mkdirSync(dir, { recursive: true });
   const env = await startEnv();
   try {
-    for (const s of scenarios) writeHistoryFile(fileOf(s.name), await env.record(s.workflowType, s.args, s.signals));
+    for (const s of scenarios) writeHistoryFile(fileOf(s.name), await env.record(s.workflowType, s.args, s.signals, s.start));
   } finally {
     await env.close();
   }
@@ -200,6 +224,8 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'workflowExecutionCompleted',
     'workflowExecutionCompleted',
     'workflowExecutionCompleted',
+    'workflowExecutionContinuedAsNew',
+    'workflowExecutionFailed',
   ]);
   const all = new Set(histories.flatMap((h) => h.events.map((e) => e.type)));
   for (const type of [

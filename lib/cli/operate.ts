@@ -448,8 +448,8 @@ export async function terminateCommand(args: string[], out: Out): Promise<number
 
 export const RESULT_HELP = `Usage: deja result <workflowId> [options]
 
-Waits for a run to close and prints its result as JSON. A run that continued as new is followed
-to its last run.
+Waits for a run to close and prints its result as JSON. A run that continued as new, or that a
+cron's next run or a retry follows, is followed to the chain's last run.
 
   --run-id <runId>           this run (default: the latest run of the workflow id)
   --timeout <duration>       give up after this long: 500ms, 30s, 5m, 1h (default: wait)
@@ -477,6 +477,11 @@ export async function resultCommand(args: string[], out: Out): Promise<number> {
           throw new ProblemError(`result: workflow "${workflowId}" is still running after ${timeout}; expected it to close within --timeout (leave --timeout out to wait for it)`);
         }
         throw error;
+      }
+      // A successor (continue-as-new, a cron's next run, a retry) carries the chain on.
+      if ('newRunId' in outcome && outcome.newRunId !== undefined) {
+        runId = outcome.newRunId;
+        continue;
       }
       switch (outcome.status) {
         case 'continuedAsNew':

@@ -11,10 +11,12 @@ import { assertNever, checkKnownKeys, describe, InvalidArgumentError } from '../
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
 import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
 import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
-import { WorkflowFailedError } from './errors';
 import { startUpdate, updateHandle, updateWithStart, type StartUpdateCall, type UpdateCall, type WorkflowUpdateHandle } from './updates';
 import type { UpdateDefinition } from '../../runtime/protocol';
 import { ScheduleClient } from './schedules';
+import { WorkflowContinuedAsNewError, WorkflowFailedError } from './errors';
+import { WorkflowNotFoundError } from '../service-errors';
+import { CHAIN_START_OPTION_KEYS, chainStartFields, type ChainStartFields, type ChainStartOptions } from './start-options';
 
 /** A workflow function: its `.name` is the workflow type. */
 export type Workflow = (...args: any[]) => Promise<unknown>;
@@ -30,11 +32,13 @@ export type WorkflowIdReusePolicyOption =
   | 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY'
   | 'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE';
 
-export interface WorkflowStartOptions<T extends Workflow = Workflow> {
+export interface WorkflowStartOptions<T extends Workflow = Workflow> extends ChainStartOptions {
   args?: Parameters<T>;
   taskQueue: string;
   workflowId: string;
   workflowIdReusePolicy?: WorkflowIdReusePolicyOption;
+  /** Whether the handle's `result()` follows the run's successors (continue-as-new, cron, retries). Default true. */
+  followRuns?: boolean;
 }
 
 /** Options of the seed-era `createWorkflowHandle`: a missing workflow id is generated. */
@@ -113,6 +117,8 @@ interface StartSpec {
   workflowType: string;
   taskQueue: string;
   workflowIdReusePolicy?: WorkflowIdReusePolicy;
+  /** Cron, retry, timeouts, conflict policy, start delay (start-options.ts). */
+  chain?: ChainStartFields;
 }
 
 const TEMPORAL_REUSE_POLICIES: Record<string, WorkflowIdReusePolicy> = {
@@ -189,6 +195,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
     readonly workflowId: string,
     runId: string | undefined,
     private readonly spec: StartSpec | undefined,
+    private readonly followRuns = true,
   ) {
     this.currentRunId = runId;
   }
@@ -214,13 +221,13 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
    * in non-cancellable scopes runs); one that lets the cancellation escape ends CANCELLED.
    */
   async cancel(): Promise<void> {
-    await this.ctx.service.requestCancelWorkflow({ ...this.ref(), identity: this.ctx.identity });
+    await this.onChain((ref) => this.ctx.service.requestCancelWorkflow({ ...ref, identity: this.ctx.identity }));
   }
 
   /** Closes the run at once, with no workflow code run: it ends TERMINATED. */
   async terminate(reason?: string): Promise<void> {
     if (reason !== undefined && typeof reason !== 'string') throw new InvalidArgumentError(`WorkflowHandle.terminate: reason must be a string, got ${describe(reason)}`);
-    await this.ctx.service.terminateWorkflow({ ...this.ref(), ...(reason !== undefined ? { reason } : {}), identity: this.ctx.identity });
+    await this.onChain((ref) => this.ctx.service.terminateWorkflow({ ...ref, ...(reason !== undefined ? { reason } : {}), identity: this.ctx.identity }));
   }
 
   /**
@@ -241,6 +248,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       taskQueue: this.spec.taskQueue,
       args: workflowArgs,
       workflowIdReusePolicy: this.spec.workflowIdReusePolicy,
+      ...this.spec.chain,
       identity: this.ctx.identity,
       signalName,
       signalArgs,
@@ -263,6 +271,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       taskQueue: this.spec.taskQueue,
       args,
       workflowIdReusePolicy: this.spec.workflowIdReusePolicy,
+      ...this.spec.chain,
       identity: this.ctx.identity,
     });
     this.currentRunId = this.firstRunId = runId;
@@ -278,10 +287,16 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
   /**
    * Waits for the run to close. Throws WorkflowFailedError (seed-era name
    * WorkflowExecutionFailedError) when it did not complete: its cause is the workflow's failure,
-   * a CancelledFailure (ended cancelled) or a TerminatedFailure (terminated).
+   * a CancelledFailure (ended cancelled), a TerminatedFailure (terminated) or a TimeoutFailure
+   * (timed out). A run that continued as new, or that a cron run or a retry follows, is followed
+   * to the chain's last run, unless the handle was made with `followRuns: false`: then a run that
+   * continued as new throws WorkflowContinuedAsNewError.
    */
   async result(): Promise<WorkflowResultType<T>> {
-    const outcome = await this.ctx.service.getWorkflowOutcome(this.ref());
+    let outcome = await this.ctx.service.getWorkflowOutcome(this.ref());
+    while (this.followRuns && 'newRunId' in outcome && outcome.newRunId !== undefined) {
+      outcome = await this.ctx.service.getWorkflowOutcome({ workflowId: this.workflowId, runId: outcome.newRunId });
+    }
     switch (outcome.status) {
       case 'completed':
         return outcome.result as WorkflowResultType<T>;
@@ -293,7 +308,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
         throw new WorkflowFailedError(`workflow "${this.workflowId}" ${howItEnded(outcome.status)}: ${cause.message}`, this.workflowId, outcome.runId, cause);
       }
       case 'continuedAsNew':
-        throw new Error('continue-as-new is not built yet');
+        throw new WorkflowContinuedAsNewError(`workflow "${this.workflowId}" (run ${outcome.runId}) continued as new in run ${outcome.newRunId}`, outcome.newRunId);
       default:
         return assertNever(outcome, 'workflow outcome');
     }
@@ -301,7 +316,7 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
 
   async signal<Args extends any[]>(def: SignalDefinition<Args> | string, ...args: Args): Promise<void> {
     const signalName = handlerName('WorkflowHandle.signal', 'signal', def);
-    await this.ctx.service.signalWorkflow({ ...this.ref(), signalName, args, identity: this.ctx.identity });
+    await this.onChain((ref) => this.ctx.service.signalWorkflow({ ...ref, signalName, args, identity: this.ctx.identity }));
   }
 
   async query<Ret, Args extends any[] = []>(def: QueryDefinition<Ret, Args> | string, ...args: Args): Promise<Ret> {
@@ -341,6 +356,23 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
   private ref(): ExecutionRef {
     return this.currentRunId === undefined ? { workflowId: this.workflowId } : { workflowId: this.workflowId, runId: this.currentRunId };
   }
+
+  /**
+   * Calls `fn` on the handle's run. As Temporal's handle from `start()` reaches the chain's latest
+   * run: when the run this handle started has closed into a successor (continue-as-new, a cron's
+   * next run, a retry), `fn` is called again on the workflow id's latest run of that chain, so
+   * that a signal, cancel or terminate reaches the chain (and stops a cron).
+   */
+  private async onChain<R>(fn: (ref: ExecutionRef) => Promise<R>): Promise<R> {
+    try {
+      return await fn(this.ref());
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError) || !this.spec || !this.followRuns || this.currentRunId === undefined || this.currentRunId !== this.firstRunId) throw err;
+      const latest = await this.ctx.service.describeWorkflow({ workflowId: this.workflowId });
+      if (latest.runId === this.currentRunId || latest.firstExecutionRunId !== this.firstRunId) throw err;
+      return fn({ workflowId: this.workflowId, runId: latest.runId });
+    }
+  }
 }
 
 /** How a run that did not complete ended, in words: "failed", "was cancelled", "was terminated", "timed out". */
@@ -362,6 +394,20 @@ function executionDescription(d: WorkflowDescription): WorkflowExecutionDescript
   if (d.closeTime !== undefined) description.closeTime = new Date(d.closeTime);
   if (d.parent !== undefined) description.parentExecution = { ...d.parent };
   return description;
+}
+
+/** Temporal's options of `getHandle`. */
+export interface GetWorkflowHandleOptions {
+  /** Whether `result()` follows the run's successors (continue-as-new, cron, retries). Default true. */
+  followRuns?: boolean;
+  /** Accepted for Temporal's signature; deja's handle names its run by `runId`. */
+  firstExecutionRunId?: string;
+}
+
+function followRunsOption(where: string, value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${where}: followRuns must be true or false, got ${describe(value)}`);
+  return value;
 }
 
 const STATUS_BY_NAME = new Map<string, WorkflowStatus>(Object.entries(STATUS_NAMES).map(([status, name]) => [name, status as WorkflowStatus]));
@@ -399,16 +445,23 @@ export class WorkflowClient {
   ): Promise<WorkflowHandle<T> & { signaledRunId: string }> {
     const where = 'WorkflowClient.signalWithStart';
     const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs', ...CHAIN_START_OPTION_KEYS, 'followRuns']);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const signalArgs = options.signalArgs ?? [];
     if (!Array.isArray(signalArgs)) throw new InvalidArgumentError(`${where}: signalArgs must be an array, got ${describe(signalArgs)}`);
-    const handle = new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', options.workflowId), undefined, {
-      workflowType,
-      taskQueue: checkString(where, 'taskQueue', options.taskQueue),
-      workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
-    });
+    const handle = new WorkflowHandle<T>(
+      this.ctx,
+      checkString(where, 'workflowId', options.workflowId),
+      undefined,
+      {
+        workflowType,
+        taskQueue: checkString(where, 'taskQueue', options.taskQueue),
+        workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
+        chain: chainStartFields(where, options),
+      },
+      followRunsOption(where, options.followRuns),
+    );
     const signaledRunId = await handle.signalWithStart(options.signal, signalArgs as SA, args as Parameters<T>);
     return Object.assign(handle, { signaledRunId });
   }
@@ -467,14 +520,21 @@ export class WorkflowClient {
   async start<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowHandle<T>> {
     const where = 'WorkflowClient.start';
     const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', ...CHAIN_START_OPTION_KEYS, 'followRuns']);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
-    const handle = new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', options.workflowId), undefined, {
-      workflowType,
-      taskQueue: checkString(where, 'taskQueue', options.taskQueue),
-      workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
-    });
+    const handle = new WorkflowHandle<T>(
+      this.ctx,
+      checkString(where, 'workflowId', options.workflowId),
+      undefined,
+      {
+        workflowType,
+        taskQueue: checkString(where, 'taskQueue', options.taskQueue),
+        workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
+        chain: chainStartFields(where, options),
+      },
+      followRunsOption(where, options.followRuns),
+    );
     await handle.start(...(args as Parameters<T>));
     return handle;
   }
@@ -484,10 +544,20 @@ export class WorkflowClient {
     return (await this.start(workflow, options)).result();
   }
 
-  /** A handle to an existing workflow: a given run, or whichever run is latest. */
-  getHandle<T extends Workflow = Workflow>(workflowId: string, runId?: string): WorkflowHandle<T> {
+  /**
+   * A handle to an existing workflow: a given run, or whichever run is latest. `followRuns`
+   * (default true): whether `result()` follows the run's successors.
+   */
+  getHandle<T extends Workflow = Workflow>(workflowId: string, runId?: string, options?: GetWorkflowHandleOptions): WorkflowHandle<T> {
     const where = 'WorkflowClient.getHandle';
-    return new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', workflowId), runId === undefined ? undefined : checkString(where, 'runId', runId), undefined);
+    if (options !== undefined) checkOptionsObject(where, options, ['followRuns', 'firstExecutionRunId']);
+    return new WorkflowHandle<T>(
+      this.ctx,
+      checkString(where, 'workflowId', workflowId),
+      runId === undefined ? undefined : checkString(where, 'runId', runId),
+      undefined,
+      followRunsOption(where, options?.followRuns),
+    );
   }
 
   /**

@@ -30,3 +30,16 @@ export class ActivityCancelledError extends DejaError {
     super('DEJA_ACTIVITY_CANCELLED', message);
   }
 }
+
+/**
+ * `handle.result()` of a handle made with `followRuns: false`: the run continued as new, in run
+ * `newExecutionRunId` (Temporal's class).
+ */
+export class WorkflowContinuedAsNewError extends DejaError {
+  constructor(
+    message: string,
+    readonly newExecutionRunId: string,
+  ) {
+    super('DEJA_WORKFLOW_FAILED', message);
+  }
+}

@@ -31,7 +31,7 @@ export type {
 } from './client';
 export { ActivityCancelledError, WorkflowFailedError, WorkflowExecutionFailedError } from './errors';
 export { AsyncCompletionClient } from './async-completion';
-export { WorkflowUpdateStage, WorkflowIdConflictPolicy, WorkflowUpdateFailedError, WorkflowUpdateHandle, WithStartWorkflowOperation } from './updates';
+export { WorkflowUpdateStage, WorkflowUpdateFailedError, WorkflowUpdateHandle, WithStartWorkflowOperation } from './updates';
 export type { WorkflowUpdateOptions, UpdateCall, StartUpdateCall, WithStartWorkflowOperationOptions } from './updates';
 export type { AsyncCompletionClientOptions, FullActivityId, TaskToken } from './async-completion';
 export {
@@ -43,3 +43,7 @@ export {
   WorkflowNotFoundError,
 } from '../service-errors';
 export { WorkflowUpdateNotFoundError } from '../service-errors';
+export { WorkflowContinuedAsNewError } from './errors';
+export { WorkflowIdConflictPolicy } from './start-options';
+export type { ChainStartOptions, WorkflowRetryPolicy } from './start-options';
+export type { GetWorkflowHandleOptions } from './client';

@@ -17,13 +17,8 @@ export const WorkflowUpdateStage = {
 } as const;
 export type WorkflowUpdateStage = (typeof WorkflowUpdateStage)[keyof typeof WorkflowUpdateStage];
 
-/** Temporal's workflow id conflict policies that update-with-start allows. */
-export const WorkflowIdConflictPolicy = {
-  FAIL: 'FAIL',
-  USE_EXISTING: 'USE_EXISTING',
-  TERMINATE_EXISTING: 'TERMINATE_EXISTING',
-} as const;
-export type WorkflowIdConflictPolicy = (typeof WorkflowIdConflictPolicy)[keyof typeof WorkflowIdConflictPolicy];
+// Temporal's workflow id conflict policies (start-options.ts); update-with-start allows FAIL and USE_EXISTING.
+import { WorkflowIdConflictPolicy } from './start-options';
 
 /**
  * The update's outcome is a failure; `cause` says why, rebuilt as an error: the validator's

@@ -12,7 +12,7 @@ import { assertNever } from '../errors';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
 import { requestCancelRun, terminateRun } from './cancellation';
 import { startRun } from './executions';
-import type { Op } from './op';
+import { compact, type Op } from './op';
 import { DEFAULT_WORKFLOW_TASK_TIMEOUT_MS } from './requests';
 import { needWorkflowTask, type Closing } from './runs';
 
@@ -29,6 +29,10 @@ export async function startChild(op: Op, newId: () => string, parent: RunRecord,
     parentClosePolicy: c.parentClosePolicy,
     workflowIdReusePolicy: c.workflowIdReusePolicy,
     workflowTaskTimeoutMs,
+    workflowExecutionTimeoutMs: c.workflowExecutionTimeoutMs,
+    workflowRunTimeoutMs: c.workflowRunTimeoutMs,
+    retryPolicy: c.retryPolicy,
+    cronSchedule: c.cronSchedule,
     workflowTaskCompletedEventId: completedId,
   });
   try {
@@ -42,6 +46,12 @@ export async function startChild(op: Op, newId: () => string, parent: RunRecord,
         args: c.args,
         policy: c.workflowIdReusePolicy ?? 'allowDuplicate',
         workflowTaskTimeoutMs,
+        ...compact({
+          workflowExecutionTimeoutMs: c.workflowExecutionTimeoutMs,
+          workflowRunTimeoutMs: c.workflowRunTimeoutMs,
+          retryPolicy: c.retryPolicy,
+          cronSchedule: c.cronSchedule,
+        }),
       },
       { workflowId: parent.workflowId, runId: parent.runId, initiatedEventId: initiated.eventId, parentClosePolicy: c.parentClosePolicy },
     );
@@ -167,8 +177,7 @@ export async function reportToParent(op: Op, child: RunRecord, closing: Closing)
       op.append(parent, { type: 'childWorkflowExecutionCompleted', ...base, result: closing.result });
       break;
     case 'failed':
-      // deja runs a child once (no workflow retry policy yet): Temporal's state for that.
-      op.append(parent, { type: 'childWorkflowExecutionFailed', ...base, failure: closing.failure, retryState: 'retryPolicyNotSet' });
+      op.append(parent, { type: 'childWorkflowExecutionFailed', ...base, failure: closing.failure, retryState: closing.retryState ?? 'retryPolicyNotSet' });
       break;
     case 'cancelled':
       op.append(parent, { type: 'childWorkflowExecutionCanceled', ...base, details: closing.details });
@@ -177,8 +186,11 @@ export async function reportToParent(op: Op, child: RunRecord, closing: Closing)
       op.append(parent, { type: 'childWorkflowExecutionTerminated', ...base, reason: closing.reason });
       break;
     case 'timedOut':
-      op.append(parent, { type: 'childWorkflowExecutionTimedOut', ...base, retryState: 'timeout' });
+      op.append(parent, { type: 'childWorkflowExecutionTimedOut', ...base, retryState: closing.retryState ?? 'timeout' });
       break;
+    case 'continuedAsNew':
+      return; // its parent's entry points at the successor (chain.ts); not reached
+
     default:
       return assertNever(closing, 'closing');
   }

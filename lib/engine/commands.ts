@@ -12,6 +12,8 @@ import { requestCancelExternal, signalExternal, startChild } from './children';
 import { activityTaskId, compact, type Op } from './op';
 import { closeRun } from './runs';
 import { acceptUpdate, completeUpdate, rejectUpdate } from './updates';
+import { completeRun, continueAsNew, failRun } from './chain';
+import { parseCron } from '../cron';
 
 /** What a handler knows besides its command. */
 export interface CommandContext {
@@ -129,7 +131,8 @@ const handlers: CommandHandlers = {
     await tx.tasks.put(task);
   },
 
-  async startChildWorkflow(c, { op, run, completedId, newId }) {
+  async startChildWorkflow(c, { op, run, completedId, newId, where }) {
+    if (c.cronSchedule !== undefined) parseCron(`${where}: startChildWorkflow cronSchedule`, c.cronSchedule);
     await startChild(op, newId, run, c, completedId);
   },
 
@@ -141,14 +144,13 @@ const handlers: CommandHandlers = {
     await requestCancelExternal(op, run, c, completedId);
   },
 
-  async completeWorkflow(c, { op, run, completedId }) {
-    op.append(run, { type: 'workflowExecutionCompleted', result: c.result, workflowTaskCompletedEventId: completedId });
-    await closeRun(op, run, compact({ status: 'completed' as const, result: c.result }));
+  // A cron's next run, or a retry, may follow (chain.ts).
+  async completeWorkflow(c, { op, run, completedId, newId }) {
+    await completeRun(op, newId, run, c.result, completedId);
   },
 
-  async failWorkflow(c, { op, run, completedId }) {
-    op.append(run, { type: 'workflowExecutionFailed', failure: c.failure, workflowTaskCompletedEventId: completedId });
-    await closeRun(op, run, { status: 'failed', failure: c.failure });
+  async failWorkflow(c, { op, run, completedId, newId }) {
+    await failRun(op, newId, run, c.failure, completedId);
   },
 
   async cancelWorkflow(c, { op, run, completedId }) {
@@ -156,7 +158,9 @@ const handlers: CommandHandlers = {
     await closeRun(op, run, compact({ status: 'cancelled' as const, details: c.details }));
   },
 
-  continueAsNew: notYet,
+  async continueAsNew(c, { op, run, completedId, newId }) {
+    await continueAsNew(op, newId, run, c, completedId);
+  },
   scheduleLocalActivity: notYet,
   setPatchMarker: notYet,
   upsertSearchAttributes: notYet,

@@ -218,7 +218,7 @@ export class Engine {
     return this.write(
       'pollWorkflowTask',
       now,
-      (op) => workflowTasks.claimWorkflowTask(op, this.newId(), queue, who),
+      (op) => workflowTasks.claimWorkflowTask(op, this.newId(), queue, who, this.limits),
       // A run whose history is full is closed, and the poll takes the next task.
       'retry',
     );
@@ -292,7 +292,7 @@ export class Engine {
   /** Fires due timers and processes ended leases; returns when time-driven work is next due. */
   async tick(now: number): Promise<number | undefined> {
     // A run whose history is full is closed (its timers and tasks go with it), and the batch runs again.
-    while ((await this.write('tick', now, timers.tickBatch, 'retry')) > 0);
+    while ((await this.write('tick', now, (op) => timers.tickBatch(op, this.newId), 'retry')) > 0);
     return this.read(now, timers.nextDueAt);
   }
 }

@@ -11,63 +11,68 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../
 import { requestCancelRun, terminateRun } from './cancellation';
 import { compact, type Op } from './op';
 import type { CancelRequest, ListRequest, SignalRequest, SignalWithStartRequest, StartRequest, TerminateRequest } from './requests';
-import { needWorkflowTask, scheduleWorkflowTask } from './runs';
+import { needWorkflowTask } from './runs';
+import { createRun, RUN_TIMEOUT_FAILURE } from './chain';
+import { parseCron } from '../cron';
 
 export async function startWorkflow(op: Op, newId: () => string, request: StartRequest): Promise<{ runId: string; started: boolean }> {
-  return { runId: (await startRun(op, newId, request)).runId, started: true };
+  const { run, started } = await startOrUse(op, newId, request);
+  return { runId: run.runId, started };
 }
 
-/** Starts a run under the id-reuse policy (a child's with its parent link) and schedules its first task. */
+/**
+ * Starts a run under the id conflict policy (a running run with the id: fail, use it, or
+ * terminate it) and the id-reuse policy (closed runs with the id), a child's with its parent
+ * link, and schedules its first task: now, or after the start delay or at the cron's first fire
+ * time (chain.ts). With 'useExisting' it returns the running run.
+ */
 export async function startRun(op: Op, newId: () => string, request: StartRequest, parent?: RunRecord['parent']): Promise<RunRecord> {
+  return (await startOrUse(op, newId, request, parent)).run;
+}
+
+async function startOrUse(op: Op, newId: () => string, request: StartRequest, parent?: RunRecord['parent']): Promise<{ run: RunRecord; started: boolean }> {
   const { workflowId, workflowType, taskQueue, args, policy, workflowTaskTimeoutMs } = request;
   const latest = await op.tx.runs.latest(workflowId);
   if (latest?.status === 'running') {
-    throw new WorkflowExecutionAlreadyStartedError(`workflow "${workflowId}" is already running (run ${latest.runId})`, workflowId, workflowType);
-  }
-  if (latest && (policy === 'rejectDuplicate' || (policy === 'allowDuplicateFailedOnly' && latest.status !== 'failed'))) {
+    const conflict = request.conflictPolicy ?? 'fail';
+    if (conflict === 'useExisting') return { run: (await op.run(latest.runId))!, started: false };
+    if (conflict === 'terminateExisting') {
+      const existing = (await op.run(latest.runId))!;
+      await terminateRun(op, existing, { reason: 'terminated by a new start (workflowIdConflictPolicy TERMINATE_EXISTING)', identity: request.identity });
+    } else {
+      throw new WorkflowExecutionAlreadyStartedError(`workflow "${workflowId}" is already running (run ${latest.runId})`, workflowId, workflowType);
+    }
+  } else if (latest && (policy === 'rejectDuplicate' || (policy === 'allowDuplicateFailedOnly' && latest.status !== 'failed'))) {
     throw new WorkflowExecutionAlreadyStartedError(
       `workflow "${workflowId}" already ran (run ${latest.runId}, ${latest.status}) and workflowIdReusePolicy "${policy}" forbids another run`,
       workflowId,
       workflowType,
     );
   }
-  const runId = newId();
-  const run: RunRecord = {
-    workflowId,
-    runId,
-    workflowType,
-    taskQueue,
-    status: 'running',
-    startTime: op.now,
-    nextEventId: 1,
-    lastEventTime: op.now,
-    historyBytes: 0,
-    historySizeWarned: false,
-    workflowTaskTimeoutMs,
-    workflowTaskPending: false,
-  };
-  if (parent) run.parent = parent;
-  if (request.memo !== undefined) run.memo = request.memo;
-  if (request.searchAttributes !== undefined) run.searchAttributes = request.searchAttributes;
-  op.newRun(run);
-  op.append(run, {
-    type: 'workflowExecutionStarted',
-    workflowType,
-    workflowId,
-    runId,
-    firstExecutionRunId: runId,
-    taskQueue,
-    input: args,
-    attempt: 1,
-    randomnessSeed: newId().replace(/-/g, ''),
-    workflowTaskTimeoutMs,
-    parent: parent && { workflowId: parent.workflowId, runId: parent.runId, initiatedEventId: parent.initiatedEventId },
-    memo: request.memo,
-    searchAttributes: request.searchAttributes,
-    identity: request.identity,
-  });
-  await scheduleWorkflowTask(op, run, 1, op.now);
-  return run;
+  const cronAt = request.cronSchedule === undefined ? undefined : parseCron('cronSchedule', request.cronSchedule).next(op.now);
+  const backoffMs = cronAt !== undefined ? cronAt - op.now : (request.startDelayMs ?? 0);
+  const run = await createRun(
+    op,
+    newId,
+    compact({
+      workflowId,
+      workflowType,
+      taskQueue,
+      args,
+      workflowTaskTimeoutMs,
+      attempt: 1,
+      backoffMs,
+      cronSchedule: request.cronSchedule,
+      retryPolicy: request.retryPolicy,
+      workflowExecutionTimeoutMs: request.workflowExecutionTimeoutMs,
+      workflowRunTimeoutMs: request.workflowRunTimeoutMs,
+      memo: request.memo,
+      searchAttributes: request.searchAttributes,
+      parent,
+      identity: request.identity,
+    }),
+  );
+  return { run, started: true };
 }
 
 /**
@@ -147,10 +152,16 @@ export async function workflowOutcome(op: Op, ref: ExecutionRef): Promise<{ work
   if (run.status === 'running') return { workflowId, runId };
   const [last] = await op.tx.history.read(runId, run.nextEventId - 2);
   if (last?.type === 'workflowExecutionCompleted') {
-    return { workflowId, runId, outcome: compact({ status: 'completed' as const, runId, result: last.result }) };
+    return { workflowId, runId, outcome: compact({ status: 'completed' as const, runId, result: last.result, newRunId: last.newExecutionRunId }) };
   }
   if (last?.type === 'workflowExecutionFailed') {
-    return { workflowId, runId, outcome: { status: 'failed', runId, failure: last.failure } };
+    return { workflowId, runId, outcome: compact({ status: 'failed' as const, runId, failure: last.failure, newRunId: last.newExecutionRunId }) };
+  }
+  if (last?.type === 'workflowExecutionTimedOut') {
+    return { workflowId, runId, outcome: compact({ status: 'timedOut' as const, runId, failure: { ...RUN_TIMEOUT_FAILURE }, newRunId: last.newExecutionRunId }) };
+  }
+  if (last?.type === 'workflowExecutionContinuedAsNew') {
+    return { workflowId, runId, outcome: { status: 'continuedAsNew', runId, newRunId: last.newExecutionRunId } };
   }
   if (last?.type === 'workflowExecutionCanceled') {
     const failure: WireFailure = compact({ kind: 'cancelled' as const, message: 'Workflow execution cancelled', details: last.details });

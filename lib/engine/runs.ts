@@ -4,7 +4,7 @@
  * A run has at most one workflow task, scheduled or started (`run.workflowTask`); events that
  * arrive while it is started set `workflowTaskPending`, so another task follows it.
  */
-import type { Payload, WireFailure } from '../../runtime/protocol';
+import type { Payload, RetryState, WireFailure } from '../../runtime/protocol';
 import type { RunRecord } from '../backends/store';
 import type { WorkflowStatus } from '../service';
 import { applyParentClosePolicy, reportToParent } from './children';
@@ -16,11 +16,13 @@ import { closeUpdates } from './updates';
 
 /** How a run closed, as its closing event says: what its parent is told. */
 export type Closing =
-  | { status: 'completed'; result?: Payload }
-  | { status: 'failed'; failure: WireFailure }
+  | { status: 'completed'; result?: Payload; newRunId?: string }
+  | { status: 'failed'; failure: WireFailure; retryState?: RetryState; newRunId?: string }
   | { status: 'cancelled'; details?: Payload[] }
   | { status: 'terminated'; reason?: string }
-  | { status: 'timedOut' };
+  | { status: 'timedOut'; retryState?: RetryState; newRunId?: string }
+  /** The chain goes on in `newRunId` (chain.ts): the parent is not told of this run. */
+  | { status: 'continuedAsNew'; newRunId: string };
 
 /**
  * Closes a run whose closing event the caller has appended: its tasks and timers go, its queries
@@ -43,7 +45,8 @@ export async function closeRun(op: Op, run: RunRecord, closing: Closing): Promis
   op.wake({ type: 'runClosed', runId: run.runId });
   await applyParentClosePolicy(op, run);
   await reportToParent(op, run, closing);
-  if (run.scheduleId !== undefined) await scheduledRunClosed(op, run, closing);
+  // A run with a successor (chain.ts) is not the end of what the schedule started.
+  if (run.scheduleId !== undefined && run.newRunId === undefined) await scheduledRunClosed(op, run, closing);
 }
 
 export async function scheduleWorkflowTask(op: Op, run: RunRecord, attempt: number, visibleAt: number): Promise<void> {
@@ -67,11 +70,24 @@ export async function scheduleWorkflowTask(op: Op, run: RunRecord, attempt: numb
  * them; a started one did not, so another must follow it.
  */
 export async function needWorkflowTask(op: Op, run: RunRecord): Promise<void> {
+  if (!run.workflowTask && (await firstTaskWaits(op, run))) return;
   if (!run.workflowTask) await scheduleWorkflowTask(op, run, 1, op.now);
   else if (run.workflowTask.startedEventId !== undefined) {
     run.workflowTaskPending = true;
     op.changed(run);
   }
+}
+
+/**
+ * A run whose first workflow task waits (cron, retry backoff, start delay; chain.ts) keeps what
+ * arrives for that task, unless a cancel request came: then the task is due now, and the
+ * 'workflowBackoff' timer goes.
+ */
+async function firstTaskWaits(op: Op, run: RunRecord): Promise<boolean> {
+  if (run.executionTime === undefined || run.executionTime <= run.startTime) return false;
+  if (run.executionTime > op.now && !run.cancelRequested) return true;
+  await op.tx.timers.delete(run.runId, 'workflowBackoff', 0);
+  return false;
 }
 
 /** The next attempt of a failed or timed-out workflow task, after its backoff. */

@@ -208,7 +208,9 @@ async function takeAction(op: Op, s: ScheduleRecord, scheduledAt: number, overla
       s.info.numActionsSkippedOverlap += s.buffered.length;
       s.buffered = [scheduledAt];
       for (const ref of [...s.info.runningWorkflows]) {
-        const run = await op.run(ref.runId);
+        // The chain's latest run: the one listed may have continued as new (or been retried).
+        const latest = await op.tx.runs.latest(ref.workflowId);
+        const run = latest && (await op.run(latest.runId));
         if (run?.status !== 'running') continue;
         const reason = `schedule "${s.scheduleId}": overlap policy ${overlap} for the action due at ${new Date(scheduledAt).toISOString()}`;
         // A termination closes the run at once: scheduledRunClosed starts the buffered action.
@@ -252,7 +254,8 @@ export async function fireSchedule(op: Op, timer: TimerRecord): Promise<void> {
 export async function scheduledRunClosed(op: Op, run: RunRecord, closing: Closing): Promise<void> {
   const s = await load(op, run.scheduleId!);
   if (!s) return; // the schedule was deleted; its workflows live on
-  s.info.runningWorkflows = s.info.runningWorkflows.filter((r) => r.runId !== run.runId);
+  // By workflow id: a run that continued (continue-as-new, a retry, its cron) keeps its place until its chain ends.
+  s.info.runningWorkflows = s.info.runningWorkflows.filter((r) => r.workflowId !== run.workflowId);
   const { state, policies } = s.definition;
   if (policies.pauseOnFailure && (closing.status === 'failed' || closing.status === 'timedOut') && !state.paused) {
     state.paused = true;

@@ -6,21 +6,22 @@
  */
 import type { TimeoutType } from '../../runtime/protocol';
 import type { TaskRecord, TimerRecord } from '../backends/store';
-import { assertNever, DejaError } from '../errors';
+import { assertNever } from '../errors';
 import { appendActivityStarted, finishActivity, retryActivity, scheduleToCloseDeadline, timeoutFailure } from './activity-tasks';
 import { activityTaskId, type Op } from './op';
 import { activityRetry } from './retry';
 import { needWorkflowTask, retryWorkflowTask } from './runs';
 import { fireSchedule } from './schedules';
+import { backoffEnded, executionTimedOut, failRun, RUN_TIMEOUT_FAILURE } from './chain';
 import { workflowTaskEnded } from './workflow-tasks';
 
 /** Due timers and lease ends processed per tick transaction, to keep transactions short. */
 export const TICK_BATCH = 100;
 
 /** Fires due timers and ends due leases, up to TICK_BATCH each; returns how many it processed. */
-export async function tickBatch(op: Op): Promise<number> {
+export async function tickBatch(op: Op, newId: () => string): Promise<number> {
   const timers = await op.tx.timers.takeDue(op.now, TICK_BATCH);
-  for (const timer of timers) await fireTimer(op, timer);
+  for (const timer of timers) await fireTimer(op, timer, newId);
   const expired = await op.tx.tasks.expireLeases(op.now, TICK_BATCH);
   for (const task of expired) await expireLease(op, task);
   return timers.length + expired.length;
@@ -33,7 +34,7 @@ export async function nextDueAt(op: Op): Promise<number | undefined> {
   return taskAt === undefined ? timerAt : Math.min(timerAt, taskAt);
 }
 
-async function fireTimer(op: Op, timer: TimerRecord): Promise<void> {
+async function fireTimer(op: Op, timer: TimerRecord, newId: () => string): Promise<void> {
   // A schedule's timer belongs to no run.
   if (timer.kind === 'schedule') return fireSchedule(op, timer);
   const run = await op.openRun(timer.runId, `${timer.kind} ${timer.ref}`);
@@ -56,11 +57,11 @@ async function fireTimer(op: Op, timer: TimerRecord): Promise<void> {
       return finishActivity(op, run, task);
     }
     case 'workflowBackoff':
-      throw new DejaError('DEJA_INTERNAL', `deja engine: ${timer.kind} timers are not built yet`);
+      return backoffEnded(op, run);
     case 'workflowRunTimeout':
-      throw new DejaError('DEJA_INTERNAL', `deja engine: ${timer.kind} timers are not built yet`);
+      return failRun(op, newId, run, RUN_TIMEOUT_FAILURE, undefined);
     case 'workflowExecutionTimeout':
-      throw new DejaError('DEJA_INTERNAL', `deja engine: ${timer.kind} timers are not built yet`);
+      return executionTimedOut(op, run);
     default:
       return assertNever(timer.kind, 'timer kind');
   }

@@ -25,7 +25,13 @@ export async function workflowWorkWaiting(op: Op, queue: string): Promise<boolea
 }
 
 /** Claims a query task, else a workflow task, of the queue; null when there is none. */
-export async function claimWorkflowTask(op: Op, token: string, queue: string, who: string): Promise<WorkflowTask | QueryTask | null> {
+export async function claimWorkflowTask(
+  op: Op,
+  token: string,
+  queue: string,
+  who: string,
+  warn?: { warnHistoryEvents: number; warnHistoryBytes: number },
+): Promise<WorkflowTask | QueryTask | null> {
   const query = await op.tx.queries.claim(queue, token);
   if (query) {
     const { workflowId, runId, workflowType, queryType, args } = query;
@@ -35,7 +41,11 @@ export async function claimWorkflowTask(op: Op, token: string, queue: string, wh
   if (!task) return null;
   const run = await op.openRun(task.runId, `workflow task ${task.taskId}`);
   const wft = run.workflowTask!;
-  const started = op.append(run, { type: 'workflowTaskStarted', scheduledEventId: wft.scheduledEventId, identity: who });
+  // The history's size before this event, and Temporal's hint to continue as new once the history
+  // passes its warning threshold (the event makes it nextEventId events long).
+  const historySizeBytes = run.historyBytes;
+  const suggestContinueAsNew = warn !== undefined && (run.nextEventId > warn.warnHistoryEvents || historySizeBytes > warn.warnHistoryBytes);
+  const started = op.append(run, { type: 'workflowTaskStarted', scheduledEventId: wft.scheduledEventId, identity: who, historySizeBytes, suggestContinueAsNew });
   wft.startedEventId = started.eventId;
   op.due(task.lease!.expiresAt);
   const updates = deliverUpdates(op, run, started.eventId);

@@ -31,7 +31,7 @@ export interface TestEnv {
   worker: Worker;
   taskQueue: string;
   /** Starts a workflow, sends the given signals after their delays, and returns its history. */
-  record(workflowType: string, args: unknown[], signals?: RecordAction[]): Promise<History>;
+  record(workflowType: string, args: unknown[], signals?: RecordAction[], startOptions?: Record<string, unknown>): Promise<History>;
   close(): Promise<void>;
 }
 
@@ -53,8 +53,8 @@ export async function startEnv(options: Partial<WorkerOptions> = {}): Promise<Te
     client,
     worker,
     taskQueue,
-    async record(workflowType, args, signals = []) {
-      const handle = await client.start(workflowType, { taskQueue, workflowId: `${workflowType}-${randomUUID()}`, args });
+    async record(workflowType, args, signals = [], startOptions = {}) {
+      const handle = await client.start(workflowType, { taskQueue, workflowId: `${workflowType}-${randomUUID()}`, args, ...startOptions });
       await Promise.all(
         // A signal to a run that has already closed is refused (WorkflowNotFoundError): expected
         // when the script finished without waiting for it.

@@ -220,7 +220,7 @@ export async function childStartWorkflow(): Promise<unknown[]> {
 /** Child options that deja refuses, each with its message. */
 export async function childOptionsWorkflow(): Promise<string[]> {
   const out: string[] = [];
-  const tries: Record<string, unknown>[] = [{ cronSchedule: '* * * * *' }, { retry: {} }, { workflowIdReusePolicy: 'TERMINATE_IF_RUNNING' }, { color: 'red' }, { cancellationType: 'NEVER' }];
+  const tries: Record<string, unknown>[] = [{ workflowRunTimeout: 'forever' }, { retry: { maximumAttempts: -1 } }, { workflowIdReusePolicy: 'TERMINATE_IF_RUNNING' }, { color: 'red' }, { cancellationType: 'NEVER' }];
   for (const options of tries) {
     try {
       await startChild('childFn', options as never);

@@ -2,8 +2,8 @@
  * The test workflows after an incompatible change: each keeps its name but emits other commands.
  * Replaying replay-fixtures/ against this module must fail with DeterminismViolationError.
  */
-import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo } from 'deja/workflow';
 import { defineUpdate, allHandlersFinished } from 'deja/workflow';
+import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo, makeContinueAsNewFunc } from 'deja/workflow';
 import type * as activities from './activities';
 
 const { greet, charge, fail } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
@@ -90,4 +90,18 @@ export async function updateFixtureWorkflow(): Promise<string[]> {
   await condition(() => done);
   await condition(allHandlersFinished);
   return log;
+}
+
+/** Continues as new under another workflow type. */
+export async function countdownWorkflow(n: number, seen: number[] = []): Promise<unknown> {
+  if (n > 0) {
+    await greet(`run ${n}`);
+    await makeContinueAsNewFunc({ workflowType: 'chainInfoWorkflow' })(n - 1, [...seen, n]);
+  }
+  return seen;
+}
+
+/** The cron's first run no longer fails. */
+export async function cronWorkflow(): Promise<string> {
+  return `no failure at ${new Date().toISOString()}`;
 }

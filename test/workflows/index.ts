@@ -330,3 +330,4 @@ export async function badResultWorkflow(): Promise<string> {
   }
 }
 export * from './updates';
+export * from './continue-as-new';
