@@ -60,3 +60,12 @@ export type {
   WorkflowInfo,
 } from '../runtime/protocol';
 export { PROTOCOL_VERSION } from '../runtime/protocol';
+export { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '../runtime/search-attributes';
+export type {
+  SearchAttributeKey,
+  SearchAttributePair,
+  SearchAttributeUpdatePair,
+  LegacySearchAttributes as SearchAttributes,
+  SearchAttributeValueLegacy as SearchAttributeValue,
+  IndexedValueTypeMapping,
+} from '../runtime/search-attributes';

@@ -4,8 +4,9 @@
  * command and is resolved by the job that answers it (internals.ts); cancelling the scope of a child
  * cancels it as its `cancellationType` says.
  */
-import { ArrayIsArray, PromisePrototypeThen, TypeError, record } from './primordials';
-import type { ParentClosePolicy as WireParentClosePolicy, WorkflowIdReusePolicy as WireIdReusePolicy, SignalDefinition } from './protocol';
+import { ArrayIsArray, ObjectKeys, PromisePrototypeThen, TypeError, own, put, record } from './primordials';
+import { startSearchAttributesToWire, type LegacySearchAttributes, type SearchAttributePair, type TypedSearchAttributes } from './search-attributes';
+import type { Payload, ParentClosePolicy as WireParentClosePolicy, WorkflowIdReusePolicy as WireIdReusePolicy, SignalDefinition } from './protocol';
 import { getState, type ChildCancellation, type ChildWorkflowFields } from './internals';
 import { CancellationScope } from './cancellation-scope';
 import { checkKeys, checkPayloads, enumOption } from './workflow';
@@ -59,6 +60,12 @@ export interface ChildWorkflowOptions {
   cancellationType?: ChildWorkflowCancellationType;
   workflowIdReusePolicy?: WorkflowIdReusePolicy | `WORKFLOW_ID_REUSE_POLICY_${WorkflowIdReusePolicy}`;
   workflowTaskTimeout?: Duration;
+  /** Memo fields of the child (any JSON values). */
+  memo?: Record<string, unknown>;
+  /** The child's search attributes in Temporal's legacy form (`{ Name: [values] }`). */
+  searchAttributes?: LegacySearchAttributes;
+  /** The child's search attributes, typed (a typed value wins over a legacy one of the same name). */
+  typedSearchAttributes?: SearchAttributePair[] | TypedSearchAttributes;
 }
 
 const OPTION_KEYS = [
@@ -75,9 +82,10 @@ const OPTION_KEYS = [
   'cronSchedule',
   'memo',
   'searchAttributes',
+  'typedSearchAttributes',
 ];
 /** Temporal's options that deja does not carry yet: refused rather than silently ignored. */
-const NOT_YET = ['workflowExecutionTimeout', 'workflowRunTimeout', 'retry', 'cronSchedule', 'memo', 'searchAttributes'];
+const NOT_YET = ['workflowExecutionTimeout', 'workflowRunTimeout', 'retry', 'cronSchedule'];
 
 const PARENT_CLOSE: Record<string, WireParentClosePolicy> = record({
   TERMINATE: 'terminate',
@@ -174,6 +182,9 @@ export function startChild<T extends Workflow>(workflow: string | T, options?: C
     fields.workflowIdReusePolicy = ID_REUSE[enumOption('startChild workflowIdReusePolicy', opts.workflowIdReusePolicy, ID_REUSE_NAMES)];
   }
   if (opts.workflowTaskTimeout !== undefined) fields.workflowTaskTimeoutMs = durationToMs(opts.workflowTaskTimeout, 'startChild workflowTaskTimeout');
+  if (opts.memo !== undefined) fields.memo = childMemo(opts.memo);
+  const searchAttributes = startSearchAttributesToWire('startChild', opts.searchAttributes, opts.typedSearchAttributes);
+  if (searchAttributes !== undefined) fields.searchAttributes = searchAttributes;
   const cancellation: ChildCancellation = enumOption('startChild cancellationType', opts.cancellationType ?? 'WAIT_CANCELLATION_COMPLETED', CANCELLATION_NAMES);
   const child = state.startChild(fields, cancellation, CancellationScope.current());
   return PromisePrototypeThen(child.started, (runId: string) => {
@@ -192,6 +203,18 @@ export function startChild<T extends Workflow>(workflow: string | T, options?: C
     };
     return handle;
   });
+}
+
+/** A child's memo: its fields as JSON copies (a field set to undefined is left out). */
+function childMemo(memo: unknown): Record<string, Payload> {
+  if (typeof memo !== 'object' || memo === null || ArrayIsArray(memo)) throw new TypeError('startChild: memo must be an object of memo fields');
+  const out: Record<string, Payload> = record({});
+  const names = ObjectKeys(memo);
+  for (let i = 0; i < names.length; i++) {
+    const value = own(memo, names[i]);
+    if (value !== undefined) put(out, names[i], checkPayloads([value], `startChild memo field ${names[i]}`)[0]);
+  }
+  return out;
 }
 
 /** Starts a child workflow and waits for its result: `startChild` then `result()`. */

@@ -46,5 +46,15 @@ export {
 } from './failure';
 export type { ApplicationFailureOptions, WorkflowExecution } from './failure';
 export { DeterminismViolationError, IllegalStateError } from './errors';
-export type { WorkflowInfo } from './protocol';
 export type { Duration } from './time';
+export { upsertSearchAttributes, upsertMemo } from './upserts';
+export { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from './search-attributes';
+export type {
+  WorkflowInfoView as WorkflowInfo,
+  SearchAttributeKey,
+  SearchAttributePair,
+  SearchAttributeUpdatePair,
+  LegacySearchAttributes as SearchAttributes,
+  SearchAttributeValueLegacy as SearchAttributeValue,
+  IndexedValueTypeMapping,
+} from './search-attributes';

@@ -21,11 +21,12 @@ import {
   record,
   tryGet,
 } from './primordials';
-import type { Payload, QueryDefinition, RetryPolicy, ScheduleActivityCommand, SignalDefinition, WorkflowInfo } from './protocol';
+import type { Payload, QueryDefinition, RetryPolicy, ScheduleActivityCommand, SignalDefinition } from './protocol';
 import { getState, type ActivityCancellation, type QueryHandler, type SignalHandler } from './internals';
 import { CancellationScope } from './cancellation-scope';
 import { durationToMs, optionalDurationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
+import { workflowInfoView, type WorkflowInfoView } from './search-attributes';
 
 /** Defined in the protocol, where client code can see them too. */
 export type { QueryDefinition, SignalDefinition };
@@ -274,8 +275,8 @@ export function setHandler(def: SignalDefinition<any[]> | QueryDefinition<unknow
 }
 
 /** Information about the running workflow. */
-export function workflowInfo(): WorkflowInfo {
-  return { ...getState('workflowInfo').info };
+export function workflowInfo(): WorkflowInfoView {
+  return workflowInfoView(getState('workflowInfo').info);
 }
 
 /** A version-4 UUID from the workflow's seeded PRNG: the same on every replay. */

@@ -6,12 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { failureToError } from '../../runtime/failure';
-import type { QueryDefinition, SignalDefinition } from '../../runtime/protocol';
+import type { Payload, QueryDefinition, SearchAttributes, SignalDefinition } from '../../runtime/protocol';
+import type { LegacySearchAttributes, TypedSearchAttributes } from '../../runtime/search-attributes';
 import { assertNever, checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
 import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
 import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
 import { WorkflowFailedError } from './errors';
+import { describeVisibility, visibilityStartFields, VISIBILITY_START_KEYS, type VisibilityStartOptions } from './visibility';
 
 /** A workflow function: its `.name` is the workflow type. */
 export type Workflow = (...args: any[]) => Promise<unknown>;
@@ -27,7 +29,7 @@ export type WorkflowIdReusePolicyOption =
   | 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY'
   | 'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE';
 
-export interface WorkflowStartOptions<T extends Workflow = Workflow> {
+export interface WorkflowStartOptions<T extends Workflow = Workflow> extends VisibilityStartOptions {
   args?: Parameters<T>;
   taskQueue: string;
   workflowId: string;
@@ -77,13 +79,22 @@ export interface WorkflowExecutionDescription {
   historySize: number;
   /** Set for a child workflow: the run that started it. */
   parentExecution?: { workflowId: string; runId: string };
+  memo?: Record<string, unknown>;
+  /** Temporal's legacy form, `{ Name: [values] }`. */
+  searchAttributes: LegacySearchAttributes;
+  typedSearchAttributes: TypedSearchAttributes;
 }
 
 /** What `client.list()` yields: the description of each run, newest first. */
 export type WorkflowExecutionInfo = WorkflowExecutionDescription;
 
-/** Filters of `client.list()`. Temporal's `query` (a visibility filter) is not supported yet. */
+/** Filters of `client.list()`; all given must hold. */
 export interface ListOptions {
+  /**
+   * Temporal's list filter, such as "WorkflowType = 'order' AND ExecutionStatus = 'Running' ORDER
+   * BY StartTime DESC" (the README's "Finding workflows" lists the language).
+   */
+  query?: string;
   workflowId?: string;
   workflowType?: string;
   taskQueue?: string;
@@ -110,6 +121,8 @@ interface StartSpec {
   workflowType: string;
   taskQueue: string;
   workflowIdReusePolicy?: WorkflowIdReusePolicy;
+  memo?: Record<string, Payload>;
+  searchAttributes?: SearchAttributes;
 }
 
 const TEMPORAL_REUSE_POLICIES: Record<string, WorkflowIdReusePolicy> = {
@@ -238,6 +251,8 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       taskQueue: this.spec.taskQueue,
       args: workflowArgs,
       workflowIdReusePolicy: this.spec.workflowIdReusePolicy,
+      ...(this.spec.memo === undefined ? {} : { memo: this.spec.memo }),
+      ...(this.spec.searchAttributes === undefined ? {} : { searchAttributes: this.spec.searchAttributes }),
       identity: this.ctx.identity,
       signalName,
       signalArgs,
@@ -260,6 +275,8 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       taskQueue: this.spec.taskQueue,
       args,
       workflowIdReusePolicy: this.spec.workflowIdReusePolicy,
+      ...(this.spec.memo === undefined ? {} : { memo: this.spec.memo }),
+      ...(this.spec.searchAttributes === undefined ? {} : { searchAttributes: this.spec.searchAttributes }),
       identity: this.ctx.identity,
     });
     this.currentRunId = this.firstRunId = runId;
@@ -338,6 +355,7 @@ function executionDescription(d: WorkflowDescription): WorkflowExecutionDescript
     startTime: new Date(d.startTime),
     historyLength: d.historyLength,
     historySize: d.historySizeBytes,
+    ...describeVisibility(d),
   };
   if (d.closeTime !== undefined) description.closeTime = new Date(d.closeTime);
   if (d.parent !== undefined) description.parentExecution = { ...d.parent };
@@ -373,7 +391,7 @@ export class WorkflowClient {
   ): Promise<WorkflowHandle<T> & { signaledRunId: string }> {
     const where = 'WorkflowClient.signalWithStart';
     const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs', ...VISIBILITY_START_KEYS]);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const signalArgs = options.signalArgs ?? [];
@@ -382,6 +400,7 @@ export class WorkflowClient {
       workflowType,
       taskQueue: checkString(where, 'taskQueue', options.taskQueue),
       workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
+      ...visibilityStartFields(where, options),
     });
     const signaledRunId = await handle.signalWithStart(options.signal, signalArgs as SA, args as Parameters<T>);
     return Object.assign(handle, { signaledRunId });
@@ -390,10 +409,7 @@ export class WorkflowClient {
   /** Every run, newest first, fetched a page at a time; filters as `ListOptions` says. */
   list(options: ListOptions = {}): AsyncIterable<WorkflowExecutionInfo> {
     const where = 'WorkflowClient.list';
-    if ('query' in (options as object)) {
-      throw new InvalidArgumentError(`${where}: a query (Temporal's visibility filter) is not supported yet; filter with workflowId, workflowType, taskQueue or status`);
-    }
-    checkOptionsObject(where, options, ['workflowId', 'workflowType', 'taskQueue', 'status', 'pageSize']);
+    checkOptionsObject(where, options, ['query', 'workflowId', 'workflowType', 'taskQueue', 'status', 'pageSize']);
     let status: WorkflowStatus | undefined;
     if (options.status !== undefined) {
       status = STATUS_BY_NAME.get(options.status as string);
@@ -413,17 +429,27 @@ export class WorkflowClient {
     };
   }
 
+  /**
+   * How many runs match Temporal's list filter (every run when absent), as Temporal's
+   * `client.workflow.count(query)`: `{ count }`. A filter with ORDER BY is refused.
+   */
+  async count(query?: string): Promise<{ count: number }> {
+    if (query !== undefined && typeof query !== 'string') throw new InvalidArgumentError(`WorkflowClient.count: query must be a string, got ${describe(query)}`);
+    return this.ctx.service.countWorkflows(query === undefined ? {} : { query });
+  }
+
   /** Starts a workflow; the handle knows its run (`runId`, `firstExecutionRunId`). */
   async start<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowHandle<T>> {
     const where = 'WorkflowClient.start';
     const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', ...VISIBILITY_START_KEYS]);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const handle = new WorkflowHandle<T>(this.ctx, checkString(where, 'workflowId', options.workflowId), undefined, {
       workflowType,
       taskQueue: checkString(where, 'taskQueue', options.taskQueue),
       workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
+      ...visibilityStartFields(where, options),
     });
     await handle.start(...(args as Parameters<T>));
     return handle;

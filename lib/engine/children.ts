@@ -29,6 +29,8 @@ export async function startChild(op: Op, newId: () => string, parent: RunRecord,
     parentClosePolicy: c.parentClosePolicy,
     workflowIdReusePolicy: c.workflowIdReusePolicy,
     workflowTaskTimeoutMs,
+    memo: c.memo,
+    searchAttributes: c.searchAttributes,
     workflowTaskCompletedEventId: completedId,
   });
   try {
@@ -42,6 +44,8 @@ export async function startChild(op: Op, newId: () => string, parent: RunRecord,
         args: c.args,
         policy: c.workflowIdReusePolicy ?? 'allowDuplicate',
         workflowTaskTimeoutMs,
+        memo: c.memo,
+        searchAttributes: c.searchAttributes,
       },
       { workflowId: parent.workflowId, runId: parent.runId, initiatedEventId: initiated.eventId, parentClosePolicy: c.parentClosePolicy },
     );

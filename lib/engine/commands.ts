@@ -11,6 +11,7 @@ import { finishActivity, scheduleToCloseDeadline } from './activity-tasks';
 import { requestCancelExternal, signalExternal, startChild } from './children';
 import { activityTaskId, compact, type Op } from './op';
 import { closeRun } from './runs';
+import { modifyWorkflowProperties, upsertSearchAttributes } from './visibility';
 
 /** What a handler knows besides its command. */
 export interface CommandContext {
@@ -158,8 +159,8 @@ const handlers: CommandHandlers = {
   continueAsNew: notYet,
   scheduleLocalActivity: notYet,
   setPatchMarker: notYet,
-  upsertSearchAttributes: notYet,
-  modifyWorkflowProperties: notYet,
+  upsertSearchAttributes,
+  modifyWorkflowProperties,
   acceptUpdate: notYet,
   rejectUpdate: notYet,
   completeUpdate: notYet,

@@ -28,6 +28,8 @@ import * as queries from './queries';
 import type { CancelRequest, ListRequest, QueryRequest, SignalRequest, SignalWithStartRequest, StartRequest, TerminateRequest } from './requests';
 import * as timers from './timers';
 import * as workflowTasks from './workflow-tasks';
+import type { ListQuery } from '../visibility/ast';
+import { countWorkflows } from './visibility';
 
 export type { Effects } from './op';
 
@@ -125,6 +127,10 @@ export class Engine {
 
   activityTaskToken(ref: ActivityRef, now: number): Promise<string> {
     return this.read(now, (op) => activities.activityTaskToken(op, ref));
+  }
+
+  countWorkflows(query: ListQuery | undefined, now: number): Promise<{ count: number }> {
+    return this.read(now, (op) => countWorkflows(op, query));
   }
 
   describeWorkflow(ref: ExecutionRef, now: number): Promise<WorkflowDescription> {
