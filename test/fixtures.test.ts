@@ -150,6 +150,18 @@ const scenarios: {
       (events.find((e) => e.type === 'signalExternalWorkflowExecutionInitiated') as { signalName: string }).signalName = 'reject';
     },
   },
+  {
+    name: 'upsert',
+    covers: 'search attributes upserted in the legacy and the typed form, and the memo, around a timer',
+    workflowType: 'upsertWorkflow',
+    args: [],
+    edit: (events) => {
+      // The memo's upsert recorded as a search attribute upsert.
+      const i = events.findIndex((e) => e.type === 'workflowPropertiesModified');
+      const e = events[i] as { workflowTaskCompletedEventId: number; eventId: number; eventTime: string };
+      events[i] = { eventId: e.eventId, eventTime: e.eventTime, type: 'upsertWorkflowSearchAttributes', searchAttributes: {}, workflowTaskCompletedEventId: e.workflowTaskCompletedEventId };
+    },
+  },
 ];
 
 const fileOf = (name: string) => path.join(dir, `${name}_deja_${version}.json`);
@@ -184,6 +196,7 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'workflowExecutionCompleted',
     'workflowExecutionCompleted',
     'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
   ]);
   const all = new Set(histories.flatMap((h) => h.events.map((e) => e.type)));
   for (const type of [
@@ -194,7 +207,7 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'childWorkflowExecutionCanceled',
     'workflowExecutionCanceled',
     'workflowExecutionTerminated',
-    'workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed'] as const) {
+    'workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed', 'upsertWorkflowSearchAttributes', 'workflowPropertiesModified'] as const) {
     t.ok(all.has(type), `the fixtures record ${type}`);
   }
 });

@@ -2,7 +2,7 @@
  * The test workflows after an incompatible change: each keeps its name but emits other commands.
  * Replaying replay-fixtures/ against this module must fail with DeterminismViolationError.
  */
-import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo } from 'deja/workflow';
+import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo, upsertMemo, upsertSearchAttributes } from 'deja/workflow';
 import type * as activities from './activities';
 
 const { greet, charge, fail } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
@@ -74,4 +74,11 @@ export async function cancelRequestsWorkflow(): Promise<string> {
   const child = await startChild(approvalWorkflow, { args: [], workflowId: `${workflowInfo().workflowId}-child` });
   await getExternalWorkflowHandle(child.workflowId).cancel();
   return 'changed';
+}
+
+/** Upserts the memo before the search attributes. */
+export async function upsertWorkflow(): Promise<void> {
+  upsertMemo({ note: 'hello' });
+  upsertSearchAttributes({ CustomKeywordField: ['updated'] });
+  await sleep(10);
 }
