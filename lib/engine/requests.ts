@@ -187,7 +187,7 @@ export function checkList(limits: Limits, request: unknown): ListRequest {
     const pageSize = e.optionalInt('pageSize', r.pageSize, 1) ?? DEFAULT_LIST_PAGE_SIZE;
     if (pageSize > MAX_LIST_PAGE_SIZE) throw new InvalidArgumentError(`${where}: pageSize must be at most ${MAX_LIST_PAGE_SIZE}, got ${pageSize}`);
     const token = e.optionalString('nextPageToken', r.nextPageToken);
-    const text = e.optionalString('query', r.query);
+    const text = queryText(where, r.query);
     const query = text === undefined ? undefined : parseListQuery(where, text);
     const afterRunId = token === undefined ? undefined : readPageToken(where, token, query);
     const filter = compact({
@@ -203,13 +203,22 @@ export function checkList(limits: Limits, request: unknown): ListRequest {
   });
 }
 
+/** A list filter's text: a string (empty: every run), within the identifier limit's reach of any sane filter. */
+function queryText(where: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${where}: query must be a string (Temporal's list filter), got ${describe(value)}`);
+  if (value.length > MAX_QUERY_LENGTH) throw new InvalidArgumentError(`${where}: query must be at most ${MAX_QUERY_LENGTH} characters, got ${value.length}`);
+  return value;
+}
+const MAX_QUERY_LENGTH = 64 * 1024;
+
 /** countWorkflows: the filter, parsed; an ORDER BY is refused (a count has no order). */
 export function checkCount(limits: Limits, request: unknown): ListQuery | undefined {
   const where = 'countWorkflows';
   return edge(where, limits, (e) => {
     const r = request === undefined ? {} : e.record('the request', request);
     e.knownKeys(r, ['query']);
-    const text = e.optionalString('query', r.query);
+    const text = queryText(where, r.query);
     if (text === undefined) return undefined;
     const query = parseListQuery(where, text);
     if (query.orderBy !== undefined) throw new InvalidArgumentError(`${where}: query: a count takes no ORDER BY (got ${JSON.stringify(text)})`);

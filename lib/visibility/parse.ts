@@ -122,7 +122,7 @@ class Syntax {
   fail(message: string, pos: number): never {
     const line = this.text.replace(/[\r\n\t]/g, ' ');
     const from = Math.max(0, pos - 50);
-    const to = Math.min(line.length, pos + 30);
+    const to = Math.min(line.length, from + 100);
     const shown = `${from > 0 ? '…' : ''}${line.slice(from, to)}${to < line.length ? '…' : ''}`;
     const caret = ' '.repeat(pos - from + (from > 0 ? 1 : 0)) + '^';
     throw new InvalidArgumentError(`${this.where}: query: ${message} at position ${pos + 1}:\n  ${shown}\n  ${caret}`);
