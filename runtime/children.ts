@@ -12,6 +12,7 @@ import { CancellationScope } from './cancellation-scope';
 import { checkKeys, checkPayloads, enumOption } from './workflow';
 import { durationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
+import { memoValue } from './upserts';
 
 /**
  * Temporal's child workflow cancellation types: what cancelling a child's scope does.
@@ -212,7 +213,7 @@ function childMemo(memo: unknown): Record<string, Payload> {
   const names = ObjectKeys(memo);
   for (let i = 0; i < names.length; i++) {
     const value = own(memo, names[i]);
-    if (value !== undefined) put(out, names[i], checkPayloads([value], `startChild memo field ${names[i]}`)[0]);
+    if (value !== undefined) put(out, names[i], memoValue(`startChild: memo field ${names[i]}`, value));
   }
   return out;
 }

@@ -22,6 +22,17 @@ export function upsertSearchAttributes(attributes: LegacySearchAttributes | Sear
   state.upsertSearchAttributes(upserts);
 }
 
+/**
+ * A memo value as a payload (a JSON copy). A value JSON cannot carry (a function, a symbol) is
+ * refused rather than turned into null, which would remove the field.
+ */
+export function memoValue(where: string, value: unknown): Payload {
+  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
+    throw new TypeError(`${where}: a memo value must be JSON-serializable, got a ${typeof value}`);
+  }
+  return checkPayloads([value], where)[0];
+}
+
 /** Sets memo fields (any JSON values); a field set to undefined or null is removed. */
 export function upsertMemo(memo: Record<string, unknown>): void {
   const state = getState('upsertMemo');
@@ -33,7 +44,7 @@ export function upsertMemo(memo: Record<string, unknown>): void {
     const name = names[i];
     if (name === '') throw new TypeError(`${where}: a memo field name must be a non-empty string`);
     const value = own(memo, name);
-    put(fields, name, value === undefined || value === null ? null : checkPayloads([value], `${where}: field ${JSONStringify(name) ?? ''}`)[0]);
+    put(fields, name, value === undefined || value === null ? null : memoValue(`${where}: field ${JSONStringify(name) ?? ''}`, value));
   }
   if (names.length === 0) return;
   state.upsertMemo(fields);
