@@ -79,6 +79,11 @@ t.test('a filter the parser does not accept: an InvalidArgumentError naming the 
     t.equal(caret.indexOf('^') - 2, position - 1, `${text}: the caret is under position ${position}`);
     t.equal(shown.slice(2), text, `${text}: the filter is shown`);
   }
+  // Limits that keep evaluation bounded on every backend.
+  t.match(syntaxError('('.repeat(40) + 'X = 1' + ')'.repeat(40)), /nests NOT and parentheses more than 32 deep at position 33/);
+  t.match(syntaxError('NOT '.repeat(40) + 'X = 1'), /nests NOT and parentheses more than 32 deep/);
+  t.match(syntaxError(Array.from({ length: 201 }, (_, i) => `X = ${i}`).join(' OR ')), /the filter has more than 200 conditions/);
+  t.match(syntaxError(`X IN (${Array.from({ length: 1001 }, (_, i) => i).join(', ')})`), /an IN list takes at most 1000 values/);
   // A long filter is shown around the position.
   const long = `${"WorkflowType = 'x' AND ".repeat(10)}Priority = AND`;
   const [, shown, caret] = syntaxError(long).split('\n');
@@ -213,6 +218,24 @@ t.test('SQLite: a filter on a custom attribute is answered from its index (EXPLA
   t.match(plan("CloseTime > '2026-01-01T00:00:00Z'"), /USING INDEX runs_close_time \(close_time>\?\)/, 'a system time: its column index');
   t.match(plan("WorkflowType = 'order'"), /USING INDEX runs_workflow_type \(workflow_type=\?\)/, 'the workflow type: its index');
   t.notMatch(plan("CustomKeywordField = 'blue'"), /SCAN run_search_attributes/, 'no scan of the attributes table');
+});
+
+t.test('the largest filters the parser takes run on both stores', async (t) => {
+  const big = [
+    Array.from({ length: 200 }, (_, i) => `Priority = ${i}`).join(' OR '),
+    Array.from({ length: 200 }, (_, i) => `NOT CustomKeywordField = 'v${i}'`).join(' AND '),
+    `${'('.repeat(31)}Priority IN (${Array.from({ length: 1000 }, (_, i) => i).join(', ')})${')'.repeat(31)}`,
+  ];
+  for (const store of [new MemoryStore(), new SqliteStore(newFile('big'))]) {
+    const tx: Tx = (fn) => store.transaction(fn);
+    await tx(async (x) => {
+      for (const run of FIXED_RUNS) await x.runs.insert(run);
+    });
+    t.same(await listAll(tx, parseListQuery('w', big[0]), 10), ['r3', 'r2', 'r1']);
+    t.same(await listAll(tx, parseListQuery('w', big[1]), 10), ['r4', 'r3', 'r2', 'r1', 'r5']);
+    t.equal(await tx((x) => x.runs.count(parseListQuery('w', big[2]).where)), 3);
+    await store.close();
+  }
 });
 
 t.test('SQLite: a file of the previous schema is migrated, its runs filled into the new columns and table', async (t) => {

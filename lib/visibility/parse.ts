@@ -201,8 +201,15 @@ function shown(t: Token): string {
 
 // ── parser ────────────────────────────────────────────────────────────────────────────────────
 
+/** Limits that keep every backend's evaluation bounded (SQLite refuses expressions deeper than 1000). */
+export const MAX_PREDICATES = 200;
+export const MAX_NESTING = 32;
+export const MAX_IN_VALUES = 1000;
+
 class Parser {
   private i = 0;
+  private predicates = 0;
+  private depth = 0;
   constructor(
     private readonly s: Syntax,
     private readonly tokens: Token[],
@@ -271,15 +278,25 @@ class Parser {
     return left;
   }
 
+  private nest<T>(at: Token, f: () => T): T {
+    if (++this.depth > MAX_NESTING) this.s.fail(`the filter nests NOT and parentheses more than ${MAX_NESTING} deep`, at.pos);
+    try {
+      return f();
+    } finally {
+      this.depth--;
+    }
+  }
+
   private not(): FilterExpr {
     if (this.isWord('NOT')) {
+      const at = this.t;
       this.i++;
-      return { op: 'not', expr: this.not() };
+      return this.nest(at, () => ({ op: 'not', expr: this.not() }));
     }
     if (this.isOp('(')) {
       const open = this.t;
       this.i++;
-      const inner = this.expr();
+      const inner = this.nest(open, () => this.expr());
       if (!this.isOp(')')) this.s.fail(`expected ")" to close the "(" at position ${open.pos + 1}, got ${shown(this.t)}`, this.t.pos);
       this.i++;
       return inner;
@@ -302,6 +319,7 @@ class Parser {
 
   private predicate(): FilterExpr {
     const at = this.t.pos;
+    if (++this.predicates > MAX_PREDICATES) this.s.fail(`the filter has more than ${MAX_PREDICATES} conditions`, at);
     const field = this.field('filter');
     const name = this.tokens[this.i - 1].text;
     const t = this.t;
@@ -333,6 +351,7 @@ class Parser {
       this.i++;
       const values: FilterValue[] = [];
       for (;;) {
+        if (values.length === MAX_IN_VALUES) this.s.fail(`an IN list takes at most ${MAX_IN_VALUES} values`, this.t.pos);
         values.push(this.value(field, name, values.length === 0 ? 'IN (' : '","'));
         if (this.isOp(',')) {
           this.i++;

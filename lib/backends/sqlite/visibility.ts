@@ -178,6 +178,21 @@ function cellCondition(op: Cmp, value: FilterValue): SqlPart {
   return { sql: `(type = 'BOOL' AND num ${op} ?)`, params: [value ? 1 : 0] };
 }
 
+/** A custom value among literals: one IN per kind of literal (a flat OR of 1000 terms is too deep for SQLite). */
+function inCondition(values: FilterValue[]): SqlPart {
+  const strings = values.filter((v): v is string => typeof v === 'string');
+  const times = strings.map(parseTime).filter((v): v is number => v !== undefined);
+  const numbers = values.filter((v): v is number => typeof v === 'number');
+  const bools = values.filter((v): v is boolean => typeof v === 'boolean').map((v) => (v ? 1 : 0));
+  const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+  const parts: SqlPart[] = [];
+  if (strings.length) parts.push({ sql: `str IN (${marks(strings.length)})`, params: strings });
+  if (times.length) parts.push({ sql: `(type = 'DATETIME' AND num IN (${marks(times.length)}))`, params: times });
+  if (numbers.length) parts.push({ sql: `(type IN ('INT', 'DOUBLE') AND num IN (${marks(numbers.length)}))`, params: numbers });
+  if (bools.length) parts.push({ sql: `(type = 'BOOL' AND num IN (${marks(bools.length)}))`, params: bools });
+  return or(parts);
+}
+
 /** `run_id IN (rows of the attribute where cond)`. */
 function customHas(field: Extract<Field, { kind: 'custom' }>, cond?: SqlPart): SqlPart {
   const typed = field.type === undefined ? '' : ' AND type = ?';
@@ -209,7 +224,7 @@ function atom(e: Exclude<FilterExpr, { op: 'and' | 'or' | 'not' }>): { positive:
     const has = (cond: SqlPart) => customHas(field, cond);
     switch (e.op) {
       case 'in':
-        return { positive: has(or(e.values.map((v) => cellCondition('=', v)))), present };
+        return { positive: has(inCondition(e.values)), present };
       case 'between':
         return { positive: has(and([cellCondition('>=', e.low), cellCondition('<=', e.high)])), present };
       case 'startsWith':
