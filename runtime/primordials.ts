@@ -274,4 +274,3 @@ export function isObject(value: unknown): value is object {
 
 export const DatePrototypeToISOString = uncurryThis(Date.prototype.toISOString as (this: Date) => string);
 export const NumberIsSafeInteger = Number.isSafeInteger;
-export const StringPrototypeStartsWith = uncurryThis(String.prototype.startsWith as (this: string, search: string) => boolean);
