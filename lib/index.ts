@@ -73,3 +73,12 @@ export type {
 export { PROTOCOL_VERSION } from '../runtime/protocol';
 export { WorkflowContinuedAsNewError, WorkflowIdConflictPolicy } from './client';
 export type { ChainStartOptions, WorkflowRetryPolicy, GetWorkflowHandleOptions } from './client';
+export { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '../runtime/search-attributes';
+export type {
+  SearchAttributeKey,
+  SearchAttributePair,
+  SearchAttributeUpdatePair,
+  LegacySearchAttributes as SearchAttributes,
+  SearchAttributeValueLegacy as SearchAttributeValue,
+  IndexedValueTypeMapping,
+} from '../runtime/search-attributes';

@@ -4,13 +4,15 @@
  * command and is resolved by the job that answers it (internals.ts); cancelling the scope of a child
  * cancels it as its `cancellationType` says.
  */
-import { ArrayIsArray, PromisePrototypeThen, TypeError, record } from './primordials';
-import type { ParentClosePolicy as WireParentClosePolicy, WorkflowIdReusePolicy as WireIdReusePolicy, SignalDefinition } from './protocol';
+import { ArrayIsArray, ObjectKeys, PromisePrototypeThen, TypeError, own, put, record } from './primordials';
+import { startSearchAttributesToWire, type LegacySearchAttributes, type SearchAttributePair, type TypedSearchAttributes } from './search-attributes';
+import type { Payload, ParentClosePolicy as WireParentClosePolicy, WorkflowIdReusePolicy as WireIdReusePolicy, SignalDefinition } from './protocol';
 import { getState, type ChildCancellation, type ChildWorkflowFields } from './internals';
 import { CancellationScope } from './cancellation-scope';
 import { checkKeys, checkPayloads, enumOption, retryPolicy, type RetryOptions } from './workflow';
 import { durationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
+import { memoValue } from './upserts';
 
 /**
  * Temporal's child workflow cancellation types: what cancelling a child's scope does.
@@ -67,6 +69,12 @@ export interface ChildWorkflowOptions {
   retry?: RetryOptions;
   /** A cron schedule (UTC): the child runs at each fire time until cancelled or terminated. */
   cronSchedule?: string;
+  /** Memo fields of the child (any JSON values). */
+  memo?: Record<string, unknown>;
+  /** The child's search attributes in Temporal's legacy form (`{ Name: [values] }`). */
+  searchAttributes?: LegacySearchAttributes;
+  /** The child's search attributes, typed (a typed value wins over a legacy one of the same name). */
+  typedSearchAttributes?: SearchAttributePair[] | TypedSearchAttributes;
 }
 
 const OPTION_KEYS = [
@@ -83,9 +91,8 @@ const OPTION_KEYS = [
   'cronSchedule',
   'memo',
   'searchAttributes',
+  'typedSearchAttributes',
 ];
-/** Temporal's options that deja does not carry yet: refused rather than silently ignored. */
-const NOT_YET = ['memo', 'searchAttributes'];
 
 const PARENT_CLOSE: Record<string, WireParentClosePolicy> = record({
   TERMINATE: 'terminate',
@@ -169,9 +176,6 @@ export function startChild<T extends Workflow>(workflow: string | T, options?: C
   const opts: ChildWorkflowOptions = options ?? record({});
   if (typeof opts !== 'object' || opts === null) throw new TypeError('startChild: expected an options object');
   checkKeys('startChild', opts, OPTION_KEYS);
-  for (let i = 0; i < NOT_YET.length; i++) {
-    if ((opts as Record<string, unknown>)[NOT_YET[i]] !== undefined) throw new TypeError(`startChild: option "${NOT_YET[i]}" is not supported yet`);
-  }
   const workflowId = optionalString('startChild workflowId', opts.workflowId) ?? uuid4FromRandom(state.random);
   const args = opts.args ?? [];
   if (!ArrayIsArray(args)) throw new TypeError('startChild: expected args to be an array');
@@ -191,6 +195,9 @@ export function startChild<T extends Workflow>(workflow: string | T, options?: C
   if (opts.workflowRunTimeout !== undefined) fields.workflowRunTimeoutMs = durationToMs(opts.workflowRunTimeout, 'startChild workflowRunTimeout');
   if (opts.retry !== undefined) fields.retryPolicy = retryPolicy(opts.retry, 'startChild retry');
   if (opts.cronSchedule !== undefined) fields.cronSchedule = nonEmpty('startChild cronSchedule', opts.cronSchedule);
+  if (opts.memo !== undefined) fields.memo = childMemo(opts.memo);
+  const searchAttributes = startSearchAttributesToWire('startChild', opts.searchAttributes, opts.typedSearchAttributes);
+  if (searchAttributes !== undefined) fields.searchAttributes = searchAttributes;
   const cancellation: ChildCancellation = enumOption('startChild cancellationType', opts.cancellationType ?? 'WAIT_CANCELLATION_COMPLETED', CANCELLATION_NAMES);
   const child = state.startChild(fields, cancellation, CancellationScope.current());
   return PromisePrototypeThen(child.started, (runId: string) => {
@@ -209,6 +216,18 @@ export function startChild<T extends Workflow>(workflow: string | T, options?: C
     };
     return handle;
   });
+}
+
+/** A child's memo: its fields as JSON copies (a field set to undefined is left out). */
+function childMemo(memo: unknown): Record<string, Payload> {
+  if (typeof memo !== 'object' || memo === null || ArrayIsArray(memo)) throw new TypeError('startChild: memo must be an object of memo fields');
+  const out: Record<string, Payload> = record({});
+  const names = ObjectKeys(memo);
+  for (let i = 0; i < names.length; i++) {
+    const value = own(memo, names[i]);
+    if (value !== undefined) put(out, names[i], memoValue(`startChild: memo field ${names[i]}`, value));
+  }
+  return out;
 }
 
 /** Starts a child workflow and waits for its result: `startChild` then `result()`. */

@@ -57,5 +57,15 @@ export {
   currentUpdateInfo,
 } from './update-api';
 export type { UpdateDefinition, UpdateInfo, UpdateHandlerOptions } from './update-api';
-export type { WorkflowInfo } from './protocol';
 export type { Duration } from './time';
+export { upsertSearchAttributes, upsertMemo } from './upserts';
+export { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from './search-attributes';
+export type {
+  WorkflowInfoView as WorkflowInfo,
+  SearchAttributeKey,
+  SearchAttributePair,
+  SearchAttributeUpdatePair,
+  LegacySearchAttributes as SearchAttributes,
+  SearchAttributeValueLegacy as SearchAttributeValue,
+  IndexedValueTypeMapping,
+} from './search-attributes';

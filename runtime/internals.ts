@@ -48,6 +48,7 @@ import type {
   QueryResult,
   RequestCancelExternalWorkflowCommand,
   ScheduleActivityCommand,
+  SearchAttributeUpserts,
   SignalExternalWorkflowCommand,
   StartChildWorkflowCommand,
   WireFailure,
@@ -70,6 +71,7 @@ import { IllegalStateError } from './errors';
 import { MessageHandlers } from './updates';
 import { describeLogValue } from './format';
 import { continueAsNewCommandOf, isContinueAsNew } from './continue-as-new';
+import { applyUpserts } from './search-attributes';
 import alea from 'seedrandom/lib/alea';
 
 /**
@@ -267,6 +269,30 @@ export class WorkflowState {
     if (this.closed) return;
     append(this.commands, record(command));
     if (isClosingCommand(command)) this.closed = true;
+  }
+
+  /** upsertSearchAttributes (checked by the caller): the command, and the attributes workflowInfo() reads from now on. */
+  upsertSearchAttributes(upserts: SearchAttributeUpserts): void {
+    this.push({ type: 'upsertSearchAttributes', searchAttributes: upserts });
+    this.info.searchAttributes = applyUpserts(this.info.searchAttributes, upserts);
+  }
+
+  /** upsertMemo (checked by the caller): the command, and the memo workflowInfo() reads from now on (null removes a field). */
+  upsertMemo(memo: Record<string, Payload | null>): void {
+    this.push({ type: 'modifyWorkflowProperties', memo });
+    const next: Record<string, Payload> = record({});
+    const old = this.info.memo;
+    if (old !== undefined) {
+      const keys = ObjectKeys(old);
+      for (let i = 0; i < keys.length; i++) put(next, keys[i], old[keys[i]]);
+    }
+    const keys = ObjectKeys(memo);
+    for (let i = 0; i < keys.length; i++) {
+      const v = memo[keys[i]];
+      if (v === null) delete next[keys[i]];
+      else put(next, keys[i], v);
+    }
+    this.info.memo = next;
   }
 
   /**

@@ -269,3 +269,8 @@ export function tryGet(o: object, key: PropertyKey): unknown {
 export function isObject(value: unknown): value is object {
   return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }
+
+// ── search attributes (runtime/search-attributes.ts) ────────────────────────────────────────────
+
+export const DatePrototypeToISOString = uncurryThis(Date.prototype.toISOString as (this: Date) => string);
+export const NumberIsSafeInteger = Number.isSafeInteger;

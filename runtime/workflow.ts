@@ -21,12 +21,13 @@ import {
   record,
   tryGet,
 } from './primordials';
-import type { Payload, QueryDefinition, RetryPolicy, ScheduleActivityCommand, SignalDefinition, UpdateDefinition, WorkflowInfo } from './protocol';
+import type { Payload, QueryDefinition, RetryPolicy, ScheduleActivityCommand, SignalDefinition, UpdateDefinition } from './protocol';
 import { setUpdateHandler, type UpdateHandlerOptions } from './update-api';
 import { getState, type ActivityCancellation, type QueryHandler, type SignalHandler } from './internals';
 import { CancellationScope } from './cancellation-scope';
 import { durationToMs, optionalDurationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
+import { workflowInfoView, type WorkflowInfoView } from './search-attributes';
 
 /** Defined in the protocol, where client code can see them too. */
 export type { QueryDefinition, SignalDefinition };
@@ -286,8 +287,8 @@ export function setHandler(
 }
 
 /** Information about the running workflow. */
-export function workflowInfo(): WorkflowInfo {
-  return { ...getState('workflowInfo').info };
+export function workflowInfo(): WorkflowInfoView {
+  return workflowInfoView(getState('workflowInfo').info);
 }
 
 /** A version-4 UUID from the workflow's seeded PRNG: the same on every replay. */

@@ -88,10 +88,11 @@ t.test('the replay engine does no I/O', async (t) => {
 //
 // Targets are paths from the root without extension; a target allows itself and everything under
 // it. Node built-ins and packages are checked apart (above). Host code reaches into runtime/ only
-// for the protocol, the failure classes, the shared errors and the duration grammar: never the
+// for the protocol, the failure classes, the shared errors, the duration grammar and the search
+// attribute converters: never the
 // workflow API or the isolate's internals.
 
-const RUNTIME_FOR_HOST = ['runtime/protocol', 'runtime/failure', 'runtime/errors', 'runtime/time'];
+const RUNTIME_FOR_HOST = ['runtime/protocol', 'runtime/failure', 'runtime/errors', 'runtime/time', 'runtime/search-attributes'];
 const ALL = ['lib', ...RUNTIME_FOR_HOST];
 
 const ALLOWED: Record<string, readonly string[]> = {

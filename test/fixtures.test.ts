@@ -189,6 +189,18 @@ const scenarios: {
       (events[0] as { continuedFailure?: unknown }).continuedFailure = { kind: 'application', message: 'an earlier run failed' };
     },
   },
+  {
+    name: 'upsert',
+    covers: 'search attributes upserted in the legacy and the typed form, and the memo, around a timer',
+    workflowType: 'upsertWorkflow',
+    args: [],
+    edit: (events) => {
+      // The memo's upsert recorded as a search attribute upsert.
+      const i = events.findIndex((e) => e.type === 'workflowPropertiesModified');
+      const e = events[i] as { workflowTaskCompletedEventId: number; eventId: number; eventTime: string };
+      events[i] = { eventId: e.eventId, eventTime: e.eventTime, type: 'upsertWorkflowSearchAttributes', searchAttributes: {}, workflowTaskCompletedEventId: e.workflowTaskCompletedEventId };
+    },
+  },
 ];
 
 const fileOf = (name: string) => path.join(dir, `${name}_deja_${version}.json`);
@@ -226,6 +238,7 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'workflowExecutionCompleted',
     'workflowExecutionContinuedAsNew',
     'workflowExecutionFailed',
+    'workflowExecutionCompleted',
   ]);
   const all = new Set(histories.flatMap((h) => h.events.map((e) => e.type)));
   for (const type of [
@@ -236,7 +249,7 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'childWorkflowExecutionCanceled',
     'workflowExecutionCanceled',
     'workflowExecutionTerminated',
-    'workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed', 'workflowExecutionUpdateAccepted', 'workflowExecutionUpdateCompleted'] as const) {
+    'workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed', 'workflowExecutionUpdateAccepted', 'workflowExecutionUpdateCompleted', 'upsertWorkflowSearchAttributes', 'workflowPropertiesModified'] as const) {
     t.ok(all.has(type), `the fixtures record ${type}`);
   }
 });

@@ -7,6 +7,7 @@ import { edge } from '../lib/engine/validate';
 import { LocalWorkflowService } from '../lib/engine';
 import { cmd, failure, ManualClock, pollNow } from './support/service';
 import { spyStore } from './support/store-spy';
+import { visibilityConformance } from './visibility-conformance';
 
 // ---- builders ----
 
@@ -113,6 +114,7 @@ function listRuns(tx: <T>(fn: (tx: StoreTx) => Promise<T>) => Promise<T>, option
 }
 
 export function storeConformance(t: tap.Test, makeStore: () => Promise<Store>): void {
+  visibilityConformance(t, makeStore);
   /** A subtest with a fresh store; `tx(fn)` runs one transaction on it. */
   const withStore = (name: string, body: (tx: <T>(fn: (tx: StoreTx) => Promise<T>) => Promise<T>, store: Store, t: tap.Test) => Promise<void>) =>
     t.test(name, async (t) => {

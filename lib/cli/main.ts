@@ -51,6 +51,7 @@ import {
 import { createProgress } from './progress';
 import { SCHEDULE_HELP, scheduleCommand } from './schedule';
 import { WORKER_HELP, workerCommand } from './worker';
+import { COUNT_HELP, countCommand } from './count';
 
 export type { Out, ProgressStream, RunOptions } from './common';
 
@@ -73,7 +74,8 @@ Run and check workflow code:
 
 Operate workflows:
   deja start <workflowType> --task-queue <q> [--workflow-id <id>] [--args <json array>]
-  deja list [--type <t>] [--status <s>] [--workflow-id <id>] [--task-queue <q>] [--limit <n>]
+  deja list [--query <filter>] [--type <t>] [--status <s>] [--workflow-id <id>] [--task-queue <q>] [--limit <n>]
+  deja count [--query <filter>]
   deja describe <workflowId> [--run-id <id>]
   deja history <workflowId> [--run-id <id>] [--json] [--out <file>]
   deja signal <workflowId> <signalName> [--args <json array>]
@@ -103,7 +105,7 @@ Every command:
 
 ${EXIT_STATUS}`;
 
-const COMMANDS = ['worker', 'start', 'list', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'replay', 'bundle', 'help'];
+const COMMANDS = ['worker', 'start', 'list', 'count', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'replay', 'bundle', 'help'];
 
 export const REPLAY_HELP = `Usage: deja replay <history.json…> --workflows <path> [--quiet]
 
@@ -130,6 +132,7 @@ const HELP_OF: Record<string, string> = {
   worker: WORKER_HELP,
   start: START_HELP,
   list: LIST_HELP,
+  count: COUNT_HELP,
   describe: DESCRIBE_HELP,
   history: HISTORY_HELP,
   signal: SIGNAL_HELP,
@@ -268,6 +271,8 @@ export async function main(argv: string[], out: Out = consoleOut, options: RunOp
         return await startCommand(rest, out);
       case 'list':
         return await listCommand(rest, out);
+      case 'count':
+        return await countCommand(rest, out);
       case 'describe':
         return await describeCommand(rest, out);
       case 'history':

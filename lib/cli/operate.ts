@@ -153,8 +153,10 @@ export async function startCommand(args: string[], out: Out): Promise<number> {
 
 export const LIST_HELP = `Usage: deja list [options]
 
-Lists workflow runs, newest first, as a table.
+Lists workflow runs, newest first (or in the query's ORDER BY), as a table.
 
+  --query <filter>           Temporal's list filter, such as
+                             "WorkflowType = 'order' AND ExecutionStatus = 'Running' ORDER BY StartTime DESC"
   --type <workflowType>      only runs of this workflow type
   --status <status>          only runs with this status: ${STATUSES.join(', ')}
   --workflow-id <id>         only runs of this workflow id
@@ -168,6 +170,7 @@ Exit status: 0 listed (even none), 2 bad usage.`;
 export async function listCommand(args: string[], out: Out): Promise<number> {
   const { values, positionals } = parse('list', args, {
     ...COMMON,
+    query: { type: 'string' },
     type: { type: 'string' },
     status: { type: 'string' },
     'workflow-id': { type: 'string' },
@@ -187,13 +190,18 @@ export async function listCommand(args: string[], out: Out): Promise<number> {
     ...(stringFlag(values, 'workflow-id') !== undefined ? { workflowId: stringFlag(values, 'workflow-id') } : {}),
     ...(stringFlag(values, 'task-queue') !== undefined ? { taskQueue: stringFlag(values, 'task-queue') } : {}),
     ...(status !== undefined ? { status } : {}),
+    ...(stringFlag(values, 'query') !== undefined ? { query: stringFlag(values, 'query') } : {}),
     pageSize: Math.min(limit, 1000),
   };
   return withClient('list', values, async (client) => {
     const runs: WorkflowExecutionDescription[] = [];
-    for await (const run of client.list(filters)) {
-      runs.push(run);
-      if (runs.length >= limit) break;
+    try {
+      for await (const run of client.list(filters)) {
+        runs.push(run);
+        if (runs.length >= limit) break;
+      }
+    } catch (error) {
+      throw queryUsage('list', error);
     }
     if (values.json) {
       out.log(JSON.stringify(runs.map(descriptionJson)));
@@ -207,6 +215,14 @@ export async function listCommand(args: string[], out: Out): Promise<number> {
     for (const line of table(['WORKFLOW ID', 'RUN ID', 'TYPE', 'STATUS', 'TASK QUEUE', 'STARTED', 'CLOSED'], rows)) out.log(line);
     return 0;
   });
+}
+
+/** A filter the service refused (a syntax error, an ORDER BY in a count) is bad usage. */
+export function queryUsage(command: string, error: unknown): unknown {
+  if (error instanceof InvalidArgumentError && /: query: /.test(error.message)) {
+    return new UsageError(`${command}: ${error.message.replace(/^\w+: query: /, '--query: ')}`, { cause: error });
+  }
+  return error;
 }
 
 /** Columns padded to their widest cell, two spaces apart; the last column is not padded. */
@@ -229,6 +245,8 @@ function descriptionJson(d: WorkflowExecutionDescription) {
     historyLength: d.historyLength,
     historySize: d.historySize,
     ...(d.parentExecution ? { parent: d.parentExecution } : {}),
+    ...(d.memo ? { memo: d.memo } : {}),
+    ...(Object.keys(d.searchAttributes ?? {}).length > 0 ? { searchAttributes: d.searchAttributes } : {}),
   };
 }
 

@@ -6,7 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { failureToError } from '../../runtime/failure';
-import type { QueryDefinition, SignalDefinition } from '../../runtime/protocol';
+import type { Payload, QueryDefinition, SearchAttributes, SignalDefinition } from '../../runtime/protocol';
+import type { LegacySearchAttributes, TypedSearchAttributes } from '../../runtime/search-attributes';
 import { assertNever, checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
 import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
@@ -17,6 +18,7 @@ import { ScheduleClient } from './schedules';
 import { WorkflowContinuedAsNewError, WorkflowFailedError } from './errors';
 import { WorkflowNotFoundError } from '../service-errors';
 import { CHAIN_START_OPTION_KEYS, chainStartFields, type ChainStartFields, type ChainStartOptions } from './start-options';
+import { describeVisibility, visibilityStartFields, VISIBILITY_START_KEYS, type VisibilityStartOptions } from './visibility';
 
 /** A workflow function: its `.name` is the workflow type. */
 export type Workflow = (...args: any[]) => Promise<unknown>;
@@ -32,7 +34,7 @@ export type WorkflowIdReusePolicyOption =
   | 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY'
   | 'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE';
 
-export interface WorkflowStartOptions<T extends Workflow = Workflow> extends ChainStartOptions {
+export interface WorkflowStartOptions<T extends Workflow = Workflow> extends ChainStartOptions, VisibilityStartOptions {
   args?: Parameters<T>;
   taskQueue: string;
   workflowId: string;
@@ -84,13 +86,22 @@ export interface WorkflowExecutionDescription {
   historySize: number;
   /** Set for a child workflow: the run that started it. */
   parentExecution?: { workflowId: string; runId: string };
+  memo?: Record<string, unknown>;
+  /** Temporal's legacy form, `{ Name: [values] }`. */
+  searchAttributes: LegacySearchAttributes;
+  typedSearchAttributes: TypedSearchAttributes;
 }
 
 /** What `client.list()` yields: the description of each run, newest first. */
 export type WorkflowExecutionInfo = WorkflowExecutionDescription;
 
-/** Filters of `client.list()`. Temporal's `query` (a visibility filter) is not supported yet. */
+/** Filters of `client.list()`; all given must hold. */
 export interface ListOptions {
+  /**
+   * Temporal's list filter, such as "WorkflowType = 'order' AND ExecutionStatus = 'Running' ORDER
+   * BY StartTime DESC" (the README's "Finding workflows" lists the language).
+   */
+  query?: string;
   workflowId?: string;
   workflowType?: string;
   taskQueue?: string;
@@ -119,6 +130,8 @@ interface StartSpec {
   workflowIdReusePolicy?: WorkflowIdReusePolicy;
   /** Cron, retry, timeouts, conflict policy, start delay (start-options.ts). */
   chain?: ChainStartFields;
+  memo?: Record<string, Payload>;
+  searchAttributes?: SearchAttributes;
 }
 
 const TEMPORAL_REUSE_POLICIES: Record<string, WorkflowIdReusePolicy> = {
@@ -249,6 +262,8 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       args: workflowArgs,
       workflowIdReusePolicy: this.spec.workflowIdReusePolicy,
       ...this.spec.chain,
+      ...(this.spec.memo === undefined ? {} : { memo: this.spec.memo }),
+      ...(this.spec.searchAttributes === undefined ? {} : { searchAttributes: this.spec.searchAttributes }),
       identity: this.ctx.identity,
       signalName,
       signalArgs,
@@ -272,6 +287,8 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
       args,
       workflowIdReusePolicy: this.spec.workflowIdReusePolicy,
       ...this.spec.chain,
+      ...(this.spec.memo === undefined ? {} : { memo: this.spec.memo }),
+      ...(this.spec.searchAttributes === undefined ? {} : { searchAttributes: this.spec.searchAttributes }),
       identity: this.ctx.identity,
     });
     this.currentRunId = this.firstRunId = runId;
@@ -390,6 +407,7 @@ function executionDescription(d: WorkflowDescription): WorkflowExecutionDescript
     startTime: new Date(d.startTime),
     historyLength: d.historyLength,
     historySize: d.historySizeBytes,
+    ...describeVisibility(d),
   };
   if (d.closeTime !== undefined) description.closeTime = new Date(d.closeTime);
   if (d.parent !== undefined) description.parentExecution = { ...d.parent };
@@ -445,7 +463,7 @@ export class WorkflowClient {
   ): Promise<WorkflowHandle<T> & { signaledRunId: string }> {
     const where = 'WorkflowClient.signalWithStart';
     const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs', ...CHAIN_START_OPTION_KEYS, 'followRuns']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs', ...CHAIN_START_OPTION_KEYS, ...VISIBILITY_START_KEYS, 'followRuns']);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const signalArgs = options.signalArgs ?? [];
@@ -459,6 +477,7 @@ export class WorkflowClient {
         taskQueue: checkString(where, 'taskQueue', options.taskQueue),
         workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
         chain: chainStartFields(where, options),
+        ...visibilityStartFields(where, options),
       },
       followRunsOption(where, options.followRuns),
     );
@@ -493,10 +512,7 @@ export class WorkflowClient {
   /** Every run, newest first, fetched a page at a time; filters as `ListOptions` says. */
   list(options: ListOptions = {}): AsyncIterable<WorkflowExecutionInfo> {
     const where = 'WorkflowClient.list';
-    if ('query' in (options as object)) {
-      throw new InvalidArgumentError(`${where}: a query (Temporal's visibility filter) is not supported yet; filter with workflowId, workflowType, taskQueue or status`);
-    }
-    checkOptionsObject(where, options, ['workflowId', 'workflowType', 'taskQueue', 'status', 'pageSize']);
+    checkOptionsObject(where, options, ['query', 'workflowId', 'workflowType', 'taskQueue', 'status', 'pageSize']);
     let status: WorkflowStatus | undefined;
     if (options.status !== undefined) {
       status = STATUS_BY_NAME.get(options.status as string);
@@ -516,11 +532,20 @@ export class WorkflowClient {
     };
   }
 
+  /**
+   * How many runs match Temporal's list filter (every run when absent), as Temporal's
+   * `client.workflow.count(query)`: `{ count }`. A filter with ORDER BY is refused.
+   */
+  async count(query?: string): Promise<{ count: number }> {
+    if (query !== undefined && typeof query !== 'string') throw new InvalidArgumentError(`WorkflowClient.count: query must be a string, got ${describe(query)}`);
+    return this.ctx.service.countWorkflows(query === undefined ? {} : { query });
+  }
+
   /** Starts a workflow; the handle knows its run (`runId`, `firstExecutionRunId`). */
   async start<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowHandle<T>> {
     const where = 'WorkflowClient.start';
     const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', ...CHAIN_START_OPTION_KEYS, 'followRuns']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', ...CHAIN_START_OPTION_KEYS, ...VISIBILITY_START_KEYS, 'followRuns']);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const handle = new WorkflowHandle<T>(
@@ -532,6 +557,7 @@ export class WorkflowClient {
         taskQueue: checkString(where, 'taskQueue', options.taskQueue),
         workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
         chain: chainStartFields(where, options),
+        ...visibilityStartFields(where, options),
       },
       followRunsOption(where, options.followRuns),
     );

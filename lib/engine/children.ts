@@ -33,6 +33,8 @@ export async function startChild(op: Op, newId: () => string, parent: RunRecord,
     workflowRunTimeoutMs: c.workflowRunTimeoutMs,
     retryPolicy: c.retryPolicy,
     cronSchedule: c.cronSchedule,
+    memo: c.memo,
+    searchAttributes: c.searchAttributes,
     workflowTaskCompletedEventId: completedId,
   });
   try {
@@ -52,6 +54,8 @@ export async function startChild(op: Op, newId: () => string, parent: RunRecord,
           retryPolicy: c.retryPolicy,
           cronSchedule: c.cronSchedule,
         }),
+        memo: c.memo,
+        searchAttributes: c.searchAttributes,
       },
       { workflowId: parent.workflowId, runId: parent.runId, initiatedEventId: initiated.eventId, parentClosePolicy: c.parentClosePolicy },
     );

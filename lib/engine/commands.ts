@@ -14,6 +14,7 @@ import { closeRun } from './runs';
 import { acceptUpdate, completeUpdate, rejectUpdate } from './updates';
 import { completeRun, continueAsNew, failRun } from './chain';
 import { parseCron } from '../cron';
+import { modifyWorkflowProperties, upsertSearchAttributes } from './visibility';
 
 /** What a handler knows besides its command. */
 export interface CommandContext {
@@ -163,8 +164,8 @@ const handlers: CommandHandlers = {
   },
   scheduleLocalActivity: notYet,
   setPatchMarker: notYet,
-  upsertSearchAttributes: notYet,
-  modifyWorkflowProperties: notYet,
+  upsertSearchAttributes,
+  modifyWorkflowProperties,
   async acceptUpdate(c, { op, run, completedId, where }) {
     acceptUpdate(op, run, c, completedId, where);
   },

@@ -32,6 +32,8 @@ import * as timers from './timers';
 import * as workflowTasks from './workflow-tasks';
 import * as updates from './updates';
 import type { UpdateRequest, UpdateWithStartRequest } from './update-requests';
+import type { ListQuery } from '../visibility/ast';
+import { countWorkflows } from './visibility';
 
 export type { Effects } from './op';
 
@@ -129,6 +131,10 @@ export class Engine {
 
   activityTaskToken(ref: ActivityRef, now: number): Promise<string> {
     return this.read(now, (op) => activities.activityTaskToken(op, ref));
+  }
+
+  countWorkflows(query: ListQuery | undefined, now: number): Promise<{ count: number }> {
+    return this.read(now, (op) => countWorkflows(op, query));
   }
 
   describeWorkflow(ref: ExecutionRef, now: number): Promise<WorkflowDescription> {

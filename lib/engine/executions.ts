@@ -2,7 +2,7 @@
  * Client requests on runs (host side): start a run under the id-reuse policy, signal one, and the
  * pure reads (describe, outcome, history), which run in read-only transactions.
  */
-import { DejaError } from '../errors';
+import { DejaError, InvalidArgumentError } from '../errors';
 import type { RunRecord } from '../backends/store';
 import type { HistoryEvent } from '../history/events';
 import type { WireFailure } from '../../runtime/protocol';
@@ -11,9 +11,10 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../
 import { requestCancelRun, terminateRun } from './cancellation';
 import { compact, type Op } from './op';
 import type { CancelRequest, ListRequest, SignalRequest, SignalWithStartRequest, StartRequest, TerminateRequest } from './requests';
-import { needWorkflowTask } from './runs';
+import { needWorkflowTask, scheduleWorkflowTask } from './runs';
 import { createRun, RUN_TIMEOUT_FAILURE } from './chain';
 import { parseCron } from '../cron';
+import { pageToken } from './visibility';
 
 export async function startWorkflow(op: Op, newId: () => string, request: StartRequest): Promise<{ runId: string; started: boolean }> {
   const { run, started } = await startOrUse(op, newId, request);
@@ -106,11 +107,14 @@ export async function terminateWorkflow(op: Op, { ref, reason, details, identity
 
 /** A page of runs, newest first; the page token is the last run's id. */
 export async function listWorkflows(op: Op, request: ListRequest): Promise<ListWorkflowsPage> {
-  const runs = await op.tx.runs.list({ ...request.filter, limit: request.pageSize + 1, afterRunId: request.afterRunId });
+  if (request.afterRunId !== undefined && (await op.tx.runs.get(request.afterRunId)) === undefined) {
+    throw new InvalidArgumentError(`listWorkflows: nextPageToken names no run (run ${request.afterRunId}); it is not a page token from a previous listWorkflows page`);
+  }
+  const runs = await op.tx.runs.list(compact({ ...request.filter, limit: request.pageSize + 1, afterRunId: request.afterRunId, query: request.query }));
   const page = runs.slice(0, request.pageSize);
   return compact({
     executions: page.map(description),
-    nextPageToken: runs.length > request.pageSize ? Buffer.from(page[page.length - 1].runId, 'utf8').toString('base64url') : undefined,
+    nextPageToken: runs.length > request.pageSize ? pageToken(page[page.length - 1].runId, request.query) : undefined,
   });
 }
 

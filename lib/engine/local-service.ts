@@ -165,8 +165,7 @@ export class LocalWorkflowService implements WorkflowService {
   }
 
   countWorkflows(request?: CountWorkflowsRequest): Promise<{ count: number }> {
-    void request;
-    return notBuilt('countWorkflows');
+    return this.open(() => this.engine.countWorkflows(check.checkCount(this.limits, request), this.clock.now()));
   }
 
   // ---- updates ----

@@ -12,6 +12,9 @@ import type { ActivityRef, ExecutionRef, WorkflowIdReusePolicy, WorkflowStatus }
 import type { Limits } from './limits';
 import { compact } from './op';
 import { edge, type Edge } from './validate';
+import type { ListQuery } from '../visibility/ast';
+import { parseListQuery } from '../visibility/parse';
+import { readPageToken } from './visibility';
 
 export const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 
@@ -66,6 +69,8 @@ export interface ListRequest {
   pageSize: number;
   afterRunId?: string;
   filter: { workflowId?: string; workflowType?: string; taskQueue?: string; status?: WorkflowStatus };
+  /** The parsed `query` (lib/visibility/parse.ts). */
+  query?: ListQuery;
 }
 
 export const DEFAULT_LIST_PAGE_SIZE = 100;
@@ -178,17 +183,13 @@ export function checkList(limits: Limits, request: unknown): ListRequest {
   const where = 'listWorkflows';
   return edge(where, limits, (e) => {
     const r = request === undefined ? {} : e.record('the request', request);
-    e.knownKeys(r, ['pageSize', 'nextPageToken', 'workflowId', 'workflowType', 'taskQueue', 'status']);
+    e.knownKeys(r, ['pageSize', 'nextPageToken', 'query', 'workflowId', 'workflowType', 'taskQueue', 'status']);
     const pageSize = e.optionalInt('pageSize', r.pageSize, 1) ?? DEFAULT_LIST_PAGE_SIZE;
     if (pageSize > MAX_LIST_PAGE_SIZE) throw new InvalidArgumentError(`${where}: pageSize must be at most ${MAX_LIST_PAGE_SIZE}, got ${pageSize}`);
     const token = e.optionalString('nextPageToken', r.nextPageToken);
-    let afterRunId: string | undefined;
-    if (token !== undefined) {
-      afterRunId = Buffer.from(token, 'base64url').toString('utf8');
-      if (afterRunId === '' || Buffer.from(afterRunId, 'utf8').toString('base64url') !== token) {
-        throw new InvalidArgumentError(`${where}: nextPageToken ${describe(token)} is not a page token from a previous listWorkflows page`);
-      }
-    }
+    const text = queryText(where, r.query);
+    const query = text === undefined ? undefined : parseListQuery(where, text);
+    const afterRunId = token === undefined ? undefined : readPageToken(where, token, query);
     const filter = compact({
       workflowId: e.optionalString('workflowId', r.workflowId),
       workflowType: e.optionalString('workflowType', r.workflowType),
@@ -198,7 +199,30 @@ export function checkList(limits: Limits, request: unknown): ListRequest {
           ? undefined
           : e.oneOf<WorkflowStatus>('status', r.status, ['running', 'completed', 'failed', 'cancelled', 'terminated', 'continuedAsNew', 'timedOut']),
     });
-    return compact({ pageSize, afterRunId, filter });
+    return compact({ pageSize, afterRunId, filter, query });
+  });
+}
+
+/** A list filter's text: a string (empty: every run), within the identifier limit's reach of any sane filter. */
+function queryText(where: string, value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${where}: query must be a string (Temporal's list filter), got ${describe(value)}`);
+  if (value.length > MAX_QUERY_LENGTH) throw new InvalidArgumentError(`${where}: query must be at most ${MAX_QUERY_LENGTH} characters, got ${value.length}`);
+  return value;
+}
+const MAX_QUERY_LENGTH = 64 * 1024;
+
+/** countWorkflows: the filter, parsed; an ORDER BY is refused (a count has no order). */
+export function checkCount(limits: Limits, request: unknown): ListQuery | undefined {
+  const where = 'countWorkflows';
+  return edge(where, limits, (e) => {
+    const r = request === undefined ? {} : e.record('the request', request);
+    e.knownKeys(r, ['query']);
+    const text = queryText(where, r.query);
+    if (text === undefined) return undefined;
+    const query = parseListQuery(where, text);
+    if (query.orderBy !== undefined) throw new InvalidArgumentError(`${where}: query: a count takes no ORDER BY (got ${JSON.stringify(text)})`);
+    return query;
   });
 }
 

@@ -4,6 +4,7 @@
  */
 import { defineUpdate, allHandlersFinished } from 'deja/workflow';
 import { proxyActivities, sleep, condition, defineSignal, setHandler, startChild, getExternalWorkflowHandle, workflowInfo, makeContinueAsNewFunc } from 'deja/workflow';
+import { upsertMemo, upsertSearchAttributes } from 'deja/workflow';
 import type * as activities from './activities';
 
 const { greet, charge, fail } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
@@ -104,4 +105,11 @@ export async function countdownWorkflow(n: number, seen: number[] = []): Promise
 /** The cron's first run no longer fails. */
 export async function cronWorkflow(): Promise<string> {
   return `no failure at ${new Date().toISOString()}`;
+}
+
+/** Upserts the memo before the search attributes. */
+export async function upsertWorkflow(): Promise<void> {
+  upsertMemo({ note: 'hello' });
+  upsertSearchAttributes({ CustomKeywordField: ['updated'] });
+  await sleep(10);
 }

@@ -35,6 +35,8 @@ import type {
 } from '../store';
 import type { Payload } from '../../../runtime/protocol';
 import { SortedSet } from './sorted-set';
+import { matches, runOrder } from '../../visibility/evaluate';
+import type { FilterExpr, ListQuery } from '../../visibility/ast';
 
 const clone = <T>(value: T): T => structuredClone(value);
 
@@ -218,8 +220,10 @@ class MemoryTx implements StoreTx {
       }),
     };
     this.runs = {
-      count: live((): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja memory store: not built yet');
+      count: live((where?: FilterExpr) => {
+        let n = 0;
+        for (const run of t.runs.values()) if (where === undefined || matches(run, where)) n++;
+        return n;
       }),
       get: live((runId: string) => {
         const run = t.runs.get(runId);
@@ -243,6 +247,7 @@ class MemoryTx implements StoreTx {
         j.set(t.runs, run.runId, clone(run));
       }),
       list: live((options: ListRunsOptions) => {
+        if (options.query !== undefined) return listByQuery(t, options, options.query).map(clone);
         const page: RunRecord[] = [];
         let key: IndexKey | undefined;
         if (options.afterRunId !== undefined) {
@@ -501,4 +506,26 @@ export class MemoryStore implements Store {
     this.closed = true;
     await this.lock;
   }
+}
+
+/** runs.list with a list filter: a scan of every run, sorted in the filter's order (lib/visibility/evaluate.ts). */
+function listByQuery(t: Tables, options: ListRunsOptions, query: ListQuery): RunRecord[] {
+  const inserted = (run: RunRecord) => -t.runKeys.get(run.runId)!.seq;
+  const order = runOrder(query.orderBy, inserted);
+  let after: RunRecord | undefined;
+  if (options.afterRunId !== undefined) {
+    after = t.runs.get(options.afterRunId);
+    if (after === undefined) return [];
+  }
+  const found: RunRecord[] = [];
+  for (const run of t.runs.values()) {
+    if (options.workflowId !== undefined && run.workflowId !== options.workflowId) continue;
+    if (options.workflowType !== undefined && run.workflowType !== options.workflowType) continue;
+    if (options.taskQueue !== undefined && run.taskQueue !== options.taskQueue) continue;
+    if (options.status !== undefined && run.status !== options.status) continue;
+    if (query.where !== undefined && !matches(run, query.where)) continue;
+    if (after !== undefined && order(run, after) <= 0) continue;
+    found.push(run);
+  }
+  return found.sort(order).slice(0, options.limit);
 }

@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { StoreError } from '../../errors';
+import { VISIBILITY_MIGRATION } from './visibility';
 
 /** 'deja' in ASCII: the header mark of a deja file. */
 export const DEJA_APPLICATION_ID = 0x64656a61;
@@ -97,13 +98,15 @@ export const MIGRATIONS: readonly string[] = [
   -- queries.byToken.
   CREATE INDEX queries_token ON queries (token) WHERE token IS NOT NULL;
   `,
-  // → schedules: one row per schedule; its primary key orders schedules.list.
+  // 1 → 2: schedules: one row per schedule; its primary key orders schedules.list.
   `
   CREATE TABLE schedules (
     schedule_id TEXT PRIMARY KEY,
     record TEXT NOT NULL
   ) WITHOUT ROWID;
   `,
+  // 2 → 3: list filters (visibility.ts): system attribute columns, custom attributes' table.
+  VISIBILITY_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

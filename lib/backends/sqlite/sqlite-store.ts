@@ -42,6 +42,8 @@ import type {
 import { SqliteChangeFeed, type PollOptions } from './change-feed';
 import { MIGRATIONS, openDatabase, storeError, type Synchronous } from './schema';
 import { sqliteSchedules } from './schedules';
+import { countByQuery, listByQuery, storedAttributes, VISIBILITY_COLUMNS, visibilityValues, writeAttributes } from './visibility';
+import type { FilterExpr } from '../../visibility/ast';
 
 export interface SqliteStoreOptions {
   /** How long a write transaction waits for another process's write lock, then fails (`busy`). Default 5000. */
@@ -74,8 +76,12 @@ function prepare(db: BetterSqlite3.Database) {
     runGet: p('SELECT record FROM runs WHERE run_id = ?').pluck(),
     runLatest: p('SELECT record FROM runs WHERE workflow_id = ? ORDER BY seq DESC LIMIT 1').pluck(),
     runExists: p('SELECT 1 FROM runs WHERE run_id = ?').pluck(),
-    runInsert: p('INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, start_time, record) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-    runUpdate: p('UPDATE runs SET workflow_id = ?, workflow_type = ?, task_queue = ?, status = ?, start_time = ?, record = ? WHERE run_id = ?'),
+    runInsert: p(
+      `INSERT INTO runs (run_id, workflow_id, workflow_type, task_queue, status, start_time, record, ${VISIBILITY_COLUMNS.join(', ')}) VALUES (?, ?, ?, ?, ?, ?, ?, ${VISIBILITY_COLUMNS.map(() => '?').join(', ')})`,
+    ),
+    runUpdate: p(
+      `UPDATE runs SET workflow_id = ?, workflow_type = ?, task_queue = ?, status = ?, start_time = ?, record = ?, ${VISIBILITY_COLUMNS.map((c) => `${c} = ?`).join(', ')} WHERE run_id = ?`,
+    ),
     runKey: p('SELECT start_time, seq FROM runs WHERE run_id = ?'),
 
     historyLast: p('SELECT max(event_id) FROM history WHERE run_id = ?').pluck(),
@@ -167,20 +173,22 @@ class SqliteTx implements StoreTx {
 
     this.schedules = sqliteSchedules(db, live, write);
     this.runs = {
-      count: live('runs.count', (): never => {
-        throw new DejaError('DEJA_NOT_SUPPORTED', 'deja sqlite store: not built yet');
-      }),
+      count: live('runs.count', (where?: FilterExpr) => countByQuery(db, where)),
       get: live('runs.get', (runId: string) => optional<RunRecord>(s.runGet.get(runId))),
       latest: live('runs.latest', (workflowId: string) => optional<RunRecord>(s.runLatest.get(workflowId))),
       insert: write('runs.insert', (run: RunRecord) => {
         if (s.runExists.get(run.runId) !== undefined) throw new DejaError('DEJA_INTERNAL', `deja sqlite store: run ${run.runId} exists`);
-        s.runInsert.run(run.runId, run.workflowId, run.workflowType, run.taskQueue, run.status, run.startTime, json(run));
+        s.runInsert.run(run.runId, run.workflowId, run.workflowType, run.taskQueue, run.status, run.startTime, json(run), ...visibilityValues(run));
+        writeAttributes(db, run, undefined);
       }),
       update: write('runs.update', (run: RunRecord) => {
-        const { changes } = s.runUpdate.run(run.workflowId, run.workflowType, run.taskQueue, run.status, run.startTime, json(run), run.runId);
+        const before = storedAttributes(db, run.runId);
+        const { changes } = s.runUpdate.run(run.workflowId, run.workflowType, run.taskQueue, run.status, run.startTime, json(run), ...visibilityValues(run), run.runId);
         if (changes === 0) throw new DejaError('DEJA_INTERNAL', `deja sqlite store: no run ${run.runId} to update`);
+        writeAttributes(db, run, before);
       }),
       list: live('runs.list', (options: ListRunsOptions) => {
+        if (options.query !== undefined) return listByQuery(db, options, options.query);
         const filters: string[] = [];
         const params: unknown[] = [];
         for (const [column, value] of [
