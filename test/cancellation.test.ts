@@ -301,7 +301,7 @@ t.test('children: bad options and unknown ones are refused by name', async (t) =
     "startChild workflowRunTimeout: expected a duration such as '10s', '30 minutes' or 1500 (ms), got \"forever\"",
     'retry.maximumAttempts: expected a non-negative integer, got -1',
     'startChild workflowIdReusePolicy: expected one of ALLOW_DUPLICATE, ALLOW_DUPLICATE_FAILED_ONLY, REJECT_DUPLICATE, WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE, WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY, WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE, got "TERMINATE_IF_RUNNING"',
-    'startChild: unknown option "color"; expected one of: workflowId, args, taskQueue, parentClosePolicy, cancellationType, workflowIdReusePolicy, workflowTaskTimeout, workflowExecutionTimeout, workflowRunTimeout, retry, cronSchedule, memo, searchAttributes',
+    'startChild: unknown option "color"; expected one of: workflowId, args, taskQueue, parentClosePolicy, cancellationType, workflowIdReusePolicy, workflowTaskTimeout, workflowExecutionTimeout, workflowRunTimeout, retry, cronSchedule, memo, searchAttributes, typedSearchAttributes',
     'startChild cancellationType: expected one of ABANDON, TRY_CANCEL, WAIT_CANCELLATION_REQUESTED, WAIT_CANCELLATION_COMPLETED, got "NEVER"',
   ]);
 });
