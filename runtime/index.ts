@@ -47,4 +47,9 @@ export {
 export type { ApplicationFailureOptions, WorkflowExecution } from './failure';
 export { DeterminismViolationError, IllegalStateError } from './errors';
 export type { WorkflowInfo } from './protocol';
+export { patched, deprecatePatch } from './patches';
+export { proxyLocalActivities } from './local-activities';
+export type { LocalActivityOptions } from './local-activities';
+export { proxySinks } from './sinks';
+export type { Sink, Sinks } from './sinks';
 export type { Duration } from './time';

@@ -111,7 +111,7 @@ export function checkKeys(where: string, options: object, known: string[]): void
   }
 }
 
-function retryPolicy(retry: RetryOptions | undefined): RetryPolicy | undefined {
+export function retryPolicy(retry: RetryOptions | undefined): RetryPolicy | undefined {
   if (retry === undefined) return undefined;
   checkKeys('proxyActivities retry', retry, ['initialInterval', 'backoffCoefficient', 'maximumInterval', 'maximumAttempts', 'nonRetryableErrorTypes']);
   const policy: RetryPolicy = record({});
