@@ -11,6 +11,7 @@ import { finishActivity, scheduleToCloseDeadline } from './activity-tasks';
 import { requestCancelExternal, signalExternal, startChild } from './children';
 import { activityTaskId, compact, type Op } from './op';
 import { closeRun } from './runs';
+import { localActivityMarker } from './local-activities';
 
 /** What a handler knows besides its command. */
 export interface CommandContext {
@@ -156,8 +157,12 @@ const handlers: CommandHandlers = {
   },
 
   continueAsNew: notYet,
-  scheduleLocalActivity: notYet,
-  setPatchMarker: notYet,
+  async scheduleLocalActivity(c, { op, run, completedId, where }) {
+    op.append(run, localActivityMarker(c, completedId, where));
+  },
+  async setPatchMarker(c, { op, run, completedId }) {
+    op.append(run, { type: 'patchMarkerRecorded', patchId: c.patchId, deprecated: c.deprecated, workflowTaskCompletedEventId: completedId });
+  },
   upsertSearchAttributes: notYet,
   modifyWorkflowProperties: notYet,
   acceptUpdate: notYet,

@@ -15,6 +15,7 @@
  *   workflowTaskCompleted; anything else is a DeterminismViolationError naming the event.
  */
 import type { Activation, ActivationCompletion, ActivationJob, Command, CommandType, InitMessage, RetryState, WireFailure } from '../../runtime/protocol';
+import { dropsDeprecatedPatch, localActivityJobFromMarker, patchJobsOf, skipsDeprecatedMarker } from './markers';
 import { PROTOCOL_VERSION } from '../../runtime/protocol';
 import type { EventOf, EventType, HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import { DeterminismViolationError, InvalidHistoryError, WorkflowTaskFailedError, assertNever } from '../errors';
@@ -109,7 +110,8 @@ export type CommandMatchers<E extends { type: string } = HistoryEvent, C extends
 const COMMAND_EVENTS: ReadonlyMap<string, CommandType> = new Map(Object.entries(COMMAND_RECORDED_BY));
 
 function jobPriority(job: ActivationJob): number {
-  return job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : 2;
+  // notifyHasPatch first (Temporal's order): `patched` may be called by the start itself.
+  return job.type === 'notifyHasPatch' ? -1 : job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : 2;
 }
 
 /**
@@ -309,6 +311,12 @@ export class ReplayMachine {
   /** The chunk `advanceToLive` is going through (a task's outcome is looked up in it), and the live task it met. */
   private chunk: readonly HistoryEvent[] = [];
   private live: PendingLiveTask | undefined;
+  /**
+   * Local activity outcomes read from markers of the task being replayed, for its follow-up
+   * activation (see `settleTask`); and that task's activation, whose time the follow-up reuses.
+   */
+  private localResolutions: ActivationJob[] = [];
+  private replayedActivation: Activation | undefined;
 
   /** `runner` runs the recorded tasks' activations (and the live one's, through `advance`). */
   constructor(private readonly runner: ActivationRunner) {}
@@ -484,7 +492,7 @@ export class ReplayMachine {
     workflowTaskStarted(e, i) {
       const outcome = this.outcomeOf(this.chunk, i);
       if (outcome === 'failed') return; // a failed attempt: its jobs wait for the next task
-      if (outcome === 'completed') this.runTask(e);
+      if (outcome === 'completed') this.runTask(e, i);
       else this.live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
     },
     // The task's bookkeeping, and an activity's start (written when it closes): nothing for the workflow.
@@ -548,7 +556,11 @@ export class ReplayMachine {
       return c.patchId === e.patchId;
     },
     localActivityMarkerRecorded(e, c) {
-      return c.seq === e.seq && c.activityType === e.activityType && c.activityId === e.activityId;
+      if (c.seq !== e.seq || c.activityType !== e.activityType || c.activityId !== e.activityId) return false;
+      // A replayed task's local activity: its outcome comes from the marker. A live task's was
+      // delivered already, by the worker's follow-up activation.
+      if (this.pendingFromCompletedTask) this.localResolutions.push(localActivityJobFromMarker(e));
+      return true;
     },
     upsertWorkflowSearchAttributes() {
       return true;
@@ -612,6 +624,8 @@ export class ReplayMachine {
   /** Records the completion of the activation that `advanceToLive` returned. */
   completeLive(pending: PendingLiveTask, completion: ActivationCompletion): LiveTask {
     this.awaitingLive = false;
+    this.localResolutions = [];
+    this.replayedActivation = undefined;
     if (completion.ok) {
       this.pending = recordedCommands(completion.commands);
       this.pendingFromCompletedTask = false;
@@ -621,6 +635,7 @@ export class ReplayMachine {
 
   /** For a complete history: every command the last completed task emitted must be recorded. */
   finish(): void {
+    this.settleTask();
     if (this.pendingFromCompletedTask && this.pending.length > 0) {
       const c = this.pending[0];
       throw new DeterminismViolationError(
@@ -645,6 +660,7 @@ export class ReplayMachine {
 
   /** The jobs gathered since the previous task, as the activation of the task started here. */
   private takeActivation(started: HistoryEvent, completed: boolean): Activation {
+    this.settleTask();
     if (this.pendingFromCompletedTask && this.pending.length > 0) {
       const c = this.pending[0];
       throw new DeterminismViolationError(
@@ -668,21 +684,22 @@ export class ReplayMachine {
   }
 
   /** Replays a task that history says completed: its commands must follow as events. */
-  private runTask(started: HistoryEvent): void {
-    const completion = this.runner.activate(this.takeActivation(started, true));
-    if (!completion.ok) {
-      const f = completion.failure;
-      throw new WorkflowTaskFailedError(
-        `replaying the workflow task at event ${started.eventId} failed, though it succeeded when recorded: ${f.type ? f.type + ': ' : ''}${f.message}`,
-        f,
-        f.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
-      );
-    }
+  private runTask(started: HistoryEvent, index: number): void {
+    // The patches its command events record are known before it runs (Temporal's notifyHasPatch).
+    for (const job of patchJobsOf(this.chunk, index)) this.jobs.push(job);
+    const activation = this.takeActivation(started, true);
+    this.replayedActivation = activation;
+    const completion = this.runner.activate(activation);
+    if (!completion.ok) throw this.replayFailed(completion, started.eventId);
     this.pending = recordedCommands(completion.commands);
     this.pendingFromCompletedTask = true;
   }
 
   private matchCommand(e: EventOf<CommandEventType>): void {
+    // Temporal's rules for deprecated patches: a deprecated marker the code no longer emits is
+    // skipped, and a deprecated marker the code emits that history lacks is dropped.
+    while (this.pending.length > 0 && dropsDeprecatedPatch(this.pending[0], e)) this.pending.shift();
+    if (skipsDeprecatedMarker(e, this.pending[0])) return;
     const c = this.pending.shift();
     let matched = false;
     if (c !== undefined && c.type === COMMAND_RECORDED_BY[e.type]) {
@@ -700,6 +717,45 @@ export class ReplayMachine {
         c,
       );
     }
+    if (this.pending.length === 0) this.settleTask();
+  }
+
+  /**
+   * The replayed task's commands are all matched: when markers resolved local activities, its
+   * follow-up activation runs now (replaying, at the task's time), and its commands are matched
+   * next; repeated while more local activities resolve. Deprecated patch markers left pending
+   * (history lacks them) are dropped first.
+   */
+  private settleTask(): void {
+    while (this.pending.length > 0 && dropsDeprecatedPatch(this.pending[0], undefined)) this.pending.shift();
+    while (this.pending.length === 0 && this.localResolutions.length > 0 && this.replayedActivation !== undefined) {
+      const jobs = this.localResolutions;
+      this.localResolutions = [];
+      const activation: Activation = { ...this.replayedActivation, jobs };
+      const completion = this.runner.activate(activation);
+      if (!completion.ok) throw this.replayFailed(completion, this.replayedActivation.historyLength);
+      this.pending = recordedCommands(completion.commands);
+      this.pendingFromCompletedTask = true;
+    }
+  }
+
+  /**
+   * The activation that follows `pending` (the live task) in the same workflow task: the same
+   * time, not replaying, with `jobs` (the resolveLocalActivity jobs of the local activities the
+   * worker ran). The worker runs it, and repeats while new local activities appear, then hands
+   * the completions, merged, to `completeLive` (see lib/worker/local-activities.ts).
+   */
+  followUpActivation(pending: PendingLiveTask, jobs: ActivationJob[]): Activation {
+    return { ...pending.activation, jobs };
+  }
+
+  private replayFailed(completion: Extract<ActivationCompletion, { ok: false }>, startedEventId: number): WorkflowTaskFailedError {
+    const f = completion.failure;
+    return new WorkflowTaskFailedError(
+      `replaying the workflow task at event ${startedEventId} failed, though it succeeded when recorded: ${f.type ? f.type + ': ' : ''}${f.message}`,
+      f,
+      f.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
+    );
   }
 }
 
@@ -714,3 +770,5 @@ function recordedCommands(commands: readonly Command[]): Command[] {
 const HANDLER_BY_TYPE: ReadonlyMap<string, 'nothing' | ((this: ReplayMachine, event: HistoryEvent, index: number) => void)> = new Map(
   Object.entries(ReplayMachine.handlers) as [string, 'nothing' | ((this: ReplayMachine, event: HistoryEvent, index: number) => void)][],
 );
+
+export { localActivityResolution } from './markers';
