@@ -75,3 +75,13 @@ export async function cancelRequestsWorkflow(): Promise<string> {
   await getExternalWorkflowHandle(child.workflowId).cancel();
   return 'changed';
 }
+
+/** Greets and charges whatever the patch says, without waiting (patch_before and patch_after against changed code). */
+export async function patchWorkflow(name: string): Promise<string> {
+  return `${await greet(name)} ${await charge(name, 1)}`;
+}
+
+/** Its local activities are plain activities now. */
+export async function localActivityWorkflow(name: string): Promise<string> {
+  return greet(name);
+}

@@ -329,3 +329,4 @@ export async function badResultWorkflow(): Promise<string> {
     return `${((error as Error).cause as Error).message}`;
   }
 }
+export * from './patches';
