@@ -41,7 +41,10 @@ const LOCAL_ACTIVITY_OPTION_KEYS = [
 
 /**
  * A proxy whose every property runs the local activity of that name. One of startToCloseTimeout
- * or scheduleToCloseTimeout is required, as in Temporal.
+ * or scheduleToCloseTimeout is required, as in Temporal. The worker runs it within the workflow
+ * task that scheduled it, so it must also end within that task's timeout (less a margin): an
+ * attempt still running then fails with a startToClose TimeoutFailure whose message says the
+ * task's lease would end, and is not retried. Use a plain activity for anything long.
  */
 export function proxyLocalActivities<A = Record<string, (...args: any[]) => Promise<any>>>(options: LocalActivityOptions): ActivityInterfaceFor<A> {
   if (typeof options !== 'object' || options === null) throw new TypeError('proxyLocalActivities: expected an options object');
