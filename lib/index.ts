@@ -36,6 +36,9 @@ export type { ScheduleOptions, ScheduleDescription, ScheduleSummary, ScheduleUpd
 export { Worker } from './worker';
 export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';
+export type { InjectedSinks, InjectedSinkFunction } from './worker/sinks';
+export { LOCAL_ACTIVITY_LEASE_MARGIN, MAX_LOCAL_ACTIVITY_ROUNDS } from './worker/local-activities';
+export type { SinkCall, LocalActivityOutcome } from '../runtime/protocol';
 export { replayHistory, replayHistories } from './testing/replay';
 export type { ReplayOptions, ReplayResult } from './testing/replay';
 export { bundleWorkflowCode, WorkflowBundleError } from './bundler';

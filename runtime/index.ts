@@ -57,6 +57,11 @@ export {
   currentUpdateInfo,
 } from './update-api';
 export type { UpdateDefinition, UpdateInfo, UpdateHandlerOptions } from './update-api';
+export { patched, deprecatePatch } from './patches';
+export { proxyLocalActivities } from './local-activities';
+export type { LocalActivityOptions } from './local-activities';
+export { proxySinks } from './sinks';
+export type { Sink, Sinks } from './sinks';
 export type { Duration } from './time';
 export { upsertSearchAttributes, upsertMemo } from './upserts';
 export { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from './search-attributes';

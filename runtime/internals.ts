@@ -49,7 +49,9 @@ import type {
   RequestCancelExternalWorkflowCommand,
   ScheduleActivityCommand,
   SearchAttributeUpserts,
+  ScheduleLocalActivityCommand,
   SignalExternalWorkflowCommand,
+  SinkCall,
   StartChildWorkflowCommand,
   WireFailure,
   WorkflowInfo,
@@ -91,6 +93,9 @@ export const MAX_LOG_LINE_BYTES = 32 * 1024;
  * true)`) would otherwise keep the host calling for ever, each call well within its deadline.
  */
 export const MAX_CONDITION_ROUNDS_PER_ACTIVATION = 100_000;
+
+/** Sink calls per activation (proxySinks): beyond, the call throws and the task fails. */
+export const MAX_SINK_CALLS_PER_ACTIVATION = 1000;
 
 type Resolver = { resolve: (value: unknown) => void; reject: (error: unknown) => void };
 
@@ -237,6 +242,14 @@ export class WorkflowState {
   private readonly children = new Map<number, PendingChild>();
   private readonly signalsOut = new Map<number, PendingExternal>();
   private readonly cancelsOut = new Map<number, PendingExternal>();
+  /** Local activities scheduled and not resolved yet (see scheduleLocalActivity). */
+  private readonly localActivities = new Map<number, PendingActivity>();
+  /** Patches history recorded for the task being replayed (notifyHasPatch jobs); kept for the run. */
+  private readonly notifiedPatches = new Map<string, boolean>();
+  /** The first answer of `patched(id)` per id: it never changes within a run. */
+  private readonly patchAnswers = new Map<string, boolean>();
+  /** Sink calls of the current activation (see proxySinks), returned with its completion. */
+  private sinkCalls: SinkCall[] = list();
   /** The workflow's root cancellation scope; the `cancelWorkflow` job cancels it. */
   readonly rootScope: CancellationScope;
   readonly signalHandlers = new Map<string, SignalHandler>();
@@ -299,7 +312,7 @@ export class WorkflowState {
    * Removes the command of kind `type` and sequence `seq` if this activation emitted it: it has
    * not reached the service, so cancelling it is dropping it. True when it was dropped.
    */
-  private dropUnsent(type: 'startTimer' | 'scheduleActivity' | 'startChildWorkflow' | 'signalExternalWorkflow' | 'requestCancelExternalWorkflow', seq: number): boolean {
+  private dropUnsent(type: 'startTimer' | 'scheduleActivity' | 'scheduleLocalActivity' | 'startChildWorkflow' | 'signalExternalWorkflow' | 'requestCancelExternalWorkflow', seq: number): boolean {
     for (let i = 0; i < this.commands.length; i++) {
       const c = this.commands[i];
       if (c.type === type && c.seq === seq) {
@@ -392,6 +405,74 @@ export class WorkflowState {
       }
     });
     return promise;
+  }
+
+  /**
+   * Schedules a local activity (Temporal's semantics: the worker runs it inside this workflow
+   * task and delivers its outcome in a follow-up activation of the same task). Cancelling `scope`
+   * before the command was sent drops it; after, TRY_CANCEL and ABANDON reject at once and the
+   * outcome is ignored, WAIT_CANCELLATION_COMPLETED waits for the outcome.
+   */
+  scheduleLocalActivity(
+    activityId: string | undefined,
+    fields: Omit<ScheduleLocalActivityCommand, 'type' | 'seq' | 'activityId'>,
+    cancellation: ActivityCancellation,
+    scope: CancellationScope = this.rootScope,
+  ): Promise<unknown> {
+    const seq = ++this.seq.localActivity;
+    const failure = cancelledFailureOf(scope);
+    if (failure !== undefined) return rejected(failure);
+    const id = activityId ?? `${seq}`;
+    this.push({ type: 'scheduleLocalActivity', seq, activityId: id, ...fields });
+    let activity!: PendingActivity;
+    const promise = new Promise((resolve, reject) => {
+      activity = record({ resolve, reject, settled: false, unlink: noop });
+    });
+    MapPrototypeSet(this.localActivities, seq, activity);
+    activity.unlink = link(scope, () => {
+      if (activity.settled || MapPrototypeGet(this.localActivities, seq) !== activity) return;
+      const cancelled = new ActivityFailure('Local Activity cancelled', fields.activityType, id, 'cancelRequested', new CancelledFailure('Local Activity cancelled'));
+      if (this.dropUnsent('scheduleLocalActivity', seq)) {
+        MapPrototypeDelete(this.localActivities, seq);
+        activity.reject(cancelled);
+        return;
+      }
+      if (cancellation !== 'WAIT_CANCELLATION_COMPLETED') {
+        activity.settled = true;
+        activity.reject(cancelled);
+      }
+    });
+    return promise;
+  }
+
+  /**
+   * `patched(patchId)` (or `deprecatePatch`, with `deprecated`), as Temporal answers it: true when
+   * not replaying, or when history recorded the marker (a notifyHasPatch job); the first call per
+   * id that answers true emits the marker. The answer is memoized per id for the run.
+   */
+  patch(patchId: string, deprecated: boolean): boolean {
+    if (this.inQuery) throw new IllegalStateError('a query handler must not call patched or deprecatePatch: queries are read-only');
+    const known = MapPrototypeGet(this.patchAnswers, patchId);
+    if (known !== undefined) return known;
+    const use = !this.isReplaying || MapPrototypeHas(this.notifiedPatches, patchId);
+    MapPrototypeSet(this.patchAnswers, patchId, use);
+    if (use) this.push({ type: 'setPatchMarker', patchId, deprecated });
+    return use;
+  }
+
+  /** Buffers a sink call for the completion (see proxySinks); `args` are a JSON copy already. */
+  sinkCall(ifaceName: string, fnName: string, args: Payload[]): void {
+    if (this.inQuery) return; // a query makes no completion: nothing to hand its sink calls to
+    if (this.sinkCalls.length >= MAX_SINK_CALLS_PER_ACTIVATION) {
+      throw new IllegalStateError(`an activation may make at most ${MAX_SINK_CALLS_PER_ACTIVATION} sink calls`);
+    }
+    append(this.sinkCalls, record({ ifaceName, fnName, args, isReplaying: this.isReplaying }));
+  }
+
+  private takeSinkCalls(): SinkCall[] {
+    const calls = this.sinkCalls;
+    this.sinkCalls = list();
+    return calls;
   }
 
   /** A condition in `scope`: cancelling the scope drops it and rejects its promise. */
@@ -724,13 +805,20 @@ export class WorkflowState {
       this.settleExternal(this.cancelsOut, job.seq, own(job, 'failure') as WireFailure | undefined, 'cancel request');
     },
     notifyHasPatch: (job: Extract<ActivationJob, { type: 'notifyHasPatch' }>) => {
-      throw new IllegalStateError(`patches are not built yet (notifyHasPatch ${job.patchId})`);
+      MapPrototypeSet(this.notifiedPatches, job.patchId, true);
     },
     doUpdate: (job: Extract<ActivationJob, { type: 'doUpdate' }>) => {
       this.messages.doUpdate(job);
     },
     resolveLocalActivity: (job: Extract<ActivationJob, { type: 'resolveLocalActivity' }>) => {
-      throw new IllegalStateError(`local activities are not built yet (resolveLocalActivity ${job.seq})`);
+      const activity = MapPrototypeGet(this.localActivities, job.seq);
+      if (!activity) throw new IllegalStateError(`history resolved local activity ${job.seq}, which this workflow does not have pending`);
+      MapPrototypeDelete(this.localActivities, job.seq);
+      activity.unlink();
+      if (activity.settled) return;
+      const result = job.result;
+      if (result.status === 'completed') activity.resolve(own(result, 'result'));
+      else activity.reject(failureToError(result.failure));
     },
   });
 
@@ -791,6 +879,7 @@ export class WorkflowState {
     this.info.continueAsNewSuggested = activation.continueAsNewSuggested;
     this.commands = list();
     this.takeLogs();
+    this.sinkCalls = list();
     this.taskFailure = undefined;
     this.conditionRounds = 0;
     const jobs = activation.jobs;
@@ -841,16 +930,17 @@ export class WorkflowState {
       if (this.messages.endOfActivation()) return record({ again: true });
     }
     const logs = this.takeLogs();
-    if (this.taskFailure !== undefined) return record({ ok: false, failure: this.taskFailure, logs });
+    const sinkCalls = this.takeSinkCalls();
+    if (this.taskFailure !== undefined) return record({ ok: false, failure: this.taskFailure, logs, sinkCalls });
     const commands = this.commands;
     this.commands = list();
-    return record({ ok: true, commands, logs } satisfies ActivationCompletion);
+    return record({ ok: true, commands, logs, sinkCalls } satisfies ActivationCompletion);
   }
 
   /** A failed completion for an error the runtime caught outside the activation's own handling. */
   failedCompletion(error: unknown): ActivationCompletion {
     this.failTask(error);
-    return record({ ok: false, failure: this.taskFailure!, logs: this.takeLogs() });
+    return record({ ok: false, failure: this.taskFailure!, logs: this.takeLogs(), sinkCalls: this.takeSinkCalls() });
   }
 
   query(request: QueryRequest): QueryResult {

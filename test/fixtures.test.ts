@@ -13,6 +13,7 @@ import { ReplayMachine, initFromStart } from '../lib/replay';
 import type { History, HistoryEvent, WorkflowExecutionStartedEvent } from '../lib/history/events';
 import { startEnv, testBundle, workflowsPath, type RecordAction } from './support/env';
 import { main } from '../lib/cli/main';
+import { bundleWorkflowCode } from '../lib/bundler';
 
 const dir = path.join(__dirname, '..', 'replay-fixtures');
 const changedPath = path.join(__dirname, 'workflows', 'changed.ts');
@@ -27,6 +28,8 @@ const scenarios: {
   signals?: RecordAction[];
   /** Start options (a cron schedule). */
   start?: Record<string, unknown>;
+  /** The workflows module that records it, when not test/workflows (code from before a patch). */
+  recordWith?: string;
   edit: (events: HistoryEvent[]) => void;
 }[] = [
   {
@@ -201,6 +204,36 @@ const scenarios: {
       events[i] = { eventId: e.eventId, eventTime: e.eventTime, type: 'upsertWorkflowSearchAttributes', searchAttributes: {}, workflowTaskCompletedEventId: e.workflowTaskCompletedEventId };
     },
   },
+  {
+    name: 'patch_before',
+    covers: 'recorded before the patch "charge-first": the patched code replays it through the old branch',
+    workflowType: 'patchWorkflow',
+    args: ['ann'],
+    signals: [{ name: 'go', afterMs: 20 }],
+    recordWith: path.join(__dirname, 'workflows', 'patch-versions', 'before.ts'),
+    edit: (events) => {
+      (events.find((e) => e.type === 'activityTaskScheduled') as { activityType: string }).activityType = 'charge';
+    },
+  },
+  {
+    name: 'patch_after',
+    covers: 'recorded with the patch "charge-first": its marker, and the new branch',
+    workflowType: 'patchWorkflow',
+    args: ['bo'],
+    signals: [{ name: 'go', afterMs: 20 }],
+    edit: (events) => {
+      (events.find((e) => e.type === 'patchMarkerRecorded') as { patchId: string }).patchId = 'another-patch';
+    },
+  },
+  {
+    name: 'local_activity',
+    covers: 'local activities: two in one task, one in its follow-up activation, one after a timer, each a marker',
+    workflowType: 'localActivityWorkflow',
+    args: ['cy'],
+    edit: (events) => {
+      (events.find((e) => e.type === 'localActivityMarkerRecorded') as { activityType: string }).activityType = 'refund';
+    },
+  },
 ];
 
 const fileOf = (name: string) => path.join(dir, `${name}_deja_${version}.json`);
@@ -210,9 +243,21 @@ t.before(async () => {
   fs.mkdirSync(dir, { recursive: true });
   const env = await startEnv();
   try {
-    for (const s of scenarios) writeHistoryFile(fileOf(s.name), await env.record(s.workflowType, s.args, s.signals, s.start));
+    for (const s of scenarios) {
+      if (s.recordWith !== undefined) continue;
+      writeHistoryFile(fileOf(s.name), await env.record(s.workflowType, s.args, s.signals, s.start));
+    }
   } finally {
     await env.close();
+  }
+  for (const s of scenarios) {
+    if (s.recordWith === undefined) continue;
+    const other = await startEnv({ workflowBundle: await bundleWorkflowCode({ workflowsPath: s.recordWith }) });
+    try {
+      writeHistoryFile(fileOf(s.name), await other.record(s.workflowType, s.args, s.signals));
+    } finally {
+      await other.close();
+    }
   }
 });
 
@@ -239,6 +284,9 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'workflowExecutionContinuedAsNew',
     'workflowExecutionFailed',
     'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
+    'workflowExecutionCompleted',
   ]);
   const all = new Set(histories.flatMap((h) => h.events.map((e) => e.type)));
   for (const type of [
@@ -249,6 +297,8 @@ t.test('every fixture replays cleanly against the code that recorded it', async 
     'childWorkflowExecutionCanceled',
     'workflowExecutionCanceled',
     'workflowExecutionTerminated',
+    'patchMarkerRecorded',
+    'localActivityMarkerRecorded',
     'workflowExecutionCancelRequested', 'startChildWorkflowExecutionInitiated', 'childWorkflowExecutionStarted', 'childWorkflowExecutionCompleted', 'signalExternalWorkflowExecutionInitiated', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed', 'workflowExecutionUpdateAccepted', 'workflowExecutionUpdateCompleted', 'upsertWorkflowSearchAttributes', 'workflowPropertiesModified'] as const) {
     t.ok(all.has(type), `the fixtures record ${type}`);
   }

@@ -39,8 +39,8 @@ export interface Info {
   readonly taskQueue: string;
   /** 1 for the first try. */
   readonly attempt: number;
-  /** deja has no local activities. */
-  readonly isLocal: false;
+  /** True for a local activity (proxyLocalActivities), run by the worker inside a workflow task. */
+  readonly isLocal: boolean;
   /** Every deja activity is scheduled by a workflow. */
   readonly inWorkflow: true;
   /** The last heartbeat's details from an earlier attempt (undefined if none): resume from here. */

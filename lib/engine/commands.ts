@@ -15,6 +15,7 @@ import { acceptUpdate, completeUpdate, rejectUpdate } from './updates';
 import { completeRun, continueAsNew, failRun } from './chain';
 import { parseCron } from '../cron';
 import { modifyWorkflowProperties, upsertSearchAttributes } from './visibility';
+import { localActivityMarker } from './local-activities';
 
 /** What a handler knows besides its command. */
 export interface CommandContext {
@@ -162,8 +163,12 @@ const handlers: CommandHandlers = {
   async continueAsNew(c, { op, run, completedId, newId }) {
     await continueAsNew(op, newId, run, c, completedId);
   },
-  scheduleLocalActivity: notYet,
-  setPatchMarker: notYet,
+  async scheduleLocalActivity(c, { op, run, completedId, where }) {
+    op.append(run, localActivityMarker(c, completedId, where));
+  },
+  async setPatchMarker(c, { op, run, completedId }) {
+    op.append(run, { type: 'patchMarkerRecorded', patchId: c.patchId, deprecated: c.deprecated, workflowTaskCompletedEventId: completedId });
+  },
   upsertSearchAttributes,
   modifyWorkflowProperties,
   async acceptUpdate(c, { op, run, completedId, where }) {

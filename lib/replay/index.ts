@@ -20,6 +20,7 @@
  *   workflowTaskCompleted; anything else is a DeterminismViolationError naming the event.
  */
 import type { Activation, ActivationCompletion, ActivationJob, Command, CommandType, InitMessage, RetryState, WireFailure } from '../../runtime/protocol';
+import { dropsDeprecatedPatch, localActivityJobFromMarker, patchJobsOf, skipsDeprecatedMarker } from './markers';
 import { PROTOCOL_VERSION } from '../../runtime/protocol';
 import type { EventOf, EventType, HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import { DeterminismViolationError, InvalidHistoryError, WorkflowTaskFailedError, assertNever } from '../errors';
@@ -114,7 +115,8 @@ export type CommandMatchers<E extends { type: string } = HistoryEvent, C extends
 const COMMAND_EVENTS: ReadonlyMap<string, CommandType> = new Map(Object.entries(COMMAND_RECORDED_BY));
 
 function jobPriority(job: ActivationJob): number {
-  return job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : job.type === 'doUpdate' ? 2 : 3;
+  // notifyHasPatch first (Temporal's order): `patched` may be called by the start itself.
+  return job.type === 'notifyHasPatch' ? -1 : job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : job.type === 'doUpdate' ? 2 : 3;
 }
 
 /** An update a live workflow task delivers (WorkflowTask.updates): a doUpdate job that runs its validator. */
@@ -323,6 +325,12 @@ export class ReplayMachine {
   private live: PendingLiveTask | undefined;
   /** The updates the live task of the chunk `advanceToLive` is going through delivers. */
   private liveUpdates: readonly LiveUpdate[] | undefined;
+  /**
+   * Local activity outcomes read from markers of the task being replayed, for its follow-up
+   * activation (see `settleTask`); and that task's activation, whose time the follow-up reuses.
+   */
+  private localResolutions: ActivationJob[] = [];
+  private replayedActivation: Activation | undefined;
 
   /** `runner` runs the recorded tasks' activations (and the live one's, through `advance`). */
   constructor(private readonly runner: ActivationRunner) {}
@@ -502,7 +510,7 @@ export class ReplayMachine {
       if (outcome === 'failed') return; // a failed attempt: its jobs wait for the next task
       if (outcome === 'completed') {
         this.recordedUpdates(this.chunk, i);
-        this.runTask(e);
+        this.runTask(e, i);
       } else {
         for (const u of this.liveUpdates ?? []) this.jobs.push({ type: 'doUpdate', updateId: u.updateId, name: u.name, args: u.args, runValidator: true });
         this.liveUpdates = undefined;
@@ -570,7 +578,11 @@ export class ReplayMachine {
       return c.patchId === e.patchId;
     },
     localActivityMarkerRecorded(e, c) {
-      return c.seq === e.seq && c.activityType === e.activityType && c.activityId === e.activityId;
+      if (c.seq !== e.seq || c.activityType !== e.activityType || c.activityId !== e.activityId) return false;
+      // A replayed task's local activity: its outcome comes from the marker. A live task's was
+      // delivered already, by the worker's follow-up activation.
+      if (this.pendingFromCompletedTask) this.localResolutions.push(localActivityJobFromMarker(e));
+      return true;
     },
     upsertWorkflowSearchAttributes() {
       return true;
@@ -634,6 +646,8 @@ export class ReplayMachine {
   /** Records the completion of the activation that `advanceToLive` returned. */
   completeLive(pending: PendingLiveTask, completion: ActivationCompletion): LiveTask {
     this.awaitingLive = false;
+    this.localResolutions = [];
+    this.replayedActivation = undefined;
     if (completion.ok) {
       this.pending = recordedCommands(completion.commands);
       this.pendingFromCompletedTask = false;
@@ -643,6 +657,7 @@ export class ReplayMachine {
 
   /** For a complete history: every command the last completed task emitted must be recorded. */
   finish(): void {
+    this.settleTask();
     if (this.pendingFromCompletedTask && this.pending.length > 0) {
       const c = this.pending[0];
       throw new DeterminismViolationError(
@@ -686,6 +701,7 @@ export class ReplayMachine {
 
   /** The jobs gathered since the previous task, as the activation of the task started here. */
   private takeActivation(started: HistoryEvent, completed: boolean): Activation {
+    this.settleTask();
     if (this.pendingFromCompletedTask && this.pending.length > 0) {
       const c = this.pending[0];
       throw new DeterminismViolationError(
@@ -709,21 +725,22 @@ export class ReplayMachine {
   }
 
   /** Replays a task that history says completed: its commands must follow as events. */
-  private runTask(started: HistoryEvent): void {
-    const completion = this.runner.activate(this.takeActivation(started, true));
-    if (!completion.ok) {
-      const f = completion.failure;
-      throw new WorkflowTaskFailedError(
-        `replaying the workflow task at event ${started.eventId} failed, though it succeeded when recorded: ${f.type ? f.type + ': ' : ''}${f.message}`,
-        f,
-        f.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
-      );
-    }
+  private runTask(started: HistoryEvent, index: number): void {
+    // The patches its command events record are known before it runs (Temporal's notifyHasPatch).
+    for (const job of patchJobsOf(this.chunk, index)) this.jobs.push(job);
+    const activation = this.takeActivation(started, true);
+    this.replayedActivation = activation;
+    const completion = this.runner.activate(activation);
+    if (!completion.ok) throw this.replayFailed(completion, started.eventId);
     this.pending = recordedCommands(completion.commands);
     this.pendingFromCompletedTask = true;
   }
 
   private matchCommand(e: EventOf<CommandEventType>): void {
+    // Temporal's rules for deprecated patches: a deprecated marker the code no longer emits is
+    // skipped, and a deprecated marker the code emits that history lacks is dropped.
+    while (this.pending.length > 0 && dropsDeprecatedPatch(this.pending[0], e)) this.pending.shift();
+    if (skipsDeprecatedMarker(e, this.pending[0])) return;
     const c = this.pending.shift();
     let matched = false;
     if (c !== undefined && c.type === COMMAND_RECORDED_BY[e.type]) {
@@ -741,6 +758,45 @@ export class ReplayMachine {
         c,
       );
     }
+    if (this.pending.length === 0) this.settleTask();
+  }
+
+  /**
+   * The replayed task's commands are all matched: when markers resolved local activities, its
+   * follow-up activation runs now (replaying, at the task's time), and its commands are matched
+   * next; repeated while more local activities resolve. Deprecated patch markers left pending
+   * (history lacks them) are dropped first.
+   */
+  private settleTask(): void {
+    while (this.pending.length > 0 && dropsDeprecatedPatch(this.pending[0], undefined)) this.pending.shift();
+    while (this.pending.length === 0 && this.localResolutions.length > 0 && this.replayedActivation !== undefined) {
+      const jobs = this.localResolutions;
+      this.localResolutions = [];
+      const activation: Activation = { ...this.replayedActivation, jobs };
+      const completion = this.runner.activate(activation);
+      if (!completion.ok) throw this.replayFailed(completion, this.replayedActivation.historyLength);
+      this.pending = recordedCommands(completion.commands);
+      this.pendingFromCompletedTask = true;
+    }
+  }
+
+  /**
+   * The activation that follows `pending` (the live task) in the same workflow task: the same
+   * time, not replaying, with `jobs` (the resolveLocalActivity jobs of the local activities the
+   * worker ran). The worker runs it, and repeats while new local activities appear, then hands
+   * the completions, merged, to `completeLive` (see lib/worker/local-activities.ts).
+   */
+  followUpActivation(pending: PendingLiveTask, jobs: ActivationJob[]): Activation {
+    return { ...pending.activation, jobs };
+  }
+
+  private replayFailed(completion: Extract<ActivationCompletion, { ok: false }>, startedEventId: number): WorkflowTaskFailedError {
+    const f = completion.failure;
+    return new WorkflowTaskFailedError(
+      `replaying the workflow task at event ${startedEventId} failed, though it succeeded when recorded: ${f.type ? f.type + ': ' : ''}${f.message}`,
+      f,
+      f.type === 'DeterminismViolationError' ? 'nondeterminism' : 'workflowError',
+    );
   }
 }
 
@@ -755,3 +811,5 @@ function recordedCommands(commands: readonly Command[]): Command[] {
 const HANDLER_BY_TYPE: ReadonlyMap<string, 'nothing' | ((this: ReplayMachine, event: HistoryEvent, index: number) => void)> = new Map(
   Object.entries(ReplayMachine.handlers) as [string, 'nothing' | ((this: ReplayMachine, event: HistoryEvent, index: number) => void)][],
 );
+
+export { localActivityResolution } from './markers';

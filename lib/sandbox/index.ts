@@ -17,6 +17,7 @@ import {
   type QueryRequest,
   type QueryResult,
   type LogEntry,
+  type SinkCall,
   type WireFailure,
 } from '../../runtime/protocol';
 import { readCodeCache, writeCodeCache, type CodeCacheTarget } from '../cache';
@@ -611,7 +612,8 @@ function checkLogs(value: unknown, label: string): LogEntry[] {
  */
 function checkCompletion(value: Record<string, unknown>, label: string): ActivationCompletion {
   const logs = checkLogs(value.logs, label);
-  if (value.ok === false) return { ok: false, failure: checkWireFailure(value.failure), logs };
+  const sinkCalls = checkSinkCalls(value.sinkCalls, label);
+  if (value.ok === false) return sinkCalls ? { ok: false, failure: checkWireFailure(value.failure), logs, sinkCalls } : { ok: false, failure: checkWireFailure(value.failure), logs };
   if (value.ok !== true || !Array.isArray(value.commands)) {
     throw new SandboxProtocolError(`an activation of ${label} answered with something that is not a completion (expected ok and commands)`);
   }
@@ -620,7 +622,23 @@ function checkCompletion(value: Record<string, unknown>, label: string): Activat
       throw new SandboxProtocolError(`an activation of ${label} answered with a command that has no type`);
     }
   }
-  return { ok: true, commands: value.commands as Command[], logs };
+  return sinkCalls ? { ok: true, commands: value.commands as Command[], logs, sinkCalls } : { ok: true, commands: value.commands as Command[], logs };
+}
+
+/** The sink calls of a completion (proxySinks), when it made any: only what the worker reads. */
+function checkSinkCalls(value: unknown, label: string): SinkCall[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value)) throw new SandboxProtocolError(`an activation of ${label} answered with sink calls that are not an array`);
+  if (value.length === 0) return undefined;
+  const calls: SinkCall[] = [];
+  for (const entry of value as unknown[]) {
+    const e = entry as Record<string, unknown> | null;
+    if (typeof e !== 'object' || e === null || typeof e.ifaceName !== 'string' || typeof e.fnName !== 'string' || !Array.isArray(e.args) || typeof e.isReplaying !== 'boolean') {
+      throw new SandboxProtocolError(`an activation of ${label} answered with a malformed sink call`);
+    }
+    calls.push({ ifaceName: e.ifaceName, fnName: e.fnName, args: e.args, isReplaying: e.isReplaying });
+  }
+  return calls;
 }
 
 function checkQueryResult(value: Record<string, unknown>, label: string): QueryResult {

@@ -21,6 +21,9 @@ import { toPlainJson } from '../activity/json';
 import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, StoreError, checkInteger, checkKnownKeys, describe } from '../errors';
 import { openDefaultBackend } from '../wiring';
 import { Heartbeats, heartbeatThrottleMs } from './heartbeats';
+import { LOCAL_ACTIVITY_LEASE_MARGIN, completeWithLocalActivities } from './local-activities';
+import { SinkDispatcher, checkSinks, type InjectedSinks } from './sinks';
+import type { ActivationCompletion, WorkflowInfo } from '../../runtime/protocol';
 
 // Activity files written for Temporal import `@temporalio/activity`: from here on, in this process,
 // that name (and `@temporalio/common`) resolves to deja's modules. See lib/activity/aliases.ts for
@@ -65,6 +68,12 @@ export interface WorkerOptions {
    * `run()` resolves anyway; their tasks are retried elsewhere once their lease ends. Default 5,000 ms.
    */
   shutdownForceTimeMs?: number;
+  /**
+   * Functions that workflow code calls through `proxySinks` (Temporal's InjectedSinks shape):
+   * `{ [iface]: { [fn]: { fn(workflowInfo, ...args), callDuringReplay?: boolean } } }`. Each call
+   * is made once, after its activation, and during replay only when `callDuringReplay` is true.
+   */
+  sinks?: InjectedSinks<any>;
 }
 
 /**
@@ -111,11 +120,14 @@ const OPTION_KEYS = [
   'logger',
   'shutdownGraceTimeMs',
   'shutdownForceTimeMs',
+  'sinks',
 ] as const;
 
 interface CachedExecution {
   execution: SandboxExecution;
   machine: ReplayMachine;
+  /** The run's info from its start event: for sinks, and the task timeout (local activities). */
+  info: WorkflowInfo;
 }
 
 export interface WorkerStats {
@@ -217,6 +229,7 @@ export class Worker {
     }
     return {
       activities,
+      sinks: options.sinks === undefined ? undefined : checkSinks(where, options.sinks),
       maxCached: int('maxCachedWorkflows', 1, BOUNDS.maxCachedWorkflows),
       maxActivities: int('maxConcurrentActivityTaskExecutions', 1, BOUNDS.maxConcurrentActivityTaskExecutions),
       workflowPollers: int('maxConcurrentWorkflowTaskPolls', 1, BOUNDS.maxConcurrentWorkflowTaskPolls),
@@ -248,7 +261,20 @@ export class Worker {
     this.activities = checked.activities;
     this.pool = checked.pool;
     this.logger = options.logger ?? printLine;
+    this.sinks = checked.sinks === undefined ? undefined : new SinkDispatcher(checked.sinks, (workflowId, level, message) => this.log(workflowId, level, message));
   }
+
+  /** Calls the worker's sinks for an activation's sink calls (see WorkerOptions.sinks). */
+  private readonly sinks: SinkDispatcher | undefined;
+  private dispatchSinks(completion: ActivationCompletion, info: WorkflowInfo): void {
+    if (completion.sinkCalls === undefined) return;
+    if (this.sinks === undefined) {
+      this.sinkless ||= (this.log(info.workflowId, 'warn', 'workflow called a sink (proxySinks), but this worker was given no sinks option; its calls are dropped, and later ones are not reported again'), true);
+      return;
+    }
+    this.sinks.dispatch(completion.sinkCalls, info);
+  }
+  private sinkless = false;
 
   get state(): WorkerState {
     return this._state;
@@ -441,9 +467,16 @@ export class Worker {
     if (start?.type !== 'workflowExecutionStarted') {
       throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId}/${task.runId} does not begin with workflowExecutionStarted`);
     }
-    const execution = await this.pool.createExecutionAsync(this.bundle!, initFromStart(start), `workflow ${task.workflowId} (${task.workflowType})`);
+    const init = initFromStart(start);
+    const execution = await this.pool.createExecutionAsync(this.bundle!, init, `workflow ${task.workflowId} (${task.workflowType})`);
     this.evict(task.runId); // a concurrent query may have cached one meanwhile
-    cached = { execution, machine: new ReplayMachine(execution) };
+    // The activations the machine replays make their sink calls too (callDuringReplay).
+    const runner = { activate: (activation: Parameters<SandboxExecution['activate']>[0]) => {
+      const completion = execution.activate(activation);
+      this.dispatchSinks(completion, init.info);
+      return completion;
+    } };
+    cached = { execution, machine: new ReplayMachine(runner), info: init.info };
     this.cache.set(task.runId, cached);
     this.makeRoom();
     return { cached, events };
@@ -479,8 +512,9 @@ export class Worker {
           // Up to the next task outcome (or the end): whole tasks only.
           let end = from;
           while (end < events.length && !isTaskOutcome(events[end])) end++;
-          // A completed task's command events (its accepted updates) stay in its slice.
-          if (end < events.length && events[end].type === 'workflowTaskCompleted') while (end + 1 < events.length && !startsTask(events[end + 1])) end++;
+          // With the command events after it (replay looks there for the task's patch markers and accepted updates):
+          // up to the next task's start.
+          while (end + 1 < events.length && events[end + 1].type !== 'workflowTaskStarted') end++;
           const slice = events.slice(from, Math.min(end + 1, events.length));
           from += slice.length;
           const pending = cached.machine.advanceToLive(slice, updates);
@@ -501,12 +535,29 @@ export class Worker {
     this.counters.workflowTasks++;
     this.inUse.add(task.runId);
     let failure: { cause: WorkflowTaskFailedCause; error: unknown } | undefined;
+    // The task's lease began about now (its poll): local activities must end well within it.
+    const leaseStart = Date.now();
     try {
       const completion = await this.rebuildOnce(task, async () => {
         const { cached, events } = await this.executionFor(task, (all) => all.filter((e) => e.eventId <= task.startedEventId));
         const pending = await this.replay(cached, events, task.updates);
         if (!pending) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId} did not end with the task's workflowTaskStarted ${task.startedEventId}`);
-        return cached.machine.completeLive(pending, await cached.execution.activateAsync(pending.activation)).completion;
+        const first = await cached.execution.activateAsync(pending.activation);
+        this.dispatchSinks(first, cached.info);
+        const whole = await completeWithLocalActivities(
+          first,
+          (jobs) => cached.execution.activateAsync(cached.machine.followUpActivation(pending, jobs)),
+          (followUp) => this.dispatchSinks(followUp, cached.info),
+          {
+            activities: this.activities,
+            taskQueue: this.taskQueue,
+            workflow: { workflowId: task.workflowId, runId: task.runId, workflowType: task.workflowType },
+            leaseDeadline: leaseStart + cached.info.taskTimeoutMs * (1 - LOCAL_ACTIVITY_LEASE_MARGIN),
+            shutdown: this.activityCancel.signal,
+            log: (level, message) => this.log(task.workflowId, level, message),
+          },
+        );
+        return cached.machine.completeLive(pending, whole).completion;
       });
       for (const log of completion.logs) this.log(task.workflowId, log.level, log.message);
       if (completion.ok) {
@@ -661,6 +712,9 @@ export class Worker {
         if (end < 0) {
           throw new DejaError('DEJA_QUERY_FAILED', `workflow ${task.workflowId} has not completed its first workflow task yet, so it has no state to query; try again shortly`);
         }
+        // With its command events: replay reads its patch and local activity markers there.
+        const completedId = events[end].eventId;
+        while (end + 1 < events.length && (events[end + 1] as { workflowTaskCompletedEventId?: number }).workflowTaskCompletedEventId === completedId) end++;
         return events.slice(0, end + 1);
       };
       answer = await this.rebuildOnce(task, async () => {
@@ -977,10 +1031,6 @@ function framesOf(stack: string | undefined): string | undefined {
     .split('\n')
     .filter((line) => /^\s+at /.test(line))
     .join('\n');
-}
-
-function startsTask(e: HistoryEvent): boolean {
-  return e.type === 'workflowTaskScheduled' || e.type === 'workflowTaskStarted';
 }
 
 function isTaskOutcome(e: HistoryEvent): boolean {

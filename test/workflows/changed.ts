@@ -113,3 +113,13 @@ export async function upsertWorkflow(): Promise<void> {
   upsertSearchAttributes({ CustomKeywordField: ['updated'] });
   await sleep(10);
 }
+
+/** Greets and charges whatever the patch says, without waiting (patch_before and patch_after against changed code). */
+export async function patchWorkflow(name: string): Promise<string> {
+  return `${await greet(name)} ${await charge(name, 1)}`;
+}
+
+/** Its local activities are plain activities now. */
+export async function localActivityWorkflow(name: string): Promise<string> {
+  return greet(name);
+}

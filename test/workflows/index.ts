@@ -332,3 +332,4 @@ export async function badResultWorkflow(): Promise<string> {
 export * from './updates';
 export * from './continue-as-new';
 export * from './search-attributes';
+export * from './patches';
