@@ -280,7 +280,7 @@ t.test('bad options: clear errors', async (t) => {
   await t.rejects(start({ retry: { maxAttempts: 3 } }), /unknown option "maxAttempts"/);
   await t.rejects(start({ retry: 3 }), /retry must be a RetryPolicy object/);
   await t.rejects(start({ workflowIdConflictPolicy: 'REPLACE' }), /workflowIdConflictPolicy must be one of "FAIL", "USE_EXISTING", "TERMINATE_EXISTING"/);
-  await t.rejects(start({ memo: {} }), /unknown option "memo"/);
+  await t.rejects(start({ colour: 'red' }), /unknown option "colour"/);
   await t.rejects(
     env.service.startWorkflow({ workflowId: id('raw'), workflowType: 'x', taskQueue: 'q', args: [], workflowIdConflictPolicy: 'sometimes' as never }),
     /workflowIdConflictPolicy/,
