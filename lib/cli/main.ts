@@ -50,6 +50,7 @@ import {
 } from './operate';
 import { createProgress } from './progress';
 import { WORKER_HELP, workerCommand } from './worker';
+import { MIGRATE_HELP, migrateCommand } from './migrate';
 
 export type { Out, ProgressStream, RunOptions } from './common';
 
@@ -80,6 +81,10 @@ Operate workflows:
   deja cancel <workflowId> [--reason <text>]
   deja terminate <workflowId> [--reason <text>]
   deja result <workflowId> [--timeout <duration>]
+
+Set up storage:
+  deja migrate [--backend <backend>]                create or migrate the backend's schema
+
   deja help                                          this text
 
 Options of replay:
@@ -91,7 +96,7 @@ Options of bundle:
   --out, -o <file>         also write the bundle to this file, and its source map to <file>.map
 
 Options of the commands that operate workflows and of worker:
-  --backend <backend>      memory:<name> or sqlite:<file>; default DEJA_BACKEND, else the
+  --backend <backend>      memory:<name>, sqlite:<file> or postgres://…; default DEJA_BACKEND, else the
                            default backend. memory: lives in one process: use it in-process only
   --json                   machine output: one JSON document on stdout
 
@@ -101,7 +106,7 @@ Every command:
 
 ${EXIT_STATUS}`;
 
-const COMMANDS = ['worker', 'start', 'list', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'replay', 'bundle', 'help'];
+const COMMANDS = ['worker', 'start', 'list', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'replay', 'bundle', 'migrate', 'help'];
 
 export const REPLAY_HELP = `Usage: deja replay <history.json…> --workflows <path> [--quiet]
 
@@ -137,6 +142,7 @@ const HELP_OF: Record<string, string> = {
   result: RESULT_HELP,
   replay: REPLAY_HELP,
   bundle: BUNDLE_HELP,
+  migrate: MIGRATE_HELP,
 };
 
 async function replayCommand(args: string[], out: Out): Promise<number> {
@@ -279,6 +285,8 @@ export async function main(argv: string[], out: Out = consoleOut, options: RunOp
         return await terminateCommand(rest, out);
       case 'result':
         return await resultCommand(rest, out);
+      case 'migrate':
+        return await migrateCommand(rest, out);
       case 'help':
       case '--help':
       case '-h':

@@ -55,6 +55,12 @@ function compareSystem(name: SystemField, op: Comparison, value: FilterValue, p:
 }
 
 function compareCustom(name: string, op: Comparison, value: FilterValue, p: Params): string {
+  if (op === '=' && typeof value === 'string' && isoTime(value) === undefined) {
+    // An equality the GIN index can answer: containment, for each type a string may be stored as.
+    const contains = (obj: unknown) => `search_attributes @> ${p.add(JSON.stringify({ [name]: obj }))}::jsonb`;
+    return `(${contains({ type: 'KEYWORD', value })} OR ${contains({ type: 'TEXT', value })} OR ${contains({ type: 'KEYWORD_LIST', value: [value] })})`;
+  }
+  // Every parameter added below is used: PostgreSQL must infer each one's type.
   const n = `${p.add(name)}::text`;
   const sa = `(search_attributes -> ${n})`;
   const type = `(${sa} ->> 'type')`;
@@ -64,15 +70,11 @@ function compareCustom(name: string, op: Comparison, value: FilterValue, p: Para
   if (typeof value === 'boolean') {
     return `(CASE WHEN ${type} = 'BOOL' THEN (${sa} ->> 'value')::boolean ${SQL_OP[op]} ${p.add(value)}::boolean END)`;
   }
-  const v = p.add(value);
+  const v = `${p.add(value)}::text`;
   const ms = isoTime(value);
   const time = ms === undefined ? '' : ` WHEN ${type} = 'DATETIME' THEN (extract(epoch FROM (${sa} ->> 'value')::timestamptz) * 1000) ${SQL_OP[op]} ${p.add(ms)}::numeric`;
-  const list = op === '=' || op === '!=' ? ` WHEN ${type} = 'KEYWORD_LIST' THEN ${op === '!=' ? 'NOT ' : ''}((${sa} -> 'value') ? ${v}::text)` : '';
-  const general = `(CASE WHEN ${type} IN ('KEYWORD', 'TEXT') THEN (${sa} ->> 'value') COLLATE "C" ${SQL_OP[op]} ${v}::text${time}${list} END)`;
-  if (op !== '=' || ms !== undefined) return general;
-  // An equality the GIN index can answer: containment, for each type a string may be stored as.
-  const contains = (obj: unknown) => `search_attributes @> ${p.add(JSON.stringify({ [name]: obj }))}::jsonb`;
-  return `(${contains({ type: 'KEYWORD', value })} OR ${contains({ type: 'TEXT', value })} OR ${contains({ type: 'KEYWORD_LIST', value: [value] })})`;
+  const list = op === '=' || op === '!=' ? ` WHEN ${type} = 'KEYWORD_LIST' THEN ${op === '!=' ? 'NOT ' : ''}((${sa} -> 'value') ? ${v})` : '';
+  return `(CASE WHEN ${type} IN ('KEYWORD', 'TEXT') THEN (${sa} ->> 'value') COLLATE "C" ${SQL_OP[op]} ${v}${time}${list} END)`;
 }
 
 function compare(field: Field, op: Comparison, value: FilterValue, p: Params): string {

@@ -430,6 +430,8 @@ export class PostgresStore implements Store {
   private readonly migrations: readonly string[];
   /** Settles once the schema is checked and migrated; reset after a failure worth retrying. */
   private ready: Promise<void> | undefined;
+  /** The schema version found when the store was opened (0: none); set by open(). */
+  private foundVersion: number | undefined;
   private offsetMs = 0;
   private lastNow = 0;
   private clockTimer: NodeJS.Timeout | undefined;
@@ -504,6 +506,12 @@ export class PostgresStore implements Store {
     return this.ready;
   }
 
+  /** Opens the store (connects, checks the mark, migrates): the schema version found, and the one it has now. */
+  async migrate(): Promise<{ from: number; to: number }> {
+    await this.open();
+    return { from: this.foundVersion ?? this.migrations.length, to: this.migrations.length };
+  }
+
   private async connect(): Promise<void> {
     const deadline = Date.now() + this.retryForMs;
     for (let attempt = 1; ; attempt++) {
@@ -511,7 +519,7 @@ export class PostgresStore implements Store {
       try {
         client = await this.pool.connect();
         client.on('error', () => undefined);
-        await migrate(client, `${this.url} (schema ${this.schema})`, this.schema, this.migrations);
+        this.foundVersion = await migrate(client, `${this.url} (schema ${this.schema})`, this.schema, this.migrations);
         await this.syncClock(client);
         client.release();
         break;
