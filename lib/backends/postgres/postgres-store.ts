@@ -433,6 +433,7 @@ export class PostgresStore implements Store {
   /** The schema version found when the store was opened (0: none); set by open(). */
   private foundVersion: number | undefined;
   private offsetMs = 0;
+  private synced = false;
   private lastNow = 0;
   private clockTimer: NodeJS.Timeout | undefined;
   private readonly running = new Set<Promise<unknown>>();
@@ -485,7 +486,10 @@ export class PostgresStore implements Store {
       options.feed,
     );
     this.changes = this.feed;
-    this.clock = { now: () => (this.lastNow = Math.max(this.lastNow, Date.now() + this.offsetMs)) };
+    // Never backwards once synced (a later sample may move the offset back by a few ms: the clock
+    // waits that out). Before the first sample (the store not opened yet) it is the local clock,
+    // unclamped, so that an early reading cannot hold the server's clock back.
+    this.clock = { now: () => (this.synced ? (this.lastNow = Math.max(this.lastNow, Date.now() + this.offsetMs)) : Date.now()) };
   }
 
   transaction<T>(fn: (tx: StoreTx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
@@ -556,6 +560,7 @@ export class PostgresStore implements Store {
     const row = (await client.query('SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now')).rows[0] as { now: number };
     const after = Date.now();
     this.offsetMs = Math.round(Number(row.now) - (before + after) / 2);
+    this.synced = true;
   }
 
   private async run<T>(fn: (tx: StoreTx) => Promise<T>, readOnly: boolean): Promise<T> {
