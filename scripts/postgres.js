@@ -90,10 +90,10 @@ function stopCluster(ctl, mode = 'fast') {
 }
 
 /**
- * Starts a private server. Resolves to { url, ctl, stop, restart } or, when PostgreSQL is missing
+ * Starts a private server (`durable`: with PostgreSQL's default fsync settings, for the benchmark). Resolves to { url, ctl, stop, restart } or, when PostgreSQL is missing
  * and cannot be installed, to undefined (after a loud message).
  */
-async function startServer() {
+async function startServer({ durable = false } = {}) {
   const bin = ensureInstalled();
   if (!bin) {
     say('!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!');
@@ -117,8 +117,8 @@ async function startServer() {
     `port = ${port}`,
     `unix_socket_directories = '${base}'`,
     'max_connections = 300',
-    'fsync = off',
-    'full_page_writes = off',
+    // Tests: nothing must survive an OS crash. The benchmark (durable) keeps PostgreSQL's defaults.
+    ...(durable ? [] : ['fsync = off', 'full_page_writes = off']),
     'shared_buffers = 64MB',
     "log_min_messages = 'fatal'",
   ];
@@ -126,6 +126,15 @@ async function startServer() {
   startCluster(ctl);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   let stopped = false;
+  const stop = () => {
+    if (stopped) return;
+    stopped = true;
+    process.off('exit', stop);
+    stopCluster(ctl);
+    fs.rmSync(base, { recursive: true, force: true });
+  };
+  // However this process ends (a crash, an uncaught error), the server does not outlive it.
+  process.on('exit', stop);
   return {
     url,
     ctl,
@@ -133,12 +142,7 @@ async function startServer() {
       stopCluster(ctl, 'immediate');
       startCluster(ctl);
     },
-    stop() {
-      if (stopped) return;
-      stopped = true;
-      stopCluster(ctl);
-      fs.rmSync(base, { recursive: true, force: true });
-    },
+    stop,
   };
 }
 

@@ -301,7 +301,7 @@ t.test('Connection: backends, sharing by name, env default, errors, close', asyn
 
 t.test('Connection: null, arrays and non-services are refused, not replaced by the default', async (t) => {
   const refused: Array<[string, unknown, RegExp]> = [
-    ['backend: null', { backend: null }, /^Connection: backend must be a backend string \("sqlite:<path>", "sqlite:", "memory:" or "memory:<name>"\) or a WorkflowService, got null; leave backend out for the default/],
+    ['backend: null', { backend: null }, /^Connection: backend must be a backend string \("sqlite:<path>", "sqlite:", "memory:", "memory:<name>" or "postgres:\/\/…"\) or a WorkflowService, got null; leave backend out for the default/],
     ['backend: {}', { backend: {} }, /got an object with none of its methods \(startWorkflow, signalWorkflow, signalWithStartWorkflow, …\)/],
     ['backend: a client-only service', { backend: { startWorkflow() {}, signalWorkflow() {}, queryWorkflow() {}, describeWorkflow() {}, getWorkflowOutcome() {}, getHistory() {} } }, /got an object without signalWithStartWorkflow, .*pollWorkflowTask, completeWorkflowTask, .*heartbeatActivityTask, activityTaskToken, close;/],
     ['backend: []', { backend: [] }, /got an array/],

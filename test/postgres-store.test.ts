@@ -9,6 +9,7 @@ import type { Change, ScheduleRecord, StoreTx } from '../lib/backends/store';
 import type { FilterExpr, ListQuery } from '../lib/visibility/ast';
 import { Connection } from '../lib/client';
 import { migrateBackend } from '../lib/wiring';
+import { main } from '../lib/cli/main';
 import { Params, whereSql } from '../lib/backends/postgres/filter';
 import { runRecord, storeConformance } from './store-conformance';
 import { engineSuite } from './engine-suite';
@@ -58,6 +59,39 @@ function specific(db: TestDatabase): void {
     t.equal((await again.transaction((tx) => tx.runs.get('kept')))?.runId, 'kept', 'reopened with its data');
     t.equal(await migrateBackend(url), `${db.url.replace(/\/[^/]*$/, '')}/${new URL(db.url).pathname.slice(1)} (schema "marked"): at schema version ${SCHEMA_VERSION}; nothing to do`);
     t.match(await migrateBackend(`${db.url}?schema=created_by_migrate`), /\(schema "created_by_migrate"\): created, at schema version \d+$/, 'deja migrate creates a schema');
+  });
+
+  t.test('deja migrate: creates the schema, then finds it current; a server that is down is bad usage, said so', async (t) => {
+    const lines: string[] = [];
+    const errors: string[] = [];
+    const out = { log: (l: string) => lines.push(l), error: (l: string) => errors.push(l) };
+    const url = `${db.url}?schema=by_cli`;
+    t.equal(await main(['migrate', '--backend', url], out), 0, 'exit 0');
+    t.match(lines[0], /\(schema "by_cli"\): created, at schema version \d+$/);
+    t.equal(await main(['migrate', '--backend', url], out), 0, 'exit 0 again');
+    t.match(lines[1], /\(schema "by_cli"\): at schema version \d+; nothing to do$/);
+    t.equal(await main(['migrate', '--backend', 'postgres://postgres@127.0.0.1:1/x?schema=s'], out), 2, 'exit 2 for a server that is down');
+    t.match(errors[0], /^deja: migrate: cannot migrate the backend: deja postgres store: cannot reach the PostgreSQL server at postgres:\/\/postgres@127\.0\.0\.1:1\/x/);
+    t.equal(await main(['migrate', '--backend', 'postgres:nohost'], out), 2, 'exit 2 for a malformed URL');
+    t.match(errors[1], /^deja: migrate: backend "postgres:nohost" is not a PostgreSQL URL; expected "postgres:\/\/user:password@host:port\/database"/);
+  });
+
+  t.test("time: the store's clock is the server's, whatever this machine's clock says", async (t) => {
+    const real = Date.now;
+    const skewMs = 120_000;
+    Date.now = () => real() + skewMs;
+    let store: PostgresStore;
+    try {
+      store = open(t, db.freshSchemaUrl());
+      await store.migrate();
+      const server = Number((await sql(db.url, 'SELECT (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now')).rows[0].now);
+      const ours = store.clock.now();
+      // This machine's clock is 2 minutes ahead; the store's reads the server's (this machine's real one, give or take a round trip).
+      t.ok(Math.abs(ours - server) < skewMs / 4, `the store's clock (${ours}) follows the server's (${server}), not this machine's (${Date.now()})`);
+      t.ok(store.clock.now() >= ours, 'and never goes backwards');
+    } finally {
+      Date.now = real;
+    }
   });
 
   t.test('schema: migrated forward; a failed migration leaves it at its version; a newer one is refused untouched', async (t) => {

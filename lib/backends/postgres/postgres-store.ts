@@ -241,19 +241,29 @@ class PostgresTx implements StoreTx {
   done = false;
   /** The first database error inside fn: the transaction is aborted, whatever fn did with it. */
   failure: unknown;
+  /** Settles once every statement fn issued has (fn may have left one unawaited). */
+  readonly idle: () => Promise<unknown>;
 
   constructor(client: PG.PoolClient, S: string, sql: Statements, names: Record<StatementName, string>, readOnly: boolean) {
     const lock = readOnly ? '' : ' FOR UPDATE';
-    const run = async (what: string, config: PG.QueryConfig): Promise<PG.QueryResult> => {
-      if (this.done) throw new DejaError('DEJA_INTERNAL', `deja postgres store: ${what} on a transaction that has ended`);
-      if (this.failure !== undefined) throw this.failure;
-      try {
-        return await client.query(config);
-      } catch (err) {
-        this.failure = err;
-        throw err;
-      }
+    // One statement at a time on the connection, in the order fn issued them (fn may start several
+    // reads at once; pg would queue them itself, but that use is deprecated).
+    let queue: Promise<unknown> = Promise.resolve();
+    const run = (what: string, config: PG.QueryConfig): Promise<PG.QueryResult> => {
+      const next = queue.then(async () => {
+        if (this.done) throw new DejaError('DEJA_INTERNAL', `deja postgres store: ${what} on a transaction that has ended`);
+        if (this.failure !== undefined) throw this.failure;
+        try {
+          return await client.query(config);
+        } catch (err) {
+          this.failure = err;
+          throw err;
+        }
+      });
+      queue = next.catch(() => undefined);
+      return next;
     };
+    this.idle = () => queue;
     /** A fixed statement, prepared once per connection; `suffix` (a row lock) makes it another one. */
     const q = (name: StatementName, values: unknown[], suffix = '') =>
       run(name, suffix ? { name: `${names[name]}l`, text: sql[name] + suffix, values } : { name: names[name], text: sql[name], values });
@@ -597,6 +607,7 @@ export class PostgresStore implements Store {
         }
         tx = new PostgresTx(client, ident(this.schema), this.sql, this.names, readOnly);
         result = await fn(tx);
+        await tx.idle();
         tx.done = true;
         if (tx.failure !== undefined) throw tx.failure;
         committing = true;
