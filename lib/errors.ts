@@ -49,8 +49,9 @@ export class InvalidHistoryError extends DejaError {
 }
 
 /**
- * A store that cannot be opened or used: `file` names it, `reason` says what is wrong (`directory`,
- * `read-only`, `not-deja`, `newer`, `busy`, `full`, `io`, `closed`). The message says what was
+ * A store that cannot be opened or used: `file` names it (for a database server, its URL without
+ * the password), `reason` says what is wrong (`directory`, `read-only`, `not-deja`, `newer`, `busy`,
+ * `full`, `io`, `closed`, `unavailable`: a server that cannot be reached). The message says what was
  * expected. Nothing was written when this is thrown: a refused open leaves the file as it was, a
  * failed transaction left nothing of itself.
  */
@@ -65,7 +66,7 @@ export class StoreError extends DejaError {
   }
 }
 
-export type StoreErrorReason = 'directory' | 'read-only' | 'not-deja' | 'newer' | 'busy' | 'full' | 'io' | 'closed';
+export type StoreErrorReason = 'directory' | 'read-only' | 'not-deja' | 'newer' | 'busy' | 'full' | 'io' | 'closed' | 'unavailable';
 
 /** The workflow task failed inside the isolate (a bug, not a workflow failure). */
 export class WorkflowTaskFailedError extends DejaError {

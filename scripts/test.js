@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 // The test command (`npm test`): type-check, then run every test file with tap, then print one
 // plain closing line `N passed, N failed[, N skipped]` that CI reads. Keeps tap's exit code.
+// One private PostgreSQL server (scripts/postgres.js) serves the whole run: it is started before
+// tap (installed first when missing and this process may) and named to the test files in
+// DEJA_TEST_POSTGRES_URL, and stopped at the end. Without it the PostgreSQL tests skip, loudly.
 'use strict';
 const { spawnSync, spawn } = require('node:child_process');
 const path = require('node:path');
@@ -9,7 +12,9 @@ const root = path.resolve(__dirname, '..');
 const bin = (name) => path.join(root, 'node_modules', '.bin', name);
 const extra = process.argv.slice(2);
 
+let postgres;
 function finish(passed, failed, skipped, code) {
+  if (postgres) postgres.stop();
   process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   process.exit(code);
 }
@@ -33,25 +38,41 @@ if (!extra.includes('--no-typecheck')) {
 }
 
 const files = extra.filter((a) => !a.startsWith('--'));
-const child = spawn(bin('tap'), ['run', '--reporter=tap', ...files], {
-  cwd: root,
-  stdio: ['ignore', 'pipe', 'inherit'],
-  env: { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --no-node-snapshot`.trim() },
-});
-let tail = '';
-child.stdout.on('data', (chunk) => {
-  process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4096);
-});
-child.on('close', (code) => {
-  // tap's own closing summary looks like `# { total: 12, pass: 11, fail: 1, skip: 0 }`.
-  const m = /# \{ ([^}]*) \}/.exec(tail.split('\n').filter((l) => l.startsWith('# {')).pop() ?? '');
-  const counts = {};
-  if (m) for (const part of m[1].split(',')) {
-    const [k, v] = part.split(':').map((s) => s.trim());
-    counts[k] = Number(v);
+void (async () => {
+  const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --no-node-snapshot`.trim() };
+  if (!env.DEJA_TEST_POSTGRES_URL) {
+    try {
+      postgres = await require('./postgres').startServer();
+    } catch (error) {
+      process.stdout.write(`# PostgreSQL: could not start a server (${String(error && error.message).split('\n')[0]}); the PostgreSQL tests start their own or skip\n`);
+    }
+    if (postgres) {
+      env.DEJA_TEST_POSTGRES_URL = postgres.url;
+      env.DEJA_TEST_POSTGRES_CTL = JSON.stringify(postgres.ctl);
+      process.stdout.write(`# PostgreSQL: a private server for this run at ${postgres.url}\n`);
+      for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => finish(0, 1, 0, 130));
+    }
   }
-  if (!m) finish(0, 1, 0, code || 1);
-  const failed = counts.fail ?? (counts.total ?? 0) - (counts.pass ?? 0) - (counts.skip ?? 0) - (counts.todo ?? 0);
-  finish(counts.pass ?? 0, failed, (counts.skip ?? 0) + (counts.todo ?? 0), code ?? 1);
-});
+  const child = spawn(bin('tap'), ['run', '--reporter=tap', ...files], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env,
+  });
+  let tail = '';
+  child.stdout.on('data', (chunk) => {
+    process.stdout.write(chunk);
+    tail = (tail + chunk.toString()).slice(-4096);
+  });
+  child.on('close', (code) => {
+    // tap's own closing summary looks like `# { total: 12, pass: 11, fail: 1, skip: 0 }`.
+    const m = /# \{ ([^}]*) \}/.exec(tail.split('\n').filter((l) => l.startsWith('# {')).pop() ?? '');
+    const counts = {};
+    if (m) for (const part of m[1].split(',')) {
+      const [k, v] = part.split(':').map((s) => s.trim());
+      counts[k] = Number(v);
+    }
+    if (!m) finish(0, 1, 0, code || 1);
+    const failed = counts.fail ?? (counts.total ?? 0) - (counts.pass ?? 0) - (counts.skip ?? 0) - (counts.todo ?? 0);
+    finish(counts.pass ?? 0, failed, (counts.skip ?? 0) + (counts.todo ?? 0), code ?? 1);
+  });
+})();

@@ -75,6 +75,26 @@ t.test('only lib/backends/sqlite imports better-sqlite3, and only lib/wiring loa
   t.notMatch(fs.readFileSync(path.join(root, 'lib', 'index.ts'), 'utf8'), /backends\/sqlite/, 'the public entry point does not load it (a subpath export does)');
 });
 
+t.test('only lib/backends/postgres imports pg, and only lib/wiring loads it, lazily', async (t) => {
+  let driver = 0;
+  for (const file of [...sources('lib'), ...sources('runtime')]) {
+    for (const spec of imports(file)) {
+      if (spec === 'pg') {
+        driver++;
+        t.ok(file.startsWith(path.join('lib', 'backends', 'postgres')), `${file} imports pg`);
+      }
+      if (/backends\/postgres/.test(spec)) t.ok(file.startsWith(path.join('lib', 'backends', 'postgres')) || file.startsWith(path.join('lib', 'wiring')) || file.startsWith(path.join('lib', 'cli')), `${file} imports ${spec}`);
+    }
+  }
+  t.ok(driver > 0, 'the PostgreSQL backend is found');
+  const store = fs.readFileSync(path.join(root, 'lib', 'backends', 'postgres', 'postgres-store.ts'), 'utf8');
+  t.notMatch(store, /^import (?!type )[^;]*from 'pg'/m, 'the backend imports only types of pg at the top');
+  const wiring = fs.readFileSync(path.join(root, 'lib', 'wiring', 'index.ts'), 'utf8');
+  t.notMatch(wiring, /^import[^;]*backends\/postgres/m, 'the wiring has no static import of the PostgreSQL backend');
+  t.match(wiring, /^\s+const \{ PostgresStore, parseUrl \} = require\('\.\.\/backends\/postgres'\)/m, 'it requires it inside the function that opens it');
+  t.notMatch(fs.readFileSync(path.join(root, 'lib', 'index.ts'), 'utf8'), /backends\/postgres/, 'the public entry point does not load it (a subpath export does)');
+});
+
 t.test('the replay engine does no I/O', async (t) => {
   for (const file of sources(path.join('lib', 'replay'))) {
     for (const spec of imports(file)) {

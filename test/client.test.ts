@@ -269,9 +269,10 @@ t.test('Connection: backends, sharing by name, env default, errors, close', asyn
   const memory = new Connection({ backend: 'memory:' });
   t.not(memory.service, plain.service, 'memory: is another backend');
 
-  t.throws(() => new Connection({ backend: 'postgres://localhost/deja' }), { message: /the postgres backend is not available yet/ });
-  t.throws(() => new Connection({ backend: 'redis://x' }), { message: /unknown backend "redis:\/\/x"; expected "sqlite:<path>", "sqlite:" \(for \.\/\.deja\/deja\.db\), "memory:" or "memory:<name>"/ });
-  t.throws(() => new Connection({ backend: 42 } as never), { message: /backend must be a backend string \("sqlite:<path>", "sqlite:", "memory:" or "memory:<name>"\) or a WorkflowService, got number 42/ });
+  t.throws(() => new Connection({ backend: 'postgres:localhost/deja' }), { code: 'DEJA_INVALID_ARGUMENT', message: /backend "postgres:localhost\/deja" is not a PostgreSQL URL; expected "postgres:\/\/user:password@host:port\/database"/ });
+  t.throws(() => new Connection({ backend: 'postgres:///deja' }), { code: 'DEJA_INVALID_ARGUMENT', message: /names no host; expected postgres:\/\/user:password@host:port\/database/ });
+  t.throws(() => new Connection({ backend: 'redis://x' }), { message: /unknown backend "redis:\/\/x"; expected "sqlite:<path>", "sqlite:" \(for \.\/\.deja\/deja\.db\), "memory:", "memory:<name>" or "postgres:\/\/user:password@host:port\/database"/ });
+  t.throws(() => new Connection({ backend: 42 } as never), { message: /backend must be a backend string \("sqlite:<path>", "sqlite:", "memory:", "memory:<name>" or "postgres:\/\/…"\) or a WorkflowService, got number 42/ });
   t.throws(() => new Connection({ url: 'memory:' } as never), { message: /unknown option "url"/ });
 
   const own = new LocalWorkflowService({ store: new MemoryStore() });
@@ -300,7 +301,7 @@ t.test('Connection: backends, sharing by name, env default, errors, close', asyn
 
 t.test('Connection: null, arrays and non-services are refused, not replaced by the default', async (t) => {
   const refused: Array<[string, unknown, RegExp]> = [
-    ['backend: null', { backend: null }, /^Connection: backend must be a backend string \("sqlite:<path>", "sqlite:", "memory:" or "memory:<name>"\) or a WorkflowService, got null; leave backend out for the default/],
+    ['backend: null', { backend: null }, /^Connection: backend must be a backend string \("sqlite:<path>", "sqlite:", "memory:", "memory:<name>" or "postgres:\/\/…"\) or a WorkflowService, got null; leave backend out for the default/],
     ['backend: {}', { backend: {} }, /got an object with none of its methods \(startWorkflow, signalWorkflow, signalWithStartWorkflow, …\)/],
     ['backend: a client-only service', { backend: { startWorkflow() {}, signalWorkflow() {}, queryWorkflow() {}, describeWorkflow() {}, getWorkflowOutcome() {}, getHistory() {} } }, /got an object without signalWithStartWorkflow, .*pollWorkflowTask, completeWorkflowTask, .*heartbeatActivityTask, activityTaskToken, close;/],
     ['backend: []', { backend: [] }, /got an array/],

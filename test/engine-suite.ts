@@ -13,12 +13,38 @@ import type { Command, RetryPolicy, WireFailure } from '../runtime/protocol';
 import { cmd, failure, ManualClock, pollNow, pollWait, T0 } from './support/service';
 import { spyStore, type StoreCall } from './support/store-spy';
 
-/** A settled tick: let pending microtasks (a query being filed) run first. */
-const flush = () => new Promise((resolve) => setImmediate(resolve));
+/** Transactions running on the stores setup() made: flush waits for them. */
+let inFlight = 0;
+
+/**
+ * A settled tick: let pending work (a query being filed) run first. A tick is enough for a store
+ * that answers synchronously (memory, SQLite); one over a network (PostgreSQL) needs its
+ * transactions to finish, so wait until none is running.
+ */
+const flush = async () => {
+  do await new Promise((resolve) => setImmediate(resolve));
+  while (inFlight > 0);
+};
+
+/** The store, with its running transactions counted for flush. */
+function counted(store: Store): Store {
+  return {
+    transaction: async (fn, options) => {
+      inFlight++;
+      try {
+        return await store.transaction(fn, options);
+      } finally {
+        inFlight--;
+      }
+    },
+    ...(store.changes ? { changes: store.changes } : {}),
+    close: () => store.close(),
+  };
+}
 
 async function setup(t: tap.Test, makeStore: () => Promise<Store>, options: { clock?: Clock; queryTimeoutMs?: number } = {}) {
   const clock = options.clock ?? new ManualClock();
-  const service = new LocalWorkflowService({ store: await makeStore(), clock, queryTimeoutMs: options.queryTimeoutMs });
+  const service = new LocalWorkflowService({ store: counted(await makeStore()), clock, queryTimeoutMs: options.queryTimeoutMs });
   t.teardown(() => service.close());
   let ids = 0;
   const h = {
@@ -663,9 +689,11 @@ export function engineSuite(t: tap.Test, makeStore: () => Promise<Store>): void 
     const abortable = service.getWorkflowOutcome({ workflowId: 'w' }, aborted.signal);
     aborted.abort(new Error('caller gave up'));
     await t.rejects(abortable, { message: 'caller gave up' }, 'an aborted wait rejects with the abort reason');
+    // Watched from before close: on a store over a network, it rejects while close() is awaited.
+    const outcomeRejected = t.rejects(outcome, { message: /closed/ });
     await service.close();
     t.equal(await poll, null);
-    await t.rejects(outcome, { message: /closed/ });
+    await outcomeRejected;
     await t.rejects(service.describeWorkflow({ workflowId: 'w' }), { message: /closed/ });
     t.equal(await service.pollWorkflowTask('q', 'w', new AbortController().signal), null, 'a poll on a closed service returns null');
     await t.rejects(store.transaction(async () => 1), 'the store was closed too');

@@ -19,6 +19,7 @@ const MEASURES: Record<string, (settings: Settings) => Promise<unknown>> = {
   heap: (s) => require('./measures/heap').measureHeap(s),
   e2e: (s) => require('./measures/e2e').measureE2e(s),
   e2eStores: (s) => require('./measures/e2e-stores').measureE2eStores(s),
+  e2ePostgres: (s) => require('./measures/e2e-postgres').measureE2ePostgres(s),
   validate: (s) => require('./measures/validate').measureValidate(s),
   replayMachine: (s) => require('./measures/replay-machine').measureReplayMachine(s),
 };

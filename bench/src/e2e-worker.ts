@@ -1,6 +1,6 @@
 /**
- * A worker process for measure 9 (host side): `e2e-worker.ts <file> <taskQueue>` runs a Worker on
- * SQLite at <file> with the bench's workflows and activities until SIGTERM. `e2e-worker.ts <file>
+ * A worker process for measures 9 and 10 (host side): `e2e-worker.ts <file> <taskQueue>` runs a Worker on
+ * SQLite at <file> (or on the backend <file> names, postgres://…) with the bench's workflows and activities until SIGTERM. `e2e-worker.ts <file>
  * --echo` answers every change another process commits with a write of its own (the feed's
  * wake-up measure). Prints "ready" once it polls.
  */
@@ -23,7 +23,8 @@ async function main(): Promise<void> {
     process.stdout.write('ready\n');
     return;
   }
-  const connection = new Connection({ backend: `sqlite:${file}` });
+  // A backend string (postgres://…) as it is; a path as its SQLite file.
+  const connection = new Connection({ backend: /^[a-z]+:/.test(file) ? file : `sqlite:${file}` });
   const worker = await Worker.create({ connection, taskQueue, workflowBundle: await dejaBundle('workflows'), activities, logger: () => undefined });
   process.on('SIGTERM', () => worker.shutdown());
   const running = worker.run();

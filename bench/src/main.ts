@@ -34,6 +34,7 @@ const PLAN: { name: keyof Results; title: string }[] = [
   { name: 'heap', title: '5. heap per cached execution' },
   { name: 'e2e', title: '6. end to end, in-memory store' },
   { name: 'e2eStores', title: '9. end to end by store: memory and SQLite, 1 and 2 worker processes' },
+  { name: 'e2ePostgres', title: '10. end to end on PostgreSQL: 1, 2 and 4 worker processes beside SQLite, memory and DBOS' },
   { name: 'validate', title: '7. history validation: schema-derived against the pre-issue-7 validator' },
   { name: 'replayMachine', title: '8. replay machine: handler tables against the pre-issue-7 machine' },
 ];

@@ -11,6 +11,7 @@ import type { NewExecutionResult } from './measures/new-execution';
 import type { HeapResult } from './measures/heap';
 import type { E2eResult } from './measures/e2e';
 import type { E2eStoresResult } from './measures/e2e-stores';
+import type { E2ePostgresResult } from './measures/e2e-postgres';
 import type { ValidateResult } from './measures/validate';
 import type { ReplayMachineResult } from './measures/replay-machine';
 import { sha256, type Settings } from './setup';
@@ -30,6 +31,7 @@ export interface Results {
   heap: HeapResult;
   e2e: E2eResult;
   e2eStores: E2eStoresResult;
+  e2ePostgres: E2ePostgresResult;
   validate: ValidateResult;
   replayMachine: ReplayMachineResult;
 }
@@ -565,6 +567,36 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     );
   }
 
+  if (r.e2ePostgres) {
+    const e = r.e2ePostgres;
+    const names: Record<string, string> = {
+      memory: 'memory: worker and client in one process',
+      sqlite1: 'SQLite: client here, 1 worker process',
+      sqlite2: 'SQLite: client here, 2 worker processes',
+      sqlite4: 'SQLite: client here, 4 worker processes',
+      postgresInProcess: 'PostgreSQL: worker and client in one process',
+      postgres1: 'PostgreSQL: client here, 1 worker process',
+      postgres2: 'PostgreSQL: client here, 2 worker processes',
+      postgres4: 'PostgreSQL: client here, 4 worker processes',
+      dbos: `DBOS Transact ${e.dbosVersion ?? ''}: the same one-step workflow, in one process`,
+    };
+    out.push('');
+    out.push(`## 10. End to end on PostgreSQL ${e.postgresVersion}: worker processes, beside SQLite, memory and DBOS (seqActivities(1))`);
+    out.push('');
+    out.push(
+      `seqActivities(1), runs alternating; a private PostgreSQL server with its default durability (fsync and synchronous_commit on) started for the measure; each run a fresh schema (or SQLite file). ` +
+        `Throughput: ${e.workflows} workflows with ${e.concurrency} in flight; latency from start to result, under that load and one at a time.` +
+        (e.dbosMissing ? ` DBOS was not measured: ${e.dbosMissing}.` : ''),
+    );
+    out.push('');
+    out.push(
+      table(
+        ['', 'workflows/s, median (min–max)', 'latency under load p50 / p99', 'latency alone p50 / p99'],
+        Object.entries(e.variants).map(([k, x]) => [names[k] ?? k, fmtSummary(x!.throughput), `${ms(x!.loaded.p50)} / ${ms(x!.loaded.p99)}`, `${ms(x!.sequential.p50)} / ${ms(x!.sequential.p99)}`]),
+      ),
+    );
+  }
+
   // ── hashes ──
   out.push('');
   out.push('## Output hashes');
@@ -585,6 +617,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
   }
   if (r.e2e) hashRows.push(['end-to-end workflow results (distinct values; expected 0)', r.e2e.resultsHash]);
   if (r.e2eStores) hashRows.push(['end-to-end by store, workflow results (distinct values; expected 0)', r.e2eStores.resultsHash]);
+  if (r.e2ePostgres) hashRows.push(['end-to-end on PostgreSQL, workflow results (distinct values; expected 0)', r.e2ePostgres.resultsHash]);
   if (r.validate) for (const x of r.validate.rows) hashRows.push([`validated ${x.history} (both validators)`, x.hash]);
   out.push(table(['outputs', 'hash'], hashRows));
 

@@ -52,6 +52,7 @@ import { createProgress } from './progress';
 import { SCHEDULE_HELP, scheduleCommand } from './schedule';
 import { WORKER_HELP, workerCommand } from './worker';
 import { COUNT_HELP, countCommand } from './count';
+import { MIGRATE_HELP, migrateCommand } from './migrate';
 
 export type { Out, ProgressStream, RunOptions } from './common';
 
@@ -84,6 +85,10 @@ Operate workflows:
   deja terminate <workflowId> [--reason <text>]
   deja result <workflowId> [--timeout <duration>]
   deja schedule <list|describe|pause|unpause|trigger|delete> [scheduleId]   operate schedules
+
+Set up storage:
+  deja migrate [--backend <backend>]                create or migrate the backend's schema
+
   deja help                                          this text
 
 Options of replay:
@@ -95,7 +100,7 @@ Options of bundle:
   --out, -o <file>         also write the bundle to this file, and its source map to <file>.map
 
 Options of the commands that operate workflows and of worker:
-  --backend <backend>      memory:<name> or sqlite:<file>; default DEJA_BACKEND, else the
+  --backend <backend>      memory:<name>, sqlite:<file> or postgres://…; default DEJA_BACKEND, else the
                            default backend. memory: lives in one process: use it in-process only
   --json                   machine output: one JSON document on stdout
 
@@ -105,7 +110,7 @@ Every command:
 
 ${EXIT_STATUS}`;
 
-const COMMANDS = ['worker', 'start', 'list', 'count', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'replay', 'bundle', 'help'];
+const COMMANDS = ['worker', 'start', 'list', 'count', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'replay', 'bundle', 'migrate', 'help'];
 
 export const REPLAY_HELP = `Usage: deja replay <history.json…> --workflows <path> [--quiet]
 
@@ -143,6 +148,7 @@ const HELP_OF: Record<string, string> = {
   schedule: SCHEDULE_HELP,
   replay: REPLAY_HELP,
   bundle: BUNDLE_HELP,
+  migrate: MIGRATE_HELP,
 };
 
 async function replayCommand(args: string[], out: Out): Promise<number> {
@@ -289,6 +295,8 @@ export async function main(argv: string[], out: Out = consoleOut, options: RunOp
         return await resultCommand(rest, out);
       case 'schedule':
         return await scheduleCommand(rest, out);
+      case 'migrate':
+        return await migrateCommand(rest, out);
       case 'help':
       case '--help':
       case '-h':

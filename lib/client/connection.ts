@@ -105,7 +105,7 @@ export class Connection {
       this.service = given;
     } else {
       throw new InvalidArgumentError(
-        `Connection: backend must be a backend string ("sqlite:<path>", "sqlite:", "memory:" or "memory:<name>") or a WorkflowService, got ${describeNonService(given, SERVICE_METHODS)}; ` +
+        `Connection: backend must be a backend string ("sqlite:<path>", "sqlite:", "memory:", "memory:<name>" or "postgres://…") or a WorkflowService, got ${describeNonService(given, SERVICE_METHODS)}; ` +
           'leave backend out for the default (DEJA_BACKEND, else "sqlite:./.deja/deja.db")',
       );
     }

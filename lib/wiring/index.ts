@@ -7,7 +7,10 @@
  * better-sqlite3.
  *
  * Backend strings: `sqlite:<path>` (relative to the working directory), `sqlite:` alone for
- * DEFAULT_SQLITE_PATH, `memory:` or `memory:<name>`. With none given and no DEJA_BACKEND, SQLite
+ * DEFAULT_SQLITE_PATH, `memory:` or `memory:<name>`, `postgres://user:password@host:port/database`
+ * (or `postgresql://`; `?schema=<name>` picks the schema, default `deja`). A PostgreSQL service
+ * runs on the database server's clock (see lib/backends/postgres), so that workers on machines
+ * whose clocks disagree still agree on when timers fire and leases end. With none given and no DEJA_BACKEND, SQLite
  * at DEFAULT_SQLITE_PATH: durable by default.
  *
  * In-process services are shared per backend through a registry (a SQLite file by its absolute
@@ -18,7 +21,7 @@
 import * as path from 'node:path';
 import { MemoryStore } from '../backends/memory';
 import type { Store } from '../backends/store';
-import { LocalWorkflowService, type HistoryWarning, type Limits } from '../engine';
+import { LocalWorkflowService, type Clock, type HistoryWarning, type Limits } from '../engine';
 import { InvalidArgumentError } from '../errors';
 import type { WorkflowService } from '../service';
 
@@ -48,12 +51,28 @@ const registry = new Map<string, Shared>();
 export const DEFAULT_SQLITE_PATH = './.deja/deja.db';
 
 /** The backend strings openBackend accepts, for messages. */
-const EXPECTED = '"sqlite:<path>", "sqlite:" (for ./.deja/deja.db), "memory:" or "memory:<name>"';
+const EXPECTED = '"sqlite:<path>", "sqlite:" (for ./.deja/deja.db), "memory:", "memory:<name>" or "postgres://user:password@host:port/database"';
 
-/** The registry key of a backend string, and how to make its store; undefined for an unknown one. */
-function parseBackend(backend: string): { key: string; makeStore: () => Store } | undefined {
+/** The registry key of a backend string, and how to make its store (and the clock to run it on); undefined for an unknown one. */
+function parseBackend(backend: string, from: string): { key: string; makeStore: () => Store & { clock?: Clock } } | undefined {
   const memory = /^memory:(.*)$/s.exec(backend);
   if (memory) return { key: `memory:${memory[1]}`, makeStore: () => new MemoryStore() };
+  if (/^postgres(ql)?:/i.test(backend)) {
+    if (!/^postgres(ql)?:\/\//i.test(backend)) {
+      throw new InvalidArgumentError(`Connection: backend "${backend}"${from} is not a PostgreSQL URL; expected "postgres://user:password@host:port/database"`);
+    }
+    // Loaded here and only here: a process that never opens PostgreSQL never loads pg.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { PostgresStore, parseUrl } = require('../backends/postgres') as typeof import('../backends/postgres');
+    let checked: string;
+    try {
+      const { connectionString, schema } = parseUrl(backend);
+      checked = `${connectionString}#${schema ?? 'deja'}`;
+    } catch (err) {
+      throw new InvalidArgumentError(`Connection: backend${from}: ${(err as Error).message}`);
+    }
+    return { key: `postgres:${checked}`, makeStore: () => new PostgresStore(backend) };
+  }
   const sqlite = /^sqlite:(.*)$/s.exec(backend);
   if (sqlite) {
     const file = path.resolve(sqlite[1] === '' ? DEFAULT_SQLITE_PATH : sqlite[1]);
@@ -76,11 +95,8 @@ function parseBackend(backend: string): { key: string; makeStore: () => Store } 
  * StoreError (naming the file) from here.
  */
 export function openBackend(backend: string, from = '', options: ServiceOptions = {}): BackendHold {
-  const parsed = parseBackend(backend);
+  const parsed = parseBackend(backend, from);
   if (!parsed) {
-    if (/^postgres(ql)?:\/\//.test(backend)) {
-      throw new InvalidArgumentError(`Connection: the postgres backend is not available yet (backend "${backend}"${from}); use ${EXPECTED}`);
-    }
     throw new InvalidArgumentError(`Connection: unknown backend "${backend}"${from}; expected ${EXPECTED}`);
   }
   const { key } = parsed;
@@ -94,6 +110,7 @@ export function openBackend(backend: string, from = '', options: ServiceOptions 
     try {
       service = new LocalWorkflowService({
         store,
+        ...(store.clock !== undefined ? { clock: store.clock } : {}),
         ...(options.limits !== undefined ? { limits: options.limits } : {}),
         ...(options.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
       });
@@ -128,4 +145,34 @@ export function openBackend(backend: string, from = '', options: ServiceOptions 
 export function openDefaultBackend(options: ServiceOptions = {}): BackendHold {
   const env = process.env.DEJA_BACKEND || undefined;
   return env === undefined ? openBackend('sqlite:', ' (the default)', options) : openBackend(env, ' (from DEJA_BACKEND)', options);
+}
+
+/**
+ * Creates or migrates the schema of the backend a string names, and says what it did (`deja
+ * migrate`). Workers migrate on first use too; this lets an operator do it ahead of a deploy.
+ * Throws InvalidArgumentError for a bad string and the backend's StoreError when it cannot be used.
+ */
+export async function migrateBackend(backend: string, from = ''): Promise<string> {
+  if (/^memory:/.test(backend)) return `${backend}: an in-memory backend keeps nothing between processes; nothing to migrate`;
+  const sqlite = /^sqlite:(.*)$/s.exec(backend);
+  if (sqlite) {
+    const file = path.resolve(sqlite[1] === '' ? DEFAULT_SQLITE_PATH : sqlite[1]);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { SqliteStore, SCHEMA_VERSION } = require('../backends/sqlite') as typeof import('../backends/sqlite');
+    await new SqliteStore(file).close();
+    return `${file}: SQLite schema at version ${SCHEMA_VERSION}`;
+  }
+  const parsed = parseBackend(backend, from);
+  if (!parsed || !parsed.key.startsWith('postgres:')) throw new InvalidArgumentError(`Connection: unknown backend "${backend}"${from}; expected ${EXPECTED}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { PostgresStore } = require('../backends/postgres') as typeof import('../backends/postgres');
+  const store = new PostgresStore(backend);
+  try {
+    const { from: found, to } = await store.migrate();
+    const where = `${store.url} (schema "${store.schema}")`;
+    if (found === to) return `${where}: at schema version ${to}; nothing to do`;
+    return found === 0 ? `${where}: created, at schema version ${to}` : `${where}: migrated from schema version ${found} to ${to}`;
+  } finally {
+    await store.close();
+  }
 }

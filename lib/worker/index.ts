@@ -406,15 +406,16 @@ export class Worker {
 
   /**
    * A poll that failed for a reason that passes (a store busy past its timeout: another process
-   * holds the database's write lock) is reported and retried after a growing pause, up to 5 s,
+   * holds the database's write lock; or unavailable: its server is down or unreachable) is reported and retried after a growing pause, up to 5 s,
    * rather than stopping the worker. Any other error is fatal (the service is gone). Returns
    * whether the error was such a passing one (the loop then goes on, unless it was shut down).
    */
   private async waitOutTransient(loop: string, error: unknown): Promise<boolean> {
-    if (!(error instanceof StoreError) || error.reason !== 'busy') return false;
+    // busy: another process holds a SQLite file's write lock; unavailable: a database server is down or unreachable.
+    if (!(error instanceof StoreError) || (error.reason !== 'busy' && error.reason !== 'unavailable')) return false;
     const pauseMs = Math.min(5000, 100 * 2 ** Math.min(this.pollTroubles, 6));
     this.pollTroubles++;
-    this.report('warn', `worker ${this.identity}: a ${loop} poll found the store busy (${messageOf(error)}); polling again in ${pauseMs} ms`);
+    this.report('warn', `worker ${this.identity}: a ${loop} poll found the store ${error.reason} (${messageOf(error)}); polling again in ${pauseMs} ms`);
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, pauseMs);
       const signal = this.abort.signal;

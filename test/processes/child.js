@@ -3,6 +3,8 @@
 // built dist/, so that it starts fast). One role per run, given as arguments; it prints one JSON
 // line per thing the parent waits for. The parent kills it with SIGKILL whenever it likes.
 //
+// <file> is a SQLite file's path, or a backend string (postgres://…).
+//
 //   worker <file> <queue> <log>          runs a Worker on sqlite:<file>; each activity appends
 //                                        "begin|end <key> <attempt> <pid>" lines to <log>
 //   start-and-signal <file> <queue> <id> process A of the reference page: starts collect(2) and signals it
@@ -11,6 +13,13 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+
+// DEJA_CLOCK_SKEW_MS moves this process's clock (Date.now) by that much: a machine whose clock is off.
+if (process.env.DEJA_CLOCK_SKEW_MS) {
+  const skew = Number(process.env.DEJA_CLOCK_SKEW_MS);
+  const real = Date.now;
+  Date.now = () => real() + skew;
+}
 
 const [role, file, ...rest] = process.argv.slice(2);
 const say = (value) => process.stdout.write(`${JSON.stringify(value)}\n`);
@@ -28,7 +37,7 @@ async function main() {
     return;
   }
   const { Connection, Worker, WorkflowClient } = require('deja');
-  const connection = new Connection({ backend: `sqlite:${file}` });
+  const connection = new Connection({ backend: /^[a-z]+:/.test(file) ? file : `sqlite:${file}` });
   if (role === 'worker') {
     const [queue, log] = rest;
     const { Context } = require('deja/activity');

@@ -22,11 +22,11 @@ export interface Child {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnChild(args: string[]): Child {
+export function spawnChild(args: string[], env: NodeJS.ProcessEnv = {}): Child {
   const child = spawn(process.execPath, ['--no-node-snapshot', childScript, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     // Plain JS on dist/: none of the test runner's loaders.
-    env: { ...process.env, NODE_OPTIONS: '' },
+    env: { ...process.env, NODE_OPTIONS: '', ...env },
   });
   const lines: Record<string, unknown>[] = [];
   const waiters: (() => void)[] = [];
@@ -70,6 +70,9 @@ export function spawnChild(args: string[]): Child {
   };
 }
 
+/** A backend string as it is; a path as the SQLite file there. */
+export const backendOf = (fileOrBackend: string): string => (/^[a-z]+:/.test(fileOrBackend) ? fileOrBackend : `sqlite:${fileOrBackend}`);
+
 /** A small seeded PRNG (mulberry32), so that a failing run can be repeated from its seed. */
 export function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -83,6 +86,7 @@ export function prng(seed: number): () => number {
 }
 
 export interface CrashRunOptions {
+  /** The SQLite file, or any backend string (postgres://…) the workers share. */
   file: string;
   log: string;
   seed: number;
@@ -95,6 +99,8 @@ export interface CrashRunOptions {
   lifeMs: [min: number, max: number];
   /** Called after each kill. */
   onKill?: (kills: number) => void;
+  /** Called after each kill, awaited, while other workers may run: more faults (a database's connections cut, a restart). */
+  chaos?: (kills: number) => Promise<void> | void;
 }
 
 export interface CrashRunResult {
@@ -118,7 +124,7 @@ const taskQueue = 'crash';
 export async function crashRun(options: CrashRunOptions): Promise<CrashRunResult> {
   const started = Date.now();
   const random = prng(options.seed);
-  const connection = new Connection({ backend: `sqlite:${options.file}` });
+  const connection = new Connection({ backend: backendOf(options.file) });
   try {
     const service = connection.service;
     const ids: string[] = [];
@@ -145,6 +151,7 @@ export async function crashRun(options: CrashRunOptions): Promise<CrashRunResult
         await worker.exited;
         kills++;
         options.onKill?.(kills);
+        await options.chaos?.(kills);
       }
     }
     // How much was still to do when the killing stopped (the run is worth little if nothing was).
