@@ -71,6 +71,9 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   fc.record({ kind: fc.constant('shielded' as const), arg: fc.string({ maxLength: 5 }) }),
   fc.record({ kind: fc.constant('child' as const), arg: fc.string({ maxLength: 5 }) }),
   fc.record({ kind: fc.constant('external' as const), target: fc.constantFrom('self' as const, 'missing' as const) }),
+  fc.record({ kind: fc.constant('patch' as const), id: fc.constantFrom('p1', 'p2') }),
+  fc.record({ kind: fc.constant('upsert' as const), value: fc.string({ minLength: 1, maxLength: 5 }) }),
+  fc.record({ kind: fc.constant('local' as const), arg: fc.string({ maxLength: 5 }) }),
 );
 /** A script and the times its signals are sent: enough of each for every step that waits on one. */
 const scenario = fc.array(step, { minLength: 1, maxLength: 7 }).chain((steps) => {
@@ -106,7 +109,17 @@ t.test('the same scenario records the same history; the same history gives the s
   t.ok(runs > 0, `${runs} recorded runs replayed identically`);
   if (runs >= 30) {
     // The scripts reach the new kinds of command: a sample this size always does.
-    for (const type of ['timerCanceled', 'childWorkflowExecutionCompleted', 'externalWorkflowExecutionSignaled', 'signalExternalWorkflowExecutionFailed', 'activityTaskCompleted']) {
+    for (const type of [
+      'timerCanceled',
+      'childWorkflowExecutionCompleted',
+      'externalWorkflowExecutionSignaled',
+      'signalExternalWorkflowExecutionFailed',
+      'activityTaskCompleted',
+      'patchMarkerRecorded',
+      'upsertWorkflowSearchAttributes',
+      'workflowPropertiesModified',
+      'localActivityMarkerRecorded',
+    ]) {
       t.ok(seenTypes.has(type), `the recorded runs include ${type}`);
     }
   }

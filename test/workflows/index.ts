@@ -20,6 +20,10 @@ import {
   startChild,
   getExternalWorkflowHandle,
   ActivityCancellationType,
+  patched,
+  proxyLocalActivities,
+  upsertSearchAttributes,
+  upsertMemo,
 } from 'deja/workflow';
 import type * as activities from './activities';
 
@@ -155,7 +159,13 @@ export type Step =
   /** A child workflow run to its result. */
   | { kind: 'child'; arg: string }
   /** A signal to this workflow itself through an external handle, or to a workflow that does not exist. */
-  | { kind: 'external'; target: 'self' | 'missing' };
+  | { kind: 'external'; target: 'self' | 'missing' }
+  /** `patched(id)`: true live, and true again on replay from its marker (the first call per id records it). */
+  | { kind: 'patch'; id: string }
+  /** A search attribute and a memo field upserted; the trace shows what workflowInfo() says after. */
+  | { kind: 'upsert'; value: string }
+  /** A local activity, run by the worker inside the task and replayed from its marker. */
+  | { kind: 'local'; arg: string };
 
 /** Runs a script of steps; returns a trace that depends on every result, time and random value. */
 export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
@@ -169,6 +179,7 @@ export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
   let selfSignals = 0;
   setHandler(defineSignal('self'), () => void selfSignals++);
   const { echo } = proxyActivities<typeof activities>({ startToCloseTimeout: '10s' });
+  const { echo: localEcho } = proxyLocalActivities<typeof activities>({ startToCloseTimeout: '5s' });
   let n = 0;
   for (const step of steps) {
     n++;
@@ -236,6 +247,19 @@ export async function scriptedWorkflow(steps: Step[]): Promise<string[]> {
         }
         break;
       }
+      case 'patch':
+        trace.push(`patched ${step.id} ${patched(step.id)}`);
+        break;
+      case 'upsert': {
+        upsertSearchAttributes({ CustomKeywordField: [step.value] });
+        upsertMemo({ last: step.value, n });
+        const info = workflowInfo();
+        trace.push(`upsert ${JSON.stringify(info.searchAttributes.CustomKeywordField)} ${JSON.stringify(info.memo)}`);
+        break;
+      }
+      case 'local':
+        trace.push(`local ${await localEcho(step.arg)}`);
+        break;
     }
   }
   return trace;
