@@ -50,7 +50,7 @@ import type {
 } from '../store';
 import type * as PG from 'pg';
 import { PostgresChangeFeed, type FeedOptions } from './change-feed';
-import { afterSql, orderBySql, orderKeys, Params, whereSql } from './filter';
+import { afterSql, orderBySql, orderKeys, Params, searchAttributesJson, whereSql } from './filter';
 import { ident, migrate, MIGRATIONS } from './schema';
 
 export interface PostgresStoreOptions {
@@ -158,7 +158,7 @@ function runColumns(run: RunRecord): unknown[] {
     run.nextEventId - 1,
     run.parent?.workflowId ?? null,
     run.firstExecutionRunId ?? run.runId,
-    run.searchAttributes === undefined ? null : json(run.searchAttributes),
+    searchAttributesJson(run.searchAttributes),
     json(run),
   ];
 }
