@@ -28,7 +28,7 @@ import {
   WeakMapPrototypeGet,
   WeakMapPrototypeSet,
   mapForEach,
-  record,
+  record, whenSettled
 } from './primordials';
 import { currentContext, runInContext } from './async-context';
 import { CancelledFailure } from './failure';
@@ -199,12 +199,6 @@ export class CancellationScope {
   static withTimeout<T>(timeout: Duration, fn: () => T | Promise<T>): Promise<T> {
     return new CancellationScope({ cancellable: true, timeout }).run(fn);
   }
-}
-
-/** Calls the callbacks once `value` settles (a promise, a thenable, or a plain value). */
-function whenSettled(value: unknown, onFulfilled: (value: unknown) => void, onRejected: (error: unknown) => void): void {
-  'use strict';
-  PromisePrototypeThen(new Promise<unknown>((resolve) => resolve(value)), onFulfilled, onRejected);
 }
 
 /** The workflow's root scope, made once per execution by the WorkflowState. */

@@ -12,7 +12,8 @@
  */
 import { ObjectDefineProperty, JSONParse, JSONStringify, globalObject, list, own, record } from './primordials';
 import { ENTRY_POINTS, PROTOCOL_VERSION, type Activation, type InitMessage, type QueryRequest } from './protocol';
-import { getState, initialize, wireFailure } from './internals';
+import { getState, initialize } from './internals';
+import { wireFailure } from './failure';
 import { installGlobals } from './globals';
 import { IllegalStateError } from './errors';
 

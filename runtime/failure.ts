@@ -28,7 +28,7 @@ import {
   isObject,
   own,
   put,
-  tryGet,
+  tryGet, ObjectSetPrototypeOf
 } from './primordials';
 import { brandInstance, hasBrand } from './errors';
 import { describeValue } from './format';
@@ -425,4 +425,12 @@ export function rootCause(error: unknown): string | undefined {
     return typeof message === 'string' ? message : undefined;
   }
   return undefined;
+}
+
+/** A WireFailure whose objects have no prototype, ready to cross to the host (see `record`). */
+export function wireFailure(error: unknown): WireFailure {
+  'use strict';
+  const failure = errorToFailure(error);
+  for (let f: WireFailure | undefined = failure; f !== undefined; f = own(f, 'cause') as WireFailure | undefined) ObjectSetPrototypeOf(f, null);
+  return failure;
 }

@@ -18,10 +18,8 @@ import {
   MathCeil,
   MathMax,
   ObjectKeys,
-  ObjectSetPrototypeOf,
   Promise,
   PromisePrototypeThen,
-  PromiseResolve,
   ReflectApply,
   TypeError,
   append,
@@ -32,7 +30,7 @@ import {
   record,
   removeAt,
   StringPrototypeCharCodeAt,
-  StringPrototypeSlice,
+  StringPrototypeSlice, whenSettled
 } from './primordials';
 import type {
   Activation,
@@ -62,10 +60,9 @@ import {
   CancelledFailure,
   ChildWorkflowFailure,
   WorkflowExecutionAlreadyStartedError,
-  errorToFailure,
   failureToError,
   isCancellation,
-  isTemporalFailure,
+  isTemporalFailure, wireFailure
 } from './failure';
 import { CancellationScope, cancelRoot, cancelledFailureOf, createRootScope, link } from './cancellation-scope';
 import { runInContext } from './async-context';
@@ -111,33 +108,6 @@ interface Condition {
 
 /** The handlers for every job kind: a new job kind without a handler does not compile. */
 export type JobHandlers<J extends { type: string } = ActivationJob> = { [K in J['type']]: (job: Extract<J, { type: K }>) => void };
-
-/** A WireFailure whose objects have no prototype, ready to cross to the host (see `record`). */
-export function wireFailure(error: unknown): WireFailure {
-  'use strict';
-  const failure = errorToFailure(error);
-  for (let f: WireFailure | undefined = failure; f !== undefined; f = own(f, 'cause') as WireFailure | undefined) ObjectSetPrototypeOf(f, null);
-  return failure;
-}
-
-/**
- * Calls `onFulfilled` or `onRejected` once `value` settles, as `await value` would: a native
- * promise is used as it is (its `then`, which workflow code may have replaced, is never looked
- * up), anything else is resolved first. Uses only captured intrinsics and no async function (the
- * bundle's async functions are driven by async-context.ts, which is for workflow code). Neither
- * callback may throw.
- */
-function whenSettled(value: unknown, onFulfilled: (result: unknown) => void, onRejected: (error: unknown) => void): void {
-  'use strict';
-  let promise: Promise<unknown>;
-  try {
-    promise = PromiseResolve(value);
-  } catch (error) {
-    onRejected(error);
-    return;
-  }
-  PromisePrototypeThen(promise, onFulfilled, onRejected);
-}
 
 /** A promise rejected with `error`, marked handled until workflow code takes it. */
 function rejected<T>(error: unknown): Promise<T> {

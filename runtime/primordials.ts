@@ -266,6 +266,25 @@ export function tryGet(o: object, key: PropertyKey): unknown {
   }
 }
 
+/**
+ * Calls `onFulfilled` or `onRejected` once `value` settles, as `await value` would: a native
+ * promise is used as it is (its `then`, which workflow code may have replaced, is never looked
+ * up), anything else is resolved first. Uses only captured intrinsics and no async function (the
+ * bundle's async functions are driven by async-context.ts, which is for workflow code). Neither
+ * callback may throw.
+ */
+export function whenSettled(value: unknown, onFulfilled: (result: unknown) => void, onRejected: (error: unknown) => void): void {
+  'use strict';
+  let promise: Promise<unknown>;
+  try {
+    promise = PromiseResolve(value);
+  } catch (error) {
+    onRejected(error);
+    return;
+  }
+  PromisePrototypeThen(promise, onFulfilled, onRejected);
+}
+
 export function isObject(value: unknown): value is object {
   return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }

@@ -14,9 +14,9 @@
  *
  * Uses only the intrinsics of primordials.ts; what it hands to the host is prototype-less.
  */
-import { Map, MapPrototypeGet, MapPrototypeSet, MapPrototypeDelete, ReflectApply, TypeError, append, list, record, removeAt, PromiseResolve, PromisePrototypeThen } from './primordials';
+import { Map, MapPrototypeGet, MapPrototypeSet, MapPrototypeDelete, ReflectApply, TypeError, append, list, record, removeAt, whenSettled } from './primordials';
 import type { ActivationJob, Command, Payload, WireFailure } from './protocol';
-import { ApplicationFailure, errorToFailure, isTemporalFailure } from './failure';
+import { ApplicationFailure, isTemporalFailure, wireFailure } from './failure';
 import { runInContext, runInUpdate } from './async-context';
 
 export type UpdateHandler = (...args: any[]) => unknown;
@@ -46,32 +46,6 @@ export interface MessageHost {
   failTask(error: unknown): void;
 }
 
-function wire(error: unknown): WireFailure {
-  'use strict';
-  const failure = errorToFailure(error);
-  // Prototype-less, as everything that crosses (see `record`): each level of the cause chain.
-  let f: WireFailure | undefined = failure;
-  while (f !== undefined) {
-    const next: WireFailure | undefined = f.cause;
-    record(f);
-    f = next;
-  }
-  return failure;
-}
-
-/** `rejected(error)` without an unhandled rejection: the caller handles it at once. */
-function settle(value: unknown, onFulfilled: (result: unknown) => void, onRejected: (error: unknown) => void): void {
-  'use strict';
-  let promise: Promise<unknown>;
-  try {
-    promise = PromiseResolve(value);
-  } catch (error) {
-    onRejected(error);
-    return;
-  }
-  PromisePrototypeThen(promise, onFulfilled, onRejected);
-}
-
 export class MessageHandlers {
   readonly updateHandlers = new Map<string, UpdateEntry>();
   defaultSignal: DefaultHandler | undefined;
@@ -93,7 +67,7 @@ export class MessageHandlers {
   track(result: unknown, onRejected: (error: unknown) => void): void {
     if (typeof result !== 'object' || result === null) return;
     this.running++;
-    settle(
+    whenSettled(
       result,
       () => {
         this.running--;
@@ -146,7 +120,7 @@ export class MessageHandlers {
         continue;
       }
       const failure = ApplicationFailure.nonRetryable(`No registered handler for update: ${job.name}`, 'UpdateNotFound');
-      this.host.push(record({ type: 'rejectUpdate', updateId: job.updateId, failure: wire(failure) }));
+      this.host.push(record({ type: 'rejectUpdate', updateId: job.updateId, failure: wireFailure(failure) }));
     }
     return ran;
   }
@@ -164,7 +138,7 @@ export class MessageHandlers {
           throw new TypeError(`the validator of update "${job.name}" returned a promise; validators must be synchronous`);
         }
       } catch (error) {
-        this.host.push(record({ type: 'rejectUpdate', updateId, failure: wire(error) }));
+        this.host.push(record({ type: 'rejectUpdate', updateId, failure: wireFailure(error) }));
         return;
       }
     }
@@ -177,7 +151,7 @@ export class MessageHandlers {
       return;
     }
     this.running++;
-    settle(
+    whenSettled(
       result,
       (value) => {
         this.running--;
@@ -193,7 +167,7 @@ export class MessageHandlers {
 
   /** A handler threw: a TemporalFailure fails the update; anything else is a bug that fails the task. */
   private failed(updateId: string, error: unknown): void {
-    if (isTemporalFailure(error)) this.host.push(record({ type: 'completeUpdate', updateId, failure: wire(error) }));
+    if (isTemporalFailure(error)) this.host.push(record({ type: 'completeUpdate', updateId, failure: wireFailure(error) }));
     else this.host.failTask(error);
   }
 }

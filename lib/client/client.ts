@@ -468,19 +468,7 @@ export class WorkflowClient {
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const signalArgs = options.signalArgs ?? [];
     if (!Array.isArray(signalArgs)) throw new InvalidArgumentError(`${where}: signalArgs must be an array, got ${describe(signalArgs)}`);
-    const handle = new WorkflowHandle<T>(
-      this.ctx,
-      checkString(where, 'workflowId', options.workflowId),
-      undefined,
-      {
-        workflowType,
-        taskQueue: checkString(where, 'taskQueue', options.taskQueue),
-        workflowIdReusePolicy: reusePolicy(where, options.workflowIdReusePolicy),
-        chain: chainStartFields(where, options),
-        ...visibilityStartFields(where, options),
-      },
-      followRunsOption(where, options.followRuns),
-    );
+    const handle = this.unstartedHandle<T>(where, workflowType, options);
     const signaledRunId = await handle.signalWithStart(options.signal, signalArgs as SA, args as Parameters<T>);
     return Object.assign(handle, { signaledRunId });
   }
@@ -541,14 +529,9 @@ export class WorkflowClient {
     return this.ctx.service.countWorkflows(query === undefined ? {} : { query });
   }
 
-  /** Starts a workflow; the handle knows its run (`runId`, `firstExecutionRunId`). */
-  async start<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowHandle<T>> {
-    const where = 'WorkflowClient.start';
-    const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', ...CHAIN_START_OPTION_KEYS, ...VISIBILITY_START_KEYS, 'followRuns']);
-    const args = options.args ?? [];
-    if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
-    const handle = new WorkflowHandle<T>(
+  /** A handle that starts its workflow with these (checked) start options. */
+  private unstartedHandle<T extends Workflow>(where: string, workflowType: string, options: WorkflowStartOptions<T>): WorkflowHandle<T> {
+    return new WorkflowHandle<T>(
       this.ctx,
       checkString(where, 'workflowId', options.workflowId),
       undefined,
@@ -561,6 +544,16 @@ export class WorkflowClient {
       },
       followRunsOption(where, options.followRuns),
     );
+  }
+
+  /** Starts a workflow; the handle knows its run (`runId`, `firstExecutionRunId`). */
+  async start<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowHandle<T>> {
+    const where = 'WorkflowClient.start';
+    const workflowType = workflowTypeOf(where, workflow);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', ...CHAIN_START_OPTION_KEYS, ...VISIBILITY_START_KEYS, 'followRuns']);
+    const args = options.args ?? [];
+    if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
+    const handle = this.unstartedHandle<T>(where, workflowType, options);
     await handle.start(...(args as Parameters<T>));
     return handle;
   }

@@ -199,16 +199,31 @@ export class LocalWorkflowService implements WorkflowService {
    * completed), re-reading it whenever one of its run's updates changes stage. Rejects with the
    * abort reason when `signal` aborts; the update goes on.
    */
-  private async waitForUpdate(view: UpdateView, stage: 'accepted' | 'completed', signal: AbortSignal | undefined): Promise<UpdateView> {
+  private waitForUpdate(view: UpdateView, stage: 'accepted' | 'completed', signal: AbortSignal | undefined): Promise<UpdateView> {
     const pinned = { workflowId: view.workflowId, runId: view.runId };
-    // As getWorkflowOutcome: on a shared store another process may move the update on.
-    const keepAlive = !reached(view, stage) && this.store.changes !== undefined ? setInterval(() => undefined, 1 << 30) : undefined;
+    return this.waitUntil(
+      view,
+      (v) => reached(v, stage),
+      waitKey.update(view.runId),
+      () => this.open(() => this.engine.updateView(pinned, view.updateId, this.clock.now())),
+      signal,
+    );
+  }
+
+  /**
+   * Waits until `done(value)`, reading the value again whenever `key` is notified. On a store that
+   * other processes share, one of them may make the change: the wait keeps this process alive, as
+   * a network client's open request would (on an in-process store only this process can, and its
+   * worker holds it open while it runs). Rejects with the abort reason when `signal` aborts.
+   */
+  private async waitUntil<T>(value: T, done: (value: T) => boolean, key: string, read: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    const keepAlive = !done(value) && this.store.changes !== undefined ? setInterval(() => undefined, 1 << 30) : undefined;
     try {
-      while (!reached(view, stage)) {
-        const listener = this.notifier.listen(waitKey.update(view.runId));
+      while (!done(value)) {
+        const listener = this.notifier.listen(key);
         try {
-          view = await this.open(() => this.engine.updateView(pinned, view.updateId, this.clock.now()));
-          if (reached(view, stage)) break;
+          value = await read();
+          if (done(value)) break;
           this.throwIfAborted(signal);
           await listener.wait([signal, this.closing.signal]);
           this.throwIfAborted(signal);
@@ -219,8 +234,9 @@ export class LocalWorkflowService implements WorkflowService {
     } finally {
       clearInterval(keepAlive);
     }
-    return view;
+    return value;
   }
+
 
   // ---- schedules ----
 
@@ -285,31 +301,19 @@ export class LocalWorkflowService implements WorkflowService {
 
   async getWorkflowOutcome(ref: ExecutionRef, signal?: AbortSignal): Promise<WorkflowOutcome> {
     if (signal !== undefined) checkSignal('getWorkflowOutcome', signal);
-    let { workflowId, runId, outcome } = await this.open(() => this.engine.workflowOutcome(check.checkRef('getWorkflowOutcome', this.limits, ref), this.clock.now()));
+    const found = await this.open(() => this.engine.workflowOutcome(check.checkRef('getWorkflowOutcome', this.limits, ref), this.clock.now()));
     // Pinned to the run found first: a later run of the same id is another outcome.
-    const pinned = { workflowId, runId };
-    // On a store that other processes share, one of them may close the run: the wait keeps this
-    // process alive, as a network client's open request would. (On an in-process store only this
-    // process can, and its worker holds it open while it runs.)
-    const keepAlive = !outcome && this.store.changes !== undefined ? setInterval(() => undefined, 1 << 30) : undefined;
-    try {
-      while (!outcome) {
-        const listener = this.notifier.listen(waitKey.run(runId));
-        try {
-          ({ outcome } = await this.open(() => this.engine.workflowOutcome(pinned, this.clock.now())));
-          if (outcome) break;
-          this.throwIfAborted(signal);
-          await listener.wait([signal, this.closing.signal]);
-          this.throwIfAborted(signal);
-        } finally {
-          listener.close();
-        }
-      }
-    } finally {
-      clearInterval(keepAlive);
-    }
-    return outcome;
+    const pinned = { workflowId: found.workflowId, runId: found.runId };
+    const { outcome } = await this.waitUntil(
+      found,
+      (f) => f.outcome !== undefined,
+      waitKey.run(found.runId),
+      () => this.open(() => this.engine.workflowOutcome(pinned, this.clock.now())),
+      signal,
+    );
+    return outcome!;
   }
+
 
   async queryWorkflow(request: QueryWorkflowRequest): Promise<Payload> {
     const { queryId, taskQueue, workflowId, queryType } = await this.open(() => this.engine.createQuery(check.checkQuery(this.limits, request), this.clock.now()));
