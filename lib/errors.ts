@@ -132,3 +132,27 @@ export function assertNever(value: never, what = 'value'): never {
   }
   throw new DejaError('DEJA_INTERNAL', `deja bug: unexpected ${what} ${text.length > 200 ? `${text.slice(0, 200)}…` : text}`);
 }
+
+/** `process.emitWarning` code of the warning that options deja does not act on were accepted. */
+export const IGNORED_OPTIONS_WARNING = 'DEJA_IGNORED_OPTIONS';
+/** `where: name` pairs already warned about, shared by every copy of deja in the process. */
+const WARNED_OPTIONS: Set<string> = ((globalThis as Record<symbol, unknown>)[Symbol.for('deja.warnedOptions')] ??= new Set<string>()) as Set<string>;
+
+/**
+ * Warns (a DejaWarning with code DEJA_IGNORED_OPTIONS) that `where` accepted Temporal options it
+ * does not act on. Each option is named once per process and place: code written for Temporal
+ * runs unchanged, and a log is not flooded by a loop that makes clients. `why` says what deja does
+ * instead: one reason for all, or one per option. Returns the names it warned about now.
+ */
+export function warnIgnoredOptions(where: string, names: readonly string[], why: string | ((name: string) => string)): string[] {
+  const fresh = names.filter((name) => !WARNED_OPTIONS.has(`${where}: ${name}`));
+  if (fresh.length === 0) return [];
+  for (const name of fresh) WARNED_OPTIONS.add(`${where}: ${name}`);
+  const s = fresh.length > 1 ? 's' : '';
+  const text =
+    typeof why === 'string'
+      ? `${fresh.map((name) => `"${name}"`).join(', ')}: ${why}`
+      : fresh.map((name) => `"${name}" (${why(name)})`).join(', ');
+  process.emitWarning(`${where}: deja accepts but does not act on the option${s} ${text}`, { type: 'DejaWarning', code: IGNORED_OPTIONS_WARNING });
+  return fresh;
+}

@@ -3,6 +3,8 @@
  * Workflow code imports `deja/workflow`; activity code may import `deja/activity`.
  */
 export {
+  Client,
+  ActivityClient,
   Connection,
   WorkflowClient,
   WorkflowHandle,
@@ -13,6 +15,7 @@ export {
   ActivityNotFoundError,
 } from './client';
 export type {
+  ClientOptions,
   ConnectionOptions,
   WorkflowStartOptions,
   WorkflowExecutionDescription,
@@ -33,7 +36,8 @@ export type { WorkflowUpdateOptions, WithStartWorkflowOperationOptions } from '.
 export type { UpdateDefinition } from '../runtime/protocol';
 export { ScheduleClient, ScheduleHandle, ScheduleOverlapPolicy, ScheduleAlreadyRunningError, ScheduleNotFoundError } from './client';
 export type { ScheduleOptions, ScheduleDescription, ScheduleSummary, ScheduleUpdateOptions, ScheduleClientOptions } from './client';
-export { Worker } from './worker';
+export { Worker, NativeConnection } from './worker';
+export type { NativeConnectionOptions } from './worker';
 export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';
 export type { InjectedSinks, InjectedSinkFunction } from './worker/sinks';
@@ -52,6 +56,7 @@ export type { SandboxOptions, SandboxBundle } from './sandbox';
 export { LocalWorkflowService, QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, StaleTaskError, DEFAULT_LIMITS } from './engine';
 export type { Store, Clock, Limits, HistoryWarning } from './engine';
 export type { WorkflowService } from './service';
+export { IGNORED_OPTIONS_WARNING } from './errors';
 export { DejaError, InvalidArgumentError, InvalidHistoryError, DeterminismViolationError, WorkflowTaskFailedError, LimitExceededError, StoreError } from './errors';
 export type { StoreErrorReason } from './errors';
 export type { DejaErrorCode } from './errors';

@@ -10,7 +10,7 @@ import { CancelledFailure, errorToFailure } from '../../runtime/failure';
 import { checkKnownKeys, DejaError, describe, InvalidArgumentError } from '../errors';
 import type { ActivityRef, WorkflowService } from '../service';
 import { ActivityNotFoundError } from '../service-errors';
-import { Connection, describeNonService, missingMethods } from './connection';
+import { Connection, describeNonService, missingMethods, warnTemporalClientOptions } from './connection';
 import { ActivityCancelledError } from './errors';
 
 /** An activity named by ids (Temporal's FullActivityId); without `runId`, the workflow id's latest run. */
@@ -26,8 +26,11 @@ export type TaskToken = string | Uint8Array;
 export interface AsyncCompletionClientOptions {
   /** A Connection (or anything with a `service`). Default: `new Connection()` (DEJA_BACKEND, else SQLite at `./.deja/deja.db`). */
   connection?: { service: WorkflowService };
-  /** Temporal's option; deja has one namespace, `'default'`. */
+  /** Temporal's option; deja has one namespace, `'default'` (another is accepted with a warning). */
   namespace?: string;
+  /** Temporal's options: accepted, not acted on, named once in a warning. */
+  dataConverter?: unknown;
+  interceptors?: unknown;
   identity?: string;
 }
 
@@ -50,11 +53,9 @@ export class AsyncCompletionClient {
     } else if (missingMethods(options, ACTIVITY_METHODS).length === 0) {
       service = options;
     } else {
-      checkKnownKeys(where, options, ['connection', 'namespace', 'identity']);
+      checkKnownKeys(where, options, ['connection', 'namespace', 'identity', 'dataConverter', 'interceptors']);
       const o = options as AsyncCompletionClientOptions;
-      if (o.namespace !== undefined && o.namespace !== 'default') {
-        throw new InvalidArgumentError(`${where}: deja has one namespace, 'default'; got namespace ${describe(o.namespace)}`);
-      }
+      warnTemporalClientOptions(where, o as Record<string, unknown>, ['namespace', 'dataConverter', 'interceptors']);
       service = o.connection === undefined ? new Connection().service : (o.connection as { service?: unknown } | null)?.service;
       if (missingMethods(service, ACTIVITY_METHODS).length > 0) {
         throw new InvalidArgumentError(`${where}: connection must be a Connection (or have a WorkflowService as its service), got ${describeNonService(service, ACTIVITY_METHODS)}`);

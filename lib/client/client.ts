@@ -11,7 +11,7 @@ import type { LegacySearchAttributes, TypedSearchAttributes } from '../../runtim
 import { assertNever, checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
 import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
-import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods } from './connection';
+import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods, warnTemporalClientOptions } from './connection';
 import { startUpdate, updateHandle, updateWithStart, type StartUpdateCall, type UpdateCall, type WorkflowUpdateHandle } from './updates';
 import type { UpdateDefinition } from '../../runtime/protocol';
 import { ScheduleClient } from './schedules';
@@ -55,6 +55,9 @@ export interface WorkflowClientOptions {
   identity?: string;
 }
 
+/** Temporal's WorkflowClientOptions that deja accepts and names once in a warning (see warnTemporalClientOptions). */
+export const TEMPORAL_WORKFLOW_CLIENT_OPTIONS = ['namespace', 'dataConverter', 'interceptors', 'queryRejectCondition'] as const;
+
 /** Temporal's name of each service status: a new status without one fails to compile. */
 const STATUS_NAMES = {
   running: 'RUNNING',
@@ -69,7 +72,16 @@ export type WorkflowStatusName = (typeof STATUS_NAMES)[WorkflowStatus];
 
 /** Temporal's current form, `new WorkflowClient({ connection })`: a Connection, or anything with a `service`. */
 export interface WorkflowClientConnectionOptions extends WorkflowClientOptions {
-  connection: { service: WorkflowService };
+  /** Default: `new Connection()` (DEJA_BACKEND, else SQLite at `./.deja/deja.db`). */
+  connection?: { service: WorkflowService };
+  /** Temporal's: deja has one namespace, 'default'; another is accepted with a warning. */
+  namespace?: string;
+  /** Temporal's: accepted, not acted on (payloads are JSON), named once in a warning. */
+  dataConverter?: unknown;
+  /** Temporal's: accepted, not applied yet, named once in a warning. */
+  interceptors?: unknown;
+  /** Temporal's: accepted, not acted on, named once in a warning. */
+  queryRejectCondition?: unknown;
 }
 
 export interface WorkflowExecutionDescription {
@@ -626,12 +638,14 @@ function clientArguments(first: unknown, options: unknown): { service: WorkflowS
     checkOptions(where, options, ['identity']);
     return { service: first as WorkflowService, identity: (options as WorkflowClientOptions | undefined)?.identity };
   }
-  if ('connection' in first) {
-    checkKnownKeys(where, first, ['connection', 'identity']);
+  if (['connection', 'identity', ...TEMPORAL_WORKFLOW_CLIENT_OPTIONS].some((key) => key in first)) {
+    checkKnownKeys(where, first, ['connection', 'identity', ...TEMPORAL_WORKFLOW_CLIENT_OPTIONS]);
     if (options !== undefined) {
       throw new InvalidArgumentError(`${where}: with { connection }, give identity beside it, not as a second argument (got ${describe(options)})`);
     }
+    warnTemporalClientOptions(where, first as Record<string, unknown>, TEMPORAL_WORKFLOW_CLIENT_OPTIONS);
     const { connection, identity } = first as { connection?: { service?: unknown }; identity?: unknown };
+    if (connection === undefined && !('connection' in first)) return { service: new Connection().service, identity };
     const service = typeof connection === 'object' && connection !== null ? connection.service : undefined;
     if (missingMethods(service, CLIENT_METHODS).length > 0) {
       throw new InvalidArgumentError(`${where}: connection must be a Connection (or have a WorkflowService as its service), got ${describe(connection)}`);

@@ -3,10 +3,15 @@
  * it is, or a backend opened by name through the wiring module (lib/wiring), which reads
  * DEJA_BACKEND when no backend is given and shares in-process services per backend string. The
  * last Connection to close a backend closes its service.
+ *
+ * Temporal's ConnectionOptions are accepted too. `address` picks the backend by one rule (see
+ * backendForAddress in lib/wiring): absent or `localhost:7233` is the default backend, a backend
+ * string is that backend, another host:port is refused (deja has no server). The network options
+ * (tls, apiKey, metadata, …) are accepted and named once per process in a DejaWarning.
  */
-import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
+import { checkKnownKeys, describe, InvalidArgumentError, warnIgnoredOptions } from '../errors';
 import type { WorkflowService } from '../service';
-import { type BackendHold, type ServiceOptions, openBackend, openDefaultBackend } from '../wiring';
+import { type BackendHold, type ServiceOptions, openConnectionBackend } from '../wiring';
 
 export interface ConnectionOptions {
   /**
@@ -24,7 +29,26 @@ export interface ConnectionOptions {
   limits?: ServiceOptions['limits'];
   /** Called once per run whose history passes a warning threshold. Default: process.emitWarning. */
   onWarning?: ServiceOptions['onWarning'];
+  /**
+   * Temporal's server address, read as a backend: absent, `localhost:7233` (or `127.0.0.1:7233`,
+   * `[::1]:7233`) is the default backend; `sqlite:…`, `memory:…` or `postgres://…` is that
+   * backend; any other address is refused. Give `backend` or `address`, not both.
+   */
+  address?: string;
+  /** Temporal's network options: accepted, not acted on (deja has no server to dial), and named once in a warning. */
+  tls?: unknown;
+  credentials?: unknown;
+  callCredentials?: unknown;
+  channelArgs?: unknown;
+  interceptors?: unknown;
+  metadata?: Record<string, string>;
+  apiKey?: string | (() => string);
+  connectTimeout?: number | string;
+  plugins?: unknown[];
 }
+
+/** Temporal's ConnectionOptions that mean nothing without a server: accepted and warned about. */
+export const IGNORED_CONNECTION_OPTIONS = ['tls', 'credentials', 'callCredentials', 'channelArgs', 'interceptors', 'metadata', 'apiKey', 'connectTimeout', 'plugins'] as const;
 
 /** What a client calls on its service; a WorkflowClient checks for these. */
 export const CLIENT_METHODS = [
@@ -79,37 +103,39 @@ export class Connection {
   /** This connection's hold on a backend it opened by name. */
   private hold: BackendHold | undefined;
 
-  /** Temporal's spelling: `await Connection.connect(options)`. */
+  /** Temporal's spelling: `await Connection.connect(options)` (same options as the constructor). */
   static async connect(options?: ConnectionOptions): Promise<Connection> {
-    return new Connection(options);
+    return new Connection(options, 'Connection.connect');
   }
 
-  constructor(options?: ConnectionOptions) {
-    checkOptions('Connection', options, ['backend', 'limits', 'onWarning']);
+  constructor(options?: ConnectionOptions, where = 'Connection') {
+    checkOptions(where, options, ['backend', 'address', 'limits', 'onWarning', ...IGNORED_CONNECTION_OPTIONS]);
+    warnIgnoredTemporalOptions(where, options, IGNORED_CONNECTION_OPTIONS);
     // Only an absent backend (or undefined) means the default: null is a mistake, not a choice.
     const given = options?.backend;
     const serviceOptions: ServiceOptions = {
       ...(options?.limits !== undefined ? { limits: options.limits } : {}),
       ...(options?.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
     };
-    if (given === undefined) {
-      this.hold = openDefaultBackend(serviceOptions);
-      this.service = this.hold.service;
-    } else if (typeof given === 'string') {
-      this.hold = openBackend(given, '', serviceOptions);
+    if (given === undefined || typeof given === 'string') {
+      this.hold = openConnectionBackend(where, given, options?.address, serviceOptions);
       this.service = this.hold.service;
     } else if (missingMethods(given, SERVICE_METHODS).length === 0 && !Array.isArray(given)) {
       if (options?.limits !== undefined || options?.onWarning !== undefined) {
-        throw new InvalidArgumentError('Connection: limits and onWarning configure a backend the Connection opens by name; a WorkflowService given as backend is configured where it is created');
+        throw new InvalidArgumentError(`${where}: limits and onWarning configure a backend the Connection opens by name; a WorkflowService given as backend is configured where it is created`);
       }
+      if (options?.address !== undefined) throw new InvalidArgumentError(`${where}: give backend or address, not both`);
       this.service = given;
     } else {
       throw new InvalidArgumentError(
-        `Connection: backend must be a backend string ("sqlite:<path>", "sqlite:", "memory:", "memory:<name>" or "postgres://…") or a WorkflowService, got ${describeNonService(given, SERVICE_METHODS)}; ` +
+        `${where}: backend must be a backend string ("sqlite:<path>", "sqlite:", "memory:", "memory:<name>" or "postgres://…") or a WorkflowService, got ${describeNonService(given, SERVICE_METHODS)}; ` +
           'leave backend out for the default (DEJA_BACKEND, else "sqlite:./.deja/deja.db")',
       );
     }
   }
+
+  /** Temporal's: resolves at once, since the backend is opened when the Connection is made. */
+  async ensureConnected(): Promise<void> {}
 
   /** Releases this connection's hold on its backend; a given WorkflowService is left open. */
   async close(): Promise<void> {
@@ -117,4 +143,34 @@ export class Connection {
     this.hold = undefined;
     await hold?.release();
   }
+}
+
+/** Names once per process, in a DejaWarning, the given options of `ignored` (those set to undefined do not count). */
+export function warnIgnoredTemporalOptions(where: string, options: object | undefined, ignored: readonly string[]): void {
+  if (options === undefined || options === null) return;
+  const given = ignored.filter((name) => (options as Record<string, unknown>)[name] !== undefined);
+  if (given.length > 0) warnIgnoredOptions(where, given, 'deja has no server to dial; the backend is chosen by address or backend');
+}
+
+/** Temporal's client options that deja accepts and does not act on, with what deja does instead. */
+const IGNORED_CLIENT_OPTIONS: Record<string, string> = {
+  dataConverter: 'payloads are JSON; custom payload converters and codecs are not applied',
+  interceptors: 'client interceptors are not applied yet',
+  plugins: 'client plugins are not supported',
+  queryRejectCondition: 'queries are answered whatever the run\'s status',
+};
+
+/**
+ * The Temporal options every client takes (`namespace`, `dataConverter`, `interceptors`, …): a
+ * namespace other than 'default' and the options deja does not act on are named once per process
+ * in a DejaWarning, never refused. `names` are the ones this client's Temporal counterpart has.
+ */
+export function warnTemporalClientOptions(where: string, options: Record<string, unknown>, names: readonly string[]): void {
+  const namespace = options.namespace;
+  if (namespace !== undefined) {
+    if (typeof namespace !== 'string' || namespace === '') throw new InvalidArgumentError(`${where}: namespace must be a non-empty string, got ${describe(namespace)}`);
+    if (namespace !== 'default') warnIgnoredOptions(where, ['namespace'], `deja has one namespace, 'default', and uses it (got ${describe(namespace)})`);
+  }
+  const given = names.filter((name) => name !== 'namespace' && options[name] !== undefined);
+  if (given.length > 0) warnIgnoredOptions(where, given, (name) => IGNORED_CLIENT_OPTIONS[name] ?? 'not supported');
 }

@@ -2,6 +2,8 @@
 export { Connection } from './connection';
 export type { ConnectionOptions } from './connection';
 export { WorkflowClient, WorkflowHandle } from './client';
+export { Client, ActivityClient } from './temporal-client';
+export type { ClientOptions, LoadedClientOptions } from './temporal-client';
 export { ScheduleClient, ScheduleHandle, ScheduleOverlapPolicy } from './schedules';
 export type {
   Duration as ScheduleDuration,

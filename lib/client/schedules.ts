@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import { parseDuration } from '../../runtime/time';
 import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import type { ScheduleAction, ScheduleDefinition, ScheduleDescription as ServiceDescription, ScheduleOverlapPolicy as Overlap, ScheduleSpec as ServiceSpec, WorkflowService } from '../service';
-import { CLIENT_METHODS, missingMethods } from './connection';
+import { CLIENT_METHODS, missingMethods, warnTemporalClientOptions } from './connection';
 import type { Workflow } from './client';
 
 /** Temporal's overlap policy names (as its current SDK's const object). */
@@ -156,6 +156,11 @@ export interface ScheduleClientOptions {
   connection: { service: WorkflowService };
   /** Default `<pid>@<hostname>`. */
   identity?: string;
+  /** Temporal's: deja has one namespace, 'default'; another is accepted with a warning. */
+  namespace?: string;
+  /** Temporal's: accepted, not acted on, named once in a warning. */
+  dataConverter?: unknown;
+  interceptors?: unknown;
 }
 
 // ---- conversions ----
@@ -420,8 +425,7 @@ export class ScheduleClient {
   constructor(options: ScheduleClientOptions) {
     const where = 'ScheduleClient';
     const o = object(where, 'the options', options, ['connection', 'identity', 'namespace', 'dataConverter', 'interceptors']);
-    if (o.namespace !== undefined && o.namespace !== 'default') fail(where, `namespace ${describe(o.namespace)} is not supported; deja has one namespace, "default"`);
-    if (o.dataConverter !== undefined || o.interceptors !== undefined) fail(where, 'dataConverter and interceptors are not supported yet');
+    warnTemporalClientOptions(where, o, ['namespace', 'dataConverter', 'interceptors']);
     const service = (o.connection as { service?: unknown } | undefined)?.service;
     if (typeof o.connection !== 'object' || o.connection === null || missingMethods(service, CLIENT_METHODS).length > 0) {
       fail(where, `connection must be a Connection (or have a WorkflowService as its service), got ${describe(o.connection)}`);

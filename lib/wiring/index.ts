@@ -22,7 +22,7 @@ import * as path from 'node:path';
 import { MemoryStore } from '../backends/memory';
 import type { Store } from '../backends/store';
 import { LocalWorkflowService, type Clock, type HistoryWarning, type Limits } from '../engine';
-import { InvalidArgumentError } from '../errors';
+import { describe, InvalidArgumentError } from '../errors';
 import type { WorkflowService } from '../service';
 
 /** A hold on a shared backend's service; `release` gives it back (the last one closes it). */
@@ -145,6 +145,42 @@ export function openBackend(backend: string, from = '', options: ServiceOptions 
 export function openDefaultBackend(options: ServiceOptions = {}): BackendHold {
   const env = process.env.DEJA_BACKEND || undefined;
   return env === undefined ? openBackend('sqlite:', ' (the default)', options) : openBackend(env, ' (from DEJA_BACKEND)', options);
+}
+
+/** Temporal's default server address: deja reads it as "the default backend". */
+const LOCAL_ADDRESSES = new Set(['localhost:7233', '127.0.0.1:7233', '[::1]:7233']);
+
+/**
+ * The backend a Temporal `address` (Connection.connect, NativeConnection.connect) stands for, by
+ * one rule: absent, empty or Temporal's local default (`localhost:7233`, `127.0.0.1:7233`,
+ * `[::1]:7233`) is the default backend (undefined: DEJA_BACKEND, else SQLite); a backend string
+ * (`sqlite:…`, `memory:…`, `postgres://…`, `postgresql://…`) is that backend; anything else
+ * (another host:port) is refused, since deja has no server to dial.
+ */
+export function backendForAddress(where: string, address: unknown): string | undefined {
+  if (address === undefined || address === '') return undefined;
+  if (typeof address !== 'string') throw new InvalidArgumentError(`${where}: address must be a string, got ${describe(address)}`);
+  if (LOCAL_ADDRESSES.has(address.trim().toLowerCase())) return undefined;
+  if (/^(sqlite:|memory:|postgres(ql)?:)/i.test(address)) return address;
+  throw new InvalidArgumentError(
+    `${where}: address "${address.length > 80 ? address.slice(0, 80) + '…' : address}" names a server, and deja has none: its engine runs in this process over a store. ` +
+      `Leave address out (or give "localhost:7233") for the default backend (DEJA_BACKEND, else "sqlite:${DEFAULT_SQLITE_PATH}"), ` +
+      `or give a backend string as the address: ${EXPECTED}`,
+  );
+}
+
+/**
+ * The hold a Connection (or NativeConnection) takes from its options: `backend` given as a string
+ * opens it; else `address` by backendForAddress's rule; else the default backend. Both given is a
+ * mistake, refused. A `backend` that is not a string is the caller's to handle (a WorkflowService).
+ */
+export function openConnectionBackend(where: string, backend: string | undefined, address: unknown, options: ServiceOptions = {}): BackendHold {
+  if (backend !== undefined && address !== undefined) {
+    throw new InvalidArgumentError(`${where}: give backend or address, not both (address is Temporal's spelling; a backend string works in either)`);
+  }
+  if (backend !== undefined) return openBackend(backend, '', options);
+  const fromAddress = backendForAddress(where, address);
+  return fromAddress === undefined ? openDefaultBackend(options) : openBackend(fromAddress, ' (from address)', options);
 }
 
 /**

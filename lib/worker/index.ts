@@ -18,7 +18,8 @@ import { ReplayMachine, initFromStart, type PendingLiveTask } from '../replay';
 import { CompleteAsyncError, Context, type ContextHooks, type Info } from '../activity';
 import { installActivityAliases } from '../activity/aliases';
 import { toPlainJson } from '../activity/json';
-import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, StoreError, checkInteger, checkKnownKeys, describe } from '../errors';
+import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, StoreError, checkInteger, checkKnownKeys, describe, warnIgnoredOptions } from '../errors';
+import { durationToMs, type Duration } from '../../runtime/time';
 import { openDefaultBackend } from '../wiring';
 import { Heartbeats, heartbeatThrottleMs } from './heartbeats';
 import { LOCAL_ACTIVITY_LEASE_MARGIN, completeWithLocalActivities } from './local-activities';
@@ -30,9 +31,16 @@ import type { ActivationCompletion, WorkflowInfo } from '../../runtime/protocol'
 // how, and for what else in the process it touches.
 installActivityAliases();
 
+export { NativeConnection } from './connection';
+export type { NativeConnectionOptions } from './connection';
+
 export type ActivityFunction = (...args: any[]) => unknown;
 
-export interface WorkerOptions {
+/**
+ * The worker's options: deja's, and Temporal's WorkerOptions (the ones in IGNORED_WORKER_OPTIONS
+ * are accepted, not acted on, and each given one is named once per process in a DejaWarning).
+ */
+export interface WorkerOptions extends Partial<Record<IgnoredWorkerOption, unknown>> {
   taskQueue: string;
   /** A Connection (or anything with a `service`); default: the default backend (DEJA_BACKEND, else SQLite at `./.deja/deja.db`), as `new Connection()` opens it. */
   connection?: { service: WorkflowService };
@@ -74,7 +82,61 @@ export interface WorkerOptions {
    * is made once, after its activation, and during replay only when `callDuringReplay` is true.
    */
   sinks?: InjectedSinks<any>;
+
+  // Temporal's WorkerOptions, for code written against `@temporalio/worker`.
+  /** Temporal's: deja has one namespace, 'default'; another is accepted with a warning and not used. */
+  namespace?: string;
+  /** Temporal's form of shutdownGraceTimeMs (milliseconds or a duration string such as '10s'). Give one of the two. */
+  shutdownGraceTime?: Duration;
+  /** Temporal's form of shutdownForceTimeMs. Give one of the two. */
+  shutdownForceTime?: Duration;
+  /**
+   * Workflow tasks run at once: caps the workflow task pollers (each runs one task at a time), so
+   * `min(maxConcurrentWorkflowTaskPolls ?? 2, maxConcurrentWorkflowTaskExecutions)` tasks run at once.
+   */
+  maxConcurrentWorkflowTaskExecutions?: number;
+  /** Temporal's workflow interceptors: accepted, but not applied yet (a warning says so). */
+  interceptors?: unknown;
 }
+
+/**
+ * Temporal's WorkerOptions that deja accepts and does not act on, each with the reason a warning
+ * gives. Anything else unknown is still refused, with the known names listed.
+ */
+const IGNORED_WORKER_OPTIONS = {
+  interceptors: 'workflow and activity interceptors are not applied yet',
+  dataConverter: 'payloads are JSON; custom payload converters and codecs are not applied',
+  tuner: 'slots are set by maxConcurrentActivityTaskExecutions and maxConcurrentWorkflowTaskExecutions',
+  maxConcurrentLocalActivityExecutions: 'local activities run inside their workflow task',
+  enableNonLocalActivities: 'activities run when activities are given',
+  disablePayloadErrorLimit: 'payload limits are the backend\'s (ConnectionOptions.limits)',
+  maxActivitiesPerSecond: 'there is no activity rate limit',
+  maxTaskQueueActivitiesPerSecond: 'there is no activity rate limit',
+  maxEagerActivityReservationsPerWorkflowTask: 'there is no eager activity dispatch',
+  nonStickyToStickyPollRatio: 'every worker keeps its own cache; there are no sticky queues',
+  workflowTaskPollerBehavior: 'pollers are set by maxConcurrentWorkflowTaskPolls',
+  activityTaskPollerBehavior: 'activities are claimed up to maxConcurrentActivityTaskExecutions',
+  maxConcurrentActivityTaskPolls: 'activities are claimed up to maxConcurrentActivityTaskExecutions',
+  stickyQueueScheduleToStartTimeout: 'there are no sticky queues',
+  workflowThreadPoolSize: 'workflows run in the isolate pool (isolatePoolSize)',
+  maxHeartbeatThrottleInterval: 'heartbeats are throttled at 80% of the heartbeat timeout',
+  defaultHeartbeatThrottleInterval: 'heartbeats are throttled at 80% of the heartbeat timeout',
+  plugins: 'worker plugins are not supported',
+  workflowFailureErrorTypes: 'only ApplicationFailure and the other Temporal failures fail a workflow',
+  enableSDKTracing: 'there is no SDK tracing',
+  showStackTraceSources: 'stack traces are source-mapped without sources',
+  debugMode: 'workflow tasks keep their activation deadline (activationTimeoutMs)',
+  reuseV8Context: 'each execution has its own context in a shared, precompiled isolate',
+  bundlerOptions: 'deja\'s bundler has its own settings (bundleCacheDir)',
+  buildId: 'there is no worker versioning',
+  useVersioning: 'there is no worker versioning',
+  workerDeploymentOptions: 'there is no worker versioning',
+  nexusServices: 'there is no Nexus',
+  maxConcurrentNexusTaskExecutions: 'there is no Nexus',
+  nexusTaskPollerBehavior: 'there is no Nexus',
+  maxConcurrentNexusTaskPolls: 'there is no Nexus',
+} as const satisfies Record<string, string>;
+type IgnoredWorkerOption = keyof typeof IGNORED_WORKER_OPTIONS;
 
 /**
  * One line for the worker's logger. A failed workflow task is reported at level 'error' with its
@@ -121,6 +183,11 @@ const OPTION_KEYS = [
   'shutdownGraceTimeMs',
   'shutdownForceTimeMs',
   'sinks',
+  'namespace',
+  'shutdownGraceTime',
+  'shutdownForceTime',
+  'maxConcurrentWorkflowTaskExecutions',
+  ...Object.keys(IGNORED_WORKER_OPTIONS),
 ] as const;
 
 interface CachedExecution {
@@ -214,6 +281,38 @@ export class Worker {
   private static checkOptions(options: WorkerOptions) {
     const where = 'Worker.create';
     const int = (name: keyof typeof DEFAULTS, min: number, max: number) => checkInteger(where, name, options[name] ?? DEFAULTS[name], min, max);
+    if (options.namespace !== undefined && typeof options.namespace !== 'string') {
+      throw new InvalidArgumentError(`${where}: namespace must be a string, got ${describe(options.namespace)}`);
+    }
+    const workflowBundle = options.workflowBundle as unknown;
+    if (workflowBundle !== undefined && (typeof workflowBundle !== 'object' || workflowBundle === null || typeof (workflowBundle as WorkflowBundle).hash !== 'string')) {
+      const temporal = typeof workflowBundle === 'object' && workflowBundle !== null && ('codePath' in workflowBundle || 'code' in workflowBundle);
+      throw new InvalidArgumentError(
+        `${where}: workflowBundle must be a bundle from deja's bundleWorkflowCode, got ${temporal ? "Temporal's { codePath } or { code } form, whose code was built for Temporal's runtime" : describe(workflowBundle)}; ` +
+          'bundle with deja (bundleWorkflowCode from deja, or from @temporalio/worker under deja/register), or give workflowsPath',
+      );
+    }
+    const ignored = (Object.keys(IGNORED_WORKER_OPTIONS) as IgnoredWorkerOption[]).filter((name) => options[name] !== undefined);
+    warnIgnoredOptions(where, ignored, (name) => IGNORED_WORKER_OPTIONS[name as IgnoredWorkerOption]);
+    if (options.namespace !== undefined && options.namespace !== 'default') {
+      warnIgnoredOptions(where, ['namespace'], `deja has one namespace, 'default'; this worker serves it (got ${describe(options.namespace)})`);
+    }
+    const ms = (name: 'shutdownGraceTime' | 'shutdownForceTime'): number | undefined => {
+      const temporal = options[name];
+      if (temporal === undefined) return undefined;
+      if (options[`${name}Ms`] !== undefined) throw new InvalidArgumentError(`${where}: give ${name} or ${name}Ms, not both`);
+      try {
+        return durationToMs(temporal, name);
+      } catch (error) {
+        throw new InvalidArgumentError(`${where}: ${(error as Error).message}`);
+      }
+    };
+    const graceTime = ms('shutdownGraceTime');
+    const forceTime = ms('shutdownForceTime');
+    const workflowExecutions =
+      options.maxConcurrentWorkflowTaskExecutions === undefined
+        ? BOUNDS.maxConcurrentWorkflowTaskPolls
+        : checkInteger(where, 'maxConcurrentWorkflowTaskExecutions', options.maxConcurrentWorkflowTaskExecutions, 1, 1_000_000);
     const activities = options.activities ?? {};
     if (typeof activities !== 'object' || activities === null) throw new InvalidArgumentError(`${where}: activities must be an object of functions, got ${describe(activities)}`);
     for (const [name, fn] of Object.entries(activities)) {
@@ -232,9 +331,9 @@ export class Worker {
       sinks: options.sinks === undefined ? undefined : checkSinks(where, options.sinks),
       maxCached: int('maxCachedWorkflows', 1, BOUNDS.maxCachedWorkflows),
       maxActivities: int('maxConcurrentActivityTaskExecutions', 1, BOUNDS.maxConcurrentActivityTaskExecutions),
-      workflowPollers: int('maxConcurrentWorkflowTaskPolls', 1, BOUNDS.maxConcurrentWorkflowTaskPolls),
-      graceMs: int('shutdownGraceTimeMs', 0, MAX_TIMER_MS),
-      forceMs: int('shutdownForceTimeMs', 0, MAX_TIMER_MS),
+      workflowPollers: Math.min(int('maxConcurrentWorkflowTaskPolls', 1, BOUNDS.maxConcurrentWorkflowTaskPolls), workflowExecutions),
+      graceMs: graceTime === undefined ? int('shutdownGraceTimeMs', 0, MAX_TIMER_MS) : checkInteger(where, 'shutdownGraceTime (in ms)', graceTime, 0, MAX_TIMER_MS),
+      forceMs: forceTime === undefined ? int('shutdownForceTimeMs', 0, MAX_TIMER_MS) : checkInteger(where, 'shutdownForceTime (in ms)', forceTime, 0, MAX_TIMER_MS),
       // The pool checks its own options now, not after bundling.
       pool: new IsolatePool({
         ...(options.isolatePoolSize !== undefined ? { isolatePoolSize: options.isolatePoolSize } : {}),
