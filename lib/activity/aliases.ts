@@ -19,6 +19,7 @@
  *
  * What it does to the rest of the process, and no more:
  * - Only the two bare names are mapped, not their subpaths (`@temporalio/common/lib/…`).
+ *   `deja/register` (lib/compat/register.ts) maps six, through installAliases below.
  * - Imports made from inside a real `node_modules/@temporalio/…` package are left alone: a real
  *   Temporal client or worker in the same process keeps its own `@temporalio/common`.
  * - Every other import in the process (user files included) gets deja's modules for those two
@@ -67,18 +68,33 @@ function esmFacade(file: string, exported: object): string {
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
+export type AliasMechanism = 'registerHooks' | 'resolveFilename+register' | 'resolveFilename';
+
 /** How the aliases were installed in this process, or undefined when they are not. */
-export function activityAliasesMechanism(): 'registerHooks' | 'resolveFilename+register' | 'resolveFilename' | undefined {
-  return (globalThis as Record<symbol, ReturnType<typeof activityAliasesMechanism>>)[INSTALLED];
+export function activityAliasesMechanism(): AliasMechanism | undefined {
+  return (globalThis as Record<symbol, AliasMechanism | undefined>)[INSTALLED];
 }
 
 /** Installs the aliases (once per process, whichever copy of deja comes first). */
 export function installActivityAliases(): void {
-  const g = globalThis as Record<symbol, unknown>;
-  if (g[INSTALLED] !== undefined) return;
   const targets = aliasTargets();
-  const modules: Record<string, object> = { '@temporalio/activity': activityModule, '@temporalio/common': commonModule };
-  const urls = Object.fromEntries(Object.entries(targets).map(([name, file]) => [name, esmFacade(file, modules[name]!)]));
+  installAliases(INSTALLED, {
+    '@temporalio/activity': { file: targets['@temporalio/activity']!, exports: activityModule },
+    '@temporalio/common': { file: targets['@temporalio/common']!, exports: commonModule },
+  });
+}
+
+/**
+ * Makes each bare name of `aliases` resolve to its file, for `require` (the CommonJS file) and
+ * `import` (an ES facade over the same instance), everywhere in the process but inside a real
+ * `@temporalio` package. Once per process per `key`; returns how it was installed. Hooks installed
+ * later run first, so a later, wider table (deja/register's) wins over this module's two names.
+ */
+export function installAliases(key: symbol, aliases: Record<string, { file: string; exports: object }>): AliasMechanism {
+  const g = globalThis as Record<symbol, unknown>;
+  if (g[key] !== undefined) return g[key] as AliasMechanism;
+  const targets = Object.fromEntries(Object.entries(aliases).map(([name, { file }]) => [name, file]));
+  const urls = Object.fromEntries(Object.entries(aliases).map(([name, { file, exports }]) => [name, esmFacade(file, exports)]));
   const fromTemporal = (parent: string | undefined) => parent !== undefined && TEMPORAL_PACKAGE.test(parent);
 
   const api = nodeModule as unknown as {
@@ -94,8 +110,7 @@ export function installActivityAliases(): void {
         return { url, shortCircuit: true };
       },
     });
-    g[INSTALLED] = 'registerHooks';
-    return;
+    return (g[key] = 'registerHooks');
   }
 
   const Module = nodeModule.Module as unknown as { _resolveFilename: (request: string, parent: { filename?: string } | undefined, ...rest: unknown[]) => string };
@@ -106,10 +121,9 @@ export function installActivityAliases(): void {
   };
   if (typeof api.register === 'function') {
     api.register(`data:text/javascript,${encodeURIComponent(ESM_HOOKS)}`, { data: { urls, temporal: TEMPORAL_PACKAGE.source } });
-    g[INSTALLED] = 'resolveFilename+register';
-  } else {
-    g[INSTALLED] = 'resolveFilename';
+    return (g[key] = 'resolveFilename+register');
   }
+  return (g[key] = 'resolveFilename');
 }
 
 /** The ESM resolve hook for `module.register`: it runs on the loader thread, so it is source text. */

@@ -46,6 +46,6 @@ export {
 } from '../service-errors';
 export { WorkflowUpdateNotFoundError } from '../service-errors';
 export { WorkflowContinuedAsNewError } from './errors';
-export { WorkflowIdConflictPolicy } from './start-options';
+export { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from './start-options';
 export type { ChainStartOptions, WorkflowRetryPolicy } from './start-options';
 export type { GetWorkflowHandleOptions } from './client';

@@ -9,6 +9,17 @@ import type { RetryPolicy, WorkflowIdConflictPolicy as WireConflictPolicy } from
 import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
 import type { StartWorkflowRequest } from '../service';
 
+/** Temporal's workflow id reuse policies, as the client's workflowIdReusePolicy accepts them. */
+export const WorkflowIdReusePolicy = {
+  ALLOW_DUPLICATE: 'ALLOW_DUPLICATE',
+  ALLOW_DUPLICATE_FAILED_ONLY: 'ALLOW_DUPLICATE_FAILED_ONLY',
+  REJECT_DUPLICATE: 'REJECT_DUPLICATE',
+  WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE: 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE',
+  WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY: 'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY',
+  WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE: 'WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE',
+} as const;
+export type WorkflowIdReusePolicy = (typeof WorkflowIdReusePolicy)[keyof typeof WorkflowIdReusePolicy];
+
 /** Temporal's workflow id conflict policies: what a start does when the id has a running run. */
 export const WorkflowIdConflictPolicy = {
   FAIL: 'FAIL',
