@@ -44,6 +44,8 @@ export type { InjectedSinks, InjectedSinkFunction } from './worker/sinks';
 export { LOCAL_ACTIVITY_LEASE_MARGIN, MAX_LOCAL_ACTIVITY_ROUNDS } from './worker/local-activities';
 export type { SinkCall, LocalActivityOutcome } from '../runtime/protocol';
 export { replayHistory, replayHistories } from './testing/replay';
+export { MockActivityEnvironment } from './testing/mock-activity-environment';
+export type { MockActivityEnvironmentOptions } from './testing/mock-activity-environment';
 export type { ReplayOptions, ReplayResult } from './testing/replay';
 export { bundleWorkflowCode, WorkflowBundleError } from './bundler';
 export type { WorkflowBundle, BundleOptions, BundleProblem } from './bundler';

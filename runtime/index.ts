@@ -63,6 +63,19 @@ export type { LocalActivityOptions } from './local-activities';
 export { proxySinks } from './sinks';
 export type { Sink, Sinks } from './sinks';
 export type { Duration } from './time';
+export type {
+  Workflow,
+  WorkflowReturnType,
+  WorkflowResultType,
+  ActivityFunction,
+  ActivityInterface,
+  UntypedActivities,
+  RetryPolicy,
+  WorkflowQueryType,
+  WorkflowSignalType,
+  Payload,
+} from './types';
+export type { ActivityInterfaceFor as LocalActivityInterfaceFor } from './workflow';
 export { upsertSearchAttributes, upsertMemo } from './upserts';
 export { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from './search-attributes';
 export type {

@@ -254,3 +254,10 @@ export const log: Logger = {
 
 export { ApplicationFailure, CancelledFailure } from '../../runtime/failure';
 export type { Duration } from '../../runtime/time';
+
+/** An activity function (as a worker registers it). */
+export type ActivityFunction<P extends any[] = any[], R = any> = (...args: P) => Promise<R>;
+/** An object of activity functions. */
+export type ActivityInterface = Record<string, ActivityFunction>;
+/** Activities without declared types: any name, any arguments. */
+export type UntypedActivities = Record<string, ActivityFunction>;

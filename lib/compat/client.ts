@@ -61,6 +61,9 @@ export type {
   ScheduleExecutionResult,
   WorkflowRetryPolicy as RetryPolicy,
 } from '../client';
+export type { WorkflowStatusName as WorkflowExecutionStatusName } from '../client/client';
+export type { Payload, QueryDefinition, SignalDefinition, UpdateDefinition } from '../../runtime/protocol';
+export type { WorkflowExecution } from '../../runtime/failure';
 export { CompleteAsyncError } from '../activity';
 export { IllegalStateError } from '../../runtime/errors';
 export { TemporalFailure, ApplicationFailure, ActivityFailure, TimeoutFailure, CancelledFailure, TerminatedFailure, ServerFailure, ChildWorkflowFailure } from '../../runtime/failure';
