@@ -110,7 +110,6 @@ export class Connection {
 
   constructor(options?: ConnectionOptions, where = 'Connection') {
     checkOptions(where, options, ['backend', 'address', 'limits', 'onWarning', ...IGNORED_CONNECTION_OPTIONS]);
-    warnIgnoredTemporalOptions(where, options, IGNORED_CONNECTION_OPTIONS);
     // Only an absent backend (or undefined) means the default: null is a mistake, not a choice.
     const given = options?.backend;
     const serviceOptions: ServiceOptions = {
@@ -132,6 +131,8 @@ export class Connection {
           'leave backend out for the default (DEJA_BACKEND, else "sqlite:./.deja/deja.db")',
       );
     }
+    // Named only once the connection is made: a refused one has a better message to give.
+    warnIgnoredTemporalOptions(where, options, IGNORED_CONNECTION_OPTIONS);
   }
 
   /** Temporal's: resolves at once, since the backend is opened when the Connection is made. */

@@ -54,8 +54,6 @@ export class NativeConnection {
     const where = 'NativeConnection.connect';
     if (Array.isArray(options)) throw new InvalidArgumentError(`${where}: expected an options object, got an array`);
     checkKnownKeys(where, options, ['backend', 'address', 'limits', 'onWarning', ...IGNORED_NATIVE_CONNECTION_OPTIONS]);
-    const given = IGNORED_NATIVE_CONNECTION_OPTIONS.filter((name) => options?.[name] !== undefined);
-    if (given.length > 0) warnIgnoredOptions(where, given, 'deja has no server to dial; the backend is chosen by address or backend');
     const backend = options?.backend;
     if (backend !== undefined && typeof backend !== 'string') {
       throw new InvalidArgumentError(`${where}: backend must be a backend string ("sqlite:<path>", "memory:", "postgres://…"), got ${describe(backend)}`);
@@ -65,6 +63,9 @@ export class NativeConnection {
       ...(options?.onWarning !== undefined ? { onWarning: options.onWarning } : {}),
     });
     this.service = this.hold.service;
+    // Named only once the connection is made: a refused one has a better message to give.
+    const given = IGNORED_NATIVE_CONNECTION_OPTIONS.filter((name) => options?.[name] !== undefined);
+    if (given.length > 0) warnIgnoredOptions(where, given, 'deja has no server to dial; the backend is chosen by address or backend');
   }
 
   /** Temporal's: resolves at once (the backend is opened by connect). */
