@@ -32,6 +32,9 @@ import type { ActivationCompletion, WorkflowInfo } from '../../runtime/protocol'
 installActivityAliases();
 
 export { NativeConnection } from './connection';
+// Temporal's @temporalio/worker exports the bundler too.
+export { bundleWorkflowCode, WorkflowBundleError } from '../bundler';
+export type { BundleOptions, WorkflowBundle } from '../bundler';
 export type { NativeConnectionOptions } from './connection';
 
 export type ActivityFunction = (...args: any[]) => unknown;
