@@ -3,6 +3,8 @@
  * Temporal's names. Only names deja implements are here; test/temporal-api.test.ts counts them
  * against Temporal's list.
  */
+import type { Workflow, WorkflowHandle } from '../client';
+
 export {
   Client,
   ActivityClient,
@@ -71,6 +73,31 @@ export type { ApplicationFailureOptions } from '../../runtime/failure';
 export type { Duration } from '../../runtime/time';
 export { SearchAttributeType, TypedSearchAttributes, defineSearchAttributeKey } from '../../runtime/search-attributes';
 export type { SearchAttributeKey, SearchAttributePair, LegacySearchAttributes as SearchAttributes, SearchAttributeValueLegacy as SearchAttributeValue } from '../../runtime/search-attributes';
+
+export type { ActivityFunction, ActivityInterface, UntypedActivities } from '../activity';
+
+/** A handle from `start`: Temporal's name for it (deja's handles always know their first run's id once started). */
+export type WorkflowHandleWithFirstExecutionRunId<T extends Workflow = Workflow> = WorkflowHandle<T>;
+/** A handle from `signalWithStart`: it names the run that got the signal. */
+export type WorkflowHandleWithSignaledRunId<T extends Workflow = Workflow> = WorkflowHandle<T> & { readonly signaledRunId: string };
+/** What `client.workflow.count()` resolves to. */
+export interface CountWorkflowExecution {
+  count: number;
+}
+/** gRPC metadata: accepted by Connection options and Client.withMetadata, not sent anywhere. */
+export type Metadata = Record<string, string>;
+
+/**
+ * Temporal's query reject conditions: accepted as `workflow.queryRejectCondition` (Client) and
+ * `queryRejectCondition` (WorkflowClient), and named in a warning; deja answers queries whatever
+ * the run's status.
+ */
+export const QueryRejectCondition = {
+  NONE: 'NONE',
+  NOT_OPEN: 'NOT_OPEN',
+  NOT_COMPLETED_CLEANLY: 'NOT_COMPLETED_CLEANLY',
+} as const;
+export type QueryRejectCondition = (typeof QueryRejectCondition)[keyof typeof QueryRejectCondition];
 
 /** Temporal's default server address; deja reads it as "the default backend" (see Connection). */
 export const LOCAL_TARGET = 'localhost:7233';
