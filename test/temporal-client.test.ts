@@ -354,7 +354,7 @@ async function main() {
   await running;
   await connection.close();
   await nc.close();
-  console.log(JSON.stringify({ result, mocked, failure: ApplicationFailure.nonRetryable('x').nonRetryable }));
+  console.log(JSON.stringify({ result, mocked, failure: ApplicationFailure.nonRetryable('x').nonRetryable, common: typeof SearchAttributeType }));
 }
 main().catch((e) => { console.error(e); process.exit(1); });
 `;
@@ -384,15 +384,17 @@ t.test('deja/register, CommonJS (node -r deja/register): a Temporal-style worker
     MAIN(`const { Worker, NativeConnection } = require('@temporalio/worker');
 const { Client, Connection } = require('@temporalio/client');
 const { Context } = require('@temporalio/activity');
-const { ApplicationFailure } = require('@temporalio/common');
+const { ApplicationFailure, SearchAttributeType } = require('@temporalio/common');
 const { MockActivityEnvironment } = require('@temporalio/testing');
 const { hello, go } = require('./workflows.cjs');
 const WORKFLOWS = require.resolve('./workflows.cjs');`),
   );
   const r = runChild(['-r', 'deja/register'], path.join(dir, 'main.cjs'));
   t.equal(r.status, 0, r.stderr);
-  t.same(JSON.parse(r.stdout.trim().split('\n').pop()!), { result: 'hello deja from greet', mocked: 'unknown', failure: true });
+  t.same(JSON.parse(r.stdout.trim().split('\n').pop()!), { result: 'hello deja from greet', mocked: 'unknown', failure: true, common: 'object' });
   t.notMatch(r.stderr, /DejaWarning/, 'nothing to warn about');
+  // common: 'object' shows deja/register's @temporalio/common (lib/compat/common) won over the
+  // worker's narrower activity alias, installed earlier: resolve hooks run last-in, first-out.
 });
 
 t.test('deja/register, ESM (node --import deja/register): the same, with import statements', async (t) => {
@@ -403,7 +405,7 @@ t.test('deja/register, ESM (node --import deja/register): the same, with import 
     MAIN(`import { Worker, NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, SearchAttributeType } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { hello, go } from './workflows.mjs';
 import { fileURLToPath } from 'node:url';
@@ -411,7 +413,7 @@ const WORKFLOWS = fileURLToPath(new URL('./workflows.mjs', import.meta.url));`),
   );
   const r = runChild(['--import', 'deja/register'], path.join(dir, 'main.mjs'));
   t.equal(r.status, 0, r.stderr);
-  t.same(JSON.parse(r.stdout.trim().split('\n').pop()!), { result: 'hello deja from greet', mocked: 'unknown', failure: true });
+  t.same(JSON.parse(r.stdout.trim().split('\n').pop()!), { result: 'hello deja from greet', mocked: 'unknown', failure: true, common: 'object' });
 });
 
 t.test('deja/register: a real server address fails with the rule, not a crash', async (t) => {
