@@ -295,11 +295,6 @@ export class Worker {
           'bundle with deja (bundleWorkflowCode from deja, or from @temporalio/worker under deja/register), or give workflowsPath',
       );
     }
-    const ignored = (Object.keys(IGNORED_WORKER_OPTIONS) as IgnoredWorkerOption[]).filter((name) => options[name] !== undefined);
-    warnIgnoredOptions(where, ignored, (name) => IGNORED_WORKER_OPTIONS[name as IgnoredWorkerOption]);
-    if (options.namespace !== undefined && options.namespace !== 'default') {
-      warnIgnoredOptions(where, ['namespace'], `deja has one namespace, 'default'; this worker serves it (got ${describe(options.namespace)})`);
-    }
     const ms = (name: 'shutdownGraceTime' | 'shutdownForceTime'): number | undefined => {
       const temporal = options[name];
       if (temporal === undefined) return undefined;
@@ -329,7 +324,7 @@ export class Worker {
     if (connection !== undefined && (typeof connection !== 'object' || connection === null || typeof connection.service?.pollWorkflowTask !== 'function')) {
       throw new InvalidArgumentError(`${where}: connection must be a Connection (an object with a WorkflowService as its service), got ${describe(connection)}`);
     }
-    return {
+    const checked = {
       activities,
       sinks: options.sinks === undefined ? undefined : checkSinks(where, options.sinks),
       maxCached: int('maxCachedWorkflows', 1, BOUNDS.maxCachedWorkflows),
@@ -344,6 +339,13 @@ export class Worker {
         ...(options.activationTimeoutMs !== undefined ? { activationTimeoutMs: options.activationTimeoutMs } : {}),
       }),
     };
+    // Named once every option has passed its check: a refused worker has a better message to give.
+    const ignored = (Object.keys(IGNORED_WORKER_OPTIONS) as IgnoredWorkerOption[]).filter((name) => options[name] !== undefined);
+    warnIgnoredOptions(where, ignored, (name) => IGNORED_WORKER_OPTIONS[name as IgnoredWorkerOption]);
+    if (options.namespace !== undefined && options.namespace !== 'default') {
+      warnIgnoredOptions(where, ['namespace'], `deja has one namespace, 'default'; this worker serves it (got ${describe(options.namespace)})`);
+    }
+    return checked;
   }
 
   private constructor(
