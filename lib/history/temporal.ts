@@ -275,7 +275,7 @@ async function decodeWithCodec(value: Obj, codec: PayloadCodec, source: string):
     throw new InvalidHistoryError(`${source}: the payload codec's decode failed: ${(err as Error).message}`);
   }
   if (!Array.isArray(decoded) || decoded.length !== encoded.length) {
-    throw new InvalidHistoryError(`${source}: the payload codec's decode returned ${describe(decoded)}; expected an array of ${encoded.length} payloads, one for each it was given`);
+    throw new InvalidHistoryError(`${source}: the payload codec's decode returned ${Array.isArray(decoded) ? `${decoded.length} payloads` : describe(decoded)}; expected an array of ${encoded.length} payloads, one for each it was given`);
   }
   slots.forEach(({ holder, key }, i) => {
     (holder as Obj)[key as string] = fromCodecPayload(decoded[i]);
@@ -636,7 +636,8 @@ function failureOf(ctx: Ctx, payloads: Payloads, f: Attrs, depth = 0): WireFailu
   if (app) {
     const type = app.str('type');
     if (type !== undefined) out.type = type;
-    if (app.bool('nonRetryable')) out.nonRetryable = true;
+    const nonRetryable = app.bool('nonRetryable');
+    if (nonRetryable !== undefined) out.nonRetryable = nonRetryable;
     const details = payloads.optList(app, 'details');
     if (details !== undefined) out.details = details;
   } else if (timeout) {
@@ -657,7 +658,8 @@ function failureOf(ctx: Ctx, payloads: Payloads, f: Attrs, depth = 0): WireFailu
     out.kind = 'terminated';
   } else if (server) {
     out.kind = 'server';
-    if (server.bool('nonRetryable')) out.nonRetryable = true;
+    const nonRetryable = server.bool('nonRetryable');
+    if (nonRetryable !== undefined) out.nonRetryable = nonRetryable;
   } else if (activity) {
     out.kind = 'activity';
     const at = activity.obj('activityType')?.str('name');
@@ -706,25 +708,29 @@ function retryStateOf(a: Attrs, key: string): WireFailure['retryState'] | undefi
   return mapped as WireFailure['retryState'];
 }
 
+/** A RetryPolicy. Zero values are unset in proto3 (the tctl dialect writes them anyway), so 0 and [] read as absent. */
 function retryPolicyOf(a: Attrs, key: string): RetryPolicy | undefined {
   const r = a.obj(key);
   if (r === undefined) return undefined;
   const out: RetryPolicy = {};
-  const initial = r.ms('initialInterval', false);
+  const initial = r.ms('initialInterval');
   if (initial !== undefined) out.initialIntervalMs = initial;
   const backoff = r.num('backoffCoefficient');
-  if (backoff !== undefined && backoff >= 1) out.backoffCoefficient = backoff;
-  const max = r.ms('maximumInterval', false);
+  if (backoff !== undefined && backoff !== 0) {
+    if (backoff < 1) r.ctx.expected(r.at('backoffCoefficient'), 'a number ≥ 1', backoff);
+    out.backoffCoefficient = backoff;
+  }
+  const max = r.ms('maximumInterval');
   if (max !== undefined) out.maximumIntervalMs = max;
   const attempts = r.raw('maximumAttempts');
-  if (attempts !== undefined && attempts !== null) {
+  if (attempts !== undefined && attempts !== null && attempts !== 0) {
     if (typeof attempts !== 'number' || !Number.isInteger(attempts) || attempts < 0) r.ctx.expected(r.at('maximumAttempts'), 'a non-negative integer', attempts);
     out.maximumAttempts = attempts as number;
   }
   const types = r.raw('nonRetryableErrorTypes');
   if (types !== undefined && types !== null) {
     if (!Array.isArray(types) || !types.every((x) => typeof x === 'string')) r.ctx.expected(r.at('nonRetryableErrorTypes'), 'an array of strings', types);
-    out.nonRetryableErrorTypes = types as string[];
+    if ((types as string[]).length > 0) out.nonRetryableErrorTypes = types as string[];
   }
   return out;
 }
