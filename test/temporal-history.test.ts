@@ -501,7 +501,7 @@ function build(plan: Plan): History {
         }
         case 'taskFailed': {
           const scheduledEventId = b.add({ type: 'workflowTaskScheduled', taskQueue: 'main', attempt: 1 });
-          const startedEventId = b.add({ type: 'workflowTaskStarted', scheduledEventId, identity: 'w', historySizeBytes: 100, suggestContinueAsNew: true });
+          const startedEventId = b.add({ type: 'workflowTaskStarted', scheduledEventId, identity: 'w', historySizeBytes: 100, suggestContinueAsNew: s.cause === 'nondeterminism' });
           b.add({ type: 'workflowTaskFailed', scheduledEventId, startedEventId, cause: s.cause, failure: s.failure, identity: 'w' });
           break;
         }

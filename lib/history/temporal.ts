@@ -892,7 +892,7 @@ export function convertTemporalHistory(value: Obj, source: string, workflowIdOpt
           scheduledEventId: a.reqInt('scheduledEventId'),
           identity: a.str('identity'),
           historySizeBytes: a.int('historySizeBytes'),
-          suggestContinueAsNew: a.bool('suggestContinueAsNew') || undefined,
+          suggestContinueAsNew: a.bool('suggestContinueAsNew'),
         };
         break;
       case 'WorkflowTaskCompleted':
