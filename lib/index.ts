@@ -40,7 +40,7 @@ export type { InjectedSinks, InjectedSinkFunction } from './worker/sinks';
 export { LOCAL_ACTIVITY_LEASE_MARGIN, MAX_LOCAL_ACTIVITY_ROUNDS } from './worker/local-activities';
 export type { SinkCall, LocalActivityOutcome } from '../runtime/protocol';
 export { replayHistory, replayHistories } from './testing/replay';
-export type { ReplayOptions, ReplayResult } from './testing/replay';
+export type { ReplayInput, ReplayOptions, ReplayResult } from './testing/replay';
 export { bundleWorkflowCode, WorkflowBundleError } from './bundler';
 export type { WorkflowBundle, BundleOptions, BundleProblem } from './bundler';
 export { parseHistory, serializeHistory, readHistoryFile, writeHistoryFile, makeHistory, EVENT_TYPES, SUPPORTED_HISTORY_VERSIONS } from './history';

@@ -45,7 +45,7 @@
  * externalWorkflowExecutionSignaled or …CancelRequested without a run id takes the initiated
  * event's, else that of the child started with the same workflow id, else "unknown".
  */
-import { InvalidArgumentError, InvalidHistoryError, describe } from '../errors';
+import { InvalidArgumentError, InvalidHistoryError, assertNever, describe } from '../errors';
 import type { Payload, RetryPolicy, SearchAttributeValue, WireFailure } from '../../runtime/protocol';
 import { HISTORY_FORMAT, HISTORY_VERSION } from './events';
 import type { History, HistoryEvent } from './events';
@@ -1562,7 +1562,7 @@ function eventOut(e: HistoryEvent, h: History): [string, Obj] {
         },
       ];
     default:
-      return assertNever(e);
+      return assertNever(e, 'history event');
   }
 }
 
@@ -1583,7 +1583,3 @@ const TEMPORAL_CAUSES = new Set([
   'UNHANDLED_UPDATE', 'BAD_SCHEDULE_NEXUS_OPERATION_ATTRIBUTES', 'PENDING_NEXUS_OPERATIONS_LIMIT_EXCEEDED',
   'BAD_REQUEST_CANCEL_NEXUS_OPERATION_ATTRIBUTES', 'FEATURE_DISABLED', 'GRPC_MESSAGE_TOO_LARGE',
 ]);
-
-function assertNever(e: never): never {
-  throw new InvalidHistoryError(`toTemporalHistory: deja bug: no Temporal event for ${JSON.stringify((e as { type?: unknown }).type)}`);
-}
