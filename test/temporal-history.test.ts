@@ -302,10 +302,71 @@ t.test('toTemporalHistory writes proto3 JSON that reads back as the same history
   t.match(temporal.events[4], { eventType: 'EVENT_TYPE_ACTIVITY_TASK_SCHEDULED', activityTaskScheduledEventAttributes: { startToCloseTimeout: '10s', activityType: { name: 'greet' } } });
   t.same(parseHistory(temporal), h);
   t.same(parseHistory(JSON.stringify(temporal)), h);
+  t.same(protoProblems(protoHistory(), temporal, 'history'), [], "every field and enum value is in Temporal's schema (@temporalio/proto)");
+  t.ok(protoProblems(protoHistory(), { events: [{ eventId: 1, eventType: 'EVENT_TYPE_NOPE', bogus: true }] }, 'history').length === 3, 'the schema check finds problems');
   const dir = t.testdir({});
   writeTemporalHistoryFile(path.join(dir, 'h.json'), h);
   t.same(readHistoryFile(path.join(dir, 'h.json')), h, 'writeTemporalHistoryFile → readHistoryFile');
 });
+
+/**
+ * The problems of `value` as the proto3 JSON of message `type`, by @temporalio/proto's reflection:
+ * every field name is one of the message's, every enum name one of the enum's, int64 values are
+ * decimal strings, durations "<seconds>s", times RFC 3339, bytes base64. (What proto3 JSON parsers,
+ * Temporal's `historyFromJSON` among them, insist on.)
+ */
+interface ProtoField { name: string; type: string; repeated: boolean; map: boolean; resolvedType: ProtoType | ProtoEnum | null }
+interface ProtoType { fullName: string; fields: Record<string, ProtoField>; resolveAll(): ProtoType }
+interface ProtoEnum { values: Record<string, number> }
+function protoProblems(type: ProtoType, value: unknown, at: string, out: string[] = []): string[] {
+  if (type.fullName === '.google.protobuf.Duration') {
+    if (typeof value !== 'string' || !/^\d+(\.\d{1,9})?s$/.test(value)) out.push(`${at}: ${JSON.stringify(value)} is not a Duration`);
+    return out;
+  }
+  if (type.fullName === '.google.protobuf.Timestamp') {
+    if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) out.push(`${at}: ${JSON.stringify(value)} is not a Timestamp`);
+    return out;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return [...out, `${at}: expected a ${type.fullName} object`];
+  type.resolveAll();
+  for (const [key, v] of Object.entries(value)) {
+    const field = type.fields[key];
+    if (field === undefined) {
+      out.push(`${at}.${key}: ${type.fullName} has no such field`);
+      continue;
+    }
+    const one = (x: unknown, where: string) => {
+      const r = field.resolvedType;
+      if (r !== null && 'fields' in r) protoProblems(r, x, where, out);
+      else if (r !== null) {
+        if (typeof x !== 'string' || !(x in r.values)) out.push(`${where}: ${JSON.stringify(x)} is not a value of the enum`);
+      } else if (['int64', 'uint64', 'sint64', 'fixed64'].includes(field.type)) {
+        if (typeof x !== 'string' || !/^-?\d+$/.test(x)) out.push(`${where}: int64 ${JSON.stringify(x)} is not a decimal string`);
+      } else if (['int32', 'uint32', 'sint32'].includes(field.type)) {
+        if (!Number.isInteger(x)) out.push(`${where}: ${JSON.stringify(x)} is not an int32`);
+      } else if (field.type === 'bool') {
+        if (typeof x !== 'boolean') out.push(`${where}: not a bool`);
+      } else if (field.type === 'double' || field.type === 'float') {
+        if (typeof x !== 'number') out.push(`${where}: not a number`);
+      } else if (field.type === 'bytes') {
+        if (typeof x !== 'string' || !/^[A-Za-z0-9+/]*=*$/.test(x)) out.push(`${where}: not base64`);
+      } else if (field.type === 'string') {
+        if (typeof x !== 'string') out.push(`${where}: not a string`);
+      }
+    };
+    if (field.map) {
+      if (typeof v !== 'object' || v === null) out.push(`${at}.${key}: expected a map`);
+      else for (const [k, x] of Object.entries(v)) one(x, `${at}.${key}.${k}`);
+    } else if (field.repeated) {
+      if (!Array.isArray(v)) out.push(`${at}.${key}: expected an array`);
+      else v.forEach((x, i) => one(x, `${at}.${key}[${i}]`));
+    } else {
+      one(v, `${at}.${key}`);
+    }
+  }
+  return out;
+}
+const protoHistory = () => (require('@temporalio/proto') as { temporal: { api: { history: { v1: { History: ProtoType } } } } }).temporal.api.history.v1.History;
 
 // Random valid deja histories, within what Temporal's format can say (see the module header of
 // lib/history/temporal.ts): failures carry only their kind's fields, zero durations and ids are
@@ -525,7 +586,7 @@ function build(plan: Plan): History {
 
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
 
-t.test('property: deja → Temporal JSON → deja gives the same history', async (t) => {
+t.test("property: deja → Temporal JSON → deja gives the same history, and the JSON fits Temporal's schema", async (t) => {
   t.comment(`fast-check seed ${seed} (rerun with FC_SEED=${seed})`);
   const types = new Set<string>();
   const result = fc.check(
@@ -534,6 +595,7 @@ t.test('property: deja → Temporal JSON → deja gives the same history', async
       const h = build(clean(plan));
       for (const e of h.events) types.add(e.type);
       const temporal = toTemporalHistory(h);
+      deepStrictEqual(protoProblems(protoHistory(), temporal, 'history'), []);
       deepStrictEqual(parseHistory(JSON.parse(JSON.stringify(temporal))), h);
     }),
     { seed, numRuns: 150 },

@@ -157,13 +157,19 @@ const OBJECT_OPTIONS = { longs: String, enums: String, bytes: String, json: true
 function decodeProtobuf(bytes: Uint8Array, source: string): Obj {
   const History = protoType('temporal.api.history.v1.History');
   if (History === undefined) throw new InvalidHistoryError(`${source}: @temporalio/proto has no temporal.api.history.v1.History message`);
-  try {
-    return History.toObject(History.decode(bytes), OBJECT_OPTIONS);
-  } catch (err) {
+  const refuse = (why: string): never => {
     throw new InvalidHistoryError(
-      `${source}: not a Temporal protobuf history (temporal.api.history.v1.History): ${(err as Error).message}; expected a history file: deja's JSON, Temporal's JSON, or Temporal's binary protobuf`,
+      `${source}: not a Temporal protobuf history (temporal.api.history.v1.History): ${why}; expected a history file: deja's JSON, Temporal's JSON, or Temporal's binary protobuf`,
     );
+  };
+  let value: Obj;
+  try {
+    value = History.toObject(History.decode(bytes), OBJECT_OPTIONS);
+  } catch (err) {
+    return refuse((err as Error).message);
   }
+  if (!looksLikeTemporalJson(value)) refuse('it decodes to a History without events');
+  return value;
 }
 
 // ---------------------------------------------------------------------------------------------
