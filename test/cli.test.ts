@@ -446,6 +446,19 @@ t.test('deja history: one line per event, --json is the history file, --out roun
   t.equal(changed.code, 1, 'and changed code fails on it');
   t.match(JSON.parse((await cli(['history', 'order-1', '--out', file, '--json'])).stdout), { workflowId: 'order-1', events: 23 });
 
+  // --format temporal: Temporal's proto3 JSON, which the import reads back as the same history.
+  const temporalFile = path.join(dir, 'order-1.temporal.json');
+  const wroteTemporal = await cli(['history', 'order-1', '--out', temporalFile, '--format', 'temporal']);
+  t.equal(wroteTemporal.code, 0, wroteTemporal.stderr);
+  t.match(wroteTemporal.stdout, /^wrote 23 events of order-1 .* in Temporal's format$/);
+  const temporal = JSON.parse(fs.readFileSync(temporalFile, 'utf8')) as { events: { eventId: string; eventType: string }[] };
+  t.same(temporal.events.slice(0, 2).map((e) => [e.eventId, e.eventType]), [['1', 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED'], ['2', 'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED']]);
+  t.same(readHistoryFile(temporalFile), history, 'read back: the same history');
+  t.equal((await cli(['history', 'order-1', '--format', 'temporal'])).stdout, fs.readFileSync(temporalFile, 'utf8').trimEnd(), 'without --out: printed');
+  const replayedTemporal = await cli(['replay', temporalFile, '--workflows', testWorkflows], { withBackend: false });
+  t.equal(replayedTemporal.code, 0, replayedTemporal.stderr);
+  oneLine(t, await cli(['history', 'order-1', '--format', 'tctl']), 2, /^deja: history: --format "tctl" is not a history format; expected deja or temporal/, 'a bad format');
+
   oneLine(t, await cli(['history', 'order-1', '--out', path.join(dir, 'missing', 'h.json')]), 2, /^deja: history: cannot write the history to .*h\.json: its folder .*missing does not exist; expected --out to name a file in an existing folder/, 'a missing folder');
 });
 

@@ -431,10 +431,18 @@ const badCases: BadCase[] = [
   { name: 'missing format', edit: (h) => delete h.format, field: 'format', message: [/^case\.json: format: missing required field \(expected "deja\.history"\)/] },
   { name: 'wrong format', edit: (h) => (h.format = 'temporal'), field: 'format', message: [/expected "deja\.history", found the string "temporal"/] },
   {
+    // Read as a Temporal export (test/temporal-history.test.ts covers those): its errors name the Temporal event.
     name: 'a Temporal export',
     input: { events: [{ eventId: '1', eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED' }] },
+    eventId: 1,
+    field: 'eventTime',
+    message: [/^case\.json: Temporal event 1 \(EVENT_TYPE_WORKFLOW_EXECUTION_STARTED\), eventTime: missing required field/],
+  },
+  {
+    name: 'a Temporal export with a format field',
+    input: { format: 'temporal', events: [{ eventId: '1', eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED' }] },
     field: 'format',
-    message: [/missing required field/, /looks like a Temporal history export/],
+    message: [/expected "deja\.history"/, /looks like a Temporal history export; deja reads those when they have no "format" field/],
   },
   { name: 'unsupported version', edit: (h) => (h.version = 2), field: 'version', message: [/^case\.json: version: expected a supported version \(this build of deja reads version 1\), found number 2/] },
   { name: 'version as a string', edit: (h) => (h.version = '1'), field: 'version', message: [/found the string "1"/] },

@@ -78,7 +78,7 @@ Operate workflows:
   deja list [--query <filter>] [--type <t>] [--status <s>] [--workflow-id <id>] [--task-queue <q>] [--limit <n>]
   deja count [--query <filter>]
   deja describe <workflowId> [--run-id <id>]
-  deja history <workflowId> [--run-id <id>] [--json] [--out <file>]
+  deja history <workflowId> [--run-id <id>] [--json] [--out <file>] [--format deja|temporal]
   deja signal <workflowId> <signalName> [--args <json array>]
   deja query <workflowId> <queryType> [--args <json array>]
   deja cancel <workflowId> [--reason <text>]
@@ -114,7 +114,8 @@ const COMMANDS = ['worker', 'start', 'list', 'count', 'describe', 'history', 'si
 
 export const REPLAY_HELP = `Usage: deja replay <history.json…> --workflows <path> [--quiet]
 
-Replays histories (deja's or Temporal's JSON) against workflow code and reports each verdict.
+Replays histories against workflow code and reports each verdict. Reads deja's history files
+and Temporal's exports: JSON (current or tctl) and binary protobuf with json/plain payloads.
 
   --workflows, -w <path>   the workflows module the histories were recorded with
   --quiet, -q              print failures and the summary only
@@ -166,7 +167,8 @@ async function replayCommand(args: string[], out: Out): Promise<number> {
   const inputs = positionals.map((given) => {
     const file = path.resolve(given);
     try {
-      return { file, given, text: fs.readFileSync(file, 'utf8'), problem: undefined };
+      // Bytes, not text: a Temporal history may be binary protobuf.
+      return { file, given, text: fs.readFileSync(file), problem: undefined };
     } catch (error) {
       return { file, given, text: undefined, problem: fileProblem(error), error };
     }

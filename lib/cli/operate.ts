@@ -11,7 +11,7 @@ import { Connection, WorkflowClient } from '../client';
 import { howItEnded } from '../client/client';
 import type { WorkflowExecutionDescription, WorkflowStatusName } from '../client/client';
 import { DejaError, InvalidArgumentError, StoreError, assertNever } from '../errors';
-import { serializeHistory, writeHistoryFile, type History, type HistoryEvent } from '../history';
+import { serializeHistory, serializeTemporalHistory, writeHistoryFile, writeTemporalHistoryFile, type History, type HistoryEvent } from '../history';
 import { QueryFailedError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '../service-errors';
 import {
   NotFoundError,
@@ -303,27 +303,38 @@ Prints a run's history, one line per event: id, time, type and its fields.
   --run-id <runId>           this run (default: the latest run of the workflow id)
   --json                     print the history file (the deja history format) instead
   --out, -o <file>           write the history file; "deja replay" and replayHistory read it
+  --format <deja|temporal>   the file's format: deja's (the default) or Temporal's proto3 JSON,
+                             which Temporal's replayer reads; temporal without --out prints it
   --backend <backend>        as for "deja start"
 
 Exit status: 0 printed or written, 2 bad usage (an --out that cannot be written), 3 no such workflow or run.`;
 
 export async function historyCommand(args: string[], out: Out): Promise<number> {
-  const { values, positionals } = parse('history', args, { ...COMMON, ...RUN_ID, out: { type: 'string', short: 'o' } });
+  const { values, positionals } = parse('history', args, { ...COMMON, ...RUN_ID, out: { type: 'string', short: 'o' }, format: { type: 'string' } });
   if (usage('history', values, HISTORY_HELP, out)) return 0;
   const [workflowId] = positionalsOf('history', positionals, ['workflowId']);
+  const format = stringFlag(values, 'format') ?? 'deja';
+  if (format !== 'deja' && format !== 'temporal') {
+    throw new UsageError(`history: --format ${JSON.stringify(format)} is not a history format; expected deja or temporal`);
+  }
   const outFile = stringFlag(values, 'out');
   const target = outFile === undefined ? undefined : checkOutFile('history', 'the history', outFile);
   return withClient('history', values, async (client) => {
     const history = await client.getHandle(workflowId!, stringFlag(values, 'run-id')).fetchHistory();
     if (target !== undefined) {
       try {
-        writeHistoryFile(target, history);
+        if (format === 'temporal') writeTemporalHistoryFile(target, history);
+        else writeHistoryFile(target, history);
       } catch (error) {
         if (error instanceof DejaError) throw error;
         throw new UsageError(`history: cannot write the history to ${outFile}: ${(error as Error).message}; expected --out to name a writable file`, { cause: error });
       }
-      if (values.json) out.log(jsonLine({ workflowId: history.workflowId, runId: history.runId, events: history.events.length, file: outFile }));
-      else out.log(`wrote ${history.events.length} events of ${history.workflowId} (run ${history.runId}) to ${outFile}`);
+      if (values.json) out.log(jsonLine({ workflowId: history.workflowId, runId: history.runId, events: history.events.length, file: outFile, format }));
+      else out.log(`wrote ${history.events.length} events of ${history.workflowId} (run ${history.runId}) to ${outFile}${format === 'temporal' ? " in Temporal's format" : ''}`);
+      return 0;
+    }
+    if (format === 'temporal') {
+      out.log(serializeTemporalHistory(history).trimEnd());
       return 0;
     }
     if (values.json) {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { HISTORY_FORMAT, HISTORY_VERSION } from './events';
 import type { History, HistoryEvent } from './events';
 import { parseHistory, serializeHistoryAs } from './validate';
+import { toTemporalHistory } from './temporal';
 
 export { HISTORY_FORMAT, HISTORY_VERSION } from './events';
 export type {
@@ -35,6 +36,8 @@ export type {
   WorkflowTaskTimedOutEvent,
 } from './events';
 export { EVENT_TYPES, SUPPORTED_HISTORY_VERSIONS, parseHistory, serializeHistory } from './validate';
+export { fromTemporalHistory, toTemporalHistory } from './temporal';
+export type { CodecPayload, FromTemporalOptions, PayloadCodec, TemporalHistoryJson } from './temporal';
 
 /**
  * Wraps events in a history envelope and validates the result like a file read from disk, so a
@@ -62,7 +65,23 @@ export function readHistoryFile(file: string): History {
  * the temporary file is removed.
  */
 export function writeHistoryFile(file: string, history: History): void {
-  const text = serializeHistoryAs(history, `writeHistoryFile(${file})`);
+  writeAtomically(file, serializeHistoryAs(history, `writeHistoryFile(${file})`));
+}
+
+/** Temporal's proto3 JSON text of a history (2-space indent, a final newline); validates first. */
+export function serializeTemporalHistory(history: History): string {
+  return `${JSON.stringify(toTemporalHistory(history), null, 2)}\n`;
+}
+
+/**
+ * Writes a history as Temporal's proto3 JSON, atomically as writeHistoryFile does. Temporal's
+ * replayer reads the file; so do readHistoryFile and `deja replay`.
+ */
+export function writeTemporalHistoryFile(file: string, history: History): void {
+  writeAtomically(file, serializeTemporalHistory(history));
+}
+
+function writeAtomically(file: string, text: string): void {
   // Same directory, so the rename never crosses file systems (which would make it a copy).
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
   try {

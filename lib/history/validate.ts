@@ -11,6 +11,7 @@ import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { InvalidArgumentError, InvalidHistoryError, describe } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION } from './events';
 import type { EventOf, EventType, History, HistoryEvent } from './events';
+import { convertTemporalHistory, looksLikeTemporalJson, looksLikeTemporalProtobuf, readTemporalBytes } from './temporal';
 import {
   EVENT_SCHEMAS,
   EVENT_TIME_WORDS,
@@ -733,7 +734,7 @@ function readHistory(value: unknown, source: string): History {
     const events = own(value, 'events');
     const temporal =
       Array.isArray(events) && isRecord(events[0]) && Object.hasOwn(events[0], 'eventType')
-        ? ' (this looks like a Temporal history export; deja cannot read those yet)'
+        ? ' (this looks like a Temporal history export; deja reads those when they have no "format" field)'
         : '';
     if (format === undefined) fail(top, 'format', `missing required field (expected "${HISTORY_FORMAT}")${temporal}`);
     return expected(top, 'format', `"${HISTORY_FORMAT}"${temporal}`, format);
@@ -774,7 +775,15 @@ export function parseHistory(input: string | Buffer | unknown, source?: string):
   // so it is handed back as it is: read a file once, replay it many times, validate once.
   if (typeof input === 'object' && input !== null && VALIDATED.has(input)) return input as History;
   const label = source ?? 'history';
-  const value = typeof input === 'string' || input instanceof Uint8Array ? parseJson(input, label) : input;
+  let value: unknown;
+  if (input instanceof Uint8Array && looksLikeTemporalProtobuf(input) !== 'no') {
+    value = readTemporalBytes(input, label);
+  } else {
+    value = typeof input === 'string' || input instanceof Uint8Array ? parseJson(input, label) : input;
+  }
+  // A Temporal export (either JSON dialect, or protobuf as read above) is converted, then
+  // validated like any deja history. Payload codecs need fromTemporalHistory, which is async.
+  if (looksLikeTemporalJson(value)) value = convertTemporalHistory(value as Record<string, unknown>, label);
   const history = readGuarded(value, label);
   for (const event of history.events) Object.freeze(event);
   Object.freeze(history.events);

@@ -4,7 +4,7 @@
  * context of one isolate pool, and disposes everything at the end.
  */
 import type { History } from '../history/events';
-import { parseHistory } from '../history';
+import { parseHistory, type TemporalHistoryJson } from '../history';
 import { bundleWorkflowCode, type WorkflowBundle } from '../bundler';
 import { IsolatePool, type SandboxOptions } from '../sandbox';
 import { ReplayMachine, initFromStart } from '../replay';
@@ -17,6 +17,12 @@ export interface ReplayOptions extends SandboxOptions {
 }
 
 const KEYS = ['workflowsPath', 'workflowBundle', 'bundleCacheDir', 'isolatePoolSize', 'memoryLimitMb', 'activationTimeoutMs'] as const;
+
+/**
+ * A history to replay: a deja History, or the text or bytes of a history file (deja's, or a
+ * Temporal export: JSON of either dialect or binary protobuf), or a parsed Temporal export.
+ */
+export type ReplayInput = History | string | Uint8Array | TemporalHistoryJson;
 
 export interface ReplayResult {
   workflowId: string;
@@ -37,7 +43,7 @@ async function prepare(where: string, options: ReplayOptions): Promise<{ bundle:
   return { bundle, pool: new IsolatePool(sandbox) };
 }
 
-/** Replays one history (a History object or the text of a history file). */
+/** Replays one parsed history. */
 function replayOne(pool: IsolatePool, bundle: WorkflowBundle, history: History): void {
   const start = history.events[0];
   if (start?.type !== 'workflowExecutionStarted') {
@@ -58,7 +64,7 @@ function replayOne(pool: IsolatePool, bundle: WorkflowBundle, history: History):
  * (naming the event, the recorded event and the emitted command), WorkflowTaskFailedError, or
  * InvalidHistoryError.
  */
-export async function replayHistory(options: ReplayOptions, history: History | string): Promise<void> {
+export async function replayHistory(options: ReplayOptions, history: ReplayInput): Promise<void> {
   const parsed = parseHistory(history);
   const { bundle, pool } = await prepare('replayHistory', options);
   try {
@@ -71,7 +77,7 @@ export async function replayHistory(options: ReplayOptions, history: History | s
 /** Replays many histories with one bundle; yields a result per history, failures included. */
 export async function* replayHistories(
   options: ReplayOptions,
-  histories: Iterable<History | string> | AsyncIterable<History | string>,
+  histories: Iterable<ReplayInput> | AsyncIterable<ReplayInput>,
 ): AsyncGenerator<ReplayResult> {
   const { bundle, pool } = await prepare('replayHistories', options);
   try {

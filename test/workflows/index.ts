@@ -357,3 +357,4 @@ export * from './updates';
 export * from './continue-as-new';
 export * from './search-attributes';
 export * from './patches';
+export * from './temporal-compat';
