@@ -68,6 +68,8 @@ t.test('a filter the parser does not accept: an InvalidArgumentError naming the 
     ["X = 'a' ; DROP TABLE runs", /unexpected character ";"/, 9],
     ['`Name = 1', /this `quoted name has no closing backquote/, 1],
     ['X = 12abc', /expected a number, got "12a"/, 5],
+    // A sign and a point that start no number (found by the property below, seed 475417017).
+    ['X = +.', /expected a number, got "\+\."/, 5],
     ['AND = 1', /expected an attribute name, got "AND" \(quote it with backquotes to use a keyword as a name\)/, 1],
   ];
   for (const [text, message, position] of cases) {

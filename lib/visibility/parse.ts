@@ -174,7 +174,9 @@ function tokenize(s: Syntax): Token[] {
       }
       tokens.push({ kind: 'string', value, pos: start, text: text.slice(start, i) });
     } else if (/[0-9]/.test(c) || ((c === '-' || c === '+' || c === '.') && /[0-9.]/.test(text[i + 1] ?? ''))) {
-      const m = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?/.exec(text.slice(i))!;
+      const m = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?/.exec(text.slice(i));
+      // A sign or a point that starts no number ("+.", "-..5").
+      if (m === null) s.fail(`expected a number, got ${JSON.stringify(text.slice(start, start + 3))}`, start);
       i += m[0].length;
       if (i < text.length && /[A-Za-z_]/.test(text[i])) s.fail(`expected a number, got ${JSON.stringify(text.slice(start, i + 1))}`, start);
       const value = Number(m[0]);
