@@ -36,7 +36,10 @@
  * field for is lost: a non-application failure's `type`, a terminated child's `reason`, and the
  * difference between deja's own workflow task failure causes other than nondeterminism. deja's
  * randomness seed travels in a `deja-randomness-seed` header of the started event, which
- * Temporal ignores, so a deja → Temporal → deja round trip keeps it.
+ * Temporal ignores, and a reset's new seed in the WorkflowTaskFailed's `newRunId` behind
+ * NEW_SEED_PREFIX, so a deja → Temporal → deja round trip keeps both. A Temporal history without
+ * them gets Temporal's own seeds (siphash.ts): from `originalExecutionRunId`, and for a
+ * RESET_WORKFLOW task failure from its `newRunId`.
  *
  * Events and ids the conversion derives rather than copies: the run id is the started event's
  * `originalExecutionRunId`; the workflow id is the caller's `workflowId` option, else the started
