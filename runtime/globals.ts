@@ -7,7 +7,8 @@
  *   date-time string without a zone is read as UTC.
  * - Intl and every `toLocale*` / `localeCompare`: WORKFLOW_LOCALE and WORKFLOW_TIME_ZONE unless the
  *   workflow names others; an Intl.DateTimeFormat formats the workflow's time when given no date.
- * - Math.random, crypto.getRandomValues and crypto.randomUUID: seedrandom's Alea, seeded per run.
+ * - Math.random, crypto.getRandomValues and crypto.randomUUID: seedrandom's Alea, seeded per run
+ *   (and re-seeded by an updateRandomSeed job); randomUUID draws as uuid4 does.
  * - setTimeout / clearTimeout: durable timers (commands), never host timers.
  * - WeakRef and FinalizationRegistry: throw, because garbage collection is not deterministic.
  * - console: buffered into the completion's logs; the isolate never calls the host.

@@ -199,7 +199,9 @@ function fitLine(line: string): { text: string; bytes: number } {
 
 export class WorkflowState {
   readonly info: WorkflowInfo;
-  readonly random: () => number;
+  /** The workflow's PRNG: Math.random, uuid4 and crypto draw through it, so a re-seed reaches them all. */
+  readonly random: () => number = () => this.prng();
+  private prng: () => number;
   now: number;
   isReplaying = false;
   private commands: Command[] = list();
@@ -239,8 +241,7 @@ export class WorkflowState {
     const info = init.info;
     this.info = record({ ...info });
     this.now = info.startTime;
-    const prng = alea(init.randomnessSeed);
-    this.random = () => prng();
+    this.prng = alea(init.randomnessSeed);
     this.rootScope = createRootScope();
   }
 
@@ -773,6 +774,12 @@ export class WorkflowState {
     },
     resolveRequestCancelExternalWorkflow: (job: Extract<ActivationJob, { type: 'resolveRequestCancelExternalWorkflow' }>) => {
       this.settleExternal(this.cancelsOut, job.seq, own(job, 'failure') as WireFailure | undefined, 'cancel request');
+    },
+    updateRandomSeed: (job: Extract<ActivationJob, { type: 'updateRandomSeed' }>) => {
+      if (typeof job.randomnessSeed !== 'string' || job.randomnessSeed === '') {
+        throw new IllegalStateError('updateRandomSeed: expected a non-empty randomnessSeed string');
+      }
+      this.prng = alea(job.randomnessSeed);
     },
     notifyHasPatch: (job: Extract<ActivationJob, { type: 'notifyHasPatch' }>) => {
       MapPrototypeSet(this.notifiedPatches, job.patchId, true);

@@ -14,7 +14,7 @@
  */
 
 /** Bumped on any incompatible change. A bundle built for another version is refused. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Names of the functions the runtime installs on the isolate's global object. */
 export const ENTRY_POINTS = {
@@ -192,6 +192,12 @@ export type ActivationJob =
    * being replayed, so `patched(patchId)` returns true there (Temporal's notifyHasPatch).
    */
   | { type: 'notifyHasPatch'; patchId: string }
+  /**
+   * First in its activation: from now on Math.random, uuid4 and crypto draw from a PRNG seeded
+   * with `randomnessSeed`, as at init. Replay sends it in the task after a workflowTaskFailed that
+   * carries `newRandomnessSeed` (a Temporal workflow reset, which re-seeds from the new run id).
+   */
+  | { type: 'updateRandomSeed'; randomnessSeed: string }
   /**
    * An update to run. Live (`runValidator: true`): run its validator, then answer acceptUpdate or
    * rejectUpdate at once, and completeUpdate when its handler settles. Replayed from its

@@ -66,6 +66,18 @@ function everyEventHistory(close: Close): History {
     });
   } else b.start(['Ada']);
   b.workflowTask('failed', 1);
+  // A reset: the failed task re-seeds the PRNG.
+  const resetScheduled = b.add({ type: 'workflowTaskScheduled', taskQueue: 'main', attempt: 1 });
+  const resetStarted = b.add({ type: 'workflowTaskStarted', scheduledEventId: resetScheduled, identity: 'worker-1' });
+  b.add({
+    type: 'workflowTaskFailed',
+    scheduledEventId: resetScheduled,
+    startedEventId: resetStarted,
+    cause: 'resetWorkflow',
+    failure: { message: 'reset', kind: 'application' },
+    identity: 'history-service',
+    newRandomnessSeed: 'seed-after-reset',
+  });
   b.workflowTask('timedOut', 2);
   const wt = b.workflowTask('completed', 3);
   const a1 = b.add({
@@ -630,7 +642,7 @@ const OPTIONAL: Record<EventType, string[]> = {
   workflowTaskScheduled: [],
   workflowTaskStarted: ['identity', 'historySizeBytes', 'suggestContinueAsNew'],
   workflowTaskCompleted: ['identity'],
-  workflowTaskFailed: ['identity'],
+  workflowTaskFailed: ['identity', 'newRandomnessSeed'],
   workflowTaskTimedOut: [],
   activityTaskScheduled: ['scheduleToCloseTimeoutMs', 'scheduleToStartTimeoutMs', 'startToCloseTimeoutMs', 'heartbeatTimeoutMs', 'retryPolicy'],
   activityTaskStarted: ['identity'],

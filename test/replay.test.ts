@@ -75,6 +75,35 @@ t.test('signals that arrive while a task runs go to the next activation, before 
   ]);
 });
 
+t.test('a reset (a failed task with newRandomnessSeed) re-seeds first thing in the next activation', async (t) => {
+  const b = builder('x');
+  const c1 = b.workflowTask();
+  const timer = b.add({ type: 'timerStarted', timerId: '1', startToFireTimeoutMs: 5, workflowTaskCompletedEventId: c1 });
+  b.add({ type: 'timerFired', timerId: '1', startedEventId: timer });
+  const s2 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });
+  const st2 = b.add({ type: 'workflowTaskStarted', scheduledEventId: s2 });
+  b.add({ type: 'workflowTaskFailed', scheduledEventId: s2, startedEventId: st2, cause: 'resetWorkflow', failure: { kind: 'application', message: 'reset' }, newRandomnessSeed: 'after reset' });
+  b.add({ type: 'workflowExecutionSignaled', signalName: 'go', input: [] });
+  b.completeWorkflow(b.workflowTask());
+  const runner = scripted([{ type: 'startTimer', seq: 1, startToFireTimeoutMs: 5 }], [{ type: 'completeWorkflow' }]);
+  const machine = new ReplayMachine(runner);
+  machine.advance(b.events);
+  machine.finish();
+  t.equal(runner.seen.length, 2, 'the failed task is skipped');
+  t.same(runner.seen[1].jobs, [
+    { type: 'updateRandomSeed', randomnessSeed: 'after reset' },
+    { type: 'signalWorkflow', signalName: 'go', args: [] },
+    { type: 'fireTimer', seq: 1 },
+  ]);
+  // A failed task without a new seed re-seeds nothing.
+  const plain = builder('x');
+  plain.workflowTask('failed');
+  plain.completeWorkflow(plain.workflowTask());
+  const plainRunner = scripted([{ type: 'completeWorkflow' }]);
+  new ReplayMachine(plainRunner).advance(plain.events);
+  t.same(plainRunner.seen[0].jobs.map((j) => j.type), ['startWorkflow']);
+});
+
 t.test('a failed task attempt is skipped and its jobs go to the next attempt', async (t) => {
   const b = builder('x');
   const s1 = b.add({ type: 'workflowTaskScheduled', taskQueue: 'q', attempt: 1 });

@@ -145,8 +145,10 @@ t.test('golden values: Math.random, uuid4, crypto and Date for a fixed seed and 
   const result = (commandsOf(late.first)[0] as { result: Record<string, unknown> }).result;
   t.same(result, {
     random: [0.49367685127072036, 0.10407243785448372],
-    uuid: '09c1f8c9-3f34-4612-9876-54c37cbd9e07',
-    randomUUID: '3612d5fd-9169-416e-9901-faf56d042f85',
+    // Temporal's uuid4 draws (four 32-bit words): what @temporalio/workflow's uuid4FromRandom gives
+    // after the same six draws from alea('seed').
+    uuid: '09c03630-c184-4570-b857-4a24c9b462a1',
+    randomUUID: '3f239e44-34cc-4f05-969e-f8dc128ddf30',
     bytes: [8, 148, 155, 217],
     now: 5000,
     date: '1970-01-01T00:00:05.000Z',
@@ -162,6 +164,28 @@ t.test('golden values: Math.random, uuid4, crypto and Date for a fixed seed and 
   const other = start('globalsWorkflow', [], 'another seed', 5_000);
   t.not((commandsOf(other.first)[0] as { result: { random: number[] } }).result.random[0], (result.random as number[])[0]);
   for (const e of [execution, late.execution, other.execution]) e.dispose();
+});
+
+t.test('updateRandomSeed: Math.random, uuid4 and crypto all draw from the new seed from then on', async (t) => {
+  type Draws = { random: number; uuid: string; randomUUID: string; bytes: number[] };
+  const run = (seed: string, ...jobs: ActivationJob[]) => {
+    const r = start('reseedWorkflow', [], seed);
+    t.same(commandsOf(r.first), [{ type: 'startTimer', seq: 1, startToFireTimeoutMs: 1 }]);
+    const done = commandsOf(r.activate(2_000, ...jobs, fire(1)))[0] as { result: { before: Draws; after: Draws } };
+    r.execution.dispose();
+    return done.result;
+  };
+  const plain = run('seed');
+  const reseeded = run('seed', { type: 'updateRandomSeed', randomnessSeed: 'other seed' });
+  const fresh = run('other seed');
+  t.same(reseeded.before, plain.before, 'the draws before the job are the old seed\'s');
+  t.same(reseeded.after, fresh.before, 'after it, every source starts over from the new seed');
+  t.notSame(reseeded.after, plain.after);
+
+  const bad = start('reseedWorkflow');
+  const failed = bad.activate(2_000, { type: 'updateRandomSeed', randomnessSeed: '' }, fire(1));
+  t.match(!failed.ok && failed.failure.message, /updateRandomSeed: expected a non-empty randomnessSeed string/);
+  bad.execution.dispose();
 });
 
 t.test('isolation: an execution that mutates globals does not affect another', async (t) => {

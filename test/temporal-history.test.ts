@@ -24,6 +24,12 @@ import {
 import { replayHistory } from '../lib/testing/replay';
 import type { WireFailure } from '../runtime/protocol';
 import { HistoryBuilder } from './support/history';
+import alea from 'seedrandom/lib/alea';
+import { bundleWorkflowCode } from '../lib/bundler';
+import { sipHash13, temporalRandomnessSeed, temporalSeedOf } from '../lib/history/siphash';
+import { ReplayMachine, initFromStart } from '../lib/replay';
+import { IsolatePool } from '../lib/sandbox';
+import { uuid4FromRandom } from '../runtime/uuid';
 
 const root = path.join(__dirname, '..');
 const recorded = path.join(root, '..', 'shared', 'temporal-histories');
@@ -99,7 +105,7 @@ t.test('a proto3 JSON history converts to a valid deja history', async (t) => {
   t.equal(start.eventTime, '2024-05-01T09:00:00.123Z', 'nanoseconds become deja milliseconds');
   t.same(start.input, ['Ada']);
   t.equal(start.workflowTaskTimeoutMs, 10_000);
-  t.equal(start.randomnessSeed, 'run-a', 'derived from the run id');
+  t.equal(start.randomnessSeed, temporalRandomnessSeed('run-a'), 'Temporal\'s, from the original run id');
   t.same((h.events[4] as { result?: unknown }).result, 'done');
   t.equal((await fromTemporalHistory(smallTemporal(), { workflowId: 'wf-7' })).workflowId, 'wf-7', 'the workflowId option');
   t.same(await fromTemporalHistory(JSON.stringify(smallTemporal())), h, 'JSON text gives the same');
@@ -256,33 +262,153 @@ t.test('deja replay runs recorded Temporal histories against equivalent workflow
   const renamed = { ...h, events: [{ ...h.events[0], workflowType: 'topSecretGreeting' }, ...h.events.slice(1)] };
   await t.rejects(replayHistory({ workflowsPath: compatWorkflows }, parseHistory(renamed)), DeterminismViolationError);
 
-  // topSecretGreeting starts its child with the default workflow id, which Temporal's workflow
-  // PRNG makes (Alea seeded from SipHash-1-3 of the run id). deja's seed for an imported history
-  // is derived from the run id, not bit-exact yet (a separate part of issue 12), so replay stops
-  // at the child's start. With that one id replaced by deja's own, the rest replays: the 1.18.1
-  // recording fully, the 1.13.1 one (recorded with OpenTelemetry interceptors, which put the
-  // timer before the signal) only until that reordering.
-  for (const [file, after] of [
-    ['otel_v2_signal_workflow_1_18_1.json', undefined],
-    ['signal_workflow_1_13_1.json', /nondeterminism at event 10: history recorded timerStarted 1 .* but the workflow emitted signalExternalWorkflow approve/],
-  ] as const) {
-    const recordedHistory = readHistoryFile(path.join(recorded, file));
-    const error = await replayHistory({ workflowsPath: compatWorkflows }, recordedHistory).then(
-      () => undefined,
-      (e: Error) => e,
+  // topSecretGreeting starts its child with the default workflow id, a uuid4 from Temporal's
+  // workflow PRNG, which deja now seeds the same way: the 1.18.1 recording replays as it is.
+  await t.resolves(replayHistory({ workflowsPath: compatWorkflows }, readHistoryFile(path.join(recorded, 'otel_v2_signal_workflow_1_18_1.json'))), 'otel_v2_signal_workflow_1_18_1 replays');
+
+  // The 1.13.1 one was recorded with OpenTelemetry interceptors, which draw 48 numbers from the
+  // same PRNG (span and trace ids) before the child's id: its id is the uuid4 after those draws
+  // from deja's seed for the run. With that id swapped for the one deja's workflow (without the
+  // interceptors) makes, the rest replays until the interceptors' other trace, the timer put
+  // before the signal.
+  const h113 = readHistoryFile(path.join(recorded, 'signal_workflow_1_13_1.json'));
+  const childId = (h113.events[4] as { workflowId: string }).workflowId;
+  const rng = alea(h113.events[0].type === 'workflowExecutionStarted' ? h113.events[0].randomnessSeed : '');
+  for (let i = 0; i < 48; i++) rng();
+  t.equal(uuid4FromRandom(rng), childId, "signal_workflow_1_13_1's child id is the uuid4 after the interceptors' 48 draws");
+  const error = await replayHistory({ workflowsPath: compatWorkflows }, h113).then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  t.ok(error instanceof DeterminismViolationError, String(error));
+  const m = /nondeterminism at event 5: history recorded startChildWorkflowExecutionInitiated topSecretGreetingChild \(workflowId ([\w-]+)\) but the workflow emitted startChildWorkflow topSecretGreetingChild \(workflowId ([\w-]+)\)/.exec(error?.message ?? '');
+  t.ok(m, 'signal_workflow_1_13_1 stops at the child id the interceptors moved');
+  if (m) {
+    const swapped = serializeHistory(h113).split(m[1]).join(m[2]);
+    await t.rejects(
+      replayHistory({ workflowsPath: compatWorkflows }, swapped),
+      { message: /nondeterminism at event 10: history recorded timerStarted 1 .* but the workflow emitted signalExternalWorkflow approve/ },
+      "signal_workflow_1_13_1: the interceptors' order",
     );
-    if (error === undefined) {
-      t.pass(`${file} replays (deja's PRNG now matches Temporal's)`);
-      continue;
-    }
-    t.ok(error instanceof DeterminismViolationError, `${file}: ${error.message}`);
-    const m = /nondeterminism at event 5: history recorded startChildWorkflowExecutionInitiated topSecretGreetingChild \(workflowId ([\w-]+)\) but the workflow emitted startChildWorkflow topSecretGreetingChild \(workflowId ([\w-]+)\)/.exec(error.message);
-    t.ok(m, `${file}: stops only at the PRNG-made child id`);
-    if (!m) continue;
-    const swapped = serializeHistory(recordedHistory).split(m[1]).join(m[2]);
-    if (after === undefined) await t.resolves(replayHistory({ workflowsPath: compatWorkflows }, swapped), `${file}: the rest replays`);
-    else await t.rejects(replayHistory({ workflowsPath: compatWorkflows }, swapped), { message: after }, `${file}: the interceptors' order`);
   }
+});
+
+/** Replays `history` against the compat workflows in one execution and asks it `queryType`. */
+async function replayAndQuery(history: History, queryType: string): Promise<unknown> {
+  const bundle = await bundleWorkflowCode({ workflowsPath: compatWorkflows });
+  const pool = new IsolatePool({});
+  try {
+    const start = history.events[0] as Extract<HistoryEvent, { type: 'workflowExecutionStarted' }>;
+    const execution = pool.createExecution(bundle, initFromStart(start), 'random-replay');
+    try {
+      const machine = new ReplayMachine(execution);
+      machine.advance(history.events);
+      machine.finish();
+      const answer = execution.query({ queryType, args: [] });
+      if (!answer.ok) throw new Error(answer.failure.message);
+      return answer.result;
+    } finally {
+      execution.dispose();
+    }
+  } finally {
+    pool.dispose();
+  }
+}
+
+t.test('random-replay-1.17.2: Math.random, uuid4 and child ids are the ones Temporal drew, across the reset', { skip: recordedSkip }, async (t) => {
+  const file = path.join(recorded, 'random-replay-1.17.2.json');
+  const h = readHistoryFile(file);
+  const start = h.events[0] as Extract<HistoryEvent, { type: 'workflowExecutionStarted' }>;
+  t.equal(start.randomnessSeed, temporalRandomnessSeed('019e93d9-da0e-70d6-9f43-888c2c8d3988'), "the seed comes from the original run id");
+  const reset = h.events.find((e) => e.type === 'workflowTaskFailed') as Extract<HistoryEvent, { type: 'workflowTaskFailed' }>;
+  t.match(reset, { eventId: 9, cause: 'resetWorkflow', newRandomnessSeed: temporalRandomnessSeed('248fbeda-b1fd-4901-9dbc-7c9c34273875') }, 'the reset re-seeds from its newRunId');
+
+  const r = await cli(['replay', file, '--workflows', compatWorkflows]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /1 history: 1 replayed cleanly, 0 failed/);
+
+  // What the workflow computed in replay is what it returned under Temporal (the recorded result),
+  // and the child ids it made are the recorded ones (replay matched them, and they are here too).
+  const captures = (await replayAndQuery(h, 'randomStreamResetCaptures')) as { random: number; uuid: string; childWorkflowId: string }[];
+  const completed = h.events.at(-1) as Extract<HistoryEvent, { type: 'workflowExecutionCompleted' }>;
+  t.same(captures, completed.result);
+  t.same(
+    captures.map((c) => c.childWorkflowId),
+    h.events.filter((e) => e.type === 'startChildWorkflowExecutionInitiated').map((e) => (e as { workflowId: string }).workflowId),
+  );
+  t.equal(captures[0].uuid, 'ce828af4-10ab-45e7-91f7-d0922559bdb7');
+  t.equal(captures[1].random, 0.8269537510350347, 'the first draw after the reset is the new seed\'s first');
+
+  // Without the re-seed the children after the reset get other ids.
+  const noReset = { ...h, events: h.events.map((e) => (e.type === 'workflowTaskFailed' ? { ...e, newRandomnessSeed: undefined } : e)) };
+  await t.rejects(replayHistory({ workflowsPath: compatWorkflows }, parseHistory(JSON.parse(JSON.stringify(noReset)))), {
+    name: 'DeterminismViolationError',
+    message: /nondeterminism at event 19: history recorded startChildWorkflowExecutionInitiated randomStreamResetChild \(workflowId 80342b45-80ec-402f-9b9d-de0e85335390\)/,
+  });
+  // Changed code, one more Math.random() before the loop, gets other ids from the start.
+  const changed = { ...h, events: [{ ...start, workflowType: 'directRandomAndUuidResetWorkflowChanged' }, ...h.events.slice(1)] };
+  await t.rejects(replayHistory({ workflowsPath: compatWorkflows }, parseHistory(changed)), {
+    name: 'DeterminismViolationError',
+    message: /nondeterminism at event 5: history recorded startChildWorkflowExecutionInitiated randomStreamResetChild \(workflowId c33cd353-e087-4be1-9d53-ae25f181c1a8\)/,
+  });
+});
+
+t.test('SipHash-1-3 (keys 0, 0) and the seed Temporal derives from a run id', async (t) => {
+  // Vectors from a second implementation: CPython 3.11's hash of bytes is SipHash-1-3, and with
+  // PYTHONHASHSEED=0 its key is zero: `PYTHONHASHSEED=0 python3 -c 'print(hash(b"…") % 2**64)'`
+  // (Python answers 0 for b'' itself, so the empty input is not among these).
+  // Lengths 1, 15, 16, 17 and 37: a tail only; a word and 7 tail bytes; two words and an empty
+  // tail; two words and 1 tail byte; a run id and 0xFF.
+  const vectors: [string, bigint][] = [
+    ['00', 7541581120933061747n],
+    ['ff', 3476900567878811119n],
+    ['000102030405060708090a0b0c0d0e', 17514137373579004394n],
+    ['000102030405060708090a0b0c0d0e0f', 9904005486622393783n],
+    ['000102030405060708090a0b0c0d0e0f10', 5225236159122152477n],
+    [Buffer.from('019e93d9-da0e-70d6-9f43-888c2c8d3988\xff', 'latin1').toString('hex'), 2190767061165566105n],
+  ];
+  for (const [hex, want] of vectors) t.equal(sipHash13(Buffer.from(hex, 'hex')), want, `SipHash-1-3 of ${hex}`);
+  // The run ids of the recorded histories: their children's ids (uuid4s from the PRNG) prove the seeds.
+  t.equal(temporalSeedOf('019e93d9-da0e-70d6-9f43-888c2c8d3988'), 2190767061165566105n);
+  const seed = temporalRandomnessSeed('019e93d9-da0e-70d6-9f43-888c2c8d3988');
+  t.equal(seed.length, 8);
+  t.same([...seed].map((c) => c.charCodeAt(0)), [...Buffer.from(2190767061165566105n.toString(16).padStart(16, '0'), 'hex')], 'the 8 bytes, big-endian, one char each');
+  const rng = alea(seed);
+  t.equal(rng(), 0.8810140371788293, "deja's Alea with that seed draws what Temporal drew (random-replay-1.17.2's first Math.random)");
+  t.equal(uuid4FromRandom(rng), 'ce828af4-10ab-45e7-91f7-d0922559bdb7');
+  t.equal(uuid4FromRandom(rng), 'c33cd353-e087-4be1-9d53-ae25f181c1a8', 'and its first child id');
+  // A byte array (or its comma-joined text) is not the same seed in deja's Alea, which mashes String(seed).
+  t.not(alea([...seed].map((c) => c.charCodeAt(0)) as unknown as string)(), 0.8810140371788293);
+  // Multi-byte UTF-8 run ids hash their bytes.
+  t.equal(temporalSeedOf('é'), sipHash13(Uint8Array.from([0xc3, 0xa9, 0xff])));
+});
+
+t.test('a workflow reset re-seeds: read from newRunId, written back marked', async (t) => {
+  const small = smallTemporal();
+  const failedTask = (cause: string, newRunId: string) => [
+    { eventId: '5', eventTime: '2024-05-01T09:00:01Z', eventType: 'EVENT_TYPE_WORKFLOW_TASK_SCHEDULED', workflowTaskScheduledEventAttributes: { taskQueue: { name: 'q' }, attempt: 1 } },
+    { eventId: '6', eventTime: '2024-05-01T09:00:01Z', eventType: 'EVENT_TYPE_WORKFLOW_TASK_STARTED', workflowTaskStartedEventAttributes: { scheduledEventId: '5' } },
+    {
+      eventId: '7',
+      eventTime: '2024-05-01T09:00:01Z',
+      eventType: 'EVENT_TYPE_WORKFLOW_TASK_FAILED',
+      workflowTaskFailedEventAttributes: { scheduledEventId: '5', startedEventId: '6', cause, failure: { message: 'reset', resetWorkflowFailureInfo: {} }, baseRunId: 'run-a', newRunId },
+    },
+  ];
+  const withTask = (cause: string, newRunId: string) => ({ events: [...small.events.slice(0, 4), ...failedTask(cause, newRunId)] });
+  const read = async (cause: string, newRunId: string) => (await fromTemporalHistory(withTask(cause, newRunId))).events[6] as Extract<HistoryEvent, { type: 'workflowTaskFailed' }>;
+  t.equal((await read('WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW', 'run-b')).newRandomnessSeed, temporalRandomnessSeed('run-b'));
+  t.equal((await read('WORKFLOW_TASK_FAILED_CAUSE_WORKFLOW_WORKER_UNHANDLED_FAILURE', 'run-b')).newRandomnessSeed, undefined, 'only a reset re-seeds');
+  t.notOk('newRandomnessSeed' in (await read('WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW', '')), 'no new run id, no re-seed');
+
+  const b = new HistoryBuilder({ randomnessSeed: 'own seed' }).start();
+  const wt = b.add({ type: 'workflowTaskScheduled', taskQueue: 'main', attempt: 1 });
+  const st = b.add({ type: 'workflowTaskStarted', scheduledEventId: wt });
+  b.add({ type: 'workflowTaskFailed', scheduledEventId: wt, startedEventId: st, cause: 'resetWorkflow', failure: { message: 'reset', kind: 'application' }, newRandomnessSeed: 'après\u0000' });
+  const h = parseHistory(b.history());
+  const temporal = toTemporalHistory(h);
+  t.match(temporal.events[3], { workflowTaskFailedEventAttributes: { newRunId: 'deja-randomness-seed:après\u0000', cause: 'WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW' } });
+  t.same(await fromTemporalHistory(temporal), h, 'deja → Temporal → deja keeps both seeds');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -438,7 +564,7 @@ const stepArb = fc.oneof(
     details: opt(payloadsArb),
   }),
   fc.record({ k: fc.constant('external' as const), signal: fc.boolean(), runId: opt(str), childWorkflowOnly: fc.boolean(), failed: fc.boolean(), input: payloadsArb }),
-  fc.record({ k: fc.constant('taskFailed' as const), cause: fc.constantFrom('nondeterminism', 'workflowError', 'unhandledCommand', 'resetWorkflow'), failure: failureArb }),
+  fc.record({ k: fc.constant('taskFailed' as const), cause: fc.constantFrom('nondeterminism', 'workflowError', 'unhandledCommand', 'resetWorkflow'), failure: failureArb, newRandomnessSeed: opt(fc.oneof(str, fc.constant(temporalRandomnessSeed('run-x')))) }),
 );
 const closeArb = fc.oneof(
   fc.record({ k: fc.constant('completed' as const), result: opt(payloadArb), newExecutionRunId: opt(str) }),
@@ -563,7 +689,7 @@ function build(plan: Plan): History {
         case 'taskFailed': {
           const scheduledEventId = b.add({ type: 'workflowTaskScheduled', taskQueue: 'main', attempt: 1 });
           const startedEventId = b.add({ type: 'workflowTaskStarted', scheduledEventId, identity: 'w', historySizeBytes: 100, suggestContinueAsNew: s.cause === 'nondeterminism' });
-          b.add({ type: 'workflowTaskFailed', scheduledEventId, startedEventId, cause: s.cause, failure: s.failure, identity: 'w' });
+          b.add(defined({ type: 'workflowTaskFailed' as const, scheduledEventId, startedEventId, cause: s.cause, failure: s.failure, identity: 'w', newRandomnessSeed: s.newRandomnessSeed }));
           break;
         }
       }

@@ -416,6 +416,11 @@ export const EVENT_SCHEMAS = {
     cause: NonEmpty("Why: 'nondeterminism', 'workflowError', 'deadlineExceeded', 'outOfMemory', 'unhandledRejection', …"),
     failure: WireFailureSchema,
     identity: identity(),
+    newRandomnessSeed: Type.Optional(
+      NonEmpty(
+        'Set when the task failed because the workflow was reset (a Temporal history\'s RESET_WORKFLOW): the seed the PRNG takes from the next workflow task on, derived from the new run id.',
+      ),
+    ),
   }),
   workflowTaskTimedOut: event('workflowTaskTimedOut', 'The worker took longer than workflowTaskTimeoutMs.', {
     scheduledEventId: scheduledWorkflowTask(),

@@ -36,7 +36,10 @@
  * field for is lost: a non-application failure's `type`, a terminated child's `reason`, and the
  * difference between deja's own workflow task failure causes other than nondeterminism. deja's
  * randomness seed travels in a `deja-randomness-seed` header of the started event, which
- * Temporal ignores, so a deja → Temporal → deja round trip keeps it.
+ * Temporal ignores, and a reset's new seed in the WorkflowTaskFailed's `newRunId` behind
+ * NEW_SEED_PREFIX, so a deja → Temporal → deja round trip keeps both. A Temporal history without
+ * them gets Temporal's own seeds (siphash.ts): from `originalExecutionRunId`, and for a
+ * RESET_WORKFLOW task failure from its `newRunId`.
  *
  * Events and ids the conversion derives rather than copies: the run id is the started event's
  * `originalExecutionRunId`; the workflow id is the caller's `workflowId` option, else the started
@@ -48,6 +51,7 @@
 import { InvalidArgumentError, InvalidHistoryError, assertNever, describe } from '../errors';
 import type { Payload, RetryPolicy, SearchAttributeValue, WireFailure } from '../../runtime/protocol';
 import { HISTORY_FORMAT, HISTORY_VERSION } from './events';
+import { temporalRandomnessSeed } from './siphash';
 import type { History, HistoryEvent } from './events';
 
 // ---------------------------------------------------------------------------------------------
@@ -89,6 +93,13 @@ const FROM_KEYS = ['payloadCodec', 'workflowId', 'source'];
 
 /** The header field of the started event that carries deja's randomness seed. */
 export const SEED_HEADER = 'deja-randomness-seed';
+
+/**
+ * What a written WorkflowTaskFailed's `newRunId` starts with when it carries a deja re-seed
+ * (`newRandomnessSeed`) rather than a Temporal run id: the seed follows it verbatim. Temporal's
+ * run ids never start with it.
+ */
+export const NEW_SEED_PREFIX = 'deja-randomness-seed:';
 
 // ---------------------------------------------------------------------------------------------
 // Recognising a Temporal history
@@ -812,10 +823,9 @@ export function convertTemporalHistory(value: Obj, source: string, workflowIdOpt
           taskQueue: a.name('taskQueue'),
           input: payloads.list(a, 'input'),
           attempt: a.int('attempt') ?? 1,
-          // Temporal's JSON has no seed: it seeds its PRNG from the run id. This derives a
-          // deterministic seed from the original run id; bit-exact compatibility with Temporal's
-          // PRNG (Alea seeded by SipHash-1-3 of the run id) is a separate part of issue 12.
-          randomnessSeed: typeof seed === 'string' && seed !== '' ? seed : runId,
+          // Temporal's JSON has no seed: its worker seeds the PRNG from the original run id,
+          // which gives the same stream here (siphash.ts). deja's own seed, when it wrote the file.
+          randomnessSeed: typeof seed === 'string' && seed !== '' ? seed : temporalRandomnessSeed(runId),
           workflowTaskTimeoutMs: a.ms('workflowTaskTimeout') ?? 10_000,
           parent:
             parentExec.workflowId !== undefined && parentExec.runId !== undefined && parentInitiated !== undefined
@@ -915,6 +925,7 @@ export function convertTemporalHistory(value: Obj, source: string, workflowIdOpt
           cause: cause === undefined ? 'unspecified' : DEJA_TASK_CAUSE[cause] ?? camel(cause),
           failure: failureOrEmpty(ctx, payloads, a),
           identity: a.str('identity'),
+          newRandomnessSeed: newSeedOf(a, cause),
         };
         break;
       }
@@ -1180,6 +1191,18 @@ const DEJA_TASK_CAUSE: Record<string, string> = {
   NON_DETERMINISTIC_ERROR: 'nondeterminism',
   WORKFLOW_WORKER_UNHANDLED_FAILURE: 'workflowError',
 };
+/**
+ * The seed a WorkflowTaskFailed gives the PRNG from the next task on: a workflow reset
+ * (RESET_WORKFLOW) re-seeds from its newRunId as Temporal's worker does; a newRunId deja wrote
+ * carries its seed verbatim. Any other task failure leaves the seed alone.
+ */
+function newSeedOf(a: Attrs, cause: string | undefined): string | undefined {
+  const newRunId = a.str('newRunId');
+  if (newRunId === undefined || newRunId === '') return undefined;
+  if (newRunId.startsWith(NEW_SEED_PREFIX) && newRunId.length > NEW_SEED_PREFIX.length) return newRunId.slice(NEW_SEED_PREFIX.length);
+  return cause === 'RESET_WORKFLOW' ? temporalRandomnessSeed(newRunId) : undefined;
+}
+
 const TEMPORAL_TASK_CAUSE: Record<string, string> = { nondeterminism: 'NON_DETERMINISTIC_ERROR', workflowError: 'WORKFLOW_WORKER_UNHANDLED_FAILURE' };
 
 /** A MarkerRecorded: core_patch or core_local_activity (the markers the Temporal TypeScript SDK writes). */
@@ -1420,6 +1443,8 @@ function eventOut(e: HistoryEvent, h: History): [string, Obj] {
           cause: `WORKFLOW_TASK_FAILED_CAUSE_${TEMPORAL_TASK_CAUSE[e.cause] ?? (taskCauseIsTemporal(e.cause) ? upperSnake(e.cause) : 'WORKFLOW_WORKER_UNHANDLED_FAILURE')}`,
           failure: failureOut(e.failure),
           identity: e.identity,
+          // Temporal has no field for a seed: a re-seed travels in newRunId, marked (see NEW_SEED_PREFIX).
+          newRunId: e.newRandomnessSeed === undefined ? undefined : NEW_SEED_PREFIX + e.newRandomnessSeed,
         },
       ];
     case 'workflowTaskTimedOut':

@@ -7,8 +7,8 @@
  * - One workflow task is one activation, taken at its workflowTaskStarted event; its time is that
  *   event's time. A started task that failed or timed out is skipped: its jobs go to the next one.
  * - Jobs are the results that arrived since the previous task: signals, timer fires, activity
- *   results, and the task's updates. The start comes first, then signals, then updates, then the
- *   rest in event order. A live task's updates come with it (`advanceToLive`'s `updates`, in
+ *   results, the task's updates, and a re-seed from a failed task that carries one (a reset). The
+ *   re-seed comes first, then the start, then signals, then updates, then the rest in event order. A live task's updates come with it (`advanceToLive`'s `updates`, in
  *   arrival order, validators run); a recorded task's are the workflowExecutionUpdateAccepted
  *   events among its command events, in order (validators not run: a rejected update left no
  *   trace). Both orders are the order the workflow answered them in, so replay builds the same
@@ -115,8 +115,9 @@ export type CommandMatchers<E extends { type: string } = HistoryEvent, C extends
 const COMMAND_EVENTS: ReadonlyMap<string, CommandType> = new Map(Object.entries(COMMAND_RECORDED_BY));
 
 function jobPriority(job: ActivationJob): number {
-  // notifyHasPatch first (Temporal's order): `patched` may be called by the start itself.
-  return job.type === 'notifyHasPatch' ? -1 : job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : job.type === 'doUpdate' ? 2 : 3;
+  // updateRandomSeed before anything that may draw from the PRNG; then notifyHasPatch (Temporal's
+  // order): `patched` may be called by the start itself.
+  return job.type === 'updateRandomSeed' ? -2 : job.type === 'notifyHasPatch' ? -1 : job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : job.type === 'doUpdate' ? 2 : 3;
 }
 
 /** An update a live workflow task delivers (WorkflowTask.updates): a doUpdate job that runs its validator. */
@@ -517,10 +518,14 @@ export class ReplayMachine {
         this.live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
       }
     },
-    // The task's bookkeeping, and an activity's start (written when it closes): nothing for the workflow.
+    // The task's bookkeeping (a failed task's, unless it re-seeds), and an activity's start
+    // (written when it closes): nothing for the workflow.
     workflowTaskScheduled: 'nothing',
     workflowTaskCompleted: 'nothing',
-    workflowTaskFailed: 'nothing',
+    workflowTaskFailed(e) {
+      // A reset re-seeds the PRNG from the next task on (Temporal's UpdateRandomSeed).
+      if (e.newRandomnessSeed !== undefined) this.jobs.push({ type: 'updateRandomSeed', randomnessSeed: e.newRandomnessSeed });
+    },
     workflowTaskTimedOut: 'nothing',
     activityTaskStarted: 'nothing',
   } as const satisfies EventHandlers<HistoryEvent, CommandRecords, ReplayMachine>;

@@ -87,6 +87,18 @@ export async function approvalWorkflow(timeoutMs: number): Promise<string> {
   return inTime ? 'approved' : 'timed out';
 }
 
+/** Every random source, drawn before and after a 1 ms sleep (an updateRandomSeed job may come between). */
+export async function reseedWorkflow(): Promise<unknown> {
+  const draw = () => {
+    const bytes = new Uint8Array(2);
+    crypto.getRandomValues(bytes);
+    return { random: Math.random(), uuid: uuid4(), randomUUID: crypto.randomUUID(), bytes: [...bytes] };
+  };
+  const before = draw();
+  await sleep(1);
+  return { before, after: draw() };
+}
+
 /** Deterministic globals as the workflow sees them. */
 export async function globalsWorkflow(): Promise<unknown> {
   const bytes = new Uint8Array(4);

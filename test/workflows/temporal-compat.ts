@@ -8,12 +8,14 @@ import {
   ActivityCancellationType,
   CancellationScope,
   condition,
+  defineQuery,
   defineSignal,
   isCancellation,
   proxyActivities,
   setHandler,
   sleep,
   startChild,
+  uuid4,
 } from 'deja/workflow';
 
 interface CompatActivities {
@@ -67,4 +69,51 @@ export async function topSecretGreeting(name: string): Promise<string> {
   const child = await startChild(topSecretGreetingChild, { args: [name] });
   await Promise.all([child.signal(approveSignal), sleep('1ms')]);
   return await child.result();
+}
+
+export const randomStreamResetUnblock = defineSignal('randomStreamResetUnblock');
+
+export interface RandomCapture {
+  random: number;
+  uuid: string;
+  childWorkflowId: string;
+}
+
+export const randomStreamResetCaptures = defineQuery<RandomCapture[]>('randomStreamResetCaptures');
+
+/** random-replay-1.17.2's child: nothing to do (replay never runs it). */
+export async function randomStreamResetChild(): Promise<void> {}
+
+/**
+ * random-replay-1.17.2: four times, a Math.random(), a uuid4() and a child started with default
+ * options (its workflow id a uuid4 from the PRNG), recorded, then a 1 ms sleep; then it waits for
+ * the unblock signal and returns what it recorded. The recording has a workflow reset after the
+ * first child started, which re-seeds the PRNG from the new run id.
+ */
+export async function directRandomAndUuidResetWorkflow(): Promise<RandomCapture[]> {
+  return await randomStreamReset(false);
+}
+
+/** The same with one more Math.random() before the loop: changed code, which replay must refuse. */
+export async function directRandomAndUuidResetWorkflowChanged(): Promise<RandomCapture[]> {
+  return await randomStreamReset(true);
+}
+
+async function randomStreamReset(extraDraw: boolean): Promise<RandomCapture[]> {
+  const captures: RandomCapture[] = [];
+  let unblocked = false;
+  setHandler(randomStreamResetCaptures, () => captures);
+  setHandler(randomStreamResetUnblock, () => {
+    unblocked = true;
+  });
+  if (extraDraw) Math.random();
+  for (let i = 0; i < 4; i++) {
+    const random = Math.random();
+    const uuid = uuid4();
+    const child = await startChild(randomStreamResetChild);
+    captures.push({ random, uuid, childWorkflowId: child.workflowId });
+    await sleep(1);
+  }
+  await condition(() => unblocked);
+  return captures;
 }
