@@ -1,6 +1,13 @@
 /**
- * What `@temporalio/testing` resolves to under `deja/register` (host side). For now
- * MockActivityEnvironment; TestWorkflowEnvironment is not here yet.
+ * What `@temporalio/testing` resolves to under `deja/register` (host side): MockActivityEnvironment
+ * and TestWorkflowEnvironment (createTimeSkipping, createLocal).
  */
 export { MockActivityEnvironment } from '../testing/mock-activity-environment';
 export type { MockActivityEnvironmentOptions } from '../testing/mock-activity-environment';
+export { TestWorkflowEnvironment } from '../testing/test-workflow-environment';
+export type {
+  TestWorkflowEnvironmentOptions,
+  TimeSkippingTestWorkflowEnvironmentOptions,
+  LocalTestWorkflowEnvironmentOptions,
+  ClientOptionsForTestEnv,
+} from '../testing/test-workflow-environment';
