@@ -47,7 +47,12 @@ export { replayHistory, replayHistories } from './testing/replay';
 export { MockActivityEnvironment } from './testing/mock-activity-environment';
 export type { MockActivityEnvironmentOptions } from './testing/mock-activity-environment';
 export { TestWorkflowEnvironment } from './testing/test-workflow-environment';
-export type { TestWorkflowEnvironmentOptions, TimeSkippingTestWorkflowEnvironmentOptions, LocalTestWorkflowEnvironmentOptions } from './testing/test-workflow-environment';
+export type {
+  TestWorkflowEnvironmentOptions,
+  TimeSkippingTestWorkflowEnvironmentOptions,
+  LocalTestWorkflowEnvironmentOptions,
+  ExistingServerTestWorkflowEnvironmentOptions,
+} from './testing/test-workflow-environment';
 export type { ReplayInput, ReplayOptions, ReplayResult } from './testing/replay';
 export { bundleWorkflowCode, WorkflowBundleError } from './bundler';
 export type { WorkflowBundle, BundleOptions, BundleProblem } from './bundler';

@@ -236,6 +236,26 @@ t.test('local environment: the real clock, no skipping, env.sleep really sleeps'
   t.ok(Date.now() - s0 >= 20, 'env.sleep waited in real time');
 });
 
+t.test('createFromExistingServer: an environment on a backend that exists, by address; teardown lets go of it', async (t) => {
+  const address = `memory:existing-${process.pid}`;
+  const other = await Connection.connect({ address });
+  t.teardown(() => other.close());
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'default' });
+  t.equal(env.supportsTimeSkipping, false);
+  t.equal(env.connection.service, other.service, 'the same backend');
+  t.equal(env.nativeConnection.service, other.service);
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: 'existing', workflowBundle: bundle, activities: {}, logger: () => undefined });
+  const span = await worker.runUntil(env.client.workflow.execute(sleeper, { taskQueue: 'existing', workflowId: 'existing-1', args: ['10ms'] }));
+  t.ok(span.ended - span.began >= 10);
+  await env.teardown();
+  await env.teardown();
+  t.equal((await new Client({ connection: other }).workflow.getHandle('existing-1').describe()).status.name, 'COMPLETED', 'the backend outlives the environment');
+  await t.rejects(TestWorkflowEnvironment.createFromExistingServer({ address: 'temporal.example.com:7233' }), { code: 'DEJA_INVALID_ARGUMENT', message: /names a server, and deja has none/ });
+  await t.rejects(TestWorkflowEnvironment.createFromExistingServer({ server: {} } as never), { message: /createFromExistingServer: unknown option "server"; expected one of: "address", "namespace", "client", "plugins"/ });
+  const warned = await warningsOf(async () => (await TestWorkflowEnvironment.createFromExistingServer({ address, namespace: 'orders' })).teardown());
+  t.match(warned, [/createFromExistingServer: deja accepts but does not act on the option "namespace": deja has one namespace, 'default'/]);
+});
+
 t.test('teardown: stops the service, twice is fine, sleeps and calls after it are refused', async (t) => {
   const env = await TestWorkflowEnvironment.createTimeSkipping();
   const pending = t.rejects(env.sleep('1 day'), { code: 'DEJA_SERVICE_CLOSED', message: /TestWorkflowEnvironment\.sleep: the environment was torn down/ }, 'a pending sleep rejects');
@@ -256,7 +276,7 @@ t.test('options: Temporal shapes accepted, server settings named once in a warni
   const warned = await warningsOf(async () => {
     const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { port: 7234, extraArgs: ['--x'] }, client: { identity: 'tester' }, plugins: [] });
     t.equal(env.client.options.identity, 'tester', 'client options reach the client');
-    t.same(env.options.server, { port: 7234, extraArgs: ['--x'] });
+    t.same((env.options as { server?: unknown }).server, { port: 7234, extraArgs: ['--x'] });
     await env.teardown();
   });
   t.equal(warned.length, 1);

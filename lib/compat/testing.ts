@@ -1,6 +1,6 @@
 /**
  * What `@temporalio/testing` resolves to under `deja/register` (host side): MockActivityEnvironment
- * and TestWorkflowEnvironment (createTimeSkipping, createLocal).
+ * and TestWorkflowEnvironment (createTimeSkipping, createLocal, createFromExistingServer).
  */
 export { MockActivityEnvironment } from '../testing/mock-activity-environment';
 export type { MockActivityEnvironmentOptions } from '../testing/mock-activity-environment';
@@ -9,5 +9,6 @@ export type {
   TestWorkflowEnvironmentOptions,
   TimeSkippingTestWorkflowEnvironmentOptions,
   LocalTestWorkflowEnvironmentOptions,
+  ExistingServerTestWorkflowEnvironmentOptions,
   ClientOptionsForTestEnv,
 } from '../testing/test-workflow-environment';

@@ -25,7 +25,7 @@ import { MemoryStore } from '../backends/memory';
 import { LocalWorkflowService, type Clock } from '../engine';
 import { checkKnownKeys, DejaError, describe, InvalidArgumentError, warnIgnoredOptions } from '../errors';
 import type { WorkflowService } from '../service';
-import { nativeConnectionOver, type NativeConnection } from '../worker/connection';
+import { NativeConnection, nativeConnectionOver } from '../worker/connection';
 import type { ActivityClient } from '../client/temporal-client';
 import type { WorkflowClient } from '../client';
 import { durationToMs, type Duration } from '../../runtime/time';
@@ -60,8 +60,18 @@ export interface LocalTestWorkflowEnvironmentOptions {
   plugins?: unknown[];
 }
 
-/** Either kind, with which one it is. */
-export type TestWorkflowEnvironmentOptions = (TimeSkippingTestWorkflowEnvironmentOptions | LocalTestWorkflowEnvironmentOptions) & {
+/** Options of `TestWorkflowEnvironment.createFromExistingServer`. */
+export interface ExistingServerTestWorkflowEnvironmentOptions {
+  /** Read as a backend, as Connection.connect reads it. Default: the default backend (DEJA_BACKEND, else SQLite). */
+  address?: string;
+  /** deja has one namespace, 'default'; another is accepted with a warning. */
+  namespace?: string;
+  client?: ClientOptionsForTestEnv;
+  plugins?: unknown[];
+}
+
+/** What an environment was made with, and whether it skips time. */
+export type TestWorkflowEnvironmentOptions = (TimeSkippingTestWorkflowEnvironmentOptions | LocalTestWorkflowEnvironmentOptions | ExistingServerTestWorkflowEnvironmentOptions) & {
   readonly supportsTimeSkipping: boolean;
 };
 
@@ -280,12 +290,12 @@ function closedError(what: string): DejaError {
 }
 
 /** Checks `opts` and names the options deja accepts without acting on them. */
-function checkEnvOptions(where: string, opts: unknown, serverKeys: readonly string[]): void {
+function checkEnvOptions(where: string, opts: unknown, keys: readonly string[], serverKeys: readonly string[]): void {
   if (opts === undefined) return;
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw new InvalidArgumentError(`${where}: expected an options object ({ server?, client?, plugins? }) or nothing, got ${describe(opts)}`);
+    throw new InvalidArgumentError(`${where}: expected an options object ({ ${keys.map((k) => `${k}?`).join(', ')} }) or nothing, got ${describe(opts)}`);
   }
-  checkKnownKeys(where, opts, ['server', 'client', 'plugins']);
+  checkKnownKeys(where, opts, keys);
   const o = opts as Record<string, unknown>;
   const ignored: string[] = [];
   const reasons: Record<string, string> = {};
@@ -346,39 +356,69 @@ export class TestWorkflowEnvironment {
    * awaited (or `sleep` is called). See the module comment for when exactly it skips.
    */
   static async createTimeSkipping(opts?: TimeSkippingTestWorkflowEnvironmentOptions): Promise<TestWorkflowEnvironment> {
-    checkEnvOptions('TestWorkflowEnvironment.createTimeSkipping', opts, TIME_SKIPPING_SERVER_KEYS);
-    return new TestWorkflowEnvironment(opts ?? {}, true);
+    checkEnvOptions('TestWorkflowEnvironment.createTimeSkipping', opts, ['server', 'client', 'plugins'], TIME_SKIPPING_SERVER_KEYS);
+    const store = new MemoryStore();
+    const clock = new SkippingClock();
+    const service = new LocalWorkflowService({ store, clock });
+    const skipper = new TimeSkipper(service, store, clock);
+    return new TestWorkflowEnvironment(opts ?? {}, true, {
+      connection: new Connection({ backend: skipper.view }),
+      nativeConnection: nativeConnectionOver(skipper.view),
+      skipper,
+      close: () => service.close(),
+    });
   }
 
-  /** An environment on the real clock: no time skipping; `sleep` really sleeps. */
+  /** An environment on the real clock, on a private in-memory backend: no time skipping; `sleep` really sleeps. */
   static async createLocal(opts?: LocalTestWorkflowEnvironmentOptions): Promise<TestWorkflowEnvironment> {
-    checkEnvOptions('TestWorkflowEnvironment.createLocal', opts, LOCAL_SERVER_KEYS);
-    return new TestWorkflowEnvironment(opts ?? {}, false);
+    checkEnvOptions('TestWorkflowEnvironment.createLocal', opts, ['server', 'client', 'plugins'], LOCAL_SERVER_KEYS);
+    const service = new LocalWorkflowService({ store: new MemoryStore() });
+    return new TestWorkflowEnvironment(opts ?? {}, false, {
+      connection: new Connection({ backend: service }),
+      nativeConnection: nativeConnectionOver(service),
+      close: () => service.close(),
+    });
   }
 
-  private readonly service: LocalWorkflowService;
+  /**
+   * An environment on a backend that exists already: `address` is read as Connection.connect
+   * reads it (absent or `localhost:7233`: the default backend; `sqlite:…`, `memory:…`,
+   * `postgres://…`: that backend). Real clock, no skipping. teardown() releases this
+   * environment's holds on the backend; the backend closes when its last holder lets go.
+   */
+  static async createFromExistingServer(opts?: ExistingServerTestWorkflowEnvironmentOptions): Promise<TestWorkflowEnvironment> {
+    const where = 'TestWorkflowEnvironment.createFromExistingServer';
+    checkEnvOptions(where, opts, ['address', 'namespace', 'client', 'plugins'], []);
+    if (opts?.namespace !== undefined && opts.namespace !== 'default') warnIgnoredOptions(where, ['namespace'], "deja has one namespace, 'default'");
+    const address = opts?.address;
+    const connection = await Connection.connect(address === undefined ? {} : { address });
+    let nativeConnection: NativeConnection;
+    try {
+      nativeConnection = await NativeConnection.connect(address === undefined ? {} : { address });
+    } catch (err) {
+      await connection.close();
+      throw err;
+    }
+    return new TestWorkflowEnvironment(opts ?? {}, false, { connection, nativeConnection, close: async () => {} });
+  }
+
   private readonly skipper: TimeSkipper | undefined;
+  private readonly closeService: () => Promise<void>;
 
   private constructor(
-    opts: TimeSkippingTestWorkflowEnvironmentOptions | LocalTestWorkflowEnvironmentOptions,
+    opts: TimeSkippingTestWorkflowEnvironmentOptions | LocalTestWorkflowEnvironmentOptions | ExistingServerTestWorkflowEnvironmentOptions,
     readonly supportsTimeSkipping: boolean,
+    parts: { connection: Connection; nativeConnection: NativeConnection; skipper?: TimeSkipper; close(): Promise<void> },
   ) {
     this.options = Object.freeze({ ...opts, supportsTimeSkipping });
-    const store = new MemoryStore();
-    if (supportsTimeSkipping) {
-      const clock = new SkippingClock();
-      this.service = new LocalWorkflowService({ store, clock });
-      this.skipper = new TimeSkipper(this.service, store, clock);
-    } else {
-      this.service = new LocalWorkflowService({ store });
-    }
-    const service = this.skipper?.view ?? this.service;
-    this.connection = new Connection({ backend: service });
-    this.nativeConnection = nativeConnectionOver(service);
+    this.connection = parts.connection;
+    this.nativeConnection = parts.nativeConnection;
+    this.skipper = parts.skipper;
+    this.closeService = parts.close;
     try {
       this.client = new Client({ ...(opts.client ?? {}), connection: this.connection });
     } catch (err) {
-      void this.service.close();
+      void this.teardown();
       throw err;
     }
     this.workflowClient = this.client.workflow;
@@ -417,7 +457,7 @@ export class TestWorkflowEnvironment {
       await this.skipper?.close();
       await this.nativeConnection.close();
       await this.connection.close();
-      await this.service.close();
+      await this.closeService();
     })();
     return this.torndown;
   }
