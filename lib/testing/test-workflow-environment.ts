@@ -1,10 +1,11 @@
 /**
  * TestWorkflowEnvironment (host side, for tests): `@temporalio/testing`'s integration-test
- * environment, in process. Each environment owns a LocalWorkflowService over its own MemoryStore
- * (reachable only through `env.connection`, `env.nativeConnection` and `env.client`), and nothing
- * outlives `teardown()`.
+ * environment, in process. createTimeSkipping() and createLocal() each own a LocalWorkflowService
+ * over a private MemoryStore, reachable only through `env.connection`, `env.nativeConnection` and
+ * `env.client`; teardown() closes it. createFromExistingServer() holds a backend named by address
+ * instead, and teardown() lets go of it.
  *
- * `createTimeSkipping()` runs the service on a virtual clock: real time plus an offset that only
+ * createTimeSkipping() runs the service on a virtual clock: real time plus an offset that only
  * grows. Time skips (the offset jumps to the next due instant: a timer, a retry's backoff, a
  * timeout, a lease end, a schedule's fire time, and the service ticks) only when nothing is
  * runnable: no workflow task, query or activity task claimable on a queue a worker of this
@@ -13,9 +14,10 @@
  * "unlocked while waiting for a result", and during `env.sleep(duration)`, which moves time by
  * exactly that much, firing what falls due on the way in order. Activities run on real time: an
  * activity in flight holds automatic skipping (its clock still runs), but not `env.sleep`, so an
- * activity may call `env.sleep` to stand for long work.
+ * activity may call `env.sleep` to stand for long work. There is no `connection.testService`:
+ * skipping cannot be locked or unlocked by hand.
  *
- * `createLocal()` runs the same service on the system clock: no skipping, and `env.sleep` sleeps.
+ * createLocal() runs the same service on the system clock: no skipping, and `env.sleep` sleeps.
  *
  * The environment reads the real clock here, at the edge, as the system clock does; the engine
  * reads only the Clock it is given.
