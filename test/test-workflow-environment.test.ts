@@ -221,6 +221,24 @@ t.test('time skipping: an activity may call env.sleep to stand for long work; ti
   t.equal(await env.client.workflow.execute(race, { taskQueue, workflowId: 'race' }), 'timer', 'the 10-minute timer won against an hour of work');
 });
 
+t.test('time skipping: work left on a queue no worker polls any more does not hold env.sleep', async (t) => {
+  const env = await TestWorkflowEnvironment.createTimeSkipping();
+  t.teardown(() => env.teardown());
+  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: 'gone', workflowBundle: bundle, activities: {}, logger: () => undefined });
+  const running = worker.run();
+  const handle = await env.client.workflow.start(sleeper, { taskQueue: 'gone', workflowId: 'orphan', args: ['1 hour'] });
+  await env.sleep('1 minute');
+  t.ok((await handle.fetchHistory()).events.some((e) => e.type === 'timerStarted'), 'the worker ran the first task');
+  worker.shutdown();
+  await running;
+  const t0 = await env.currentTimeMs();
+  await env.sleep('2 hours');
+  t.ok((await env.currentTimeMs()) - t0 >= 2 * HOUR, 'time moved');
+  const events = (await handle.fetchHistory()).events.map((e) => e.type);
+  t.ok(events.includes('timerFired'), 'the timer fired; its workflow task waits for a worker');
+  t.equal((await handle.describe()).status.name, 'RUNNING');
+});
+
 t.test('local environment: the real clock, no skipping, env.sleep really sleeps', async (t) => {
   const env = await TestWorkflowEnvironment.createLocal();
   t.equal(env.supportsTimeSkipping, false);

@@ -117,9 +117,12 @@ class TimeSkipper {
   /** Task tokens held by this environment's workers (polled, not yet answered). */
   private readonly heldWorkflow = new Set<string>();
   private readonly heldActivity = new Set<string>();
-  /** The queues this environment's workers poll: only their tasks are runnable here. */
-  private readonly workflowQueues = new Set<string>();
-  private readonly activityQueues = new Set<string>();
+  /**
+   * Polls in progress per queue: a task is runnable only on a queue a worker of this environment
+   * is polling (a worker shut down leaves work that nothing here will run, and time may move).
+   */
+  private readonly workflowPolls = new Map<string, number>();
+  private readonly activityPolls = new Map<string, number>();
   /** Result waits in progress: skipping is on while there is one. */
   private unlocks = 0;
   private sleepers: Sleeper[] = [];
@@ -155,14 +158,12 @@ class TimeSkipper {
     const service = this.service;
     const overrides: Partial<Record<keyof WorkflowService, unknown>> = {
       pollWorkflowTask: async (taskQueue: string, identity: string, signal: AbortSignal) => {
-        if (typeof taskQueue === 'string') this.workflowQueues.add(taskQueue);
-        const task = await service.pollWorkflowTask(taskQueue, identity, signal);
+        const task = await counted(this.workflowPolls, taskQueue, () => service.pollWorkflowTask(taskQueue, identity, signal));
         if (task) this.heldWorkflow.add(task.taskToken);
         return task;
       },
       pollActivityTask: async (taskQueue: string, identity: string, signal: AbortSignal) => {
-        if (typeof taskQueue === 'string') this.activityQueues.add(taskQueue);
-        const task = await service.pollActivityTask(taskQueue, identity, signal);
+        const task = await counted(this.activityPolls, taskQueue, () => service.pollActivityTask(taskQueue, identity, signal));
         if (task) this.heldActivity.add(task.taskToken);
         return task;
       },
@@ -267,8 +268,8 @@ class TimeSkipper {
         for (const token of this.heldWorkflow) if (!(await tx.tasks.byToken(token)) && !(await tx.queries.byToken(token))) this.heldWorkflow.delete(token);
         for (const token of this.heldActivity) if (!(await tx.tasks.byToken(token))) this.heldActivity.delete(token);
         if (this.heldWorkflow.size > 0 || (withActivities && this.heldActivity.size > 0)) return true;
-        for (const queue of this.workflowQueues) if ((await tx.tasks.claimable('workflow', queue, now)) || (await tx.queries.claimable(queue))) return true;
-        for (const queue of this.activityQueues) if (await tx.tasks.claimable('activity', queue, now)) return true;
+        for (const queue of this.workflowPolls.keys()) if ((await tx.tasks.claimable('workflow', queue, now)) || (await tx.queries.claimable(queue))) return true;
+        for (const queue of this.activityPolls.keys()) if (await tx.tasks.claimable('activity', queue, now)) return true;
         return false;
       },
       { readOnly: true },
@@ -284,6 +285,19 @@ class TimeSkipper {
       },
       { readOnly: true },
     );
+  }
+}
+
+/** Runs a poll, counting it in `polls` under its queue while it is in progress. */
+async function counted<T>(polls: Map<string, number>, queue: unknown, poll: () => Promise<T>): Promise<T> {
+  if (typeof queue !== 'string') return poll(); // the service refuses it
+  polls.set(queue, (polls.get(queue) ?? 0) + 1);
+  try {
+    return await poll();
+  } finally {
+    const left = polls.get(queue)! - 1;
+    if (left > 0) polls.set(queue, left);
+    else polls.delete(queue);
   }
 }
 
