@@ -290,6 +290,16 @@ t.test('teardown: stops the service, twice is fine, sleeps and calls after it ar
   await t.rejects(local.client.workflow.start(sleeper, { taskQueue: 'q', workflowId: 'late', args: ['1s'] }), { code: 'DEJA_SERVICE_CLOSED' });
 });
 
+t.test('teardown with a worker still running: the worker stops with an error that says why, and nothing spins', async (t) => {
+  for (const create of [() => TestWorkflowEnvironment.createTimeSkipping(), () => TestWorkflowEnvironment.createLocal()]) {
+    const env = await create();
+    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue: 'left', workflowBundle: bundle, activities: { async noop() {} }, logger: () => undefined });
+    const running = worker.run();
+    await env.teardown();
+    await t.rejects(running, { code: 'DEJA_WORKER_FAILED', message: /the environment was torn down; shut its workers down before teardown\(\)/ }, `supportsTimeSkipping ${env.supportsTimeSkipping}`);
+  }
+});
+
 t.test('options: Temporal shapes accepted, server settings named once in a warning, mistakes refused', async (t) => {
   const warned = await warningsOf(async () => {
     const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { port: 7234, extraArgs: ['--x'] }, client: { identity: 'tester' }, plugins: [] });

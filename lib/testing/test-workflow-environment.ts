@@ -185,14 +185,7 @@ class TimeSkipper {
       overrides[name] = (token: string, ...rest: unknown[]) =>
         (service[name] as (token: string, ...rest: unknown[]) => Promise<void>).call(service, token, ...rest).finally(() => this.heldActivity.delete(token));
     }
-    // Everything else goes to the service itself, with `this` the service.
-    return new Proxy(service, {
-      get: (target, prop, receiver) => {
-        if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop as keyof WorkflowService];
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      },
-    }) as WorkflowService;
+    return refusingPollsAfterTeardown(viewOf(service, overrides), () => this.closed);
   }
 
   private wanted(): boolean {
@@ -286,6 +279,32 @@ class TimeSkipper {
       { readOnly: true },
     );
   }
+}
+
+/**
+ * The service as seen through an environment that may be torn down: after teardown a poll is
+ * refused with an error that says so, rather than answered "no task" at once (which a worker left
+ * running would ask again, and again, without ever yielding to the event loop).
+ */
+function refusingPollsAfterTeardown(service: WorkflowService, tornDown: () => boolean): WorkflowService {
+  const refuse = (): Promise<never> =>
+    Promise.reject(new DejaError('DEJA_SERVICE_CLOSED', 'TestWorkflowEnvironment: the environment was torn down; shut its workers down before teardown()'));
+  const overrides: Partial<Record<keyof WorkflowService, unknown>> = {
+    pollWorkflowTask: (...args: Parameters<WorkflowService['pollWorkflowTask']>) => (tornDown() ? refuse() : service.pollWorkflowTask(...args)),
+    pollActivityTask: (...args: Parameters<WorkflowService['pollActivityTask']>) => (tornDown() ? refuse() : service.pollActivityTask(...args)),
+  };
+  return viewOf(service, overrides);
+}
+
+/** `service` with some methods replaced; every other one is the service's own, called with `this` the service. */
+function viewOf(service: WorkflowService, overrides: Partial<Record<keyof WorkflowService, unknown>>): WorkflowService {
+  return new Proxy(service, {
+    get: (target, prop, receiver) => {
+      if (Object.prototype.hasOwnProperty.call(overrides, prop)) return overrides[prop as keyof WorkflowService];
+      const value = Reflect.get(target, prop, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as WorkflowService;
 }
 
 /** Runs a poll, counting it in `polls` under its queue while it is in progress. */
@@ -389,10 +408,15 @@ export class TestWorkflowEnvironment {
   static async createLocal(opts?: LocalTestWorkflowEnvironmentOptions): Promise<TestWorkflowEnvironment> {
     checkEnvOptions('TestWorkflowEnvironment.createLocal', opts, ['server', 'client', 'plugins'], LOCAL_SERVER_KEYS);
     const service = new LocalWorkflowService({ store: new MemoryStore() });
+    let closed = false;
+    const view = refusingPollsAfterTeardown(service, () => closed);
     return new TestWorkflowEnvironment(opts ?? {}, false, {
-      connection: new Connection({ backend: service }),
-      nativeConnection: nativeConnectionOver(service),
-      close: () => service.close(),
+      connection: new Connection({ backend: view }),
+      nativeConnection: nativeConnectionOver(view),
+      close: () => {
+        closed = true;
+        return service.close();
+      },
     });
   }
 
