@@ -109,9 +109,9 @@ const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * Drives a time-skipping environment's clock. It sees the service as the environment's workers
- * and clients do, through `service` (a view that counts the tasks workers hold and the result
- * waits in progress), and reads the store to tell whether anything is runnable or due.
+ * Drives a time-skipping environment's clock. It makes `view`, the service as the environment's
+ * workers and clients see it (counting the polls in progress, the tasks workers hold and the
+ * result waits), and reads the store to tell whether anything is runnable or due.
  */
 class TimeSkipper {
   /** Task tokens held by this environment's workers (polled, not yet answered). */
