@@ -46,6 +46,13 @@ export type { SinkCall, LocalActivityOutcome } from '../runtime/protocol';
 export { replayHistory, replayHistories } from './testing/replay';
 export { MockActivityEnvironment } from './testing/mock-activity-environment';
 export type { MockActivityEnvironmentOptions } from './testing/mock-activity-environment';
+export { TestWorkflowEnvironment } from './testing/test-workflow-environment';
+export type {
+  TestWorkflowEnvironmentOptions,
+  TimeSkippingTestWorkflowEnvironmentOptions,
+  LocalTestWorkflowEnvironmentOptions,
+  ExistingServerTestWorkflowEnvironmentOptions,
+} from './testing/test-workflow-environment';
 export type { ReplayInput, ReplayOptions, ReplayResult } from './testing/replay';
 export { bundleWorkflowCode, WorkflowBundleError } from './bundler';
 export type { WorkflowBundle, BundleOptions, BundleProblem } from './bundler';

@@ -50,7 +50,12 @@ export class NativeConnection {
     return new NativeConnection(options);
   }
 
-  private constructor(options: NativeConnectionOptions | undefined) {
+  private constructor(options: NativeConnectionOptions | undefined, over?: WorkflowService) {
+    if (over !== undefined) {
+      // A connection to a service made elsewhere (nativeConnectionOver): no hold, nothing to release.
+      this.service = over;
+      return;
+    }
     const where = 'NativeConnection.connect';
     if (Array.isArray(options)) throw new InvalidArgumentError(`${where}: expected an options object, got an array`);
     checkKnownKeys(where, options, ['backend', 'address', 'limits', 'onWarning', ...IGNORED_NATIVE_CONNECTION_OPTIONS]);
@@ -77,4 +82,13 @@ export class NativeConnection {
     this.hold = undefined;
     await hold?.release();
   }
+}
+
+/**
+ * A NativeConnection to a service its caller made and owns (a TestWorkflowEnvironment's): a worker
+ * accepts it like any other; its close() leaves the service alone.
+ */
+export function nativeConnectionOver(service: WorkflowService): NativeConnection {
+  const make = NativeConnection as unknown as new (options: undefined, over: WorkflowService) => NativeConnection;
+  return new make(undefined, service);
 }
