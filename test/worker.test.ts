@@ -189,3 +189,30 @@ t.test('a failing activity is retried by its policy; only the final attempt is i
   t.match(events.find((e) => e.type === 'activityTaskStarted'), { attempt: 3 });
   t.equal(events.filter((e) => e.type === 'activityTaskStarted').length, 1);
 });
+
+t.test('a service closed under a running worker: its polls answer empty at once, and the worker does not spin', async (t) => {
+  const { MemoryStore } = await import('../lib/backends/memory');
+  const { LocalWorkflowService } = await import('../lib/engine');
+  const service = new LocalWorkflowService({ store: new MemoryStore() });
+  let polls = 0;
+  const counting = Object.create(service) as typeof service;
+  counting.pollWorkflowTask = (...args) => {
+    polls++;
+    return service.pollWorkflowTask(...args);
+  };
+  counting.pollActivityTask = (...args) => {
+    polls++;
+    return service.pollActivityTask(...args);
+  };
+  const worker = await Worker.create({ connection: { service: counting }, taskQueue: 'closed-under', workflowBundle: await testBundle(), logger: () => undefined });
+  const running = worker.run();
+  await service.close();
+  const before = polls;
+  // Twenty turns of the event loop: a worker polling in a tight loop would starve them (this test
+  // would never get here), or poll thousands of times in between.
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+  t.ok(polls - before < 50, `at most a few polls while the loop turned 20 times (got ${polls - before})`);
+  worker.shutdown();
+  await running.catch(() => undefined);
+  t.pass('the worker shuts down');
+});

@@ -31,6 +31,9 @@ import type { ActivationCompletion, WorkflowInfo } from '../../runtime/protocol'
 // how, and for what else in the process it touches.
 installActivityAliases();
 
+/** How long a worker waits after a poll that answered empty before polling again (see pauseAfterEmptyPoll). */
+const EMPTY_POLL_PAUSE_MS = 50;
+
 export { NativeConnection } from './connection';
 // Temporal's @temporalio/worker exports the bundler too.
 export { bundleWorkflowCode, WorkflowBundleError } from '../bundler';
@@ -474,6 +477,25 @@ export class Worker {
     }
   }
 
+  /**
+   * A poll that found nothing. A long poll waits for work before it answers, so one that answers
+   * empty at once means its service has nothing to wait on (it was closed under a running worker,
+   * or a remote service timed the poll out): pause before polling again, so the loop never spins
+   * and starves the event loop. The pause ends at once when the worker stops.
+   */
+  private pauseAfterEmptyPoll(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      if (this.abort.signal.aborted) return resolve();
+      const done = () => {
+        clearTimeout(timer);
+        this.abort.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, EMPTY_POLL_PAUSE_MS);
+      this.abort.signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
   // ── workflow tasks ──────────────────────────────────────────────────────────────────────────
 
   private async workflowLoop(): Promise<void> {
@@ -487,7 +509,10 @@ export class Worker {
         if (await this.waitOutTransient('workflow task', error)) continue;
         throw error;
       }
-      if (task === null) continue;
+      if (task === null) {
+        await this.pauseAfterEmptyPoll();
+        continue;
+      }
       const t = task;
       await this.withRunLock(t.runId, () => this.contain(t, () => (t.kind === 'query' ? this.handleQuery(t) : this.handleWorkflowTask(t))));
     }
@@ -874,7 +899,10 @@ export class Worker {
         if (await this.waitOutTransient('activity task', error)) continue;
         throw error;
       }
-      if (task === null) continue;
+      if (task === null) {
+        await this.pauseAfterEmptyPoll();
+        continue;
+      }
       this.activeActivities++;
       const t = task;
       const running = this.contain({ workflowId: t.workflowId, kind: 'activity' }, () => this.runActivity(t)).finally(() => {
