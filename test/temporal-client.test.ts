@@ -3,6 +3,7 @@
 // Temporal options, MockActivityEnvironment, and deja/register in child processes (CommonJS and ESM)
 // running a worker and a client that import only `@temporalio/*`.
 import t from 'tap';
+import { warningsOf } from './support/warnings';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,26 +14,10 @@ import { NativeConnection, Worker } from '../lib/worker';
 import { bundleWorkflowCode, type WorkflowBundle } from '../lib/bundler';
 import { CompleteAsyncError, Context, heartbeat, sleep } from '../lib/activity';
 import { MockActivityEnvironment } from '../lib/testing/mock-activity-environment';
-import { IGNORED_OPTIONS_WARNING } from '../lib/errors';
 import { CancelledFailure } from '../runtime/failure';
 
 const root = path.join(__dirname, '..');
 
-/** The DejaWarnings about ignored options that `fn` causes (they are emitted on a later tick). */
-async function warningsOf(fn: () => unknown): Promise<string[]> {
-  const seen: string[] = [];
-  const listen = (w: Error & { code?: string }) => {
-    if (w.name === 'DejaWarning' && w.code === IGNORED_OPTIONS_WARNING) seen.push(w.message);
-  };
-  process.on('warning', listen);
-  try {
-    await fn();
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('warning', listen);
-  }
-  return seen;
-}
 
 const app = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-temporal-client-'));
 t.teardown(() => fs.rmSync(app, { recursive: true, force: true }));

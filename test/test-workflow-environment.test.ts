@@ -4,6 +4,7 @@
 // imports only `@temporalio/*` run through deja/register in a child process. Assertions are on
 // virtual time (env.currentTimeMs() and the workflows' own Date.now()), never on real durations.
 import t from 'tap';
+import { warningsOf } from './support/warnings';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,7 +16,6 @@ import { NativeConnection, Worker } from '../lib/worker';
 import { Client, Connection } from '../lib/client';
 import { bundleWorkflowCode, type WorkflowBundle } from '../lib/bundler';
 import { Context } from '../lib/activity';
-import { IGNORED_OPTIONS_WARNING } from '../lib/errors';
 
 const root = path.join(__dirname, '..');
 const HOUR = 3_600_000;
@@ -95,21 +95,6 @@ t.before(async () => {
   bundle = await bundleWorkflowCode({ workflowsPath: path.join(app, 'workflows.ts') });
 });
 
-/** The DejaWarnings about ignored options that `fn` causes (they are emitted on a later tick). */
-async function warningsOf(fn: () => unknown): Promise<string[]> {
-  const seen: string[] = [];
-  const listen = (w: Error & { code?: string }) => {
-    if (w.name === 'DejaWarning' && w.code === IGNORED_OPTIONS_WARNING) seen.push(w.message);
-  };
-  process.on('warning', listen);
-  try {
-    await fn();
-    await new Promise((resolve) => setImmediate(resolve));
-  } finally {
-    process.off('warning', listen);
-  }
-  return seen;
-}
 
 let queues = 0;
 /** A worker on the environment, with `activities`; shut down and the environment torn down after the test. */

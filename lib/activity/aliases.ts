@@ -11,9 +11,11 @@
  * deja (or of `@temporalio/worker` mapped to deja) is written first.
  *
  * How, by Node version (deja supports 20, 22, 24, 26):
- * - `module.registerHooks` (Node ≥ 22.15 and ≥ 23.5): one synchronous, in-thread resolve hook
- *   that serves both `require` and `import`.
- * - Otherwise (Node 20, 22.0–22.14): `require` through a wrapper of `Module._resolveFilename`
+ * - `module.registerHooks` (Node 24 and later): one synchronous, in-thread resolve hook that
+ *   serves both `require` and `import`. Not on Node 22, where it has it too: there a synchronous
+ *   hook cannot hand a name on to an asynchronous loader another tool registered (seen with tap's
+ *   coverage loader: ERR_METHOD_NOT_IMPLEMENTED from resolveSync).
+ * - Otherwise (Node 20 and 22): `require` through a wrapper of `Module._resolveFilename`
  *   (what module-alias and tsconfig-paths do), and `import` through `module.register` (Node ≥ 20.6),
  *   whose resolve hook runs on the loader thread. On Node 20.0–20.5 `import` is not covered.
  *
@@ -101,7 +103,10 @@ export function installAliases(key: symbol, aliases: Record<string, { file: stri
     registerHooks?: (hooks: { resolve: (specifier: string, context: { parentURL?: string; conditions?: string[] }, next: (s: string, c: unknown) => unknown) => unknown }) => unknown;
     register?: (specifier: string, options: { data: unknown }) => void;
   };
-  if (typeof api.registerHooks === 'function') {
+  // Node 22's synchronous hooks cannot pass a name on to an asynchronous loader that another tool
+  // registered with module.register (a coverage or TypeScript loader): resolving anything else
+  // then fails with ERR_METHOD_NOT_IMPLEMENTED (resolveSync). Node 24 and later chain them.
+  if (typeof api.registerHooks === 'function' && Number(process.versions.node.split('.')[0]) >= 24) {
     api.registerHooks({
       resolve(specifier, context, next) {
         if (!Object.hasOwn(targets, specifier) || fromTemporal(context.parentURL)) return next(specifier, context);
