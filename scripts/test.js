@@ -38,30 +38,6 @@ if (!extra.includes('--no-typecheck')) {
 }
 
 const files = extra.filter((a) => !a.startsWith('--'));
-
-/**
- * The test files whose process died by SIGABRT after all their assertions passed: a top-level
- * `not ok N - <file>` whose YAML says `signal: SIGABRT`, with no failing assertion above it
- * since the previous top-level result.
- */
-function abortedAfterPassing(output) {
-  const lines = output.split('\n');
-  const found = [];
-  let blockStart = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const top = /^(not )?ok \d+ - (\S+)/.exec(lines[i]);
-    if (!top) continue;
-    if (top[1]) {
-      const block = lines.slice(blockStart, i);
-      const yaml = lines.slice(i + 1, i + 30);
-      const end = yaml.findIndex((l) => l === '  ...');
-      const meta = end < 0 ? yaml : yaml.slice(0, end);
-      if (meta.some((l) => /^\s*signal: SIGABRT$/.test(l)) && !block.some((l) => /^\s+not ok /.test(l))) found.push(top[2]);
-    }
-    blockStart = i + 1;
-  }
-  return found;
-}
 void (async () => {
   const env = { ...process.env, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --no-node-snapshot`.trim() };
   if (!env.DEJA_TEST_POSTGRES_URL) {
@@ -82,33 +58,21 @@ void (async () => {
     stdio: ['ignore', 'pipe', 'inherit'],
     env,
   });
-  let output = '';
+  let tail = '';
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
-    output += chunk.toString();
+    tail = (tail + chunk.toString()).slice(-4096);
   });
-  child.on('close', async (code) => {
+  child.on('close', (code) => {
     // tap's own closing summary looks like `# { total: 12, pass: 11, fail: 1, skip: 0 }`.
-    const m = /# \{ ([^}]*) \}/.exec(output.split('\n').filter((l) => l.startsWith('# {')).pop() ?? '');
+    const m = /# \{ ([^}]*) \}/.exec(tail.split('\n').filter((l) => l.startsWith('# {')).pop() ?? '');
     const counts = {};
     if (m) for (const part of m[1].split(',')) {
       const [k, v] = part.split(':').map((s) => s.trim());
       counts[k] = Number(v);
     }
     if (!m) finish(0, 1, 0, code || 1);
-    let failed = counts.fail ?? (counts.total ?? 0) - (counts.pass ?? 0) - (counts.skip ?? 0) - (counts.todo ?? 0);
-    // A known native crash: isolated-vm sometimes aborts a test process while it exits, after every
-    // one of its assertions passed (`IsolateEnvironment::GetCurrent(): Assertion environment !=
-    // nullptr`, SIGABRT; see the README's Tests section). Such a file is run once more, and is
-    // counted as passed only if that run passes whole; each case is reported on its own line.
-    for (const file of abortedAfterPassing(output)) {
-      process.stdout.write(`# ${file}: its process aborted (SIGABRT) at exit after all its assertions passed (isolated-vm's known teardown crash); running it once more\n`);
-      const again = spawnSync(bin('tap'), ['run', '--reporter=tap', file], { cwd: root, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-      const ok = again.status === 0; // tap exits 0 only when every assertion of the file passed
-      process.stdout.write(`# ${file}: the second run ${ok ? 'passed' : 'failed too'}\n`);
-      if (ok && failed > 0) failed--;
-      if (ok && failed === 0) code = 0;
-    }
+    const failed = counts.fail ?? (counts.total ?? 0) - (counts.pass ?? 0) - (counts.skip ?? 0) - (counts.todo ?? 0);
     finish(counts.pass ?? 0, failed, (counts.skip ?? 0) + (counts.todo ?? 0), code ?? 1);
   });
 })();
