@@ -98,9 +98,7 @@ export type DejaErrorCode =
   | 'DEJA_UPDATE_FAILED'
   /** A schedule with this id exists already. */
   | 'DEJA_SCHEDULE_EXISTS'
-  | 'DEJA_SCHEDULE_NOT_FOUND'
-  /** A part of the contract that is not built yet. */
-  | 'DEJA_NOT_SUPPORTED';
+  | 'DEJA_SCHEDULE_NOT_FOUND';
 
 const PREFIX = 'deja.error';
 /** Every DejaError has it, with its code as the value (older copies of deja check only this one). */

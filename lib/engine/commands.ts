@@ -184,11 +184,6 @@ const handlers: CommandHandlers = {
   },
 };
 
-/** Until its part of the workflow language lands: refused, so the task fails with badCommand. */
-async function notYet(c: Command, { where }: CommandContext): Promise<void> {
-  throw new InvalidArgumentError(`${where}: ${c.type} is not supported yet`);
-}
-
 export function applyCommand<C extends Command>(command: C, at: CommandContext): Promise<void> {
   // The table is indexed by the command's own kind; TypeScript cannot correlate the two unions.
   const handler = handlers[command.type] as (command: C, at: CommandContext) => Promise<void>;

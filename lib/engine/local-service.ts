@@ -81,11 +81,6 @@ export interface LocalWorkflowServiceOptions {
   onWarning?: (warning: HistoryWarning) => void;
 }
 
-/** A stub of the contract, until its issue lands. */
-function notBuilt(what: string): Promise<never> {
-  return Promise.reject(new DejaError('DEJA_NOT_SUPPORTED', `${what} is not built yet`));
-}
-
 const emitWarning = (warning: HistoryWarning) => process.emitWarning(warning.message, { type: 'DejaWarning', code: warning.code });
 
 /** setTimeout's largest delay; a later instant is re-armed when this one fires. */
