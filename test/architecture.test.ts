@@ -142,6 +142,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   'lib/testing': ALL,
   'lib/compat': ['lib/client', 'lib/worker', 'lib/activity', 'lib/testing', 'lib/service', 'lib/service-errors', 'lib/errors', ...RUNTIME_FOR_HOST],
   'lib/cli': ALL,
+  // deja ui's server: a service to show, histories, and replay for the verdict. No backend driver.
+  'lib/ui': ['lib/service', 'lib/service-errors', 'lib/history', 'lib/testing', 'lib/errors', ...RUNTIME_FOR_HOST],
   // The public entry point: every public layer, not the CLI and not the cache folder's internals.
   'lib/index.ts': [
     'lib/client',

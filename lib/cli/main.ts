@@ -53,6 +53,7 @@ import { SCHEDULE_HELP, scheduleCommand } from './schedule';
 import { WORKER_HELP, workerCommand } from './worker';
 import { COUNT_HELP, countCommand } from './count';
 import { MIGRATE_HELP, migrateCommand } from './migrate';
+import { UI_HELP, uiCommand } from './ui';
 
 export type { Out, ProgressStream, RunOptions } from './common';
 
@@ -86,6 +87,11 @@ Operate workflows:
   deja result <workflowId> [--timeout <duration>]
   deja schedule <list|describe|pause|unpause|trigger|delete> [scheduleId]   operate schedules
 
+See workflows:
+  deja ui [history.json] [--workflows <path>] [--port <n>] [--host <h>] [--token <t>]
+                                                     a web UI: the workflows list, each run as a timeline,
+                                                     or one history file (and its replay verdict)
+
 Set up storage:
   deja migrate [--backend <backend>]                create or migrate the backend's schema
 
@@ -110,7 +116,7 @@ Every command:
 
 ${EXIT_STATUS}`;
 
-const COMMANDS = ['worker', 'start', 'list', 'count', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'replay', 'bundle', 'migrate', 'help'];
+const COMMANDS = ['worker', 'start', 'list', 'count', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'ui', 'replay', 'bundle', 'migrate', 'help'];
 
 export const REPLAY_HELP = `Usage: deja replay <history.json…> --workflows <path> [--quiet]
 
@@ -150,6 +156,7 @@ const HELP_OF: Record<string, string> = {
   replay: REPLAY_HELP,
   bundle: BUNDLE_HELP,
   migrate: MIGRATE_HELP,
+  ui: UI_HELP,
 };
 
 async function replayCommand(args: string[], out: Out): Promise<number> {
@@ -299,6 +306,8 @@ export async function main(argv: string[], out: Out = consoleOut, options: RunOp
         return await scheduleCommand(rest, out);
       case 'migrate':
         return await migrateCommand(rest, out);
+      case 'ui':
+        return await uiCommand(rest, out, options);
       case 'help':
       case '--help':
       case '-h':
