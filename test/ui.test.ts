@@ -255,13 +255,11 @@ t.test('a history file with no backend, and its replay verdict', async (t) => {
   t.equal((await action(fileServer, { action: 'cancel', workflowId: 'x' })).status, 404, 'no actions on a file');
 });
 
-t.test("a Temporal history file opens the same way", async (t) => {
-  const dir = path.join(__dirname, '..', '..', 'shared', 'temporal-histories');
-  if (!fs.existsSync(dir)) {
-    t.comment(`SKIP: no Temporal histories at ${dir}`);
-    t.pass('nothing to open');
-    return;
-  }
+const temporalDir = path.join(__dirname, '..', '..', 'shared', 'temporal-histories');
+const temporalSkip = fs.existsSync(temporalDir) ? false : `no recorded Temporal histories at ${temporalDir} (the shared folder is absent)`;
+
+t.test('a Temporal history file opens the same way', { skip: temporalSkip }, async (t) => {
+  const dir = temporalDir;
   const file = path.join(dir, 'lang_flags_replay_correctly_1_11_2.json');
   const fileServer = await startUiServer({ history: readHistoryFile(file), historyLabel: path.basename(file) });
   t.teardown(() => fileServer.close());
