@@ -8,7 +8,7 @@
 //   node scripts/browser.js            prints the path of chromium (installing it first when needed)
 //   require('./scripts/browser').findChromium()     the path, or undefined
 //   require('./scripts/browser').ensureChromium()   the path after an install when needed, or undefined
-//   require('./scripts/browser').launchArgs(dir)    the flags the tests launch it with
+//   require('./scripts/browser').launchArgs()       the flags the tests launch it with
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -72,6 +72,8 @@ function sayMissing() {
 /**
  * Chromium's flags for a headless run on a machine without network: without the last ones it
  * keeps trying to reach Google's services and floods the log with refused connections.
+ * Playwright's launch() gives every browser a new, empty --user-data-dir of its own (and refuses
+ * one in these flags); a caller that starts chromium itself passes `userDataDir` for one.
  */
 function launchArgs(userDataDir) {
   return [
@@ -83,7 +85,7 @@ function launchArgs(userDataDir) {
     '--disable-background-networking',
     '--disable-component-update',
     '--disable-sync',
-    `--user-data-dir=${userDataDir}`,
+    ...(userDataDir ? [`--user-data-dir=${userDataDir}`] : []),
   ];
 }
 

@@ -4,6 +4,8 @@
 // One private PostgreSQL server (scripts/postgres.js) serves the whole run: it is started before
 // tap (installed first when missing and this process may) and named to the test files in
 // DEJA_TEST_POSTGRES_URL, and stopped at the end. Without it the PostgreSQL tests skip, loudly.
+// Chromium for the browser tests (scripts/browser.js) is found or installed the same way and named
+// in DEJA_CHROMIUM; without it those tests skip, loudly.
 'use strict';
 const { spawnSync, spawn } = require('node:child_process');
 const path = require('node:path');
@@ -51,6 +53,18 @@ void (async () => {
       env.DEJA_TEST_POSTGRES_CTL = JSON.stringify(postgres.ctl);
       process.stdout.write(`# PostgreSQL: a private server for this run at ${postgres.url}\n`);
       for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => finish(0, 1, 0, 130));
+    }
+  }
+  // The browser tests of `deja ui` need Chromium: install it now (when missing and this process
+  // may) rather than inside a test file, whose time limit an apt-get run could eat.
+  if (!env.DEJA_CHROMIUM && (files.length === 0 || files.some((f) => /ui-browser/.test(f)))) {
+    const browser = require('./browser');
+    const chromium = browser.ensureChromium();
+    if (chromium) {
+      env.DEJA_CHROMIUM = chromium;
+      process.stdout.write(`# Chromium for the browser tests: ${chromium}\n`);
+    } else {
+      browser.sayMissing();
     }
   }
   const child = spawn(bin('tap'), ['run', '--reporter=tap', ...files], {

@@ -4,6 +4,7 @@
 import t from 'tap';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
+import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { recordForUi, HTML_PAYLOAD, type UiRecordings } from './support/ui';
 import { startUiServer, type UiServer } from '../lib/ui/server';
@@ -324,4 +325,36 @@ t.test('deja ui: prints its address, makes a token for a non-loopback host, repl
   const help = await runUi(['--help']);
   t.equal(help.first, 'exit 0');
   t.match(help.lines.join('\n'), /Usage: deja ui/);
+});
+
+t.test('bin/deja.js ui, the built CLI, finds the page files shipped in lib/ui/public/', async (t) => {
+  const root = path.join(__dirname, '..');
+  const built = path.join(root, 'dist', 'lib', 'ui', 'server.js');
+  if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(path.join(root, 'lib', 'ui', 'server.ts')).mtimeMs) {
+    throw new Error('dist/lib/ui/server.js is missing or older than lib/ui/server.ts: run "npm run build" (node scripts/test.js does)');
+  }
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { files: string[] };
+  t.ok(pkg.files.includes('lib/'), 'the package ships lib/, and so lib/ui/public/');
+  const { NODE_OPTIONS: _n, DEJA_DEBUG: _d, ...env } = process.env;
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'deja.js'), 'ui', rec.orderFile], { cwd: rec.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+      const m = /listening on (\S+)/.exec(stdout);
+      if (m) resolve(m[1]!);
+    });
+    void exited.then((code) => reject(new Error(`deja ui exited ${code} before printing its address: ${stderr}`)));
+  });
+  const port = Number(new URL(url).port);
+  const page = await request({ port }, 'GET', '/');
+  t.equal(page.status, 200);
+  t.match(page.text, /app\.js/);
+  t.equal((await request({ port }, 'GET', '/app.js')).status, 200);
+  t.equal((await request({ port }, 'GET', '/api/file')).json.summary.workflowId, rec.order.workflowId);
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'SIGTERM stops it cleanly');
 });

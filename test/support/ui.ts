@@ -41,7 +41,8 @@ export async function recordForUi(): Promise<UiRecordings> {
     { kind: 'child', arg: 'kid' },
     { kind: 'activity', arg: 'two' },
     { kind: 'timer', ms: 3 },
-  ]]);
+    { kind: 'signal', name: 'go' },
+  ]], [{ name: 'go', args: ['now'], afterMs: 5 }]);
   const handle = await env.client.start('approvalWorkflow', { taskQueue: env.taskQueue, workflowId: 'approval-running', args: [3_600_000] });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-ui-test-'));
   const orderFile = path.join(dir, 'order.json');

@@ -232,34 +232,35 @@
   function summaryCard(sm) {
     const card = h('div', { class: 'card', id: 'summary' }, h('h2', {}, 'Summary'));
     const parent = sm.parent ? h('a', { href: runHref(sm.parent.workflowId, sm.parent.runId) }, `${sm.parent.workflowId} (run ${sm.parent.runId})`) : undefined;
-    card.appendChild(kv([
+    const facts = kv([
       ['type', sm.workflowType], ['run id', h('span', { class: 'mono' }, sm.runId)], ['task queue', sm.taskQueue],
       ['status', statusBadge(sm.status)], ['started', fmtTime(sm.startTime)], ['closed', sm.closeTime ? fmtTime(sm.closeTime) : undefined],
       ['duration', sm.closeTime ? fmtMs(Date.parse(sm.closeTime) - Date.parse(sm.startTime)) : undefined],
       ['parent', parent], ['reason', sm.reason], ['next run', sm.newExecutionRunId ? h('a', { href: runHref(sm.workflowId, sm.newExecutionRunId) }, sm.newExecutionRunId) : undefined],
       ['events', String(sm.eventCount)],
-    ]));
-    card.appendChild(h('h2', {}, 'Input'));
-    card.appendChild(h('pre', { class: 'input' }, json(sm.input)));
-    if (sm.status === 'completed') card.append(h('h2', {}, 'Result'), h('pre', { id: 'result' }, json(sm.result)));
+    ]);
+    const outcome = h('div', {});
+    card.appendChild(h('div', { class: 'summary-grid' }, facts, outcome));
+    outcome.appendChild(h('details', {}, h('summary', {}, `Input (${sm.input.length} argument${sm.input.length === 1 ? '' : 's'})`), h('pre', { class: 'input' }, json(sm.input))));
+    if (sm.status === 'completed') outcome.append(h('h2', {}, 'Result'), h('pre', { id: 'result' }, json(sm.result)));
     if (sm.failure) {
-      card.appendChild(h('div', { class: 'card failure', id: 'failure' },
+      outcome.appendChild(h('div', { class: 'card failure', id: 'failure' },
         h('strong', {}, `${sm.failure.type || sm.failure.kind}: `), h('span', { class: 'failure-message' }, sm.failure.message),
         h('ol', {}, sm.failure.chain.map((f, i) => h('li', { class: i === 0 ? 'failure-top' : 'cause' }, h('span', { class: 'muted' }, `${i === 0 ? '' : 'caused by '}${f.kind}${f.type ? ` ${f.type}` : ''}: `), f.message)))));
     }
-    if (Object.keys(sm.searchAttributes).length) card.append(h('h2', {}, 'Search attributes'), h('pre', { id: 'search-attributes' }, json(sm.searchAttributes)));
-    if (Object.keys(sm.memo).length) card.append(h('h2', {}, 'Memo'), h('pre', { id: 'memo' }, json(sm.memo)));
+    if (Object.keys(sm.searchAttributes).length) outcome.append(h('h2', {}, 'Search attributes'), h('pre', { id: 'search-attributes' }, json(sm.searchAttributes)));
+    if (Object.keys(sm.memo).length) outcome.append(h('h2', {}, 'Memo'), h('pre', { id: 'memo' }, json(sm.memo)));
     if (sm.pendingActivities.length) {
-      card.append(h('h2', {}, 'Pending activities'), h('ul', { id: 'pending-activities' }, sm.pendingActivities.map((a) => h('li', {}, `${a.activityType} (${a.activityId}), scheduled ${fmtTime(a.scheduledTime)}${a.cancelRequested ? ', cancel requested' : ''}`))));
+      outcome.append(h('h2', {}, 'Pending activities'), h('ul', { id: 'pending-activities' }, sm.pendingActivities.map((a) => h('li', {}, `${a.activityType} (${a.activityId}), scheduled ${fmtTime(a.scheduledTime)}${a.cancelRequested ? ', cancel requested' : ''}`))));
     }
     if (sm.pendingTimers.length) {
-      card.append(h('h2', {}, 'Pending timers'), h('ul', { id: 'pending-timers' }, sm.pendingTimers.map((t) => h('li', {}, `timer ${t.timerId}: fires ${fmtTime(t.fireTime)}`))));
+      outcome.append(h('h2', {}, 'Pending timers'), h('ul', { id: 'pending-timers' }, sm.pendingTimers.map((t) => h('li', {}, `timer ${t.timerId}: fires ${fmtTime(t.fireTime)}`))));
     }
     if (sm.children.length) {
-      card.append(h('h2', {}, 'Children'), h('ul', { id: 'children' }, sm.children.map((c) => h('li', {}, h('a', { href: runHref(c.workflowId, c.runId) }, c.workflowId), ` ${c.workflowType} `, statusBadge(c.status)))));
+      outcome.append(h('h2', {}, 'Children'), h('ul', { id: 'children' }, sm.children.map((c) => h('li', {}, h('a', { href: runHref(c.workflowId, c.runId) }, c.workflowId), ` ${c.workflowType} `, statusBadge(c.status)))));
     }
     if (sm.signals.length) {
-      card.append(h('h2', {}, 'Signals'), h('ul', { id: 'signals' }, sm.signals.map((x) => h('li', {}, `${x.name} at ${fmtTime(x.time)} (event ${x.eventId})`))));
+      outcome.append(h('h2', {}, 'Signals'), h('ul', { id: 'signals' }, sm.signals.map((x) => h('li', {}, `${x.name} at ${fmtTime(x.time)} (event ${x.eventId})`))));
     }
     return card;
   }
@@ -356,12 +357,12 @@
   // The timeline: a row of workflow tasks (ticks), a row of marks, then one lane per activity,
   // timer and child. Plain SVG, scaled to the run's first and last event.
   function drawTimeline(tl, byId, select, verdict) {
-    const labelW = 260, plotW = Math.max(600, Math.min(1400, window.innerWidth - labelW - 120)), rowH = 26, top = 24;
+    const labelW = 260, plotW = Math.max(600, Math.min(1400, window.innerWidth - labelW - 250)), rowH = 26, top = 24;
     const lanesTop = top + 2 * rowH;
     const height = lanesTop + Math.max(1, tl.lanes.length) * rowH + 10;
     const span = Math.max(1, tl.end - tl.start);
     const x = (t) => labelW + ((t - tl.start) / span) * plotW;
-    const svg = s('svg', { class: 'timeline', width: labelW + plotW + 20, height, role: 'img', 'aria-label': 'timeline' });
+    const svg = s('svg', { class: 'timeline', width: labelW + plotW + 150, height, role: 'img', 'aria-label': 'timeline' });
     const hook = (el, eventId) => {
       el.setAttribute('data-event-id', String(eventId));
       el.addEventListener('click', () => select(eventId, true));
@@ -376,7 +377,11 @@
       svg.appendChild(s('text', { class: 'axis', x: gx, y: 12, 'text-anchor': i === 0 ? 'start' : i === 5 ? 'end' : 'middle' }, `+${fmtMs((span * i) / 5)}`));
     }
     const tasks = s('g', { class: 'ticks' }, s('text', { class: 'lane-label', x: 4, y: top + 16 }, 'workflow tasks'));
-    for (const t of tl.ticks) tasks.appendChild(hook(s('line', { class: `tick tick-${t.outcome}`, x1: x(t.time), x2: x(t.time), y1: top + 4, y2: top + rowH - 4 }), t.eventId));
+    // Thin ticks, as rects: a line has no area to hover or click.
+    for (const t of tl.ticks) {
+      const w = t.outcome === 'completed' ? 2 : 3;
+      tasks.appendChild(hook(s('rect', { class: `tick tick-${t.outcome}`, x: x(t.time) - w / 2, y: top + 4, width: w, height: rowH - 8 }), t.eventId));
+    }
     svg.appendChild(tasks);
     const marks = s('g', { class: 'marks' }, s('text', { class: 'lane-label', x: 4, y: top + rowH + 16 }, 'signals, updates, …'));
     for (const m of tl.marks) {
