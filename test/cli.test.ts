@@ -116,7 +116,7 @@ t.test('bad flags and commands: one line, exit 2', async (t) => {
   usageError(t, deja(dir, ['bundle', 'workflows.ts', '--bogus']), /^deja: bundle: unknown option --bogus; expected --out <value>/, 'unknown option');
   usageError(t, deja(dir, ['replay', fixture, '--workflows']), /option --workflows needs a value; expected --workflows <value>/, 'missing value');
   usageError(t, deja(dir, ['replay', fixture, '-w', 'workflows.ts', '--quiet=yes']), /option --quiet takes no value/, 'value for a switch');
-  usageError(t, deja(dir, ['frobnicate']), /unknown command "frobnicate"; expected one of: worker, start, list, count, describe, history, signal, query, cancel, terminate, result, schedule, replay, bundle, migrate, help/, 'unknown command');
+  usageError(t, deja(dir, ['frobnicate']), /unknown command "frobnicate"; expected one of: worker, start, list, count, describe, history, signal, query, cancel, terminate, result, schedule, ui, replay, bundle, migrate, help/, 'unknown command');
 });
 
 t.test('DEJA_DEBUG=1 or --debug adds the stack', async (t) => {

@@ -166,6 +166,15 @@ t.test('a payload with HTML comes back as JSON data, never as markup', async (t)
   t.match(missing.headers['content-type'], /^application\/json/);
 });
 
+t.test('updates are marks, as signals are', async (t) => {
+  const res = await request(server, 'GET', `/api/run?workflowId=${encodeURIComponent(rec.updated.workflowId)}`);
+  const marks = res.json.timeline.marks.map((m: { kind: string; label: string }) => `${m.kind}: ${m.label}`);
+  t.ok(marks.includes('update: update increment accepted'), marks.join(', '));
+  t.ok(marks.some((m: string) => /^update: update .* completed$/.test(m)), 'and completed');
+  t.ok(marks.includes('signal: signal finish'));
+  t.equal(res.json.timeline.lanes.length, 0, 'no lanes: no activity, timer or child');
+});
+
 t.test('the pending activities and timers of a running run', async (t) => {
   const res = await request(server, 'GET', `/api/run?workflowId=${encodeURIComponent(rec.running.workflowId)}`);
   const { summary } = res.json;

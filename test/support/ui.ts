@@ -17,6 +17,8 @@ export interface UiRecordings {
   failing: History;
   cart: History;
   scripted: History;
+  /** An update accepted and completed, then a signal. */
+  updated: History;
   /** An approvalWorkflow waiting an hour for its signal. */
   running: { workflowId: string; runId: string };
   /** A folder for history files and screenshots, removed by close(). */
@@ -43,6 +45,10 @@ export async function recordForUi(): Promise<UiRecordings> {
     { kind: 'timer', ms: 3 },
     { kind: 'signal', name: 'go' },
   ]], [{ name: 'go', args: ['now'], afterMs: 5 }]);
+  const updated = await env.record('updateCounter', [], [
+    { name: 'increment', args: [2], afterMs: 5, action: 'update' },
+    { name: 'finish', afterMs: 60 },
+  ]);
   const handle = await env.client.start('approvalWorkflow', { taskQueue: env.taskQueue, workflowId: 'approval-running', args: [3_600_000] });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-ui-test-'));
   const orderFile = path.join(dir, 'order.json');
@@ -54,6 +60,7 @@ export async function recordForUi(): Promise<UiRecordings> {
     failing,
     cart,
     scripted,
+    updated,
     running: { workflowId: handle.workflowId, runId: handle.runId! },
     dir,
     orderFile,
