@@ -177,6 +177,24 @@ t.test('an HTML payload is shown as text and injects nothing', { skip }, async (
   t.equal(await page.locator('#app script').count(), 0, 'no script element');
   t.equal(await injected(page), undefined, 'no script ran');
   await page.screenshot({ path: path.join(shots, 'ui-html-payload.png'), fullPage: true });
+
+  // Markup in a workflow id: in the list, and in the address of a run that does not exist.
+  const marked = await rec.env.client.start('approvalWorkflow', { taskQueue: rec.env.taskQueue, workflowId: HTML_PAYLOAD, args: [3_600_000] });
+  t.teardown(() => marked.terminate('test over').catch(() => undefined));
+  const list = await open(t, server.url);
+  const link = list.locator('#workflows tbody tr a', { hasText: '<img src=x' });
+  await link.waitFor();
+  t.equal(await link.textContent(), HTML_PAYLOAD, 'the id is shown as text');
+  await link.click();
+  await list.locator('h1 [data-status="running"]').waitFor();
+  t.match(await list.locator('h1').textContent(), /<img src=x onerror=/);
+  const missing = await open(t, runUrl(server.url, `${HTML_PAYLOAD}-nobody`));
+  await missing.locator('#app .error').waitFor();
+  t.match(await missing.locator('#app .error').textContent(), /<img src=x onerror=/, 'an error naming the id shows it as text');
+  for (const p of [list, missing]) {
+    t.equal(await p.locator('#injected').count(), 0);
+    t.equal(await injected(p), undefined, 'no script ran');
+  }
   noScriptErrors(t);
 });
 

@@ -123,6 +123,10 @@ t.test("a run's summary and timeline: one lane per activity, timer and child", a
   }
   t.equal(summary.children.length, 1);
   t.equal(summary.children[0].status, 'completed');
+  t.same(summary.searchAttributes.CustomKeywordField, { type: 'KEYWORD', value: 'blue' }, 'search attributes as the service has them');
+  t.equal(summary.memo.last, 'blue', 'and the memo');
+  const child = await request(server, 'GET', `/api/run?workflowId=${encodeURIComponent(summary.children[0].workflowId)}`);
+  t.same(child.json.summary.parent, { workflowId: rec.scripted.workflowId, runId: rec.scripted.runId }, 'the child names its parent');
   t.ok(tl.ticks.length >= 5, 'workflow tasks are ticks');
   t.ok(tl.ticks.every((k: { outcome: string }) => k.outcome === 'completed'));
 
@@ -209,6 +213,23 @@ t.test('actions: a JSON POST with the custom header, refused from another site',
   t.equal(await rec.env.client.getHandle(workflowId, runId).result(), 'approved');
   const again = await action(server, { action: 'terminate', workflowId, runId, reason: 'late' });
   t.equal(again.status, 404, 'a closed run cannot be terminated');
+});
+
+t.test('actions: cancel and terminate reach the run', async (t) => {
+  const { client, taskQueue } = rec.env;
+  const cancelled = await client.start('cancellationWorkflow', { taskQueue, workflowId: 'ui-cancel-me', args: [] });
+  const terminated = await client.start('approvalWorkflow', { taskQueue, workflowId: 'ui-terminate-me', args: [3_600_000] });
+  t.equal((await action(server, { action: 'cancel', workflowId: cancelled.workflowId, reason: 'from the page' })).status, 200);
+  await t.rejects(cancelled.result(), { name: 'WorkflowFailedError' }, 'the cancellation ends it');
+  t.equal((await cancelled.describe()).status.name, 'CANCELLED');
+  const history = await cancelled.fetchHistory();
+  const requested = history.events.find((e) => e.type === 'workflowExecutionCancelRequested');
+  t.equal(requested && 'cause' in requested ? requested.cause : undefined, 'from the page', 'with its reason');
+  t.equal((await action(server, { action: 'terminate', workflowId: terminated.workflowId, runId: terminated.runId, reason: 'enough' })).status, 200);
+  t.equal((await terminated.describe()).status.name, 'TERMINATED');
+  const view = await request(server, 'GET', `/api/run?workflowId=${terminated.workflowId}`);
+  t.equal(view.json.summary.status, 'terminated');
+  t.equal(view.json.summary.reason, 'enough');
 });
 
 t.test('a token: a wrong or missing one is refused, the right one admitted', async (t) => {

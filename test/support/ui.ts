@@ -44,6 +44,7 @@ export async function recordForUi(): Promise<UiRecordings> {
     { kind: 'activity', arg: 'two' },
     { kind: 'timer', ms: 3 },
     { kind: 'signal', name: 'go' },
+    { kind: 'upsert', value: 'blue' },
   ]], [{ name: 'go', args: ['now'], afterMs: 5 }]);
   const updated = await env.record('updateCounter', [], [
     { name: 'increment', args: [2], afterMs: 5, action: 'update' },

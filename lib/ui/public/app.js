@@ -8,6 +8,8 @@
   let token = sessionStorage.getItem('deja-token') || '';
   let info = null;
   let refreshTimer = null;
+  // Each route() starts a generation: an answer that arrives after the user moved on is dropped.
+  let generation = 0;
 
   // The printed URL carries ?token=…: keep it for this tab and take it out of the address bar.
   const given = new URLSearchParams(location.search).get('token');
@@ -126,12 +128,14 @@
       location.hash = `#/?${new URLSearchParams({ query: input.value })}`;
     });
     let nextToken;
+    const mine = generation;
     async function load() {
       try {
         const q = new URLSearchParams({ pageSize: '20' });
         if (query) q.set('query', query);
         if (pageToken) q.set('pageToken', pageToken);
         const page = await api(`/api/workflows?${q}`);
+        if (mine !== generation) return;
         nextToken = page.nextPageToken;
         next.disabled = !nextToken;
         prev.disabled = tokens.length === 0;
@@ -170,16 +174,19 @@
     const workflowId = params.get('workflowId');
     const runId = params.get('runId');
     let selected = null;
+    const mine = generation;
     async function load(first) {
       try {
         const q = new URLSearchParams({ workflowId });
         if (runId) q.set('runId', runId);
         const view = await api(`/api/run?${q}`);
+        if (mine !== generation) return;
         const keep = window.scrollY;
         renderRun(view, { actions: info.actions, selected, onSelect: (id) => (selected = id) });
         if (!first) window.scrollTo(0, keep);
         if (view.summary.status !== 'running') stopRefresh();
       } catch (error) {
+        if (mine !== generation) return;
         stopRefresh();
         showError(app, error);
       }
@@ -418,6 +425,7 @@
   // ── routing ────────────────────────────────────────────────────────────────────────────────
 
   async function route() {
+    generation++;
     stopRefresh();
     try {
       if (!info) info = await api('/api/info');
