@@ -122,7 +122,8 @@ t.test('the timeline has one lane per activity, timer and child', { skip }, asyn
   t.match(await page.locator('#event-json').textContent(), /workflowTask/, 'hovering a tick shows its event');
   t.equal(await page.locator('svg.timeline .mark[data-kind="signal"]').count(), 1, 'the signal is a mark');
   await page.evaluate('window.scrollTo(0, 0)');
-  await page.screenshot({ path: path.join(shots, 'ui-timeline.png') });
+  await page.screenshot({ path: path.join(shots, 'ui-run.png'), fullPage: true });
+  await page.locator('#timeline').screenshot({ path: path.join(shots, 'ui-timeline.png') });
 
   const retry = await open(t, runUrl(server.url, rec.retry.workflowId));
   await retry.locator('svg.timeline').waitFor();

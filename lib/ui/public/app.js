@@ -225,7 +225,7 @@
     app.appendChild(summaryCard(sm));
     if (opts.actions && sm.status === 'running') app.appendChild(actionsCard(sm));
 
-    const timelineCard = h('div', { class: 'card' }, h('h2', {}, 'Timeline'), h('div', { class: 'timeline-wrap' }, drawTimeline(tl, byId, select, verdict)), legend());
+    const timelineCard = h('div', { class: 'card', id: 'timeline' }, h('h2', {}, 'Timeline'), h('div', { class: 'timeline-wrap' }, drawTimeline(tl, byId, select, verdict)), legend());
     const list = eventList(events, rows, select, verdict);
     app.appendChild(timelineCard);
     app.appendChild(h('div', { class: 'split' }, h('div', { class: 'card' }, h('h2', {}, `Events (${events.length})`), list), h('div', { class: 'card' }, h('h2', {}, 'Event'), detail)));
