@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { recordForUi, HTML_PAYLOAD, type UiRecordings } from './support/ui';
 import { startUiServer, type UiServer } from '../lib/ui/server';
 import { replayVerdict } from '../lib/ui/replay';
-import { summarize, timeline } from '../lib/ui/model';
+import { failureView, summarize, timeline } from '../lib/ui/model';
+import { HistoryBuilder } from './support/history';
+import type { WireFailure } from '../runtime/protocol';
 import { main } from '../lib/cli/main';
 import { readHistoryFile } from '../lib/history';
 
@@ -387,4 +389,43 @@ t.test('bin/deja.js ui, the built CLI, finds the page files shipped in lib/ui/pu
   t.equal((await request({ port }, 'GET', '/api/file')).json.summary.workflowId, rec.order.workflowId);
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'SIGTERM stops it cleanly');
+});
+
+t.test('the model on built histories: a failed task, a timed-out activity, a cancelled timer, a child that could not start', async (t) => {
+  const b = new HistoryBuilder({ stepMs: 10 }).start(['x']);
+  b.workflowTask('failed');
+  const done = b.workflowTask();
+  const activity = b.activity('slow', '1', done);
+  const timer = b.add({ type: 'timerStarted', timerId: '1', startToFireTimeoutMs: 5000, workflowTaskCompletedEventId: done });
+  const child = b.add({ type: 'startChildWorkflowExecutionInitiated', workflowId: 'kid', workflowType: 'kidWorkflow', taskQueue: 'main', input: [], parentClosePolicy: 'terminate', workflowTaskTimeoutMs: 10_000, workflowTaskCompletedEventId: done });
+  b.add({ type: 'startChildWorkflowExecutionFailed', workflowId: 'kid', workflowType: 'kidWorkflow', cause: 'workflowAlreadyExists', initiatedEventId: child });
+  b.add({ type: 'activityTaskTimedOut', scheduledEventId: activity, failure: { message: 'activity timed out', kind: 'timeout', timeoutType: 'scheduleToStart' }, retryState: 'timeout' });
+  const later = b.workflowTask();
+  b.add({ type: 'timerCanceled', timerId: '1', startedEventId: timer, workflowTaskCompletedEventId: later });
+  b.add({ type: 'workflowExecutionTerminated', reason: 'by hand' });
+  const h = b.history();
+
+  const tl = timeline(h.events);
+  t.same(tl.lanes.map((l) => [l.kind, l.bar.outcome]), [['activity', 'timedOut'], ['timer', 'cancelled'], ['child', 'startFailed']]);
+  t.same(tl.lanes[0]!.bar.segments.map((s) => s.kind), ['waiting'], 'an activity that never started only waited');
+  t.same(tl.ticks.map((k) => k.outcome), ['failed', 'completed', 'completed'], 'the failed workflow task is a tick of its own');
+  t.same(tl.close, { time: Date.parse(h.events.at(-1)!.eventTime), status: 'terminated', eventId: h.events.length });
+  for (const lane of tl.lanes) {
+    t.ok(lane.bar.eventIds.every((id) => h.events[id - 1] !== undefined), `${lane.id} names events of the history`);
+    t.equal(lane.bar.segments.at(-1)!.end, lane.bar.end, `${lane.id}: its last segment ends where the bar does`);
+  }
+
+  const sm = summarize(h.workflowId, h.runId, h.events);
+  t.equal(sm.status, 'terminated');
+  t.equal(sm.reason, 'by hand');
+  t.same(sm.input, ['x']);
+  t.same(sm.pendingActivities, [], 'a closed activity is not pending');
+  t.same(sm.pendingTimers, []);
+  t.same(sm.children.map((c) => [c.workflowId, c.status]), [['kid', 'startFailed']]);
+  t.equal(sm.closeTime, h.events.at(-1)!.eventTime);
+
+  // A failure's cause chain stops at a cycle instead of looping.
+  const looped: WireFailure = { message: 'outer', kind: 'application' };
+  looped.cause = { message: 'inner', kind: 'activity', cause: looped };
+  t.same(failureView(looped).chain.map((f) => f.message), ['outer', 'inner']);
 });
