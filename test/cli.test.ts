@@ -658,7 +658,7 @@ t.test("the README's CLI section names every command and the exit statuses deja 
   const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## The deja command'), readme.indexOf('## Replay histories before a deploy'));
   t.ok(section.length > 0, 'the section exists');
-  for (const command of ['worker', 'start', 'list', 'count', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'replay', 'bundle']) {
+  for (const command of ['worker', 'start', 'list', 'count', 'describe', 'history', 'signal', 'query', 'cancel', 'terminate', 'result', 'schedule', 'replay', 'bundle', 'ui']) {
     t.match(section, new RegExp(`^\\| \`deja ${command}[ \`]`, 'm'), `the table has deja ${command}`);
   }
   const help = (await cli(['help'], { withBackend: false })).stdout;
