@@ -34,6 +34,13 @@ export const LangFlag = {
 /** The core flags the runtime implements (sdk-core's CoreInternalFlags). */
 export const CoreFlag = {
   /**
+   * 2: replaying only (deja never records it): where a patch marker is recorded, an upsert of the
+   * `TemporalChangeVersion` search attribute (every patch id the run has marked, sorted) follows
+   * it, as Temporal's core emits one since it introduced the flag. deja does not keep that
+   * attribute, so a new task does not use the flag.
+   */
+  UpsertSearchAttributeOnPatch: 2,
+  /**
    * 3: commands the workflow emits after its closing command (an update's completion after the
    * main function returned) are kept, and sent before the closing command. Off: dropped.
    */

@@ -433,8 +433,27 @@ export class WorkflowState {
     if (known !== undefined) return known;
     const use = !this.isReplaying || MapPrototypeHas(this.notifiedPatches, patchId);
     MapPrototypeSet(this.patchAnswers, patchId, use);
-    if (use) this.push({ type: 'setPatchMarker', patchId, deprecated });
+    if (use) {
+      this.push({ type: 'setPatchMarker', patchId, deprecated });
+      if (this.isReplaying && this.flags.core(CoreFlag.UpsertSearchAttributeOnPatch)) this.push({ type: 'upsertSearchAttributes', searchAttributes: this.changeVersion() });
+    }
     return use;
+  }
+
+  /** Temporal's TemporalChangeVersion upsert (core flag 2): every patch id the run marked, sorted. */
+  private changeVersion(): SearchAttributeUpserts {
+    const ids = list<string>();
+    mapForEach(this.patchAnswers, (use, id) => {
+      if (use) append(ids, id);
+    });
+    // Insertion sort: few ids, and no reliance on the shared Array.prototype.sort.
+    for (let i = 1; i < ids.length; i++) {
+      const id = ids[i];
+      let j = i - 1;
+      for (; j >= 0 && ids[j] > id; j--) ids[j + 1] = ids[j];
+      ids[j + 1] = id;
+    }
+    return record({ TemporalChangeVersion: record({ type: 'KEYWORD_LIST' as const, value: ids }) });
   }
 
   /** Buffers a sink call for the completion (see proxySinks); `args` are a JSON copy already. */

@@ -201,6 +201,35 @@ t.test('a converted history: lang flag 1 recorded, absent, inferred from the bui
   await t.rejects(replay(await kept({ sdkMetadata: { langUsedFlags: [1] } })), { name: 'DeterminismViolationError', message: /emitted cancelTimer 1/ });
 });
 
+t.test('core flag 2: replaying, each patch marker is followed by the TemporalChangeVersion upsert Temporal adds', async (t) => {
+  const keywordList = (ids: string[]) => ({ metadata: { encoding: b64('json/plain'), type: b64('KeywordList') }, data: b64(JSON.stringify(ids)) });
+  const marker = (id: number, patchId: string) => ({
+    eventId: String(id),
+    eventTime: '2024-05-01T09:00:02.200Z',
+    eventType: 'EVENT_TYPE_MARKER_RECORDED',
+    markerRecordedEventAttributes: { markerName: 'core_patch', details: { patch_data: { payloads: [{ metadata: { encoding: b64('json/plain') }, data: b64(JSON.stringify({ id: patchId, deprecated: false })) }] } }, workflowTaskCompletedEventId: '4' },
+  });
+  const upsert = (id: number, ids: string[]) => ({
+    eventId: String(id),
+    eventTime: '2024-05-01T09:00:02.200Z',
+    eventType: 'EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES',
+    upsertWorkflowSearchAttributesEventAttributes: { workflowTaskCompletedEventId: '4', searchAttributes: { indexedFields: { TemporalChangeVersion: keywordList(ids) } } },
+  });
+  const history = (metadata: Record<string, unknown>, withUpserts: boolean) => {
+    const h = twoTasks(metadata, {});
+    const body = withUpserts ? [marker(5, 'b-change'), upsert(6, ['b-change']), marker(7, 'a-change'), upsert(8, ['a-change', 'b-change'])] : [marker(5, 'b-change'), marker(6, 'a-change')];
+    const done = { eventId: String(5 + body.length), eventTime: '2024-05-01T09:00:02.200Z', eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED', workflowExecutionCompletedEventAttributes: { workflowTaskCompletedEventId: '4' } };
+    const [started, ...rest] = h.events;
+    return fromTemporalHistory({ events: [{ ...started, workflowExecutionStartedEventAttributes: { ...(started.workflowExecutionStartedEventAttributes as object), workflowType: { name: 'twoPatches' } } }, ...rest.slice(0, 3), ...body, done] });
+  };
+  const withFlag = await history({ sdkMetadata: { coreUsedFlags: [3, 2, 1] } }, true);
+  t.match(withFlag.events[7], { type: 'upsertWorkflowSearchAttributes', searchAttributes: { TemporalChangeVersion: { type: 'KEYWORD_LIST', value: ['a-change', 'b-change'] } } });
+  await t.resolves(replay(withFlag), 'with core flag 2: marker, upsert (the ids so far, sorted), marker, upsert');
+  await t.resolves(replay(await history({ sdkMetadata: { coreUsedFlags: [1] } }, false)), 'without it: the markers only');
+  await t.rejects(replay(await history({ sdkMetadata: { coreUsedFlags: [1] } }, true)), { name: 'DeterminismViolationError', message: /event 6: history recorded upsertWorkflowSearchAttributes TemporalChangeVersion but the workflow emitted patched\("a-change"\) marker/ });
+  await t.rejects(replay(await history({ sdkMetadata: { coreUsedFlags: [2] } }, false)), { name: 'DeterminismViolationError', message: /event 6: history recorded patchMarkerRecorded "a-change" but the workflow emitted upsertSearchAttributes TemporalChangeVersion/ });
+});
+
 t.test('FlagHistory: recorded flags accumulate; inferred ones come from the build id and the SDK version; a live task records only new flags', async (t) => {
   const b = new HistoryBuilder();
   b.start();

@@ -5,7 +5,7 @@
  * recordings against them, and runs them live to record deja's own. The activity is named only
  * for replay; the live test passes one.
  */
-import { CancellationScope, condition, defineUpdate, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
+import { CancellationScope, condition, defineUpdate, patched, proxyActivities, setHandler, sleep } from '@temporalio/workflow';
 
 interface FlagActivities {
   noopActivity(): Promise<void>;
@@ -71,4 +71,14 @@ export async function canCompleteUpdateAfterWorkflowReturns(): Promise<void> {
 export async function canCompleteUpdateAfterWorkflowReturnsChanged(): Promise<void> {
   setHandler(doneUpdate, () => 'completed');
   await sleep('1s');
+}
+
+/**
+ * Two patches. Replaying a Temporal history that recorded core flag 2, each marker is followed by
+ * the TemporalChangeVersion upsert Temporal's core adds.
+ */
+export async function twoPatches(): Promise<string> {
+  const b = patched('b-change') ? 'B' : 'b';
+  const a = patched('a-change') ? 'A' : 'a';
+  return b + a;
 }
