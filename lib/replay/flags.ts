@@ -54,18 +54,28 @@ export class FlagHistory {
   private readonly core = new Set<number>();
   private sdkVersion: string | undefined;
   private buildId: string | undefined;
+  /** The flags `forReplayedTask` answers, until something recorded changes them (most tasks record nothing new). */
+  private answer: SdkFlags | undefined;
 
   /** Takes what a workflowTaskCompleted recorded. Idempotent. */
   record(completed: EventOf<'workflowTaskCompleted'>): void {
     const m = completed.sdkMetadata;
-    if (completed.workerBuildId !== undefined) this.buildId = completed.workerBuildId;
+    const before = this.lang.size + this.core.size;
+    if (completed.workerBuildId !== undefined && completed.workerBuildId !== this.buildId) {
+      this.buildId = completed.workerBuildId;
+      this.answer = undefined;
+    }
     if (m === undefined) {
       for (const f of LEGACY_LANG_FLAGS) this.lang.add(f);
-      return;
+    } else {
+      for (const f of m.langUsedFlags ?? []) this.lang.add(f);
+      for (const f of m.coreUsedFlags ?? []) this.core.add(f);
+      if (m.sdkVersion !== undefined && m.sdkVersion !== this.sdkVersion) {
+        this.sdkVersion = m.sdkVersion;
+        this.answer = undefined;
+      }
     }
-    for (const f of m.langUsedFlags ?? []) this.lang.add(f);
-    for (const f of m.coreUsedFlags ?? []) this.core.add(f);
-    if (m.sdkVersion !== undefined) this.sdkVersion = m.sdkVersion;
+    if (this.lang.size + this.core.size !== before) this.answer = undefined;
   }
 
   /**
@@ -81,13 +91,15 @@ export class FlagHistory {
         break;
       }
     }
+    if (this.answer !== undefined) return this.answer;
     const lang = new Set(this.lang);
     if (this.buildId !== undefined && UNRECORDED_FLAGS_BUILD_ID.test(this.buildId)) {
       lang.add(1);
       lang.add(2);
     }
     if (this.sdkVersion !== undefined) for (const [flag, min] of FLAGS_BY_SDK_VERSION) if (atLeast(this.sdkVersion, min)) lang.add(flag);
-    return { lang: [...lang].sort((a, b) => a - b), core: [...this.core].sort((a, b) => a - b) };
+    this.answer = { lang: [...lang].sort((a, b) => a - b), core: [...this.core].sort((a, b) => a - b) };
+    return this.answer;
   }
 
   /**
@@ -98,9 +110,10 @@ export class FlagHistory {
     if (used === undefined) return undefined;
     const lang = [...new Set(used.lang)].filter((f) => !this.lang.has(f)).sort((a, b) => a - b);
     const core = [...new Set(used.core)].filter((f) => !this.core.has(f)).sort((a, b) => a - b);
+    if (lang.length === 0 && core.length === 0) return undefined;
     for (const f of lang) this.lang.add(f);
     for (const f of core) this.core.add(f);
-    if (lang.length === 0 && core.length === 0) return undefined;
+    this.answer = undefined;
     return { ...(lang.length > 0 ? { langUsedFlags: lang } : {}), ...(core.length > 0 ? { coreUsedFlags: core } : {}) };
   }
 }
