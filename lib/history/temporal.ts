@@ -28,8 +28,8 @@
  *
  * Temporal information deja's history has no field for is left out (never invented into a deja
  * field): task ids and event versions, headers (tracing context), namespaces, request ids,
- * worker versions other than a workflow task's build id, workflow task start-to-close timeouts and timeout types, the auto-reset points, local
- * activity marker times and backoffs, continue-as-new's memo, headers and backoff, a failure's
+ * worker versions other than a workflow task's build id, workflow task start-to-close timeouts
+ * and timeout types, the auto-reset points, local activity marker times and backoffs, continue-as-new's memo, headers and backoff, a failure's
  * `source`, and the update protocol's message ids. In the other direction, what Temporal has no
  * field for is lost: a non-application failure's `type`, a terminated child's `reason`, and the
  * difference between deja's own workflow task failure causes other than nondeterminism. deja's
