@@ -16,6 +16,12 @@ import { replayHistory } from '../lib/testing/replay';
 import { Worker } from '../lib/worker';
 import { defineUpdate } from '../runtime/update-api';
 import { HistoryBuilder } from './support/history';
+import { ManualClock, pollNow } from './support/service';
+import { MemoryStore } from '../lib/backends/memory';
+import { SqliteStore } from '../lib/backends/sqlite';
+import { LocalWorkflowService } from '../lib/engine';
+import type { WorkflowTask } from '../lib/service';
+import * as os from 'node:os';
 
 const root = path.join(__dirname, '..');
 const recorded = path.join(root, '..', 'shared', 'temporal-histories');
@@ -266,6 +272,51 @@ t.test('FlagHistory: recorded flags accumulate; inferred ones come from the buil
 
 // ---------------------------------------------------------------------------------------------
 // deja's own histories
+
+t.test('the service records a completion\'s sdkMetadata in its workflowTaskCompleted (memory and SQLite), and refuses a malformed one', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-flags-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const [name, store] of [
+    ['memory', new MemoryStore()],
+    ['sqlite', new SqliteStore(path.join(dir, 'flags.db'))],
+  ] as const) {
+    const service = new LocalWorkflowService({ store, clock: new ManualClock() });
+    try {
+      const poll = async (): Promise<WorkflowTask> => {
+        const task = await pollNow((signal) => service.pollWorkflowTask('q', 'fake', signal));
+        if (task?.kind !== 'workflow') throw new Error(`expected a workflow task, got ${JSON.stringify(task)}`);
+        return task;
+      };
+      const run = async (workflowId: string) => {
+        await service.startWorkflow({ workflowId, workflowType: 'w', taskQueue: 'q', args: [] });
+        return poll();
+      };
+      await t.rejects(
+        service.completeWorkflowTask((await run('bad-id')).taskToken, [], { langUsedFlags: ['one'] } as never),
+        { name: 'InvalidArgumentError', message: /^completeWorkflowTask: sdkMetadata\.langUsedFlags\[0\] must be an integer ≥ 1, got the string "one"$/ },
+        `${name}: a flag that is not an id is refused`,
+      );
+      await t.rejects(
+        service.completeWorkflowTask((await run('bad-key')).taskToken, [], { flags: [1] } as never),
+        { name: 'InvalidArgumentError', message: /sdkMetadata.*"flags"/ },
+        `${name}: an unknown field is refused`,
+      );
+      for (const workflowId of ['bad-id', 'bad-key']) {
+        const history = await service.getHistory({ workflowId });
+        t.same(history.filter((e) => e.type === 'workflowTaskFailed').map((e) => (e as { cause: string }).cause), ['badCommand'], `${name}: the refused completion failed its task`);
+      }
+      await service.completeWorkflowTask((await run('good')).taskToken, [{ type: 'startTimer', seq: 1, startToFireTimeoutMs: 1000 }], { langUsedFlags: [1], coreUsedFlags: [3] });
+      const history = await service.getHistory({ workflowId: 'good' });
+      t.same(
+        history.filter((e): e is Completed => e.type === 'workflowTaskCompleted').map((e) => e.sdkMetadata),
+        [{ langUsedFlags: [1], coreUsedFlags: [3] }],
+        `${name}: recorded in the task's workflowTaskCompleted`,
+      );
+    } finally {
+      await service.close();
+    }
+  }
+});
 
 const doneUpdate = defineUpdate<string>('doneUpdate');
 
