@@ -14,6 +14,7 @@ import type {
   WorkflowTaskFailedCause,
 } from '../runtime/protocol';
 import type { HistoryEvent } from './history/events';
+import type { SdkMetadata } from './history/schema';
 
 /**
  * A run's status. `running` until it closes; then how it closed: it returned (`completed`), threw
@@ -394,8 +395,11 @@ export interface WorkflowService {
 
   /** Waits for a workflow or query task; resolves null when `signal` aborts. */
   pollWorkflowTask(taskQueue: string, identity: string, signal: AbortSignal): Promise<WorkflowTask | QueryTask | null>;
-  /** Commands are turned into events; a stale or unknown token rejects with DEJA_STALE_TASK. */
-  completeWorkflowTask(taskToken: string, commands: Command[]): Promise<void>;
+  /**
+   * Commands are turned into events; a stale or unknown token rejects with DEJA_STALE_TASK.
+   * `sdkMetadata`: the SDK flags the task used first, recorded in its workflowTaskCompleted.
+   */
+  completeWorkflowTask(taskToken: string, commands: Command[], sdkMetadata?: SdkMetadata): Promise<void>;
   /** `cause` says why (see WorkflowTaskFailedCause); the service records it in workflowTaskFailed. */
   failWorkflowTask(taskToken: string, cause: WorkflowTaskFailedCause, failure: WireFailure): Promise<void>;
   respondQueryTask(taskToken: string, answer: { ok: true; result?: Payload } | { ok: false; failure: WireFailure }): Promise<void>;

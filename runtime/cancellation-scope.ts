@@ -7,7 +7,8 @@
  * - A non-cancellable scope can be asked to cancel (its `cancelRequested` rejects) but is never
  *   considered cancelled: what runs in it is never cancelled, and the scopes created in it are not
  *   linked to it, so its subtree is shielded from its parent's cancellation (Temporal's behaviour
- *   under its `NonCancellableScopesAreShieldedFromPropagation` flag).
+ *   under its lang flag 1, `NonCancellableScopesAreShieldedFromPropagation`; replaying a task
+ *   without it, a non-cancellable scope passes its cancellation request on, see flags.ts).
  * - The current scope follows workflow code across `await` and `.then` (async-context.ts).
  * - Cancellation propagates synchronously, in the order things were linked: `scope.cancel()` has
  *   emitted every command it causes when it returns. Temporal propagates it through promise
@@ -33,6 +34,7 @@ import {
 import { currentContext, runInContext } from './async-context';
 import { CancelledFailure } from './failure';
 import { getState } from './internals';
+import { LangFlag } from './flags';
 import { optionalDurationToMs, type Duration } from './time';
 
 export interface CancellationScopeOptions {
@@ -119,8 +121,16 @@ export class CancellationScope {
     const parent = opts.parent ?? CancellationScope.current();
     const parentState = stateOf(parent, 'CancellationScope parent');
     this.parent = parent;
-    // Only a cancellable parent passes its cancellation on (see the module's comment).
-    if (!parent.cancellable) return;
+    // Only a cancellable parent passes its cancellation on (see the module's comment); a
+    // non-cancellable one did too before lang flag 1, asked when its cancellation comes.
+    if (!parent.cancellable) {
+      const reached = (failure: CancelledFailure) => {
+        if (!shielded()) request(this, failure);
+      };
+      if (parentState.requested) reached(parentState.failure!);
+      else listen(parentState, reached);
+      return;
+    }
     if (parentState.requested) request(this, parentState.failure!);
     else link(parent, (failure) => request(this, failure));
   }
@@ -148,8 +158,10 @@ export class CancellationScope {
         const fired = runInContext(scope, () => getState('CancellationScope').sleep(timeout, scope));
         PromisePrototypeThen(fired, () => this.cancel(), noop);
       }
+      // The timeout's timer is cancelled when fn settles first, under lang flag 1 (before it, the
+      // timer was left to fire).
       const done = () => {
-        if (timerScope !== undefined) request(timerScope, new CancelledFailure('Cancellation scope cancelled'));
+        if (timerScope !== undefined && !stateOf(timerScope, 'scope').requested && shielded()) request(timerScope, new CancelledFailure('Cancellation scope cancelled'));
       };
       let result: unknown;
       try {
@@ -220,6 +232,16 @@ export function cancelRoot(root: CancellationScope, failure: CancelledFailure): 
 export function cancelledFailureOf(scope: CancellationScope): CancelledFailure | undefined {
   const state = stateOf(scope, 'scope');
   return state.requested && scope.cancellable ? state.failure : undefined;
+}
+
+/** Lang flag 1 (flags.ts): non-cancellable scopes shield their subtree, timeouts' timers are cancelled. */
+function shielded(): boolean {
+  return getState('CancellationScope').flags.lang(LangFlag.NonCancellableScopesAreShieldedFromPropagation);
+}
+
+/** Adds `listener` to the scope of `state`, cancellable or not. */
+function listen(state: ScopeState, listener: Listener): void {
+  MapPrototypeSet(state.listeners, state.nextListener++, listener);
 }
 
 /**

@@ -55,6 +55,7 @@ import type {
   WorkflowInfo,
 } from './protocol';
 import { isClosingCommand } from './protocol';
+import { CoreFlag, FlagState, LangFlag } from './flags';
 import {
   ActivityFailure,
   CancelledFailure,
@@ -204,6 +205,8 @@ export class WorkflowState {
   private prng: () => number;
   now: number;
   isReplaying = false;
+  /** The SDK flags of the current activation (flags.ts). */
+  readonly flags = new FlagState();
   private commands: Command[] = list();
   private logs: LogEntry[] = list();
   private readonly logVolume = record({ lines: 0, bytes: 0, droppedLines: 0, droppedBytes: 0 });
@@ -249,8 +252,11 @@ export class WorkflowState {
 
   private push(command: Command): void {
     if (this.inQuery) throw new IllegalStateError('a query handler must not start timers or activities: queries are read-only');
-    // Commands after the workflow's closing command are dropped: the run is over.
-    if (this.closed) return;
+    if (this.closed) {
+      // After the closing command: a second closing command is dropped; any other is kept (and
+      // sent before the closing command, see conclude) under core flag 3, dropped without it.
+      if (isClosingCommand(command) || !this.flags.core(CoreFlag.MoveTerminalCommands)) return;
+    }
     append(this.commands, record(command));
     if (isClosingCommand(command)) this.closed = true;
   }
@@ -427,8 +433,27 @@ export class WorkflowState {
     if (known !== undefined) return known;
     const use = !this.isReplaying || MapPrototypeHas(this.notifiedPatches, patchId);
     MapPrototypeSet(this.patchAnswers, patchId, use);
-    if (use) this.push({ type: 'setPatchMarker', patchId, deprecated });
+    if (use) {
+      this.push({ type: 'setPatchMarker', patchId, deprecated });
+      if (this.isReplaying && this.flags.core(CoreFlag.UpsertSearchAttributeOnPatch)) this.push({ type: 'upsertSearchAttributes', searchAttributes: this.changeVersion() });
+    }
     return use;
+  }
+
+  /** Temporal's TemporalChangeVersion upsert (core flag 2): every patch id the run marked, sorted. */
+  private changeVersion(): SearchAttributeUpserts {
+    const ids = list<string>();
+    mapForEach(this.patchAnswers, (use, id) => {
+      if (use) append(ids, id);
+    });
+    // Insertion sort: few ids, and no reliance on the shared Array.prototype.sort.
+    for (let i = 1; i < ids.length; i++) {
+      const id = ids[i];
+      let j = i - 1;
+      for (; j >= 0 && ids[j] > id; j--) ids[j + 1] = ids[j];
+      ids[j + 1] = id;
+    }
+    return record({ TemporalChangeVersion: record({ type: 'KEYWORD_LIST' as const, value: ids }) });
   }
 
   /** Buffers a sink call for the completion (see proxySinks); `args` are a JSON copy already. */
@@ -851,6 +876,7 @@ export class WorkflowState {
   activate(activation: Activation): void {
     this.now = activation.timestamp;
     this.isReplaying = activation.isReplaying;
+    this.flags.begin(activation);
     this.info.historyLength = activation.historyLength;
     this.info.historySize = activation.historySize;
     this.info.continueAsNewSuggested = activation.continueAsNewSuggested;
@@ -862,6 +888,8 @@ export class WorkflowState {
     const jobs = activation.jobs;
     for (let i = 0; i < jobs.length; i++) {
       const job = jobs[i];
+      // Signals run in the same batch as the other jobs (Temporal checks its flag 2 here).
+      if (job.type === 'signalWorkflow' && !this.isReplaying) this.flags.lang(LangFlag.ProcessWorkflowActivationJobsAsSingleBatch);
       try {
         const handler = own(this.handlers, job.type) as ((j: ActivationJob) => void) | undefined;
         if (handler === undefined) throw new IllegalStateError(`unknown activation job type "${job.type}"`);
@@ -911,7 +939,9 @@ export class WorkflowState {
     if (this.taskFailure !== undefined) return record({ ok: false, failure: this.taskFailure, logs, sinkCalls });
     const commands = this.commands;
     this.commands = list();
-    return record({ ok: true, commands, logs, sinkCalls } satisfies ActivationCompletion);
+    moveClosingCommandLast(commands);
+    const usedFlags = this.flags.takeUsed();
+    return usedFlags === undefined ? record({ ok: true, commands, logs, sinkCalls } satisfies ActivationCompletion) : record({ ok: true, commands, logs, sinkCalls, usedFlags } satisfies ActivationCompletion);
   }
 
   /** A failed completion for an error the runtime caught outside the activation's own handling. */
@@ -963,6 +993,16 @@ export class WorkflowState {
 let current: WorkflowState | undefined;
 
 /** The execution's state; throws outside a workflow (e.g. when called on the host). */
+/** The closing command (at most one: push drops the others) goes last, after those kept under core flag 3. */
+function moveClosingCommandLast(commands: Command[]): void {
+  for (let i = 0; i < commands.length - 1; i++) {
+    if (isClosingCommand(commands[i])) {
+      append(commands, removeAt(commands, i));
+      return;
+    }
+  }
+}
+
 export function getState(what: string): WorkflowState {
   'use strict';
   if (current === undefined) {

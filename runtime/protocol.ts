@@ -14,7 +14,7 @@
  */
 
 /** Bumped on any incompatible change. A bundle built for another version is refused. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Names of the functions the runtime installs on the isolate's global object. */
 export const ENTRY_POINTS = {
@@ -160,7 +160,23 @@ export interface InitMessage {
   randomnessSeed: string;
 }
 
+/**
+ * SDK flags by id, in Temporal's numbering: `lang` flags gate behaviours of the workflow runtime,
+ * `core` flags the handling of its commands. Which ids deja implements, and what each gates: see
+ * runtime/flags.ts.
+ */
+export interface SdkFlags {
+  lang: number[];
+  core: number[];
+}
+
 export interface Activation {
+  /**
+   * Replaying only: the flags that are on for the task being replayed (those its history
+   * recorded, or that Temporal's rules infer). The runtime takes every other flag as off. Ignored
+   * when not replaying: a new task uses every flag the runtime implements.
+   */
+  flags?: SdkFlags;
   /** The time of this workflow task, in ms since the epoch: what Date.now() returns. */
   timestamp: number;
   isReplaying: boolean;
@@ -437,7 +453,8 @@ export interface LogEntry {
  * Temporal failure. The host fails the task and keeps the history as it is.
  */
 export type ActivationCompletion =
-  | { ok: true; commands: Command[]; logs: LogEntry[]; sinkCalls?: SinkCall[] }
+  /** usedFlags: when not replaying, the flags the activation's behaviour depended on (to record in history). */
+  | { ok: true; commands: Command[]; logs: LogEntry[]; sinkCalls?: SinkCall[]; usedFlags?: SdkFlags }
   | { ok: false; failure: WireFailure; logs: LogEntry[]; sinkCalls?: SinkCall[] };
 
 /**

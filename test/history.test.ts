@@ -641,7 +641,7 @@ const OPTIONAL: Record<EventType, string[]> = {
   ],
   workflowTaskScheduled: [],
   workflowTaskStarted: ['identity', 'historySizeBytes', 'suggestContinueAsNew'],
-  workflowTaskCompleted: ['identity'],
+  workflowTaskCompleted: ['identity', 'sdkMetadata', 'workerBuildId'],
   workflowTaskFailed: ['identity', 'newRandomnessSeed'],
   workflowTaskTimedOut: [],
   activityTaskScheduled: ['scheduleToCloseTimeoutMs', 'scheduleToStartTimeoutMs', 'startToCloseTimeoutMs', 'heartbeatTimeoutMs', 'retryPolicy'],

@@ -17,6 +17,7 @@ import type { Command, Payload, WireFailure } from '../../runtime/protocol';
 import type { QueryAnswer, Store } from '../backends/store';
 import { InvalidArgumentError, LimitExceededError } from '../errors';
 import type { HistoryEvent } from '../history/events';
+import type { SdkMetadata } from '../history/schema';
 import type { ActivityRef, ActivityTask, ExecutionRef, HeartbeatResponse, ListWorkflowsPage, QueryTask, WorkflowDescription, WorkflowOutcome, WorkflowTask } from '../service';
 import type { ListSchedulesPage, ScheduleDefinition, ScheduleDescription, ScheduleOverlapPolicy } from '../service';
 import { StaleTaskError } from '../service-errors';
@@ -235,10 +236,10 @@ export class Engine {
    * seq already open, an unknown timer) fails the workflow task, cause badCommand, as Temporal
    * does, and rejects. One that would take history past a limit closes the run.
    */
-  async completeWorkflowTask(token: string, commands: Command[], now: number): Promise<void> {
+  async completeWorkflowTask(token: string, commands: Command[], now: number, sdkMetadata?: SdkMetadata): Promise<void> {
     const where = 'completeWorkflowTask';
     try {
-      await this.write(where, now, (op) => workflowTasks.applyCompletion(op, this.newId, where, token, commands));
+      await this.write(where, now, (op) => workflowTasks.applyCompletion(op, this.newId, where, token, commands, sdkMetadata));
     } catch (err) {
       if (err instanceof InvalidArgumentError && !(err instanceof LimitExceededError)) await this.rejectCompletion(token, err, now);
       throw err;

@@ -11,6 +11,7 @@
 import type { Command, Payload, WireFailure } from '../../runtime/protocol';
 import { checkKnownKeys, DejaError, describe, InvalidArgumentError, LimitExceededError } from '../errors';
 import type { HistoryEvent } from '../history/events';
+import type { SdkMetadata } from '../history/schema';
 import type {
   ActivityRef,
   ActivityTask,
@@ -357,18 +358,20 @@ export class LocalWorkflowService implements WorkflowService {
    * large or too deep) is refused without touching the task: the worker fails it (failWorkflowTask,
    * same token) saying why, or the task times out.
    */
-  completeWorkflowTask(taskToken: string, commands: Command[]): Promise<void> {
+  completeWorkflowTask(taskToken: string, commands: Command[], sdkMetadata?: SdkMetadata): Promise<void> {
     const where = 'completeWorkflowTask';
     return this.open(async () => {
       const token = check.checkToken(where, this.limits, taskToken);
       let checked: Command[];
+      let metadata: SdkMetadata | undefined;
       try {
         checked = check.checkCommands(where, this.limits, commands);
+        metadata = check.checkSdkMetadata(where, this.limits, sdkMetadata);
       } catch (err) {
         if (err instanceof InvalidArgumentError && !(err instanceof LimitExceededError)) await this.engine.rejectCompletion(token, err, this.clock.now());
         throw err;
       }
-      return this.engine.completeWorkflowTask(token, checked, this.clock.now());
+      return this.engine.completeWorkflowTask(token, checked, this.clock.now(), metadata);
     });
   }
 

@@ -10,6 +10,7 @@ import type { QueryAnswer } from '../backends/store';
 import { describe, InvalidArgumentError } from '../errors';
 import type { ActivityRef, ExecutionRef, WorkflowIdReusePolicy, WorkflowStatus } from '../service';
 import type { Limits } from './limits';
+import type { SdkMetadata } from '../history/schema';
 import { compact } from './op';
 import { edge, type Edge } from './validate';
 import type { ListQuery } from '../visibility/ast';
@@ -275,6 +276,11 @@ export function checkToken(where: string, limits: Limits, taskToken: unknown): s
 /** A completion's commands (after its token was checked: a bad command fails the task). */
 export function checkCommands(where: string, limits: Limits, commands: unknown): Command[] {
   return edge(where, limits, (e) => e.commands(commands));
+}
+
+/** A completion's sdkMetadata: the SDK flags the task used first (see lib/replay/flags.ts). */
+export function checkSdkMetadata(where: string, limits: Limits, sdkMetadata: unknown): SdkMetadata | undefined {
+  return edge(where, limits, (e) => e.sdkMetadata('sdkMetadata', sdkMetadata));
 }
 
 export function checkFailWorkflowTask(limits: Limits, taskToken: unknown, cause: unknown, failure: unknown): { token: string; cause: string; failure: WireFailure } {

@@ -19,7 +19,9 @@ import {
   RetryPolicyCommandSchema,
   SearchAttributesSchema,
   SearchAttributeUpsertsSchema,
+  SdkMetadataSchema,
   WireFailureSchema,
+  type SdkMetadata,
   compiledCheck,
   expectedOf,
   firstProblem,
@@ -204,6 +206,14 @@ export class Edge {
       if (++depth > 32) this.fail(`${name} has a cause chain deeper than 32`);
     }
     return f as WireFailure;
+  }
+
+  /** The SDK flags a completion used first (a workflowTaskCompleted's sdkMetadata), when given. */
+  sdkMetadata(name: string, value: unknown): SdkMetadata | undefined {
+    if (value === undefined) return undefined;
+    const m = this.json(name, value);
+    this.shape(name, SdkMetadataSchema, m);
+    return m as SdkMetadata;
   }
 
   retryPolicy(name: string, value: unknown): RetryPolicy | undefined {

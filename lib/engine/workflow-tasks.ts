@@ -10,6 +10,7 @@ import { StaleTaskError } from '../service-errors';
 import { isClosingCommand } from '../../runtime/protocol';
 import { applyCommand } from './commands';
 import type { Op } from './op';
+import type { SdkMetadata } from '../history/schema';
 import { releaseBlockedQueries } from './queries';
 import { retryWorkflowTask, scheduleWorkflowTask } from './runs';
 import { deliverUpdates, updatesAfterTask } from './updates';
@@ -90,7 +91,7 @@ export async function workflowTaskEnded(op: Op, run: RunRecord, startedEventId: 
 }
 
 /** Turns checked commands into events, all or nothing (the caller's transaction). */
-export async function applyCompletion(op: Op, newId: () => string, where: string, token: string, commands: Command[]): Promise<void> {
+export async function applyCompletion(op: Op, newId: () => string, where: string, token: string, commands: Command[], sdkMetadata?: SdkMetadata): Promise<void> {
   const { task, run } = await heldWorkflowTask(op, where, token);
   const { scheduledEventId, startedEventId } = run.workflowTask as { scheduledEventId: number; startedEventId: number };
   // Temporal's unhandled-command rule: a task that closes the run while new events (a signal, an
@@ -109,7 +110,12 @@ export async function applyCompletion(op: Op, newId: () => string, where: string
     await scheduleWorkflowTask(op, run, 1, op.now);
     return;
   }
-  const completed = op.append(run, { type: 'workflowTaskCompleted', scheduledEventId, startedEventId, identity: task.lease!.identity });
+  const completed = op.append(
+    run,
+    sdkMetadata === undefined
+      ? { type: 'workflowTaskCompleted', scheduledEventId, startedEventId, identity: task.lease!.identity }
+      : { type: 'workflowTaskCompleted', scheduledEventId, startedEventId, identity: task.lease!.identity, sdkMetadata },
+  );
   await op.tx.tasks.delete(task.taskId);
   // The task stays the run's until its commands are applied: a command whose outcome comes back
   // at once (a child started, a signal delivered) marks another task as needed, after this one.

@@ -329,6 +329,26 @@ function byReader<S extends TSchema>(schema: S): S {
 /** The article of a word: "an activity", "a timer". */
 export const a = (word: string): string => `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
 
+/** A flag id: a positive integer (Temporal's numbering). */
+const FlagIds = (description: string) => Type.Array(Int(1), { description });
+
+/**
+ * The SDK flags a workflow task used the first time (Temporal's WorkflowTaskCompletedMetadata);
+ * see lib/replay/flags.ts for what each gates and how replay decides which are on. Absent on a
+ * task deja wrote before it recorded flags: such a task counts as using deja's behaviour of then
+ * (lang flag 1).
+ */
+export const SdkMetadataSchema = Type.Object(
+  {
+    langUsedFlags: Type.Optional(FlagIds('Workflow-code (lang) flags first used in this task.')),
+    coreUsedFlags: Type.Optional(FlagIds('Core flags first used in this task.')),
+    sdkName: Type.Optional(Type.String({ description: 'The SDK that completed the task, when it changed.' })),
+    sdkVersion: Type.Optional(Type.String({ description: "The SDK's version, when it changed." })),
+  },
+  { additionalProperties: false, description: 'The SDK flags the task used first, and the SDK that completed it.' },
+);
+export type SdkMetadata = Static<typeof SdkMetadataSchema>;
+
 /** An event: `eventId`, `eventTime`, `type`, then its own fields (flat), in this order. */
 function event<T extends string, P extends Record<string, TSchema>>(type: T, description: string, fields: P) {
   return worded(
@@ -409,6 +429,10 @@ export const EVENT_SCHEMAS = {
     scheduledEventId: scheduledWorkflowTask(),
     startedEventId: startedWorkflowTask(),
     identity: identity(),
+    sdkMetadata: Type.Optional(SdkMetadataSchema),
+    workerBuildId: Type.Optional(
+      Type.String({ description: "The build id of the worker that completed the task (Temporal's workerVersion.buildId); Temporal infers SDK flags from some." }),
+    ),
   }),
   workflowTaskFailed: event('workflowTaskFailed', 'The workflow task failed because of a bug; it is retried.', {
     scheduledEventId: scheduledWorkflowTask(),

@@ -28,10 +28,8 @@
  *
  * Temporal information deja's history has no field for is left out (never invented into a deja
  * field): task ids and event versions, headers (tracing context), namespaces, request ids,
- * worker versions, build ids and `sdkMetadata` (including the SDK's `langUsedFlags` and
- * `coreUsedFlags`, which some Temporal histories need to replay the way they were recorded),
- * workflow task start-to-close timeouts and timeout types, the auto-reset points, local
- * activity marker times and backoffs, continue-as-new's memo, headers and backoff, a failure's
+ * worker versions other than a workflow task's build id, workflow task start-to-close timeouts
+ * and timeout types, the auto-reset points, local activity marker times and backoffs, continue-as-new's memo, headers and backoff, a failure's
  * `source`, and the update protocol's message ids. In the other direction, what Temporal has no
  * field for is lost: a non-application failure's `type`, a terminated child's `reason`, and the
  * difference between deja's own workflow task failure causes other than nondeterminism. deja's
@@ -40,6 +38,11 @@
  * NEW_SEED_PREFIX, so a deja → Temporal → deja round trip keeps both. A Temporal history without
  * them gets Temporal's own seeds (siphash.ts): from `originalExecutionRunId`, and for a
  * RESET_WORKFLOW task failure from its `newRunId`.
+ *
+ * A WorkflowTaskCompleted's `sdkMetadata` (the SDK flags the task used first: `langUsedFlags`,
+ * `coreUsedFlags`, `sdkName`, `sdkVersion`) and its worker's build id (`workerVersion.buildId`)
+ * are kept as deja's `sdkMetadata` and `workerBuildId`: replay decides from them which of
+ * Temporal's SDK flags are on for each task (lib/replay/flags.ts).
  *
  * Events and ids the conversion derives rather than copies: the run id is the started event's
  * `originalExecutionRunId`; the workflow id is the caller's `workflowId` option, else the started
@@ -753,6 +756,25 @@ function retryPolicyOf(a: Attrs, key: string): RetryPolicy | undefined {
 }
 
 /** Removes the keys whose value is undefined (deja's schema is closed, and absent means absent). */
+/**
+ * A WorkflowTaskCompleted's `sdkMetadata` (the SDK flags the task used first): kept as it is, an
+ * empty one included, since deja reads an absent one as a task deja wrote before it recorded
+ * flags (see lib/replay/flags.ts). Empty lists and strings are proto3's "unset".
+ */
+function sdkMetadataOf(a: Attrs): Obj | undefined {
+  const m = a.obj('sdkMetadata');
+  if (m === undefined) return undefined;
+  const flags = (key: string): number[] | undefined => {
+    const v = m.raw(key);
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v) || !v.every((x) => Number.isSafeInteger(typeof x === 'string' ? Number(x) : x) && Number(x) > 0)) {
+      return m.ctx.expected(m.at(key), 'a list of flag ids (positive integers)', v);
+    }
+    return v.length === 0 ? undefined : [...new Set(v.map(Number))];
+  };
+  return defined({ langUsedFlags: flags('langUsedFlags'), coreUsedFlags: flags('coreUsedFlags'), sdkName: m.str('sdkName'), sdkVersion: m.str('sdkVersion') });
+}
+
 function defined<T extends Obj>(o: T): T {
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
   return o;
@@ -913,7 +935,15 @@ export function convertTemporalHistory(value: Obj, source: string, workflowIdOpt
         break;
       case 'WorkflowTaskCompleted':
         lastCompleted = eventId;
-        e = { ...base, type: 'workflowTaskCompleted', scheduledEventId: a.reqInt('scheduledEventId'), startedEventId: a.reqInt('startedEventId'), identity: a.str('identity') };
+        e = {
+          ...base,
+          type: 'workflowTaskCompleted',
+          scheduledEventId: a.reqInt('scheduledEventId'),
+          startedEventId: a.reqInt('startedEventId'),
+          identity: a.str('identity'),
+          sdkMetadata: sdkMetadataOf(a),
+          workerBuildId: a.obj('workerVersion')?.str('buildId'),
+        };
         break;
       case 'WorkflowTaskFailed': {
         const cause = a.enum('cause', 'WORKFLOW_TASK_FAILED_CAUSE');
@@ -1432,7 +1462,16 @@ function eventOut(e: HistoryEvent, h: History): [string, Obj] {
     case 'workflowTaskStarted':
       return ['WorkflowTaskStarted', { scheduledEventId: idOut(e.scheduledEventId), identity: e.identity, historySizeBytes: idOut(e.historySizeBytes), suggestContinueAsNew: e.suggestContinueAsNew }];
     case 'workflowTaskCompleted':
-      return ['WorkflowTaskCompleted', { scheduledEventId: idOut(e.scheduledEventId), startedEventId: idOut(e.startedEventId), identity: e.identity }];
+      return [
+        'WorkflowTaskCompleted',
+        {
+          scheduledEventId: idOut(e.scheduledEventId),
+          startedEventId: idOut(e.startedEventId),
+          identity: e.identity,
+          sdkMetadata: e.sdkMetadata === undefined ? undefined : defined({ ...e.sdkMetadata }),
+          workerVersion: e.workerBuildId === undefined ? undefined : { buildId: e.workerBuildId },
+        },
+      ];
     case 'workflowTaskFailed':
       return [
         'WorkflowTaskFailed',

@@ -21,6 +21,8 @@
  */
 import type { Activation, ActivationCompletion, ActivationJob, Command, CommandType, InitMessage, RetryState, WireFailure } from '../../runtime/protocol';
 import { dropsDeprecatedPatch, localActivityJobFromMarker, patchJobsOf, skipsDeprecatedMarker } from './markers';
+import { FlagHistory } from './flags';
+import type { SdkMetadata } from '../history/schema';
 import { PROTOCOL_VERSION } from '../../runtime/protocol';
 import type { EventOf, EventType, HistoryEvent, WorkflowExecutionStartedEvent } from '../history/events';
 import { DeterminismViolationError, InvalidHistoryError, WorkflowTaskFailedError, assertNever } from '../errors';
@@ -34,6 +36,8 @@ export interface LiveTask {
   /** The workflowTaskStarted event the activation was taken at. */
   startedEventId: number;
   completion: ActivationCompletion;
+  /** The SDK flags the task used that the run had not recorded: for its workflowTaskCompleted. */
+  sdkMetadata?: SdkMetadata;
 }
 
 /** The live task's activation, built but not run (see `ReplayMachine.advanceToLive`). */
@@ -332,6 +336,8 @@ export class ReplayMachine {
    */
   private localResolutions: ActivationJob[] = [];
   private replayedActivation: Activation | undefined;
+  /** The SDK flags the run recorded (flags.ts). */
+  private readonly flags = new FlagHistory();
 
   /** `runner` runs the recorded tasks' activations (and the live one's, through `advance`). */
   constructor(private readonly runner: ActivationRunner) {}
@@ -656,6 +662,8 @@ export class ReplayMachine {
     if (completion.ok) {
       this.pending = recordedCommands(completion.commands);
       this.pendingFromCompletedTask = false;
+      const sdkMetadata = this.flags.recordLive(completion.usedFlags);
+      if (sdkMetadata !== undefined) return { startedEventId: pending.startedEventId, completion, sdkMetadata };
     }
     return { startedEventId: pending.startedEventId, completion };
   }
@@ -734,6 +742,7 @@ export class ReplayMachine {
     // The patches its command events record are known before it runs (Temporal's notifyHasPatch).
     for (const job of patchJobsOf(this.chunk, index)) this.jobs.push(job);
     const activation = this.takeActivation(started, true);
+    activation.flags = this.flags.forReplayedTask(this.chunk, index);
     this.replayedActivation = activation;
     const completion = this.runner.activate(activation);
     if (!completion.ok) throw this.replayFailed(completion, started.eventId);

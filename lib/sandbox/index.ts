@@ -19,6 +19,7 @@ import {
   type QueryRequest,
   type QueryResult,
   type LogEntry,
+  type SdkFlags,
   type SinkCall,
   type WireFailure,
 } from '../../runtime/protocol';
@@ -648,7 +649,19 @@ function checkCompletion(value: Record<string, unknown>, label: string): Activat
       throw new SandboxProtocolError(`an activation of ${label} answered with a command that has no type`);
     }
   }
-  return sinkCalls ? { ok: true, commands: value.commands as Command[], logs, sinkCalls } : { ok: true, commands: value.commands as Command[], logs };
+  const completion: ActivationCompletion = sinkCalls ? { ok: true, commands: value.commands as Command[], logs, sinkCalls } : { ok: true, commands: value.commands as Command[], logs };
+  if (value.usedFlags !== undefined) completion.usedFlags = checkUsedFlags(value.usedFlags, label);
+  return completion;
+}
+
+/** The SDK flags a completion says it used: lists of flag ids (positive integers). */
+function checkUsedFlags(value: unknown, label: string): SdkFlags {
+  const ids = (v: unknown): v is number[] => Array.isArray(v) && v.every((x) => Number.isSafeInteger(x) && (x as number) > 0);
+  const f = value as Record<string, unknown> | null;
+  if (typeof f !== 'object' || f === null || !ids(f.lang) || !ids(f.core)) {
+    throw new SandboxProtocolError(`an activation of ${label} answered with usedFlags that are not { lang, core } lists of flag ids`);
+  }
+  return { lang: [...f.lang], core: [...f.core] };
 }
 
 /** The sink calls of a completion (proxySinks), when it made any: only what the worker reads. */

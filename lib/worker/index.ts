@@ -668,7 +668,7 @@ export class Worker {
     // The task's lease began about now (its poll): local activities must end well within it.
     const leaseStart = Date.now();
     try {
-      const completion = await this.rebuildOnce(task, async () => {
+      const live = await this.rebuildOnce(task, async () => {
         const { cached, events } = await this.executionFor(task, (all) => all.filter((e) => e.eventId <= task.startedEventId));
         const pending = await this.replay(cached, events, task.updates);
         if (!pending) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId} did not end with the task's workflowTaskStarted ${task.startedEventId}`);
@@ -687,12 +687,15 @@ export class Worker {
             log: (level, message) => this.log(task.workflowId, level, message),
           },
         );
-        return cached.machine.completeLive(pending, whole).completion;
+        return cached.machine.completeLive(pending, whole);
       });
+      const completion = live.completion;
       for (const log of completion.logs) this.log(task.workflowId, log.level, log.message);
       if (completion.ok) {
         try {
-          await this.service.completeWorkflowTask(task.taskToken, completion.commands);
+          await (live.sdkMetadata === undefined
+            ? this.service.completeWorkflowTask(task.taskToken, completion.commands)
+            : this.service.completeWorkflowTask(task.taskToken, completion.commands, live.sdkMetadata));
         } catch (error) {
           if (closedForHistory(error)) {
             this.evict(task.runId);

@@ -20,6 +20,7 @@ import { Context, type ContextHooks, type Info } from '../activity';
 import { toPlainJson } from '../activity/json';
 import { checkWireFailure } from '../sandbox';
 import { localActivityResolution } from '../replay';
+import { unionFlags } from '../replay/flags';
 import { MAX_TIMER_MS } from '../errors';
 
 /** The share of the workflow task's timeout kept free at its end: local activities stop before it. */
@@ -60,6 +61,7 @@ export async function completeWithLocalActivities(
   if (!first.ok || !first.commands.some(unrun)) return first;
   const commands: Command[] = [];
   const logs = [...first.logs];
+  let usedFlags = first.usedFlags;
   let latest: ActivationCompletion = first;
   for (let round = 1; latest.ok && latest.commands.some(unrun); round++) {
     if (round > MAX_LOCAL_ACTIVITY_ROUNDS) {
@@ -85,10 +87,11 @@ export async function completeWithLocalActivities(
     latest = await activate(jobs);
     each(latest);
     logs.push(...latest.logs);
+    if (latest.ok) usedFlags = unionFlags(usedFlags, latest.usedFlags);
     if (latest.ok && !latest.commands.some(unrun)) commands.push(...latest.commands);
   }
   if (!latest.ok) return { ok: false, failure: latest.failure, logs };
-  return { ok: true, commands, logs };
+  return usedFlags === undefined ? { ok: true, commands, logs } : { ok: true, commands, logs, usedFlags };
 }
 
 /** Runs one local activity to its outcome: attempts, retries with backoff, timeouts. */
