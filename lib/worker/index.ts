@@ -63,6 +63,12 @@ export interface WorkerOptions extends Partial<Record<IgnoredWorkerOption, unkno
   isolatePoolSize?: number;
   memoryLimitMb?: number;
   activationTimeoutMs?: number;
+  /**
+   * Fresh contexts each isolate keeps ready for new executions, the bundle already run in them,
+   * made on the isolate's own thread while the worker does other work. Each serves one execution
+   * only: executions never share a context. Default 2; 0 makes every context when it is needed.
+   */
+  preparedContexts?: number;
   identity?: string;
   /**
    * Where workflow log lines go (only when not replaying), the worker's own reports (a task it
@@ -184,6 +190,7 @@ const OPTION_KEYS = [
   'isolatePoolSize',
   'memoryLimitMb',
   'activationTimeoutMs',
+  'preparedContexts',
   'identity',
   'logger',
   'shutdownGraceTimeMs',
@@ -225,6 +232,7 @@ const DEFAULTS = {
   maxConcurrentWorkflowTaskPolls: 2,
   shutdownGraceTimeMs: 10_000,
   shutdownForceTimeMs: 5_000,
+  preparedContexts: 2,
 } as const;
 const BOUNDS = {
   maxCachedWorkflows: 1_000_000,
@@ -340,6 +348,7 @@ export class Worker {
         ...(options.isolatePoolSize !== undefined ? { isolatePoolSize: options.isolatePoolSize } : {}),
         ...(options.memoryLimitMb !== undefined ? { memoryLimitMb: options.memoryLimitMb } : {}),
         ...(options.activationTimeoutMs !== undefined ? { activationTimeoutMs: options.activationTimeoutMs } : {}),
+        preparedContexts: options.preparedContexts ?? DEFAULTS.preparedContexts,
       }),
     };
     // Named once every option has passed its check: a refused worker has a better message to give.
@@ -413,6 +422,8 @@ export class Worker {
         this.shutdown();
       });
     const loops: Promise<void>[] = [];
+    // The first executions need not make their contexts: the isolates prepare some meanwhile.
+    if (this.bundle) void this.pool.prepare(this.bundle).catch(() => undefined);
     if (this.bundle) for (let i = 0; i < this.workflowPollers; i++) loops.push(supervise(() => this.workflowLoop(), 'workflow task'));
     if (Object.keys(this.activities).length > 0) loops.push(supervise(() => this.activityLoop(), 'activity task'));
     this.runPromise = Promise.all(loops)
