@@ -58,7 +58,9 @@ export interface WorkerOptions extends Partial<Record<IgnoredWorkerOption, unkno
   activities?: Record<string, ActivityFunction>;
   /** Live executions kept in memory. Default 1000. */
   maxCachedWorkflows?: number;
+  /** Activities run at once, default 100; no activity is claimed while that many run. */
   maxConcurrentActivityTaskExecutions?: number;
+  /** Workflow task pollers, default 2 (at most maxConcurrentWorkflowTaskExecutions). */
   maxConcurrentWorkflowTaskPolls?: number;
   isolatePoolSize?: number;
   memoryLimitMb?: number;
@@ -103,8 +105,11 @@ export interface WorkerOptions extends Partial<Record<IgnoredWorkerOption, unkno
   /** Temporal's form of shutdownForceTimeMs. Give one of the two. */
   shutdownForceTime?: Duration;
   /**
-   * Workflow tasks run at once: caps the workflow task pollers (each runs one task at a time), so
-   * `min(maxConcurrentWorkflowTaskPolls ?? 2, maxConcurrentWorkflowTaskExecutions)` tasks run at once.
+   * Workflow tasks (and queries) handled at once, default 10. A slot is taken before each poll, so
+   * the count never goes past it; the pollers (maxConcurrentWorkflowTaskPolls, at most this many)
+   * go on polling while tasks run. Tasks of one run still run one at a time, in order. The isolate
+   * runs one activation at a time (isolatePoolSize isolates run that many); tasks overlap in their
+   * store work and their local activities.
    */
   maxConcurrentWorkflowTaskExecutions?: number;
   /** Temporal's workflow interceptors: accepted, but not applied yet (a warning says so). */
@@ -230,6 +235,7 @@ const DEFAULTS = {
   maxCachedWorkflows: 1000,
   maxConcurrentActivityTaskExecutions: 100,
   maxConcurrentWorkflowTaskPolls: 2,
+  maxConcurrentWorkflowTaskExecutions: 10,
   shutdownGraceTimeMs: 10_000,
   shutdownForceTimeMs: 5_000,
   preparedContexts: 2,
@@ -238,6 +244,7 @@ const BOUNDS = {
   maxCachedWorkflows: 1_000_000,
   maxConcurrentActivityTaskExecutions: 100_000,
   maxConcurrentWorkflowTaskPolls: 100,
+  maxConcurrentWorkflowTaskExecutions: 1_000_000,
 } as const;
 
 export class Worker {
@@ -253,6 +260,10 @@ export class Worker {
   private readonly maxCached: number;
   private readonly maxActivities: number;
   private readonly workflowPollers: number;
+  private readonly maxWorkflowTasks: number;
+  /** Workflow task slots taken (a poll in progress, or a task being handled); at most maxWorkflowTasks. */
+  private workflowSlots = 0;
+  private readonly workflowSlotWaiters: (() => void)[] = [];
   private readonly graceMs: number;
   private readonly forceMs: number;
   private readonly activities: Record<string, ActivityFunction>;
@@ -318,10 +329,7 @@ export class Worker {
     };
     const graceTime = ms('shutdownGraceTime');
     const forceTime = ms('shutdownForceTime');
-    const workflowExecutions =
-      options.maxConcurrentWorkflowTaskExecutions === undefined
-        ? BOUNDS.maxConcurrentWorkflowTaskPolls
-        : checkInteger(where, 'maxConcurrentWorkflowTaskExecutions', options.maxConcurrentWorkflowTaskExecutions, 1, 1_000_000);
+    const workflowExecutions = int('maxConcurrentWorkflowTaskExecutions', 1, BOUNDS.maxConcurrentWorkflowTaskExecutions);
     const activities = options.activities ?? {};
     if (typeof activities !== 'object' || activities === null) throw new InvalidArgumentError(`${where}: activities must be an object of functions, got ${describe(activities)}`);
     for (const [name, fn] of Object.entries(activities)) {
@@ -341,6 +349,7 @@ export class Worker {
       maxCached: int('maxCachedWorkflows', 1, BOUNDS.maxCachedWorkflows),
       maxActivities: int('maxConcurrentActivityTaskExecutions', 1, BOUNDS.maxConcurrentActivityTaskExecutions),
       workflowPollers: Math.min(int('maxConcurrentWorkflowTaskPolls', 1, BOUNDS.maxConcurrentWorkflowTaskPolls), workflowExecutions),
+      maxWorkflowTasks: workflowExecutions,
       graceMs: graceTime === undefined ? int('shutdownGraceTimeMs', 0, MAX_TIMER_MS) : checkInteger(where, 'shutdownGraceTime (in ms)', graceTime, 0, MAX_TIMER_MS),
       forceMs: forceTime === undefined ? int('shutdownForceTimeMs', 0, MAX_TIMER_MS) : checkInteger(where, 'shutdownForceTime (in ms)', forceTime, 0, MAX_TIMER_MS),
       // The pool checks its own options now, not after bundling.
@@ -372,6 +381,7 @@ export class Worker {
     this.maxCached = checked.maxCached;
     this.maxActivities = checked.maxActivities;
     this.workflowPollers = checked.workflowPollers;
+    this.maxWorkflowTasks = checked.maxWorkflowTasks;
     this.graceMs = checked.graceMs;
     this.forceMs = checked.forceMs;
     this.activities = checked.activities;
@@ -477,6 +487,7 @@ export class Worker {
     if (this._state === 'running') this._state = 'stopping';
     this.abort.abort(new DejaError('DEJA_INVALID_ARGUMENT', 'worker shut down'));
     this.activitySlotFreed?.();
+    for (const wake of this.workflowSlotWaiters.splice(0)) wake();
   }
 
   /** The worker's own reports go through the logger with an empty workflowId. */
@@ -509,24 +520,41 @@ export class Worker {
 
   // ── workflow tasks ──────────────────────────────────────────────────────────────────────────
 
+  /**
+   * One workflow task poller. It takes a slot before it polls (so tasks in hand never outnumber
+   * maxConcurrentWorkflowTaskExecutions), hands the task it gets to its run's queue, and polls
+   * again while the task runs; the slot is freed when the task is done.
+   */
   private async workflowLoop(): Promise<void> {
     while (!this.abort.signal.aborted) {
+      if (this.workflowSlots >= this.maxWorkflowTasks) {
+        await new Promise<void>((resolve) => this.workflowSlotWaiters.push(resolve));
+        continue;
+      }
+      this.workflowSlots++;
       let task: WorkflowTask | QueryTask | null;
       try {
         task = await this.service.pollWorkflowTask(this.taskQueue, this.identity, this.abort.signal);
         this.pollTroubles = 0;
       } catch (error) {
+        this.freeWorkflowSlot();
         if (this.abort.signal.aborted) return;
         if (await this.waitOutTransient('workflow task', error)) continue;
         throw error;
       }
       if (task === null) {
+        this.freeWorkflowSlot();
         await this.pauseAfterEmptyPoll();
         continue;
       }
       const t = task;
-      await this.withRunLock(t.runId, () => this.contain(t, () => (t.kind === 'query' ? this.handleQuery(t) : this.handleWorkflowTask(t))));
+      void this.withRunLock(t.runId, () => this.contain(t, () => (t.kind === 'query' ? this.handleQuery(t) : this.handleWorkflowTask(t)))).finally(() => this.freeWorkflowSlot());
     }
+  }
+
+  private freeWorkflowSlot(): void {
+    this.workflowSlots--;
+    this.workflowSlotWaiters.shift()?.();
   }
 
   /**
