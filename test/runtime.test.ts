@@ -259,9 +259,67 @@ t.test('lifetimes: disposed and failed executions leave nothing behind in the po
   t.throws(() => leakPool.createExecution(bundle, initFor('cartWorkflow'), 'late'), SandboxDisposedError);
 });
 
+t.test('prepared contexts: made ahead, each given to one execution only, and isolated from each other', async (t) => {
+  const prepared = new IsolatePool({ preparedContexts: 2, activationTimeoutMs: 1000 });
+  t.teardown(() => prepared.dispose());
+  const run = async (workflowType: string) => {
+    const execution = await prepared.createExecutionAsync(bundle, initFor(workflowType), workflowType);
+    const completion = await execution.activateAsync({ timestamp: 1_000, isReplaying: false, historyLength: 3, historySize: 0, continueAsNewSuggested: false, jobs: [{ type: 'startWorkflow', workflowType, args: [] }] });
+    return { execution, completion };
+  };
+  await prepared.prepare(bundle);
+  t.equal(prepared.stats().preparedHits, 0, 'preparing starts no execution');
+  t.equal(prepared.stats().executions, 0);
+  const polluter = await run('mutateGlobalsWorkflow');
+  t.same(commandsOf(polluter.completion), [{ type: 'completeWorkflow', result: 'mutated' }]);
+  t.equal(prepared.stats().preparedHits, 1, 'the first execution took a prepared context');
+  // Whatever the polluter did stays in its own context: the next prepared one never saw it.
+  const observer = await run('observeGlobalsWorkflow');
+  t.same(commandsOf(observer.completion), [{ type: 'completeWorkflow', result: { polluted: null, leaked: null, max: 2 } }]);
+  t.equal(prepared.stats().preparedHits, 2);
+  polluter.execution.dispose();
+  // A disposed execution's context is gone, not given back: the next ones are fresh ones.
+  await prepared.prepare(bundle);
+  const after = await run('observeGlobalsWorkflow');
+  t.same(commandsOf(after.completion), [{ type: 'completeWorkflow', result: { polluted: null, leaked: null, max: 2 } }]);
+  t.equal(prepared.stats().preparedHits, 3);
+  t.equal(prepared.stats().executions, 2, 'spares are not executions');
+  // The synchronous path takes prepared contexts too.
+  await prepared.prepare(bundle);
+  const sync = prepared.createExecution(bundle, initFor('observeGlobalsWorkflow'), 'sync');
+  t.equal(prepared.stats().preparedHits, 4);
+  sync.dispose();
+  observer.execution.dispose();
+  after.execution.dispose();
+  t.equal(prepared.stats().executions, 0);
+  // Without the option, nothing is prepared.
+  const plain = new IsolatePool();
+  await plain.prepare(bundle);
+  plain.createExecution(bundle, initFor('x'), 'w').dispose();
+  t.equal(plain.stats().preparedHits, 0);
+  plain.dispose();
+  await t.rejects(prepared.prepare({ ...bundle, protocolVersion: 99 }), /built for protocol 99/);
+});
+
+t.test('released executions free their contexts without waiting for the host to collect garbage', async (t) => {
+  // Three times more contexts than a 16 MB isolate holds at once: each must be freed for the next.
+  const small = new IsolatePool({ memoryLimitMb: 16, activationTimeoutMs: 1000 });
+  t.teardown(() => small.dispose());
+  let made = 0;
+  for (let i = 0; i < 240; i++) {
+    const execution = i % 2 ? small.createExecution(bundle, initFor('cartWorkflow'), `cart-${i}`) : await small.createExecutionAsync(bundle, initFor('cartWorkflow'), `cart-${i}`);
+    execution.dispose();
+    made++;
+  }
+  t.equal(made, 240);
+  t.equal(small.stats().isolates, 1);
+});
+
 t.test('pool options are validated', async (t) => {
   t.throws(() => new IsolatePool({ memoryLimitMb: 4 }), /memoryLimitMb must be an integer from 8 to 65536, got number 4/);
   t.throws(() => new IsolatePool({ isolatePoolSize: 0 }), /isolatePoolSize must be an integer from 1 to 64, got number 0/);
   t.throws(() => new IsolatePool({ memoryLimit: 64 } as never), /unknown option "memoryLimit"/);
+  t.throws(() => new IsolatePool({ preparedContexts: -1 }), /preparedContexts must be an integer from 0 to 64, got number -1/);
+  t.throws(() => new IsolatePool({ preparedContexts: 1.5 }), /preparedContexts must be an integer from 0 to 64/);
   t.throws(() => pool.createExecution({ ...bundle, protocolVersion: 99 }, {} as never, 'x'), /built for protocol 99/);
 });

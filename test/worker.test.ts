@@ -121,12 +121,82 @@ t.test('a cache of one: every task rebuilds by replay and results are unchanged'
   await connection.close();
 });
 
+/**
+ * An `echo` activity that holds every call until the test lets it go, counting the calls running at
+ * once (and the most ever), so a concurrency limit shows as counts, never as time.
+ */
+function heldEcho() {
+  const held: (() => void)[] = [];
+  const counts = { running: 0, peak: 0, started: 0 };
+  let startedWaiter: { n: number; resolve: () => void } | undefined;
+  const echo = async (value: string): Promise<string> => {
+    counts.running++;
+    counts.started++;
+    counts.peak = Math.max(counts.peak, counts.running);
+    if (startedWaiter && counts.started >= startedWaiter.n) startedWaiter.resolve();
+    await new Promise<void>((resolve) => held.push(resolve));
+    counts.running--;
+    return value;
+  };
+  /** Resolves once `n` calls have started. */
+  const started = (n: number) => (counts.started >= n ? Promise.resolve() : new Promise<void>((resolve) => (startedWaiter = { n, resolve })));
+  /** Lets the event loop turn (and the worker poll) many times: what the worker could start, it would have. */
+  const settle = async (client: WorkflowClientLike, workflowId: string) => {
+    for (let i = 0; i < 20; i++) {
+      for (let j = 0; j < 20; j++) await new Promise((resolve) => setImmediate(resolve));
+      await client.getHandle(workflowId).describe();
+    }
+  };
+  return { echo, counts, started, settle, release: () => held.shift()?.() };
+}
+type WorkflowClientLike = { getHandle(workflowId: string): { describe(): Promise<unknown> } };
+
+for (const [what, kind, option, limit] of [
+  ['workflow tasks (local activities run inside them)', 'local', 'maxConcurrentWorkflowTaskExecutions', 3],
+  ['activities', 'activity', 'maxConcurrentActivityTaskExecutions', 2],
+] as const) {
+  t.test(`${option} limits the ${what} running at once`, async (t) => {
+    const gate = heldEcho();
+    const connection = new Connection({ backend: `memory:${id('limit')}` });
+    t.teardown(() => connection.close());
+    const worker = await Worker.create({ connection, taskQueue: 'limit', workflowBundle: await testBundle(), activities: { echo: gate.echo }, [option]: limit, logger: () => undefined });
+    const client = new (await import('../lib/client')).WorkflowClient(connection.service);
+    const total = limit * 2;
+    const results = await worker.runUntil(async () => {
+      const handles = await Promise.all(
+        Array.from({ length: total }, (_, i) => client.start('scriptedWorkflow', { taskQueue: 'limit', workflowId: id(`limit-${i}`), args: [[{ kind, arg: `v${i}` }]] })),
+      );
+      // All of them are waiting; exactly `limit` get to run, and no more while those are held.
+      await gate.started(limit);
+      await gate.settle(client, handles[0].workflowId);
+      t.equal(gate.counts.running, limit, `${limit} running, the others wait`);
+      t.equal(gate.counts.started, limit, 'none started past the limit');
+      // Each one let go makes room for one more.
+      for (let n = limit + 1; n <= total; n++) {
+        gate.release();
+        await gate.started(n);
+        await gate.settle(client, handles[0].workflowId);
+        t.equal(gate.counts.started, n, `one more started (${n})`);
+      }
+      for (let i = 0; i < total; i++) gate.release();
+      return Promise.all(handles.map((h) => h.result()));
+    });
+    t.equal(results.length, total, 'every workflow completed');
+    t.equal(gate.counts.peak, limit, `at most ${limit} at once, and ${limit} reached`);
+    t.equal(worker.stats().workflowTaskFailures, 0);
+  });
+}
+
 t.test('worker options are validated', async (t) => {
   await t.rejects(Worker.create({} as never), /taskQueue must be a non-empty string/);
   await t.rejects(Worker.create({ taskQueue: 'q', workflowsPath: 'x', workflowBundle: await testBundle() }), /not both/);
   await t.rejects(Worker.create({ taskQueue: 'q', activitiez: {} } as never), /unknown option "activitiez"/);
   await t.rejects(Worker.create({ taskQueue: 'q', activities: { a: 1 } as never }), /activity "a" must be a function/);
   await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxCachedWorkflows: 0 }), /Worker.create: maxCachedWorkflows must be an integer from 1 to 1000000, got number 0/);
+  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxConcurrentWorkflowTaskExecutions: 0 }), /Worker.create: maxConcurrentWorkflowTaskExecutions must be an integer from 1 to 1000000, got number 0/);
+  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxConcurrentWorkflowTaskExecutions: 2.5 }), /maxConcurrentWorkflowTaskExecutions must be an integer/);
+  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), maxConcurrentActivityTaskExecutions: '10' as never }), /Worker.create: maxConcurrentActivityTaskExecutions must be an integer from 1 to 100000, got the string "10"/);
+  await t.rejects(Worker.create({ taskQueue: 'q', workflowBundle: await testBundle(), preparedContexts: -1 }), /preparedContexts must be an integer from 0 to 64, got number -1/);
 });
 
 t.test('an activity that is not registered fails without retries, naming the registered ones', async (t) => {

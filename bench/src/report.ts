@@ -217,7 +217,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     const n = r.newExecution.create;
     targets.push({
       what: 'new execution (context + bundle + init), p50',
-      deja: ms(n.deja.p50),
+      deja: n.dejaPrepared ? `${ms(n.deja.p50)}; ${ms(n.dejaPrepared.p50)} with a prepared context` : ms(n.deja.p50),
       baseline: `floor ${ms(n.floor.p50)}`,
       ratio: `${fmt(n.deja.p50 / n.floor.p50)}× the floor`,
       goal: '≤ 1 ms',
@@ -432,6 +432,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
           ['new context + bundle run + init', ms(n.create.deja.p50), ms(n.create.deja.p99), ms(n.create.floor.p50), ms(n.create.floor.p99)],
           ['… and the first activation', ms(n.createAndFirstActivation.deja.p50), ms(n.createAndFirstActivation.deja.p99), ms(n.createAndFirstActivation.floor.p50), ms(n.createAndFirstActivation.floor.p99)],
           ['an empty isolated-vm context alone (V8\'s share)', ms(n.create.emptyContext.p50), ms(n.create.emptyContext.p99), '', ''],
+          ...(n.create.dejaPrepared ? [['with a prepared context waiting (preparedContexts; the init alone)', ms(n.create.dejaPrepared.p50), ms(n.create.dejaPrepared.p99), '', '']] : []),
         ],
       ),
     );
@@ -469,7 +470,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     out.push('');
     out.push(
       table(
-        ['', 'workflows/s, median (min–max)', 'latency under load p50 / p99', 'latency alone p50 / p99'],
+        ['', 'workflows/s, median (min–max)', 'latency under load p50 / p99', 'latency alone p50 / p99', 'CPU per workflow (this process, all threads)'],
         (['deja', 'dejaSync', 'floor'] as const)
           .filter((v) => e[v] !== undefined)
           .map((v) => [
@@ -477,6 +478,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
             fmtSummary(e[v]!.throughput),
             `${ms(e[v]!.loaded.p50)} / ${ms(e[v]!.loaded.p99)}`,
             `${ms(e[v]!.sequential.p50)} / ${ms(e[v]!.sequential.p99)}`,
+            e[v]!.cpuMsPerWorkflow === undefined ? '' : ms(e[v]!.cpuMsPerWorkflow!),
           ]),
       ),
     );
@@ -556,8 +558,8 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     out.push('');
     out.push(
       table(
-        ['', 'workflows/s, median (min–max)', 'latency under load p50 / p99', 'latency alone p50 / p99'],
-        Object.entries(e.variants).map(([k, x]) => [names[k] ?? k, fmtSummary(x.throughput), `${ms(x.loaded.p50)} / ${ms(x.loaded.p99)}`, `${ms(x.sequential.p50)} / ${ms(x.sequential.p99)}`]),
+        ['', 'workflows/s, median (min–max)', 'latency under load p50 / p99', 'latency alone p50 / p99', 'CPU per workflow (this process)'],
+        Object.entries(e.variants).map(([k, x]) => [names[k] ?? k, fmtSummary(x.throughput), `${ms(x.loaded.p50)} / ${ms(x.loaded.p99)}`, `${ms(x.sequential.p50)} / ${ms(x.sequential.p99)}`, x.cpuMsPerWorkflow === undefined ? '' : ms(x.cpuMsPerWorkflow)]),
       ),
     );
     out.push('');

@@ -43,9 +43,16 @@ export interface SandboxOptions {
   memoryLimitMb?: number;
   /** CPU deadline of one activation (or query) in ms. Default 2000, as Temporal's deadlock timeout. */
   activationTimeoutMs?: number;
+  /**
+   * Fresh contexts each isolate keeps ready, the bundle already run in them and not yet given to
+   * any execution: a new execution then pays only its init. They are made on the isolate's own
+   * thread after a context is taken (see `prepare`). Each is used by one execution at most, never
+   * again. Default 0 (none).
+   */
+  preparedContexts?: number;
 }
 
-const OPTION_KEYS = ['isolatePoolSize', 'memoryLimitMb', 'activationTimeoutMs'] as const;
+const OPTION_KEYS = ['isolatePoolSize', 'memoryLimitMb', 'activationTimeoutMs', 'preparedContexts'] as const;
 
 /** The upper bound of each option: past these the option is a mistake, not a setting. */
 const LIMITS = {
@@ -53,6 +60,7 @@ const LIMITS = {
   /** 64 GiB: V8 cannot give one isolate more heap than that on any machine deja runs on. */
   memoryLimitMb: 65_536,
   activationTimeoutMs: MAX_TIMER_MS,
+  preparedContexts: 64,
 } as const;
 
 /** The activation ran past its CPU deadline; the execution's context is discarded. */
@@ -116,16 +124,76 @@ function collectAtExit(): void {
   });
 }
 
+/**
+ * A context with the bundle run in it and its entry points bound, not yet initialised: nothing of
+ * any execution has been in it. Given to one execution, once.
+ */
+interface PreparedContext {
+  context: ivm.Context;
+  refs: Refs;
+  init: ivm.Reference;
+}
+
 class PooledIsolate {
   readonly isolate: ivm.Isolate;
   readonly scripts = new Map<string, ivm.Script>();
   readonly executions = new Set<SandboxExecution>();
+  /** Prepared contexts of the bundle last used here (`sparesOf`); other bundles' are released. */
+  private spares: PreparedContext[] = [];
+  private sparesOf: string | undefined;
+  private preparing: Promise<void> | undefined;
   constructor(
     memoryLimitMb: number,
-    private readonly counts: { codeCacheHits: number; codeCacheMisses: number },
+    private readonly counts: { codeCacheHits: number; codeCacheMisses: number; preparedHits: number },
+    private readonly spareTarget: number,
+    private readonly timeoutMs: number,
   ) {
     this.isolate = new ivm.Isolate({ memoryLimit: memoryLimitMb });
     collectAtExit();
+  }
+
+  /** A prepared context of `bundle`, taken out of the spares (never handed out twice), or undefined. */
+  takeSpare(bundle: SandboxBundle): PreparedContext | undefined {
+    if (this.sparesOf !== bundle.hash) return undefined;
+    const spare = this.spares.pop();
+    if (spare) this.counts.preparedHits++;
+    return spare;
+  }
+
+  /**
+   * Fills the spares of `bundle` up to their target on the isolate's own thread, one context per
+   * turn of the isolate, so activations waiting for it are not held up behind more than one.
+   * Resolves when they are full (or the isolate went away).
+   */
+  prepare(bundle: SandboxBundle): Promise<void> {
+    if (this.spareTarget === 0) return Promise.resolve();
+    if (this.sparesOf !== bundle.hash) {
+      this.releaseSpares();
+      this.sparesOf = bundle.hash;
+    }
+    this.preparing ??= (async () => {
+      try {
+        while (this.sparesOf === bundle.hash && this.spares.length < this.spareTarget && !this.isolate.isDisposed) {
+          const spare = await this.exclusive(() => this.prepareOne(bundle));
+          if (this.sparesOf === bundle.hash && !this.isolate.isDisposed) this.spares.push(spare);
+          else releasePrepared(spare, this.isolate);
+        }
+      } catch {
+        // The isolate was disposed (memory limit) or the bundle does not run: executions made
+        // without a spare report that themselves.
+      } finally {
+        this.preparing = undefined;
+      }
+    })();
+    return this.preparing;
+  }
+
+  private prepareOne(bundle: SandboxBundle): Promise<PreparedContext> {
+    return prepareContext(this.isolate, this.script(bundle), this.timeoutMs, `bundle ${bundle.hash.slice(0, 12)}`);
+  }
+
+  private releaseSpares(): void {
+    for (const spare of this.spares.splice(0)) releasePrepared(spare, this.isolate);
   }
 
   /** Compiles the bundle once per isolate, from the on-disk V8 code cache when there is one. */
@@ -177,7 +245,68 @@ class PooledIsolate {
 
   dispose(): void {
     for (const execution of [...this.executions]) execution.evict('its isolate was disposed');
+    this.sparesOf = undefined;
+    this.releaseSpares();
     if (!this.isolate.isDisposed) this.isolate.dispose();
+  }
+}
+
+/**
+ * A new context with the compiled bundle run in it and its entry points bound, every step on the
+ * isolate's own thread. The reads are asynchronous too: a synchronous one right after an
+ * asynchronous call waits for the isolate's thread to let go, blocking the event loop.
+ */
+async function prepareContext(isolate: ivm.Isolate, script: ivm.Script, timeoutMs: number, what: string): Promise<PreparedContext> {
+  const deadline = performance.now() + timeoutMs;
+  const context = await isolate.createContext();
+  try {
+    await script.run(context, { timeout: Math.max(1, Math.ceil(deadline - performance.now())) });
+    const global = context.global;
+    const [version, activate, conclude, query, init] = await Promise.all([
+      global.get(ENTRY_POINTS.protocolVersion),
+      ...[ENTRY_POINTS.activate, ENTRY_POINTS.conclude, ENTRY_POINTS.query, ENTRY_POINTS.init].map((name) => global.get(name, { reference: true }) as Promise<ivm.Reference>),
+    ]);
+    const refs = { activate, conclude, query };
+    checkEntryPoints(version, { ...refs, init }, what);
+    return { context, refs, init };
+  } catch (error) {
+    if (!isolate.isDisposed) context.release();
+    throw error;
+  }
+}
+
+function releasePrepared(spare: PreparedContext, isolate: ivm.Isolate): void {
+  for (const r of Object.values(spare.refs)) r.release();
+  spare.init.release();
+  if (!isolate.isDisposed) spare.context.release();
+}
+
+/**
+ * The entry points of a context the bundle has run in: checks the protocol version it speaks and
+ * takes a reference to each entry function. `what` names the bundle or execution in errors.
+ */
+function bindEntryPoints(context: ivm.Context, what: string): { refs: Refs; init: ivm.Reference } {
+  const global = context.global;
+  const version = global.getSync(ENTRY_POINTS.protocolVersion);
+  checkEntryPoints(version, {}, what);
+  const ref = (name: string) => {
+    const r = global.getSync(name, { reference: true }) as ivm.Reference;
+    checkEntryPoints(version, { [name]: r }, what);
+    return r;
+  };
+  return { refs: { activate: ref(ENTRY_POINTS.activate), conclude: ref(ENTRY_POINTS.conclude), query: ref(ENTRY_POINTS.query) }, init: ref(ENTRY_POINTS.init) };
+}
+
+/** The protocol version a context speaks is the host's, and each entry point is a function. */
+function checkEntryPoints(version: unknown, refs: Record<string, ivm.Reference | undefined>, what: string): void {
+  if (version !== PROTOCOL_VERSION) {
+    throw new DejaError(
+      'DEJA_PROTOCOL_MISMATCH',
+      `the bundle for ${what} speaks protocol ${String(version)}, this host ${PROTOCOL_VERSION}: rebuild it with this version of deja`,
+    );
+  }
+  for (const [name, r] of Object.entries(refs)) {
+    if (r?.typeof !== 'function') throw new SandboxProtocolError(`the bundle for ${what} has no entry point ${name}`);
   }
 }
 
@@ -189,6 +318,8 @@ export interface SandboxStats {
   /** Bundle compilations that used the V8 code cache on disk, and those that had to produce it. */
   codeCacheHits: number;
   codeCacheMisses: number;
+  /** Executions that started in a prepared context (the `preparedContexts` option). */
+  preparedHits: number;
 }
 
 /** A pool of isolates. Create executions with `createExecution`; dispose the pool when done. */
@@ -197,14 +328,16 @@ export class IsolatePool {
   private readonly size: number;
   private readonly memoryLimitMb: number;
   readonly activationTimeoutMs: number;
+  private readonly preparedContexts: number;
   private disposed = false;
-  private readonly counts = { codeCacheHits: 0, codeCacheMisses: 0 };
+  private readonly counts = { codeCacheHits: 0, codeCacheMisses: 0, preparedHits: 0 };
 
   constructor(options: SandboxOptions = {}) {
     checkKnownKeys('IsolatePool', options, OPTION_KEYS);
     this.size = checkInteger('IsolatePool', 'isolatePoolSize', options.isolatePoolSize ?? 1, 1, LIMITS.isolatePoolSize);
     this.memoryLimitMb = checkInteger('IsolatePool', 'memoryLimitMb', options.memoryLimitMb ?? 128, 8, LIMITS.memoryLimitMb);
     this.activationTimeoutMs = checkInteger('IsolatePool', 'activationTimeoutMs', options.activationTimeoutMs ?? 2000, 1, LIMITS.activationTimeoutMs);
+    this.preparedContexts = checkInteger('IsolatePool', 'preparedContexts', options.preparedContexts ?? 0, 0, LIMITS.preparedContexts);
   }
 
   /** The live isolate with the fewest executions; dead ones are replaced. */
@@ -212,7 +345,7 @@ export class IsolatePool {
     for (let i = this.isolates.length - 1; i >= 0; i--) {
       if (this.isolates[i].isolate.isDisposed) this.isolates.splice(i, 1)[0].dispose();
     }
-    while (this.isolates.length < this.size) this.isolates.push(new PooledIsolate(this.memoryLimitMb, this.counts));
+    while (this.isolates.length < this.size) this.isolates.push(new PooledIsolate(this.memoryLimitMb, this.counts, this.preparedContexts, this.activationTimeoutMs));
     let best = this.isolates[0];
     for (const p of this.isolates) {
       if (p.busy !== best.busy ? !p.busy : p.executions.size < best.executions.size) best = p;
@@ -225,12 +358,14 @@ export class IsolatePool {
    * execution in errors (e.g. "workflow order-1 (processOrder)").
    */
   createExecution(bundle: SandboxBundle, init: InitMessage, label: string): SandboxExecution {
-    const { pooled, execution } = this.prepare(bundle, label);
+    const { pooled, execution } = this.claim(bundle, label);
     try {
-      execution.start(pooled.script(bundle), init);
+      execution.start(pooled.takeSpare(bundle) ?? pooled.script(bundle), init);
     } catch (error) {
       execution.dispose();
       throw execution.translate(error, 'starting');
+    } finally {
+      void pooled.prepare(bundle);
     }
     return execution;
   }
@@ -241,17 +376,31 @@ export class IsolatePool {
    * one): that runs no workflow code.
    */
   async createExecutionAsync(bundle: SandboxBundle, init: InitMessage, label: string): Promise<SandboxExecution> {
-    const { pooled, execution } = this.prepare(bundle, label);
+    const { pooled, execution } = this.claim(bundle, label);
     try {
-      await pooled.exclusive(() => execution.startAsync(pooled.script(bundle), init));
+      await pooled.exclusive(() => execution.startAsync(pooled.takeSpare(bundle) ?? pooled.script(bundle), init));
     } catch (error) {
       execution.dispose();
       throw execution.translate(error, 'starting');
+    } finally {
+      void pooled.prepare(bundle);
     }
     return execution;
   }
 
-  private prepare(bundle: SandboxBundle, label: string): { pooled: PooledIsolate; execution: SandboxExecution } {
+  /**
+   * Makes each isolate's prepared contexts of `bundle` (the `preparedContexts` option) now, on the
+   * isolates' own threads; resolves when they are ready. Executions made meanwhile still start,
+   * without one. A no-op when the option is 0.
+   */
+  async prepare(bundle: SandboxBundle): Promise<void> {
+    this.checkBundle(bundle);
+    if (this.preparedContexts === 0) return;
+    this.pick();
+    await Promise.all(this.isolates.map((p) => p.prepare(bundle)));
+  }
+
+  private checkBundle(bundle: SandboxBundle): void {
     if (this.disposed) throw new SandboxDisposedError('the isolate pool has been disposed');
     if (bundle.protocolVersion !== PROTOCOL_VERSION) {
       throw new DejaError(
@@ -259,6 +408,10 @@ export class IsolatePool {
         `bundle ${bundle.hash.slice(0, 12)} was built for protocol ${bundle.protocolVersion}, this host speaks ${PROTOCOL_VERSION}: rebuild it with this version of deja`,
       );
     }
+  }
+
+  private claim(bundle: SandboxBundle, label: string): { pooled: PooledIsolate; execution: SandboxExecution } {
+    this.checkBundle(bundle);
     const pooled = this.pick();
     return { pooled, execution: new SandboxExecution(pooled, label, this.activationTimeoutMs) };
   }
@@ -337,39 +490,44 @@ export class SandboxExecution {
     return this.pooled.exclusive(fn);
   }
 
-  /** @internal Runs the bundle in a new context and initialises it (synchronously). */
-  start(script: ivm.Script, init: InitMessage): void {
-    this.context = this.pooled.isolate.createContextSync();
-    script.runSync(this.context, { timeout: this.timeoutMs });
-    const init$ = this.bind();
-    this.checkInit(init$.applySync(undefined, [JSON.stringify(init)], { timeout: this.timeoutMs }));
+  /**
+   * @internal Initialises the execution (synchronously) in a prepared context, or in a new one
+   * the bundle's compiled script is run in first.
+   */
+  start(from: ivm.Script | PreparedContext, init: InitMessage): void {
+    let init$: ivm.Reference;
+    if (from instanceof ivm.Script) {
+      this.context = this.pooled.isolate.createContextSync();
+      from.runSync(this.context, { timeout: this.timeoutMs });
+      init$ = this.bind();
+    } else {
+      ({ context: this.context, refs: this.refs, init: init$ } = from);
+    }
+    try {
+      this.checkInit(init$.applySync(undefined, [JSON.stringify(init)], { timeout: this.timeoutMs }));
+    } finally {
+      // Held until the host collects it, it would keep the context alive in the isolate.
+      init$.release();
+    }
   }
 
   /** @internal The same, with the isolate's work on its own thread (the event loop goes on). */
-  async startAsync(script: ivm.Script, init: InitMessage): Promise<void> {
+  async startAsync(from: ivm.Script | PreparedContext, init: InitMessage): Promise<void> {
     const deadline = performance.now() + this.timeoutMs;
-    this.context = await this.pooled.isolate.createContext();
-    await script.run(this.context, { timeout: this.remaining(deadline, 'starting') });
-    const init$ = this.bind();
-    this.checkInit(await init$.apply(undefined, [JSON.stringify(init)], { timeout: this.remaining(deadline, 'starting') }));
+    let init$: ivm.Reference;
+    const prepared = from instanceof ivm.Script ? await prepareContext(this.pooled.isolate, from, this.timeoutMs, this.label) : from;
+    ({ context: this.context, refs: this.refs, init: init$ } = prepared);
+    try {
+      this.checkInit(await init$.apply(undefined, [JSON.stringify(init)], { timeout: this.remaining(deadline, 'starting') }));
+    } finally {
+      init$.release();
+    }
   }
 
   private bind(): ivm.Reference {
-    const global = this.context!.global;
-    const version = global.getSync(ENTRY_POINTS.protocolVersion);
-    if (version !== PROTOCOL_VERSION) {
-      throw new DejaError(
-        'DEJA_PROTOCOL_MISMATCH',
-        `the bundle for ${this.label} speaks protocol ${String(version)}, this host ${PROTOCOL_VERSION}: rebuild it with this version of deja`,
-      );
-    }
-    const ref = (name: string) => {
-      const r = global.getSync(name, { reference: true }) as ivm.Reference;
-      if (r.typeof !== 'function') throw new SandboxProtocolError(`the bundle for ${this.label} has no entry point ${name}`);
-      return r;
-    };
-    this.refs = { activate: ref(ENTRY_POINTS.activate), conclude: ref(ENTRY_POINTS.conclude), query: ref(ENTRY_POINTS.query) };
-    return ref(ENTRY_POINTS.init);
+    const { refs, init } = bindEntryPoints(this.context!, this.label);
+    this.refs = refs;
+    return init;
   }
 
   private checkInit(answer: unknown): void {

@@ -28,6 +28,8 @@ export interface StoreVariantResult {
   throughput: Summary;
   loaded: { p50: number; p99: number };
   sequential: { p50: number; p99: number };
+  /** CPU time of this process (all its threads) per workflow under load, ms, median over the runs; worker processes not included. */
+  cpuMsPerWorkflow?: number;
 }
 
 export interface E2eStoresResult {
@@ -56,7 +58,7 @@ function spawnWorker(file: string, taskQueue: string): { child: ChildProcess; re
   return { child, ready };
 }
 
-async function oneRun(variant: StoreVariant, bundle: WorkflowBundle, settings: Settings, sink: { loaded: number[]; sequential: number[]; results: unknown[] }): Promise<number> {
+async function oneRun(variant: StoreVariant, bundle: WorkflowBundle, settings: Settings, sink: { loaded: number[]; sequential: number[]; results: unknown[]; cpu: number[] }): Promise<number> {
   const id = ++runCounter;
   const file = path.join(dbDir, `e2e-${variant}-${id}.db`);
   for (const suffix of ['', '-wal', '-shm']) fs.rmSync(file + suffix, { force: true });
@@ -87,6 +89,7 @@ async function oneRun(variant: StoreVariant, bundle: WorkflowBundle, settings: S
     const loaded: number[] = [];
     let started = 0;
     const t0 = now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(
       Array.from({ length: settings.e2eConcurrency }, async () => {
         while (started < settings.e2eWorkflows) {
@@ -96,6 +99,8 @@ async function oneRun(variant: StoreVariant, bundle: WorkflowBundle, settings: S
       }),
     );
     const throughput = settings.e2eWorkflows / ((now() - t0) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    sink.cpu.push((cpu.user + cpu.system) / 1000 / settings.e2eWorkflows);
     sink.loaded.push(...loaded);
     for (let i = 0; i < settings.e2eSequential; i++) sink.sequential.push(await one());
     return throughput;
@@ -154,9 +159,9 @@ async function measureWakeUp(samples: number): Promise<E2eStoresResult['wakeUp']
 export async function measureE2eStores(settings: Settings): Promise<E2eStoresResult> {
   fs.mkdirSync(dbDir, { recursive: true });
   const bundle = await dejaBundle('workflows');
-  const sinks = Object.fromEntries(STORE_VARIANTS.map((v) => [v, { loaded: [], sequential: [], results: [] }])) as unknown as Record<
+  const sinks = Object.fromEntries(STORE_VARIANTS.map((v) => [v, { loaded: [], sequential: [], results: [], cpu: [] }])) as unknown as Record<
     StoreVariant,
-    { loaded: number[]; sequential: number[]; results: unknown[] }
+    { loaded: number[]; sequential: number[]; results: unknown[]; cpu: number[] }
   >;
   const throughput = Object.fromEntries(STORE_VARIANTS.map((v) => [v, [] as number[]])) as Record<StoreVariant, number[]>;
   for (let r = 0; r < settings.e2eRuns; r++) {
@@ -168,6 +173,7 @@ export async function measureE2eStores(settings: Settings): Promise<E2eStoresRes
     throughput: summarize(throughput[v]),
     loaded: { p50: percentile(sinks[v].loaded, 50), p99: percentile(sinks[v].loaded, 99) },
     sequential: { p50: percentile(sinks[v].sequential, 50), p99: percentile(sinks[v].sequential, 99) },
+    cpuMsPerWorkflow: summarize(sinks[v].cpu).median,
   });
   const distinct = [...new Set(STORE_VARIANTS.flatMap((v) => sinks[v].results).map((x) => JSON.stringify(x)))];
   return {

@@ -28,6 +28,12 @@ export interface E2eVariantResult {
   loaded: { p50: number; p99: number };
   /** Start-to-result latency one at a time, ms. */
   sequential: { p50: number; p99: number };
+  /**
+   * CPU time of this process (every thread: the event loop and the isolates') per workflow under
+   * load, ms, median over the runs: what the throughput costs, less sensitive than the rate to
+   * other processes sharing the machine.
+   */
+  cpuMsPerWorkflow?: number;
 }
 
 export interface E2eResult {
@@ -81,7 +87,7 @@ IsolatePool.prototype.createExecution = function (this: IsolatePool, bundle: Wor
 
 let runCounter = 0;
 
-async function oneRun(variant: Variant, bundle: WorkflowBundle, settings: Settings, sink: { loaded: number[]; sequential: number[]; results: unknown[] }): Promise<number> {
+async function oneRun(variant: Variant, bundle: WorkflowBundle, settings: Settings, sink: { loaded: number[]; sequential: number[]; results: unknown[]; cpu: number[] }): Promise<number> {
   useFloor = variant === 'floor';
   useSync = variant === 'dejaSync';
   const connection = new Connection({ backend: `memory:bench-e2e-${variant}-${++runCounter}` });
@@ -103,6 +109,7 @@ async function oneRun(variant: Variant, bundle: WorkflowBundle, settings: Settin
     const loaded: number[] = [];
     let started = 0;
     const t0 = now();
+    const cpu0 = process.cpuUsage();
     await Promise.all(
       Array.from({ length: settings.e2eConcurrency }, async () => {
         while (started < settings.e2eWorkflows) {
@@ -112,6 +119,8 @@ async function oneRun(variant: Variant, bundle: WorkflowBundle, settings: Settin
       }),
     );
     const throughput = settings.e2eWorkflows / ((now() - t0) / 1000);
+    const cpu = process.cpuUsage(cpu0);
+    sink.cpu.push((cpu.user + cpu.system) / 1000 / settings.e2eWorkflows);
     sink.loaded.push(...loaded);
     for (let i = 0; i < settings.e2eSequential; i++) sink.sequential.push(await one());
     return throughput;
@@ -126,7 +135,7 @@ async function oneRun(variant: Variant, bundle: WorkflowBundle, settings: Settin
 
 export async function measureE2e(settings: Settings): Promise<E2eResult> {
   const bundle = await dejaBundle('workflows');
-  const sinks = Object.fromEntries(VARIANTS.map((v) => [v, { loaded: [], sequential: [], results: [] }])) as unknown as Record<Variant, { loaded: number[]; sequential: number[]; results: unknown[] }>;
+  const sinks = Object.fromEntries(VARIANTS.map((v) => [v, { loaded: [], sequential: [], results: [], cpu: [] }])) as unknown as Record<Variant, { loaded: number[]; sequential: number[]; results: unknown[]; cpu: number[] }>;
   const throughput: Record<Variant, number[]> = { deja: [], dejaSync: [], floor: [] };
   for (let r = 0; r < settings.e2eRuns; r++) {
     for (const v of VARIANTS) throughput[v].push(await oneRun(v, bundle, settings, sinks[v]));
@@ -136,6 +145,7 @@ export async function measureE2e(settings: Settings): Promise<E2eResult> {
     throughput: summarize(throughput[v]),
     loaded: { p50: percentile(sinks[v].loaded, 50), p99: percentile(sinks[v].loaded, 99) },
     sequential: { p50: percentile(sinks[v].sequential, 50), p99: percentile(sinks[v].sequential, 99) },
+    cpuMsPerWorkflow: summarize(sinks[v].cpu).median,
   });
   const distinct = [...new Set(VARIANTS.flatMap((v) => sinks[v].results).map((x) => JSON.stringify(x)))];
   return {
