@@ -35,6 +35,7 @@ export {
 export type {
   ClientOptions,
   LoadedClientOptions,
+  ConnectionLike,
   ConnectionOptions,
   Workflow,
   WorkflowClientOptions,
