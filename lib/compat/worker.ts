@@ -2,7 +2,8 @@
  * What `@temporalio/worker` resolves to under `deja/register` (host side): deja's worker,
  * NativeConnection and bundler under Temporal's names, with Temporal's `Runtime` and
  * `DefaultLogger`. `Worker.create` here sends the worker's lines to `Runtime.install({ logger })`'s
- * logger when one was installed and the options name none; `bundleWorkflowCode` accepts Temporal's
+ * logger when one was installed and the options name none, and defaults the shutdown grace time
+ * to Temporal's 0; `bundleWorkflowCode` accepts Temporal's
  * bundler options (those deja does not act on are named once in a warning).
  */
 import { Worker as DejaWorker, bundleWorkflowCode as dejaBundleWorkflowCode } from '../worker';
@@ -22,13 +23,19 @@ export type { Logger, LogLevel, LogMetadata, LogEntry, RuntimeOptions } from './
 export type WorkflowBundleWithSourceMap = WorkflowBundle;
 
 function createWorker(options: WorkerOptions): Promise<DejaWorker> {
-  const logger = options !== null && typeof options === 'object' && options.logger === undefined ? runtimeWorkerLogger() : undefined;
-  return DejaWorker.create(logger === undefined ? options : { ...options, logger });
+  if (options === null || typeof options !== 'object') return DejaWorker.create(options);
+  const extra: Partial<WorkerOptions> = {};
+  const logger = options.logger === undefined ? runtimeWorkerLogger() : undefined;
+  if (logger !== undefined) extra.logger = logger;
+  // Temporal's default: activities still running at shutdown are cancelled at once (deja's own default waits 10 s).
+  if (options.shutdownGraceTime === undefined && options.shutdownGraceTimeMs === undefined) extra.shutdownGraceTime = 0;
+  return DejaWorker.create({ ...options, ...extra });
 }
 
 /**
- * deja's Worker class (so `instanceof Worker` holds), whose `create` uses the installed Runtime's
- * logger unless the options give a `logger`.
+ * deja's Worker class (so `instanceof Worker` holds), whose `create` has Temporal's defaults: the
+ * installed Runtime's logger unless the options give a `logger`, and a shutdown grace time of 0
+ * (activities in flight at shutdown are cancelled at once) unless the options give one.
  */
 export const Worker: typeof DejaWorker = new Proxy(DejaWorker, {
   get: (target, property, receiver) => (property === 'create' ? createWorker : Reflect.get(target, property, receiver)),
