@@ -26,6 +26,8 @@ import type { WorkflowHandle } from './client';
  * rejection, the handler's ApplicationFailure, or a ServerFailure when the run closed first.
  */
 export class WorkflowUpdateFailedError extends DejaError {
+  /** Why the update failed; declared for code compiled without ES2022's lib. */
+  declare readonly cause: Error;
   constructor(
     message: string,
     readonly workflowId: string,
