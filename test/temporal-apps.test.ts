@@ -24,7 +24,8 @@ import { DefaultLogger, Runtime, runtimeWorkerLogger, type LogEntry } from '../l
 import { bundleWorkflowCode, Worker as CompatWorker } from '../lib/compat/worker';
 import { WorkflowCoverage } from '../lib/compat/nyc-test-coverage';
 import { registerTargets } from '../lib/compat/register';
-import { Client, Connection, WithStartWorkflowOperation } from '../lib/client';
+import { Client, Connection, WithStartWorkflowOperation, type ScheduleDescription, type ScheduleUpdateOptions, type Workflow } from '../lib/client';
+import type { ScheduleOptionsStartWorkflowAction } from '../lib/client/schedules';
 import { NativeConnection, Worker } from '../lib/worker';
 import { SHUTDOWN_SIGNALS } from '../lib/worker/shutdown-signals';
 
@@ -170,6 +171,19 @@ t.test('client.connection has close and ensureConnected, also for a bare { servi
   t.equal(bare.connection.service, connection.service);
   await t.resolves(bare.connection.ensureConnected());
   await t.resolves(bare.connection.close());
+  await connection.close();
+});
+
+t.test("schedules: Temporal's update-by-action type checks, and backfill is refused with a message", async (t) => {
+  // Temporal parameterises ScheduleUpdateOptions by the action type; this must type-check (tsc runs on this file).
+  const temporalStyle = (previous: ScheduleDescription): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>> => ({ ...previous, spec: { intervals: [{ every: '5s' }] } });
+  const connection = await Connection.connect({ address: 'memory:schedules-compat' });
+  const client = new Client({ connection });
+  const handle = await client.schedule.create({ scheduleId: 's-1', spec: { intervals: [{ every: '1 hour' }] }, action: { type: 'startWorkflow', workflowType: 'nothing', taskQueue: 'none' } });
+  await handle.update(temporalStyle);
+  t.same((await handle.describe()).spec.intervals, [{ every: 5000, offset: 0 }]);
+  await t.rejects(handle.backfill({ start: new Date(0), end: new Date(1000) }), { code: 'DEJA_INVALID_ARGUMENT', message: /ScheduleHandle\.backfill: backfill \(taking the actions of a past time range\) is not supported yet/ });
+  await handle.delete();
   await connection.close();
 });
 

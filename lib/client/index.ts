@@ -15,6 +15,7 @@ export type {
   ScheduleOptionsStartWorkflowAction,
   SchedulePolicies,
   ScheduleSpec,
+  Backfill,
   ScheduleState,
   ScheduleSummary,
   ScheduleUpdateOptions,

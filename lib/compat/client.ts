@@ -59,6 +59,7 @@ export type {
   ScheduleSpec,
   ScheduleSummary,
   ScheduleUpdateOptions,
+  Backfill,
   ScheduleClientOptions,
   IntervalSpec,
   ScheduleExecutionResult,
