@@ -38,6 +38,8 @@ const BRAND = SymbolFor('deja.failure');
 /** Base of every failure that crosses a boundary. Throwing one from a workflow fails the workflow. */
 export class TemporalFailure extends Error {
   readonly kind: FailureKind = 'application';
+  /** Why this failure happened, as Temporal types it (declared here too for code compiled without ES2022's lib). */
+  declare readonly cause?: Error;
   constructor(message?: string, options?: { cause?: unknown }) {
     super(message ?? '', options);
     ObjectDefineProperty(this, BRAND, dataProperty(true, false, false, false));

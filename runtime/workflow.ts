@@ -2,6 +2,7 @@
  * The workflow author's API (inside the isolate; also importable on the host for its definitions,
  * e.g. a client importing `defineSignal` results). Follows the Temporal TypeScript SDK.
  */
+import { describeLogValues } from './format';
 import {
   ArrayIsArray,
   JSONParse,
@@ -301,10 +302,17 @@ export function isReplaying(): boolean {
   return getState('isReplaying').isReplaying;
 }
 
-/** Log lines, buffered and returned with the activation (printed by the worker when not replaying). */
+/**
+ * Log lines, buffered and returned with the activation (printed by the worker when not replaying).
+ * Temporal's optional attributes follow the message as console.log writes them.
+ */
 export const log = {
-  debug: (message: string) => getState('log').log('debug', message),
-  info: (message: string) => getState('log').log('info', message),
-  warn: (message: string) => getState('log').log('warn', message),
-  error: (message: string) => getState('log').log('error', message),
+  debug: (message: string, attributes?: Record<string, unknown>) => getState('log').log('debug', withAttributes(message, attributes)),
+  info: (message: string, attributes?: Record<string, unknown>) => getState('log').log('info', withAttributes(message, attributes)),
+  warn: (message: string, attributes?: Record<string, unknown>) => getState('log').log('warn', withAttributes(message, attributes)),
+  error: (message: string, attributes?: Record<string, unknown>) => getState('log').log('error', withAttributes(message, attributes)),
 };
+
+function withAttributes(message: string, attributes: Record<string, unknown> | undefined): unknown {
+  return attributes === undefined ? message : describeLogValues([message, attributes]);
+}

@@ -21,7 +21,7 @@ interface Listed {
 const PACKAGES = [
   { name: 'workflow', floor: { names: 70, values: 44 } },
   { name: 'activity', floor: { names: 14, values: 10 } },
-  { name: 'client', floor: { names: 75, values: 32 } },
+  { name: 'client', floor: { names: 77, values: 32 } },
 ] as const;
 
 /** The names a module exports (values and types), read with TypeScript's checker. */

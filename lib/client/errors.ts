@@ -7,6 +7,8 @@ import { DejaError } from '../errors';
  * ended cancelled, a TerminatedFailure for one that was terminated. Temporal's current name.
  */
 export class WorkflowFailedError extends DejaError {
+  /** Why the workflow failed (an ApplicationFailure, a CancelledFailure, …); declared for code compiled without ES2022's lib. */
+  declare readonly cause: Error;
   constructor(
     message: string,
     readonly workflowId: string,

@@ -3,7 +3,7 @@ export { Connection } from './connection';
 export type { ConnectionOptions } from './connection';
 export { WorkflowClient, WorkflowHandle } from './client';
 export { Client, ActivityClient } from './temporal-client';
-export type { ClientOptions, LoadedClientOptions } from './temporal-client';
+export type { ClientOptions, ConnectionLike, LoadedClientOptions } from './temporal-client';
 export { ScheduleClient, ScheduleHandle, ScheduleOverlapPolicy } from './schedules';
 export type {
   Duration as ScheduleDuration,
@@ -15,6 +15,7 @@ export type {
   ScheduleOptionsStartWorkflowAction,
   SchedulePolicies,
   ScheduleSpec,
+  Backfill,
   ScheduleState,
   ScheduleSummary,
   ScheduleUpdateOptions,

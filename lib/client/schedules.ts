@@ -102,7 +102,19 @@ export interface ScheduleOptions<W extends Workflow = Workflow> {
 }
 
 /** What `update`'s function returns: the schedule's new options, without its id. */
-export type ScheduleUpdateOptions<W extends Workflow = Workflow> = Omit<ScheduleOptions<W>, 'scheduleId' | 'state'> & { state?: ScheduleState };
+/** The workflow type of an update's parameter: deja's form names the workflow, Temporal's the action. */
+type ScheduledWorkflowOf<X> = X extends ScheduleOptionsStartWorkflowAction<infer W> ? W : X extends Workflow ? X : Workflow;
+/** A schedule's new options. The parameter is the workflow type (deja) or, as in Temporal, the action type. */
+export type ScheduleUpdateOptions<X extends Workflow | ScheduleOptionsStartWorkflowAction<any> = Workflow> = Omit<ScheduleOptions<ScheduledWorkflowOf<X>>, 'scheduleId' | 'state'> & {
+  state?: ScheduleState;
+};
+
+/** Temporal's backfill request (runs for a past time range): accepted by the types, refused by deja. */
+export interface Backfill {
+  start: Date;
+  end: Date;
+  overlap?: ScheduleOverlapPolicy;
+}
 
 export interface ScheduleExecutionResult {
   scheduledAt: Date;
@@ -392,12 +404,18 @@ export class ScheduleHandle {
     return this.ctx.service.triggerSchedule(this.scheduleId, overlap === undefined ? undefined : overlapPolicy(where, 'overlap', overlap));
   }
 
+  /** Backfill is not supported yet: always rejects, saying so (Temporal's method, so code that calls it gets a clear error). */
+  async backfill(options: Backfill | Backfill[]): Promise<void> {
+    void options;
+    fail('ScheduleHandle.backfill', 'backfill (taking the actions of a past time range) is not supported yet');
+  }
+
   /**
    * Replaces the schedule: `updateFn` gets its current description and returns its new options
    * (Temporal's form: return `{ ...previous, spec: … }` to change one part). What it has done
    * (its info) is kept; the new spec applies from now.
    */
-  async update<W extends Workflow = Workflow>(updateFn: (previous: ScheduleDescription) => ScheduleUpdateOptions<W>): Promise<void> {
+  async update<W extends Workflow | ScheduleOptionsStartWorkflowAction<any> = Workflow>(updateFn: (previous: ScheduleDescription) => ScheduleUpdateOptions<W>): Promise<void> {
     const where = 'ScheduleHandle.update';
     if (typeof updateFn !== 'function') fail(where, `expected a function from the current description to the new options, got ${describe(updateFn)}`);
     const previous = await this.describe();

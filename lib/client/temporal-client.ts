@@ -14,6 +14,13 @@ import { WorkflowClient } from './client';
 import { CLIENT_METHODS, Connection, missingMethods, warnTemporalClientOptions } from './connection';
 import { ScheduleClient } from './schedules';
 
+/** What `client.connection` is: the Connection given (or made), with `close` and `ensureConnected`. */
+export interface ConnectionLike {
+  service: WorkflowService;
+  close(): Promise<void>;
+  ensureConnected(): Promise<void>;
+}
+
 export interface ClientOptions {
   /** A Connection (`await Connection.connect(…)`), or anything with a WorkflowService as `service`. Default: `new Connection()`. */
   connection?: { service: WorkflowService };
@@ -33,7 +40,7 @@ export interface ClientOptions {
 
 /** What `client.options` holds: the options as given, with the defaults filled in. */
 export interface LoadedClientOptions extends ClientOptions {
-  connection: { service: WorkflowService };
+  connection: ConnectionLike;
   namespace: string;
   identity: string;
 }
@@ -48,7 +55,8 @@ export class ActivityClient extends AsyncCompletionClient {
 }
 
 export class Client {
-  readonly connection: { service: WorkflowService };
+  /** The connection given (a bare `{ service }` gets no-op `close` and `ensureConnected`), or a new Connection. */
+  readonly connection: ConnectionLike;
   readonly options: Readonly<LoadedClientOptions>;
   /** Start, signal, query, update, list and count workflows. */
   readonly workflow: WorkflowClient;
@@ -82,7 +90,11 @@ export class Client {
     }
     const identity = o.identity === undefined ? `${process.pid}@${hostname()}` : o.identity;
     if (typeof identity !== 'string' || identity === '') throw new InvalidArgumentError(`${where}: identity must be a non-empty string, got ${describe(identity)}`);
-    this.connection = connection as { service: WorkflowService };
+    const given = connection as Partial<ConnectionLike> & { service: WorkflowService };
+    this.connection =
+      typeof given.close === 'function' && typeof given.ensureConnected === 'function'
+        ? (given as ConnectionLike)
+        : { service: given.service, close: () => Promise.resolve(), ensureConnected: () => Promise.resolve() };
     this.options = Object.freeze({ ...(options ?? {}), connection: this.connection, namespace: (o.namespace as string | undefined) ?? 'default', identity });
     this.workflow = new WorkflowClient({ connection: this.connection, identity });
     this.schedule = new ScheduleClient({ connection: this.connection, identity });

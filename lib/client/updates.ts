@@ -19,12 +19,15 @@ export type WorkflowUpdateStage = (typeof WorkflowUpdateStage)[keyof typeof Work
 
 // Temporal's workflow id conflict policies (start-options.ts); update-with-start allows FAIL and USE_EXISTING.
 import { WorkflowIdConflictPolicy } from './start-options';
+import type { WorkflowHandle } from './client';
 
 /**
  * The update's outcome is a failure; `cause` says why, rebuilt as an error: the validator's
  * rejection, the handler's ApplicationFailure, or a ServerFailure when the run closed first.
  */
 export class WorkflowUpdateFailedError extends DejaError {
+  /** Why the update failed; declared for code compiled without ES2022's lib. */
+  declare readonly cause: Error;
   constructor(
     message: string,
     readonly workflowId: string,
@@ -167,22 +170,15 @@ export interface StartedRun {
 export class WithStartWorkflowOperation<W extends (...args: any[]) => Promise<unknown> = (...args: any[]) => Promise<unknown>> {
   private used = false;
   private settle!: { resolve: (run: StartedRun) => void; reject: (error: unknown) => void };
+  readonly workflowType: string;
+  readonly options: WithStartWorkflowOperationOptions;
   private readonly started: Promise<StartedRun>;
   /** @internal Set by the client that runs the operation: makes the workflow handle. */
   makeHandle: ((run: StartedRun) => unknown) | undefined;
 
-  private constructor(
-    readonly workflowType: string,
-    readonly options: WithStartWorkflowOperationOptions,
-  ) {
-    this.started = new Promise<StartedRun>((resolve, reject) => {
-      this.settle = { resolve, reject };
-    });
-    this.started.catch(() => {}); // rejected only when the call failed, which its caller sees
-  }
-
-  static create<W extends (...args: any[]) => Promise<unknown>>(workflow: W | string, options: WithStartWorkflowOperationOptions<Parameters<W>>): WithStartWorkflowOperation<W> {
-    const where = 'WithStartWorkflowOperation.create';
+  /** `new WithStartWorkflowOperation(workflow, options)` (Temporal's spelling) or `WithStartWorkflowOperation.create(…)`. */
+  constructor(workflow: W | string, options: WithStartWorkflowOperationOptions<Parameters<W>>) {
+    const where = 'WithStartWorkflowOperation';
     let workflowType: string;
     if (typeof workflow === 'string' && workflow !== '') workflowType = workflow;
     else if (typeof workflow === 'function' && workflow.name) workflowType = workflow.name;
@@ -194,13 +190,22 @@ export class WithStartWorkflowOperation<W extends (...args: any[]) => Promise<un
     }
     if (options.args !== undefined && !Array.isArray(options.args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(options.args)}`);
     conflictPolicy(where, options.workflowIdConflictPolicy);
-    return new WithStartWorkflowOperation<W>(workflowType, { ...options });
+    this.workflowType = workflowType;
+    this.options = { ...options };
+    this.started = new Promise<StartedRun>((resolve, reject) => {
+      this.settle = { resolve, reject };
+    });
+    this.started.catch(() => {}); // rejected only when the call failed, which its caller sees
+  }
+
+  static create<W extends (...args: any[]) => Promise<unknown>>(workflow: W | string, options: WithStartWorkflowOperationOptions<Parameters<W>>): WithStartWorkflowOperation<W> {
+    return new WithStartWorkflowOperation<W>(workflow, options);
   }
 
   /** The started (or already running) workflow's handle, once the update-with-start call got that far. */
-  async workflowHandle(): Promise<unknown> {
+  async workflowHandle(): Promise<WorkflowHandle<W>> {
     const run = await this.started;
-    return this.makeHandle!(run);
+    return this.makeHandle!(run) as WorkflowHandle<W>;
   }
 
   /** @internal Marks the operation used (it may run once). */

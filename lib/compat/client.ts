@@ -35,6 +35,7 @@ export {
 export type {
   ClientOptions,
   LoadedClientOptions,
+  ConnectionLike,
   ConnectionOptions,
   Workflow,
   WorkflowClientOptions,
@@ -58,6 +59,7 @@ export type {
   ScheduleSpec,
   ScheduleSummary,
   ScheduleUpdateOptions,
+  Backfill,
   ScheduleClientOptions,
   IntervalSpec,
   ScheduleExecutionResult,

@@ -1,7 +1,7 @@
 /**
  * `deja/register` (host side): makes `@temporalio/client`, `@temporalio/worker`,
- * `@temporalio/activity`, `@temporalio/workflow`, `@temporalio/common` and `@temporalio/testing`
- * resolve to deja in this process, for `require` and `import`, so that host code written for
+ * `@temporalio/activity`, `@temporalio/workflow`, `@temporalio/common`, `@temporalio/testing`,
+ * `@temporalio/envconfig` and `@temporalio/nyc-test-coverage` resolve to deja in this process, for `require` and `import`, so that host code written for
  * Temporal (a worker.ts, a client.ts) runs unchanged:
  *
  *     node --import deja/register worker.js     (ESM and CommonJS, Node ≥ 20.6)
@@ -23,6 +23,8 @@ import { installAliases, type AliasMechanism } from '../activity/aliases';
 import * as activityModule from '../activity';
 import * as clientModule from './client';
 import * as commonModule from './common';
+import * as envconfigModule from './envconfig';
+import * as nycTestCoverageModule from './nyc-test-coverage';
 import * as testingModule from './testing';
 import * as workerModule from './worker';
 
@@ -36,12 +38,14 @@ export function registerTargets(): Record<string, string> {
     '@temporalio/worker': path.join(__dirname, `worker${ext}`),
     '@temporalio/common': path.join(__dirname, `common${ext}`),
     '@temporalio/testing': path.join(__dirname, `testing${ext}`),
+    '@temporalio/envconfig': path.join(__dirname, `envconfig${ext}`),
+    '@temporalio/nyc-test-coverage': path.join(__dirname, `nyc-test-coverage${ext}`),
     '@temporalio/activity': path.join(__dirname, '..', 'activity', `index${ext}`),
     '@temporalio/workflow': path.join(__dirname, '..', '..', 'runtime', `index${ext}`),
   };
 }
 
-/** Installs the six aliases (once per process); returns how. Loading this module calls it. */
+/** Installs the eight aliases (once per process); returns how. Loading this module calls it. */
 export function register(): AliasMechanism {
   const targets = registerTargets();
   // The workflow API is not a host layer: it is loaded by path for its export names, not imported.
@@ -52,6 +56,8 @@ export function register(): AliasMechanism {
     '@temporalio/worker': workerModule,
     '@temporalio/common': commonModule,
     '@temporalio/testing': testingModule,
+    '@temporalio/envconfig': envconfigModule,
+    '@temporalio/nyc-test-coverage': nycTestCoverageModule,
     '@temporalio/activity': activityModule,
     '@temporalio/workflow': workflowModule,
   };

@@ -1,9 +1,73 @@
 /**
  * What `@temporalio/worker` resolves to under `deja/register` (host side): deja's worker,
- * NativeConnection and bundler under Temporal's names.
+ * NativeConnection and bundler under Temporal's names, with Temporal's `Runtime` and
+ * `DefaultLogger`. `Worker.create` here sends the worker's lines to `Runtime.install({ logger })`'s
+ * logger when one was installed and the options name none, and defaults the shutdown grace time
+ * to Temporal's 0; `bundleWorkflowCode` accepts Temporal's
+ * bundler options (those deja does not act on are named once in a warning).
  */
-export { Worker, NativeConnection, bundleWorkflowCode, WorkflowBundleError } from '../worker';
-export type { WorkerOptions, NativeConnectionOptions, ActivityFunction, BundleOptions, WorkflowBundle } from '../worker';
+import { Worker as DejaWorker, bundleWorkflowCode as dejaBundleWorkflowCode } from '../worker';
+import type { BundleOptions as DejaBundleOptions, WorkerOptions, WorkflowBundle } from '../worker';
+import { describe, InvalidArgumentError, warnIgnoredOptions } from '../errors';
+import { runtimeWorkerLogger, type Logger } from './runtime';
+
+export { NativeConnection, WorkflowBundleError } from '../worker';
+export type { WorkerOptions, NativeConnectionOptions, ActivityFunction, WorkflowBundle } from '../worker';
 export type { InjectedSinks, InjectedSinkFunction } from '../worker/sinks';
 export { CompleteAsyncError } from '../activity';
 export { DeterminismViolationError } from '../../runtime/errors';
+export { Runtime, DefaultLogger } from './runtime';
+export type { Logger, LogLevel, LogMetadata, LogEntry, RuntimeOptions } from './runtime';
+
+/** Temporal's name for a bundle made by bundleWorkflowCode. */
+export type WorkflowBundleWithSourceMap = WorkflowBundle;
+
+function createWorker(options: WorkerOptions): Promise<DejaWorker> {
+  if (options === null || typeof options !== 'object') return DejaWorker.create(options);
+  const extra: Partial<WorkerOptions> = {};
+  const logger = options.logger === undefined ? runtimeWorkerLogger() : undefined;
+  if (logger !== undefined) extra.logger = logger;
+  // Temporal's default: activities still running at shutdown are cancelled at once (deja's own default waits 10 s).
+  if (options.shutdownGraceTime === undefined && options.shutdownGraceTimeMs === undefined) extra.shutdownGraceTime = 0;
+  return DejaWorker.create({ ...options, ...extra });
+}
+
+/**
+ * deja's Worker class (so `instanceof Worker` holds), whose `create` has Temporal's defaults: the
+ * installed Runtime's logger unless the options give a `logger`, and a shutdown grace time of 0
+ * (activities in flight at shutdown are cancelled at once) unless the options give one.
+ */
+export const Worker: typeof DejaWorker = new Proxy(DejaWorker, {
+  get: (target, property, receiver) => (property === 'create' ? createWorker : Reflect.get(target, property, receiver)),
+});
+export type Worker = DejaWorker;
+
+/** Temporal's bundler options: deja's, and Temporal's that deja accepts without acting on them. */
+export interface BundleOptions extends DejaBundleOptions {
+  /** deja's bundler writes no log lines, so there is nothing to send here. */
+  logger?: Logger;
+  ignoreModules?: string[];
+  webpackConfigHook?: unknown;
+  payloadConverterPath?: string;
+  failureConverterPath?: string;
+}
+
+const TEMPORAL_BUNDLE_OPTIONS: Record<string, string> = {
+  ignoreModules: "deja's bundler refuses Node built-ins wherever they are imported; remove those imports from workflow code",
+  webpackConfigHook: 'deja bundles with esbuild, not webpack',
+  payloadConverterPath: "deja's payloads are JSON",
+  failureConverterPath: "deja's failures use its own converter",
+};
+
+/** Bundles workflow code as deja's bundleWorkflowCode does, accepting Temporal's extra options. */
+export function bundleWorkflowCode(options: BundleOptions): Promise<WorkflowBundle> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    return Promise.reject(new InvalidArgumentError(`bundleWorkflowCode: expected an options object ({ workflowsPath }), got ${describe(options)}`));
+  }
+  const rest: Record<string, unknown> = { ...options };
+  delete rest.logger;
+  const ignored = Object.keys(TEMPORAL_BUNDLE_OPTIONS).filter((name) => rest[name] !== undefined);
+  for (const name of Object.keys(TEMPORAL_BUNDLE_OPTIONS)) delete rest[name];
+  if (ignored.length > 0) warnIgnoredOptions('bundleWorkflowCode', ignored, (name) => TEMPORAL_BUNDLE_OPTIONS[name]!);
+  return dejaBundleWorkflowCode(rest as unknown as DejaBundleOptions);
+}

@@ -24,6 +24,7 @@ import { openDefaultBackend } from '../wiring';
 import { Heartbeats, heartbeatThrottleMs } from './heartbeats';
 import { LOCAL_ACTIVITY_LEASE_MARGIN, completeWithLocalActivities } from './local-activities';
 import { SinkDispatcher, checkSinks, type InjectedSinks } from './sinks';
+import { trackRunningWorker, untrackRunningWorker } from './shutdown-signals';
 import type { ActivationCompletion, WorkflowInfo } from '../../runtime/protocol';
 
 // Activity files written for Temporal import `@temporalio/activity`: from here on, in this process,
@@ -427,6 +428,7 @@ export class Worker {
   run(): Promise<void> {
     if (this._state !== 'initialized') throw new DejaError('DEJA_INVALID_ARGUMENT', `Worker.run: the worker is ${this._state}; a worker runs once`);
     this._state = 'running';
+    trackRunningWorker(this);
     // Polls on an in-process service are only promises, and the service's timer loop is unref'd:
     // a running worker holds the process open itself, as a network poll would.
     const keepAlive = setInterval(() => undefined, 1 << 30);
@@ -448,6 +450,7 @@ export class Worker {
         for (const runId of [...this.cache.keys()]) this.evict(runId);
         this.pool.dispose();
         this._state = 'stopped';
+        untrackRunningWorker(this);
       })
       .then(() => {
         if (this.fatal !== undefined) throw this.fatal;
