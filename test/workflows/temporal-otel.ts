@@ -21,6 +21,8 @@ import {
   startChild,
 } from '@temporalio/workflow';
 
+import { approveSignal, topSecretGreetingChild } from './temporal-compat';
+
 export { topSecretGreeting, topSecretGreetingChild } from './temporal-compat';
 
 export const startSignal = defineSignal('startSignal');
@@ -110,4 +112,11 @@ async function smorgasbordOf(iteration: number, changed: boolean): Promise<void>
     if (iteration !== 0 || !isCancellation(e)) throw e;
   }
   if (iteration < 2) await continueAsNew<typeof smorgasbord>(iteration + 1);
+}
+
+/** topSecretGreeting without its 1 ms sleep. */
+export async function topSecretGreetingChanged(name: string): Promise<string> {
+  const child = await startChild(topSecretGreetingChild, { args: [name] });
+  await child.signal(approveSignal);
+  return await child.result();
 }
