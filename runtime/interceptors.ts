@@ -11,7 +11,7 @@
  * deja carries no headers on its commands and events: every `headers` an interceptor sees is a
  * fresh empty object, and headers an interceptor adds go nowhere.
  */
-import { ArrayIsArray, Promise, PromiseResolve, ReflectApply, TypeError, append, list, own } from './primordials';
+import { ArrayIsArray, Error, Promise, PromiseResolve, ReflectApply, TypeError, append, list, own } from './primordials';
 import type { Payload } from './protocol';
 import type { ActivityOptions } from './workflow';
 import type { LocalActivityOptions } from './local-activities';
@@ -54,9 +54,8 @@ export interface WorkflowInboundCallsInterceptor {
   handleSignal?: (input: SignalInput, next: Next<WorkflowInboundCallsInterceptor, 'handleSignal'>) => Promise<void>;
   /** Accepted for Temporal's shape; deja does not call it yet (queries are answered synchronously). */
   handleQuery?: (input: QueryInput, next: Next<WorkflowInboundCallsInterceptor, 'handleQuery'>) => Promise<unknown>;
-  /** Accepted for Temporal's shape; deja does not call it yet. */
   handleUpdate?: (input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'handleUpdate'>) => Promise<unknown>;
-  /** Accepted for Temporal's shape; deja does not call it yet. */
+  /** Called (synchronously) before an update is accepted, when its validator would run (not on replay). */
   validateUpdate?: (input: UpdateInput, next: Next<WorkflowInboundCallsInterceptor, 'validateUpdate'>) => void;
 }
 
@@ -207,7 +206,13 @@ export function installInterceptors(modules: { name: string; exports: Record<str
     if (typeof factory !== 'function') {
       throw new TypeError(`interceptor module ${name}: expected its "interceptors" export to be a function returning { inbound, outbound, internals }, got ${typeof factory}`);
     }
-    const made = (factory as () => unknown)();
+    let made: unknown;
+    try {
+      made = (factory as () => unknown)();
+    } catch (error) {
+      const reason = typeof error === 'object' && error !== null ? own(error, 'message') : undefined;
+      throw new Error(`interceptor module ${name}: its interceptors() threw: ${typeof reason === 'string' ? reason : typeof error}`);
+    }
     if (typeof made !== 'object' || made === null) {
       throw new TypeError(`interceptor module ${name}: its interceptors() returned ${made === null ? 'null' : typeof made}; expected { inbound?, outbound?, internals? }`);
     }
