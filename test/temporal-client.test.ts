@@ -239,7 +239,7 @@ t.test("Worker.create: Temporal's options are mapped, accepted with a warning, o
   t.equal(warned.length, 1, 'one warning names them all');
   t.match(
     warned[0],
-    /^Worker\.create: deja accepts but does not act on the options "interceptors" \(workflow and activity interceptors are not applied yet\), "dataConverter" \(.*\), "maxActivitiesPerSecond" \(.*\), "debugMode" \(.*\), "reuseV8Context" \(.*\), "bundlerOptions" \(.*\)$/,
+    /^Worker\.create: deja accepts but does not act on the options "dataConverter" \(.*\), "maxActivitiesPerSecond" \(.*\), "debugMode" \(.*\), "reuseV8Context" \(.*\), "bundlerOptions" \(.*\)$/,
   );
   const w = worker as unknown as { identity: string; workflowPollers: number; maxActivities: number; maxCached: number; graceMs: number; forceMs: number };
   t.same(

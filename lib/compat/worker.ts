@@ -5,5 +5,14 @@
 export { Worker, NativeConnection, bundleWorkflowCode, WorkflowBundleError } from '../worker';
 export type { WorkerOptions, NativeConnectionOptions, ActivityFunction, BundleOptions, WorkflowBundle } from '../worker';
 export type { InjectedSinks, InjectedSinkFunction } from '../worker/sinks';
+export type {
+  WorkerInterceptors,
+  ActivityInterceptorsFactory,
+  ActivityInterceptors,
+  ActivityInboundCallsInterceptor,
+  ActivityOutboundCallsInterceptor,
+  ActivityInboundCallsInterceptorFactory,
+  ActivityExecuteInput,
+} from '../worker/interceptors';
 export { CompleteAsyncError } from '../activity';
 export { DeterminismViolationError } from '../../runtime/errors';

@@ -40,6 +40,15 @@ export { NativeConnection } from './connection';
 export { bundleWorkflowCode, WorkflowBundleError } from '../bundler';
 export type { BundleOptions, WorkflowBundle } from '../bundler';
 export type { NativeConnectionOptions } from './connection';
+export type {
+  WorkerInterceptors,
+  ActivityInterceptorsFactory,
+  ActivityInterceptors,
+  ActivityInboundCallsInterceptor,
+  ActivityOutboundCallsInterceptor,
+  ActivityInboundCallsInterceptorFactory,
+  ActivityExecuteInput,
+} from './interceptors';
 
 export type ActivityFunction = (...args: any[]) => unknown;
 
