@@ -160,7 +160,7 @@ export function composeInterceptors<I, M extends keyof I>(interceptors: I[], met
     const fn = interceptor[method] as unknown;
     if (fn === undefined) continue;
     if (typeof fn !== 'function') {
-      throw new TypeError(`workflow interceptor ${i}: expected ${String(method)} to be a function, got ${typeof fn}`);
+      throw new TypeError(`workflow interceptor ${i}: expected ${typeof method === 'string' ? method : 'a method'} to be a function, got ${typeof fn}`);
     }
     const inner = composed;
     composed = (input: unknown) => ReflectApply(fn as AnyFunc, interceptor, [input, inner]);
