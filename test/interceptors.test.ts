@@ -15,6 +15,7 @@ import { DeterminismViolationError, InvalidArgumentError } from '../lib/errors';
 import { Context } from '../lib/activity';
 import type { History } from '../lib/history/events';
 import type { ActivityInterceptorsFactory } from '../lib/worker/interceptors';
+import { warningsOf } from './support/warnings';
 
 const dir = path.join(__dirname, 'workflows', 'interceptors');
 const workflowsPath = path.join(dir, 'workflows.ts');
@@ -200,4 +201,12 @@ t.test('broken interceptors give clear failures, never a crash', async (t) => {
     constructor: InvalidArgumentError,
     message: /interceptors\.activity\[0\]/,
   });
+});
+
+t.test("a prebuilt bundle runs the modules it was built with: workflowModules given beside it are named in a warning, once", async (t) => {
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath, workflowInterceptorModules: [mod('first')] });
+  const connection = new Connection({ backend: `memory:icpt-${randomUUID()}` });
+  const warned = await warningsOf(() => Worker.create({ connection, taskQueue: 'q', workflowBundle, interceptors: { workflowModules: [mod('second')] } }));
+  t.match(warned, [/^Worker\.create: deja accepts but does not act on the option "interceptors\.workflowModules": a prebuilt workflowBundle runs the interceptor modules it was bundled with/]);
+  t.same(await warningsOf(() => Worker.create({ connection, taskQueue: 'q', workflowBundle, interceptors: { workflowModules: [mod('second')] } })), [], 'once per process');
 });
