@@ -220,16 +220,18 @@ function startChildIntercepted<T extends Workflow>(
   const scope = CancellationScope.current();
   const seq = state.reserveSeq('childWorkflow');
   const options = { ...opts, workflowId: fields.workflowId, args: opts.args ?? [] };
+  let startedId = fields.workflowId;
   const pair = interceptOutbound('startChildWorkflowExecution', record({ workflowType, options, headers: emptyHeaders(), seq }), (input) => {
     const type = input.workflowType;
     const id = optionalString('startChild workflowId', input.options.workflowId) ?? fields.workflowId;
+    startedId = id;
     const args = input.options.args ?? [];
     if (!ArrayIsArray(args)) throw new TypeError('startChild: expected args to be an array');
     const child = state.startChild(record({ ...fields, workflowType: type, workflowId: id, args: checkPayloads(args, `child workflow ${type}`) }), cancellation, scope, input.seq);
     return PromiseResolve([child.started, child.result] as [Promise<string>, Promise<unknown>]);
   });
   return PromisePrototypeThen(pair, (promises: [Promise<string>, Promise<unknown>]) =>
-    PromisePrototypeThen(promises[0], (runId: string) => childHandle<T>(fields.workflowId, runId, promises[1])),
+    PromisePrototypeThen(promises[0], (runId: string) => childHandle<T>(startedId, runId, promises[1])),
   ) as unknown as Promise<ChildWorkflowHandle<T>>;
 }
 

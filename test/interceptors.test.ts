@@ -88,7 +88,8 @@ t.test('two modules, two interceptors in one: composed with the first outermost,
     t.ok(trace.includes('local activity echo seq 2 ["change-local"]'), 'scheduleLocalActivity: activities and local activities share one sequence, as in Temporal');
     t.ok(trace.includes('timer seq 1 10 ms'), 'startTimer: seq and duration');
     t.ok(trace.includes('child childWorkflow seq 1 id the-child ["change-child"]'), 'startChildWorkflowExecution: type, seq, id, args');
-    t.ok(trace.includes('signal out go to {"type":"child","childWorkflowId":"the-child"} ["change-signal"]'), 'signalWorkflow: name, target, args');
+    t.ok(trace.includes('signal out go to {"type":"child","childWorkflowId":"the-child-x"} ["change-signal"]'), 'signalWorkflow: name, target (the id the interceptor gave the child), args');
+    t.match(history.events.find((ev) => ev.type === 'startChildWorkflowExecutionInitiated'), { workflowId: 'the-child-x', input: ['change-child!'] }, 'the child started with the id and arguments the interceptor passed on');
     t.ok(trace.includes('first signal go ["change-go"]'), 'handleSignal: name and args');
     t.ok(trace.some((line) => /^first update set \S+ \["change-update"\]$/.test(line)), 'handleUpdate: name, id, args');
     const timer = history.events.find((ev) => ev.type === 'timerStarted') as { startToFireTimeoutMs: number } | undefined;

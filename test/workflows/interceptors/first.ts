@@ -55,7 +55,7 @@ export function interceptors(): WorkflowInterceptors {
         },
         async startChildWorkflowExecution(input, next) {
           trace.push(`child ${input.workflowType} seq ${input.seq} id ${input.options.workflowId} ${JSON.stringify(input.options.args)}`);
-          return next({ ...input, options: { ...input.options, args: mark(input.options.args) } });
+          return next({ ...input, options: { ...input.options, workflowId: `${input.options.workflowId}-x`, args: mark(input.options.args) } });
         },
         async signalWorkflow(input, next) {
           trace.push(`signal out ${input.signalName} to ${JSON.stringify(input.target)} ${JSON.stringify(input.args)}`);
