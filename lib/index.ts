@@ -41,6 +41,15 @@ export type { NativeConnectionOptions } from './worker';
 export { CompleteAsyncError } from './activity';
 export type { WorkerOptions, WorkerLogLine, WorkerState, WorkerStats, ActivityFunction } from './worker';
 export type { InjectedSinks, InjectedSinkFunction } from './worker/sinks';
+export type {
+  WorkerInterceptors,
+  ActivityInterceptorsFactory,
+  ActivityInterceptors,
+  ActivityInboundCallsInterceptor,
+  ActivityOutboundCallsInterceptor,
+  ActivityInboundCallsInterceptorFactory,
+  ActivityExecuteInput,
+} from './worker/interceptors';
 export { LOCAL_ACTIVITY_LEASE_MARGIN, MAX_LOCAL_ACTIVITY_ROUNDS } from './worker/local-activities';
 export type { SinkCall, LocalActivityOutcome } from '../runtime/protocol';
 export { replayHistory, replayHistories } from './testing/replay';

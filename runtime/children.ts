@@ -4,15 +4,16 @@
  * command and is resolved by the job that answers it (internals.ts); cancelling the scope of a child
  * cancels it as its `cancellationType` says.
  */
-import { ArrayIsArray, ObjectKeys, PromisePrototypeThen, TypeError, own, put, record } from './primordials';
+import { ArrayIsArray, ObjectKeys, PromisePrototypeThen, PromiseResolve, TypeError, own, put, record } from './primordials';
 import { startSearchAttributesToWire, type LegacySearchAttributes, type SearchAttributePair, type TypedSearchAttributes } from './search-attributes';
 import type { Payload, ParentClosePolicy as WireParentClosePolicy, WorkflowIdReusePolicy as WireIdReusePolicy, SignalDefinition } from './protocol';
-import { getState, type ChildCancellation, type ChildWorkflowFields } from './internals';
+import { getState, type ChildCancellation, type ChildWorkflowFields, type SignalExternalFields } from './internals';
 import { CancellationScope } from './cancellation-scope';
 import { checkKeys, checkPayloads, enumOption, retryPolicy, type RetryOptions } from './workflow';
 import { durationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
 import { memoValue } from './upserts';
+import { emptyHeaders, hasInterceptors, interceptOutbound, type SignalWorkflowInput } from './interceptors';
 
 /**
  * Temporal's child workflow cancellation types: what cancelling a child's scope does.
@@ -199,23 +200,77 @@ export function startChild<T extends Workflow>(workflow: string | T, options?: C
   const searchAttributes = startSearchAttributesToWire('startChild', opts.searchAttributes, opts.typedSearchAttributes);
   if (searchAttributes !== undefined) fields.searchAttributes = searchAttributes;
   const cancellation: ChildCancellation = enumOption('startChild cancellationType', opts.cancellationType ?? 'WAIT_CANCELLATION_COMPLETED', CANCELLATION_NAMES);
+  if (hasInterceptors()) return startChildIntercepted<T>(workflowType, opts, fields, cancellation);
   const child = state.startChild(fields, cancellation, CancellationScope.current());
-  return PromisePrototypeThen(child.started, (runId: string) => {
-    const handle: ChildWorkflowHandle<T> = {
-      workflowId,
-      firstExecutionRunId: runId,
-      result: () => child.result as Promise<ResultOf<T>>,
-      signal: (def, ...signalArgs) => {
-        const name = signalName('ChildWorkflowHandle.signal', def);
-        const payloads = checkPayloads(signalArgs, `signal ${name}`);
-        return getState('ChildWorkflowHandle.signal').signalExternal(
-          record({ workflowId, runId, signalName: name, args: payloads, childWorkflowOnly: true }),
-          CancellationScope.current(),
-        );
-      },
-    };
-    return handle;
+  return PromisePrototypeThen(child.started, (runId: string) => childHandle<T>(workflowId, runId, child.result));
+}
+
+/**
+ * startChild through the outbound interceptors (Temporal's order: the call is numbered and its
+ * workflow id drawn before they run; the handle comes once their pair of promises and then the
+ * start have resolved). An interceptor may change the workflow type, the id and the arguments.
+ */
+function startChildIntercepted<T extends Workflow>(
+  workflowType: string,
+  opts: ChildWorkflowOptions,
+  fields: ChildWorkflowFields,
+  cancellation: ChildCancellation,
+): Promise<ChildWorkflowHandle<T>> {
+  const state = getState('startChild');
+  const scope = CancellationScope.current();
+  const seq = state.reserveSeq('childWorkflow');
+  const options = { ...opts, workflowId: fields.workflowId, args: opts.args ?? [] };
+  let startedId = fields.workflowId;
+  const pair = interceptOutbound('startChildWorkflowExecution', record({ workflowType, options, headers: emptyHeaders(), seq }), (input) => {
+    const type = input.workflowType;
+    const id = optionalString('startChild workflowId', input.options.workflowId) ?? fields.workflowId;
+    startedId = id;
+    const args = input.options.args ?? [];
+    if (!ArrayIsArray(args)) throw new TypeError('startChild: expected args to be an array');
+    const child = state.startChild(record({ ...fields, workflowType: type, workflowId: id, args: checkPayloads(args, `child workflow ${type}`) }), cancellation, scope, input.seq);
+    return PromiseResolve([child.started, child.result] as [Promise<string>, Promise<unknown>]);
   });
+  return PromisePrototypeThen(pair, (promises: [Promise<string>, Promise<unknown>]) =>
+    PromisePrototypeThen(promises[0], (runId: string) => childHandle<T>(startedId, runId, promises[1])),
+  ) as unknown as Promise<ChildWorkflowHandle<T>>;
+}
+
+/** The handle of a started child. */
+function childHandle<T extends Workflow>(workflowId: string, runId: string, childResult: Promise<unknown>): ChildWorkflowHandle<T> {
+  const handle: ChildWorkflowHandle<T> = {
+    workflowId,
+    firstExecutionRunId: runId,
+    result: () => childResult as Promise<ResultOf<T>>,
+    signal: (def, ...signalArgs) => {
+      const name = signalName('ChildWorkflowHandle.signal', def);
+      const state = getState('ChildWorkflowHandle.signal');
+      if (hasInterceptors()) {
+        const target = record({ type: 'child' as const, childWorkflowId: workflowId });
+        return signalIntercepted(state, name, signalArgs, target, (input) => record({ workflowId, runId, signalName: input.signalName, args: checkPayloads(input.args, `signal ${input.signalName}`), childWorkflowOnly: true }));
+      }
+      const payloads = checkPayloads(signalArgs, `signal ${name}`);
+      return state.signalExternal(
+        record({ workflowId, runId, signalName: name, args: payloads, childWorkflowOnly: true }),
+        CancellationScope.current(),
+      );
+    },
+  };
+  return handle;
+}
+
+/** A signal to another workflow through the outbound interceptors; `fields` builds the command's fields from their input. */
+function signalIntercepted(
+  state: ReturnType<typeof getState>,
+  name: string,
+  args: unknown[],
+  target: SignalWorkflowInput['target'],
+  fields: (input: SignalWorkflowInput) => SignalExternalFields,
+): Promise<void> {
+  const scope = CancellationScope.current();
+  const seq = state.reserveSeq('signalExternal');
+  return interceptOutbound('signalWorkflow', record({ seq, signalName: name, args, headers: emptyHeaders(), target }), (input) =>
+    state.signalExternal(fields(input), scope, input.seq),
+  );
 }
 
 /** A child's memo: its fields as JSON copies (a field set to undefined is left out). */
@@ -246,6 +301,12 @@ export function getExternalWorkflowHandle(workflowId: string, runId?: string): E
     runId,
     signal: (def, ...args) => {
       const name = signalName('ExternalWorkflowHandle.signal', def);
+      if (hasInterceptors()) {
+        const execution = target();
+        return signalIntercepted(getState('ExternalWorkflowHandle.signal'), name, args, record({ type: 'external' as const, workflowExecution: execution }), (input) =>
+          record({ ...execution, signalName: input.signalName, args: checkPayloads(input.args, `signal ${input.signalName}`) }),
+        );
+      }
       const payloads = checkPayloads(args, `signal ${name}`);
       return getState('ExternalWorkflowHandle.signal').signalExternal(
         record({ ...target(), signalName: name, args: payloads }),

@@ -28,6 +28,7 @@ import {
 import type { ContinueAsNewCommand, Payload } from './protocol';
 import { brandInstance, hasBrand } from './errors';
 import { getState } from './internals';
+import { emptyHeaders, hasInterceptors, interceptOutbound } from './interceptors';
 import { durationToMs, type Duration } from './time';
 import { checkKeys, checkPayloads } from './workflow';
 
@@ -111,9 +112,8 @@ export function makeContinueAsNewFunc<F extends Workflow>(options?: ContinueAsNe
   const taskTimeoutMs = opts.workflowTaskTimeout === undefined ? undefined : durationToMs(opts.workflowTaskTimeout, 'makeContinueAsNewFunc workflowTaskTimeout');
   const memo = opts.memo === undefined ? undefined : objectOption(opts.memo, 'makeContinueAsNewFunc memo');
   const searchAttributes = opts.searchAttributes === undefined ? undefined : objectOption(opts.searchAttributes, 'makeContinueAsNewFunc searchAttributes');
-  return (...args: Parameters<F>): Promise<never> => {
-    getState('continueAsNew');
-    const command: ContinueAsNewCommand = record({ type: 'continueAsNew' as const, workflowType, args: checkPayloads(args, `continueAsNew ${workflowType}`) });
+  const continued = (type: string, args: unknown[]): Promise<never> => {
+    const command: ContinueAsNewCommand = record({ type: 'continueAsNew' as const, workflowType: type, args: checkPayloads(args, `continueAsNew ${type}`) });
     // The run's own values are the service's defaults; only what the options give is sent.
     if (taskQueue !== undefined) put(command, 'taskQueue', taskQueue);
     if (runTimeoutMs !== undefined) put(command, 'workflowRunTimeoutMs', runTimeoutMs);
@@ -121,6 +121,12 @@ export function makeContinueAsNewFunc<F extends Workflow>(options?: ContinueAsNe
     if (memo !== undefined) put(command, 'memo', memo as Record<string, Payload>);
     if (searchAttributes !== undefined) put(command, 'searchAttributes', searchAttributes);
     return new Promise<never>((_, reject) => reject(new ContinueAsNew(command)));
+  };
+  return (...args: Parameters<F>): Promise<never> => {
+    getState('continueAsNew');
+    if (!hasInterceptors()) return continued(workflowType, args);
+    const input = record({ args, headers: emptyHeaders(), options: { ...opts, workflowType } });
+    return interceptOutbound('continueAsNew', input, (given) => continued(nameOption(given.options.workflowType, 'continueAsNew interceptor workflowType'), given.args));
   };
 }
 

@@ -47,7 +47,10 @@ function answer(what: string, value: unknown, fallback: (error: unknown) => unkn
   return lastResort(what, what === ENTRY_POINTS.conclude);
 }
 
-export function install(loadWorkflows: () => Record<string, unknown>): void {
+export function install(
+  loadWorkflows: () => Record<string, unknown>,
+  loadInterceptors?: () => { name: string; exports: Record<string, unknown> }[],
+): void {
   'use strict';
   installGlobals();
   // Read-only and permanent: workflow code can neither replace nor remove what the host calls.
@@ -73,7 +76,7 @@ export function install(loadWorkflows: () => Record<string, unknown>): void {
         const message = `protocol mismatch: host speaks ${init.protocolVersion}, bundle ${PROTOCOL_VERSION}`;
         return JSONStringify(record({ ok: false, failure: record({ kind: 'server', message }) }));
       }
-      return answer(ENTRY_POINTS.init, initialize(init, loadWorkflows), (error) => record({ ok: false, failure: wireFailure(error) }));
+      return answer(ENTRY_POINTS.init, initialize(init, loadWorkflows, loadInterceptors), (error) => record({ ok: false, failure: wireFailure(error) }));
     } finally {
       running = undefined;
     }

@@ -72,6 +72,7 @@ import { MessageHandlers } from './updates';
 import { describeLogValue } from './format';
 import { continueAsNewCommandOf, isContinueAsNew } from './continue-as-new';
 import { applyUpserts } from './search-attributes';
+import { asPromise, emptyHeaders, hasInterceptors, installInterceptors, interceptInbound } from './interceptors';
 import alea from 'seedrandom/lib/alea';
 
 /**
@@ -210,7 +211,7 @@ export class WorkflowState {
   private commands: Command[] = list();
   private logs: LogEntry[] = list();
   private readonly logVolume = record({ lines: 0, bytes: 0, droppedLines: 0, droppedBytes: 0 });
-  private readonly seq = record({ timer: 0, activity: 0, localActivity: 0, condition: 0, childWorkflow: 0, signalExternal: 0, cancelExternal: 0 });
+  private readonly seq = record({ timer: 0, activity: 0, condition: 0, childWorkflow: 0, signalExternal: 0, cancelExternal: 0 });
   private readonly timers = new Map<number, PendingTimer>();
   private readonly activities = new Map<number, PendingActivity>();
   private readonly conditions = new Map<number, Condition>();
@@ -304,8 +305,7 @@ export class WorkflowState {
    * Starts a timer (a setTimeout's, with its callback; or sleep's). Linked to `scope` when given:
    * cancelling the scope cancels the timer and rejects the promise with the scope's failure.
    */
-  startTimer(ms: number, callback?: () => void, scope?: CancellationScope): { seq: number; promise: Promise<void> } {
-    const seq = ++this.seq.timer;
+  startTimer(ms: number, callback?: () => void, scope?: CancellationScope, seq: number = ++this.seq.timer): { seq: number; promise: Promise<void> } {
     if (scope !== undefined) {
       const failure = cancelledFailureOf(scope);
       if (failure !== undefined) return { seq, promise: rejected(failure) };
@@ -328,9 +328,17 @@ export class WorkflowState {
     return { seq, promise };
   }
 
+  /**
+   * The next sequence number of a command kind, taken now: with interceptors installed, Temporal
+   * numbers a call when it is made, before the interceptors run (they may delay the command).
+   */
+  reserveSeq(kind: 'timer' | 'activity' | 'childWorkflow' | 'signalExternal'): number {
+    return ++this.seq[kind];
+  }
+
   /** A durable timer in `scope` (sleep, a scope's timeout). */
-  sleep(ms: number, scope: CancellationScope): Promise<void> {
-    return this.startTimer(ms, undefined, scope).promise;
+  sleep(ms: number, scope: CancellationScope, seq?: number): Promise<void> {
+    return this.startTimer(ms, undefined, scope, seq).promise;
   }
 
   /**
@@ -356,8 +364,8 @@ export class WorkflowState {
     fields: Omit<ScheduleActivityCommand, 'type' | 'seq' | 'activityId'>,
     cancellation: ActivityCancellation = 'TRY_CANCEL',
     scope: CancellationScope = this.rootScope,
+    seq: number = ++this.seq.activity,
   ): Promise<unknown> {
-    const seq = ++this.seq.activity;
     const failure = cancelledFailureOf(scope);
     if (failure !== undefined) return rejected(failure);
     const id = activityId ?? `${seq}`;
@@ -395,8 +403,10 @@ export class WorkflowState {
     fields: Omit<ScheduleLocalActivityCommand, 'type' | 'seq' | 'activityId'>,
     cancellation: ActivityCancellation,
     scope: CancellationScope = this.rootScope,
+    // Temporal numbers activities and local activities with one counter (a local activity's
+    // default id is that number): histories recorded by Temporal depend on it.
+    seq: number = ++this.seq.activity,
   ): Promise<unknown> {
-    const seq = ++this.seq.localActivity;
     const failure = cancelledFailureOf(scope);
     if (failure !== undefined) return rejected(failure);
     const id = activityId ?? `${seq}`;
@@ -501,8 +511,12 @@ export class WorkflowState {
    * (and rejects when the start does; never an unhandled rejection by itself). Cancelling `scope`
    * cancels it as `cancellation` says.
    */
-  startChild(fields: ChildWorkflowFields, cancellation: ChildCancellation, scope: CancellationScope): { started: Promise<string>; result: Promise<unknown> } {
-    const seq = ++this.seq.childWorkflow;
+  startChild(
+    fields: ChildWorkflowFields,
+    cancellation: ChildCancellation,
+    scope: CancellationScope,
+    seq: number = ++this.seq.childWorkflow,
+  ): { started: Promise<string>; result: Promise<unknown> } {
     const failure = cancelledFailureOf(scope);
     if (failure !== undefined) {
       const result = rejected<unknown>(failure);
@@ -582,8 +596,7 @@ export class WorkflowState {
    * it could not be, or with the scope's CancelledFailure when the scope is cancelled before the
    * command was sent.
    */
-  signalExternal(fields: SignalExternalFields, scope: CancellationScope): Promise<void> {
-    const seq = ++this.seq.signalExternal;
+  signalExternal(fields: SignalExternalFields, scope: CancellationScope, seq: number = ++this.seq.signalExternal): Promise<void> {
     const failure = cancelledFailureOf(scope);
     if (failure !== undefined) return rejected(failure);
     this.push({ type: 'signalExternalWorkflow', seq, ...fields });
@@ -710,7 +723,11 @@ export class WorkflowState {
       // see the signals delivered later in this same activation. It starts in the root scope.
       let main: unknown;
       try {
-        main = runInContext(undefined, () => ReflectApply(fn, undefined, job.args));
+        main = runInContext(undefined, () =>
+          hasInterceptors()
+            ? interceptInbound('execute', record({ args: job.args, headers: emptyHeaders() }), (input) => asPromise(() => ReflectApply(fn, undefined, input.args)))
+            : ReflectApply(fn, undefined, job.args),
+        );
       } catch (error) {
         main = rejected(error);
       }
@@ -722,7 +739,7 @@ export class WorkflowState {
     },
     signalWorkflow: (job: Extract<ActivationJob, { type: 'signalWorkflow' }>) => {
       const handler = MapPrototypeGet(this.signalHandlers, job.signalName);
-      if (handler) this.invokeSignal(handler, job.args);
+      if (handler) this.invokeSignal(handler, job.args, job.signalName);
       else if (this.messages.defaultSignal !== undefined) this.invokeDefaultSignal(job.signalName, job.args);
       else append(this.bufferedSignals, record({ signalName: job.signalName, args: job.args }));
     },
@@ -832,11 +849,23 @@ export class WorkflowState {
     pending.settle(failure);
   }
 
-  private invokeSignal(handler: SignalHandler, args: Payload[]): void {
+  private invokeSignal(handler: SignalHandler, args: Payload[], signalName: string, isDefault = false): void {
     let r: unknown;
     try {
       // In the root scope, wherever setHandler was called.
-      r = runInContext(undefined, () => ReflectApply(handler, undefined, args));
+      r = runInContext(undefined, () =>
+        hasInterceptors()
+          ? interceptInbound('handleSignal', record({ signalName, args, headers: emptyHeaders() }), (input) =>
+              asPromise(() => {
+                if (!isDefault) return ReflectApply(handler, undefined, input.args) as void;
+                const withName = list<unknown>();
+                append(withName, input.signalName);
+                for (let i = 0; i < input.args.length; i++) append(withName, input.args[i]);
+                return ReflectApply(handler, undefined, withName) as void;
+              }),
+            )
+          : ReflectApply(handler, undefined, args),
+      );
     } catch (error) {
       this.handleUserError(error);
       return;
@@ -847,10 +876,11 @@ export class WorkflowState {
 
   /** A signal with no handler of its own, to the default signal handler: `(signalName, ...args)`. */
   private invokeDefaultSignal(signalName: string, args: Payload[]): void {
+    if (hasInterceptors()) return this.invokeSignal(this.messages.defaultSignal!, args, signalName, true);
     const withName = list<Payload>();
     append(withName, signalName);
     for (let i = 0; i < args.length; i++) append(withName, args[i]);
-    this.invokeSignal(this.messages.defaultSignal!, withName);
+    this.invokeSignal(this.messages.defaultSignal!, withName, signalName);
   }
 
   /** Called by setDefaultSignalHandler: every buffered signal goes to it now, in order. */
@@ -868,7 +898,7 @@ export class WorkflowState {
     for (let i = 0; i < this.bufferedSignals.length; ) {
       if (this.bufferedSignals[i].signalName === signalName) {
         const signal = removeAt(this.bufferedSignals, i);
-        this.invokeSignal(handler, signal.args);
+        this.invokeSignal(handler, signal.args, signalName);
       } else i++;
     }
   }
@@ -1016,13 +1046,19 @@ export function maybeState(): WorkflowState | undefined {
 }
 
 /** Creates the execution's state and loads the workflows module (its top level runs now). */
-export function initialize(init: InitMessage, loadWorkflows: () => Record<string, unknown>): InitResult {
+export function initialize(
+  init: InitMessage,
+  loadWorkflows: () => Record<string, unknown>,
+  loadInterceptors?: () => { name: string; exports: Record<string, unknown> }[],
+): InitResult {
   'use strict';
   try {
     if (current !== undefined) throw new IllegalStateError('__dejaInit called twice in one context');
     // The state exists before the module loads, so that top-level Date/Math.random are seeded.
     const holder: Record<string, unknown> = record({});
     current = new WorkflowState(init, holder);
+    // Interceptors first, as Temporal does: their factories run before the workflows module loads.
+    if (loadInterceptors !== undefined) installInterceptors(loadInterceptors());
     const mod = loadWorkflows();
     const keys = ObjectKeys(mod);
     for (let i = 0; i < keys.length; i++) put(holder, keys[i], mod[keys[i]]);

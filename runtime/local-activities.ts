@@ -10,6 +10,7 @@ import { getState, type ActivityCancellation } from './internals';
 import { CancellationScope } from './cancellation-scope';
 import { checkKeys, checkPayloads, enumOption, retryPolicy, type ActivityCancellationType, type ActivityInterfaceFor, type RetryOptions } from './workflow';
 import { optionalDurationToMs, type Duration } from './time';
+import { emptyHeaders, hasInterceptors, interceptOutbound } from './interceptors';
 
 export interface LocalActivityOptions {
   /** Default: the activity's seq in this run. */
@@ -72,6 +73,19 @@ export function proxyLocalActivities<A = Record<string, (...args: any[]) => Prom
       if (typeof activityType !== 'string') return undefined;
       return (...args: unknown[]) => {
         const state = getState('a local activity');
+        if (hasInterceptors()) {
+          const scope = CancellationScope.current();
+          const seq = state.reserveSeq('activity');
+          return interceptOutbound('scheduleLocalActivity', record({ activityType, args, options: { ...options }, headers: emptyHeaders(), seq, attempt: 1 }), (input) =>
+            state.scheduleLocalActivity(
+              activityId,
+              { activityType: input.activityType, args: checkPayloads(input.args, `local activity ${input.activityType}`), ...fields },
+              cancellation,
+              scope,
+              input.seq,
+            ),
+          );
+        }
         return state.scheduleLocalActivity(
           activityId,
           { activityType, args: checkPayloads(args, `local activity ${activityType}`), ...fields },

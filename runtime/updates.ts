@@ -18,6 +18,7 @@ import { Map, MapPrototypeGet, MapPrototypeSet, MapPrototypeDelete, ReflectApply
 import type { ActivationJob, Command, Payload, WireFailure } from './protocol';
 import { ApplicationFailure, isTemporalFailure, wireFailure } from './failure';
 import { runInContext, runInUpdate } from './async-context';
+import { asPromise, emptyHeaders, hasInterceptors, interceptInbound, type UpdateInput } from './interceptors';
 
 export type UpdateHandler = (...args: any[]) => unknown;
 export type UpdateValidator = (...args: any[]) => void;
@@ -131,9 +132,27 @@ export class MessageHandlers {
     const args = list<unknown>();
     if (isDefault) append(args, job.name);
     for (let i = 0; i < job.args.length; i++) append(args, job.args[i]);
-    if (job.runValidator && validator !== undefined) {
+    // With inbound interceptors: `validateUpdate` and `handleUpdate` around the validator and the
+    // handler, which get the arguments of the input the interceptors pass on.
+    const intercepted = hasInterceptors();
+    const input: UpdateInput | undefined = intercepted ? record({ updateId, name: job.name, args: job.args, headers: emptyHeaders() }) : undefined;
+    const argsOf = (given: UpdateInput): unknown[] => {
+      const out = list<unknown>();
+      if (isDefault) append(out, given.name);
+      for (let i = 0; i < given.args.length; i++) append(out, given.args[i]);
+      return out;
+    };
+    if (job.runValidator && (validator !== undefined || intercepted)) {
       try {
-        const returned = runInContext(undefined, () => runInUpdate(info, () => ReflectApply(validator, undefined, args)));
+        const returned = runInContext(undefined, () =>
+          runInUpdate(info, () =>
+            input !== undefined
+              ? interceptInbound('validateUpdate', input, (given) => {
+                  if (validator !== undefined) ReflectApply(validator, undefined, argsOf(given));
+                })
+              : ReflectApply(validator!, undefined, args),
+          ),
+        );
         if (typeof returned === 'object' && returned !== null && typeof (returned as { then?: unknown }).then === 'function') {
           throw new TypeError(`the validator of update "${job.name}" returned a promise; validators must be synchronous`);
         }
@@ -145,7 +164,13 @@ export class MessageHandlers {
     this.host.push(record({ type: 'acceptUpdate', updateId }));
     let result: unknown;
     try {
-      result = runInContext(undefined, () => runInUpdate(info, () => ReflectApply(handler, undefined, args)));
+      result = runInContext(undefined, () =>
+        runInUpdate(info, () =>
+          input !== undefined
+            ? interceptInbound('handleUpdate', input, (given) => asPromise(() => ReflectApply(handler, undefined, argsOf(given))))
+            : ReflectApply(handler, undefined, args),
+        ),
+      );
     } catch (error) {
       this.failed(updateId, error);
       return;

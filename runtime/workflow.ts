@@ -29,6 +29,7 @@ import { CancellationScope } from './cancellation-scope';
 import { durationToMs, optionalDurationToMs, type Duration } from './time';
 import { uuid4FromRandom } from './uuid';
 import { workflowInfoView, type WorkflowInfoView } from './search-attributes';
+import { emptyHeaders, hasInterceptors, interceptOutbound } from './interceptors';
 
 /** Defined in the protocol, where client code can see them too. */
 export type { QueryDefinition, SignalDefinition };
@@ -202,7 +203,21 @@ export function proxyActivities<A = Record<string, ActivityFunction>>(options: A
       if (typeof activityType !== 'string') return undefined;
       return (...args: unknown[]) => {
         const state = getState('an activity');
-        return state.scheduleActivity(activityId, { activityType, args: checkPayloads(args, `activity ${activityType}`), ...fields }, cancellation, CancellationScope.current());
+        if (!hasInterceptors()) {
+          return state.scheduleActivity(activityId, { activityType, args: checkPayloads(args, `activity ${activityType}`), ...fields }, cancellation, CancellationScope.current());
+        }
+        // Temporal's order: the call is numbered now; the interceptors may delay or change it.
+        const scope = CancellationScope.current();
+        const seq = state.reserveSeq('activity');
+        return interceptOutbound('scheduleActivity', record({ activityType, args, options: { ...options }, headers: emptyHeaders(), seq }), (input) =>
+          state.scheduleActivity(
+            activityId,
+            { activityType: input.activityType, args: checkPayloads(input.args, `activity ${input.activityType}`), ...fields },
+            cancellation,
+            scope,
+            input.seq,
+          ),
+        );
       };
     },
   });
@@ -215,7 +230,14 @@ export const createActivityHandle = proxyActivities;
 /** A durable timer: resolves after `duration` of workflow time (ms or a string such as '30 minutes'). */
 export function sleep(duration: Duration): Promise<void> {
   const ms = durationToMs(duration, 'sleep');
-  return getState('sleep').sleep(ms, CancellationScope.current());
+  const state = getState('sleep');
+  if (!hasInterceptors()) return state.sleep(ms, CancellationScope.current());
+  const scope = CancellationScope.current();
+  const seq = state.reserveSeq('timer');
+  return interceptOutbound('startTimer', record({ durationMs: ms, seq }), (input) => {
+    const durationMs = durationToMs(input.durationMs, 'startTimer interceptor durationMs');
+    return state.sleep(durationMs, scope, input.seq);
+  });
 }
 
 /**
@@ -307,11 +329,29 @@ export function isReplaying(): boolean {
  * Temporal's optional attributes follow the message as console.log writes them.
  */
 export const log = {
-  debug: (message: string, attributes?: Record<string, unknown>) => getState('log').log('debug', withAttributes(message, attributes)),
-  info: (message: string, attributes?: Record<string, unknown>) => getState('log').log('info', withAttributes(message, attributes)),
-  warn: (message: string, attributes?: Record<string, unknown>) => getState('log').log('warn', withAttributes(message, attributes)),
-  error: (message: string, attributes?: Record<string, unknown>) => getState('log').log('error', withAttributes(message, attributes)),
+  debug: (message: string, attributes?: Record<string, unknown>) => logLine('debug', message, attributes),
+  info: (message: string, attributes?: Record<string, unknown>) => logLine('info', message, attributes),
+  warn: (message: string, attributes?: Record<string, unknown>) => logLine('warn', message, attributes),
+  error: (message: string, attributes?: Record<string, unknown>) => logLine('error', message, attributes),
 };
+
+/**
+ * One `log.*` line. Its attributes follow the message as console.log writes them. With outbound
+ * interceptors installed, their `getLogAttributes` see the line's own attributes, and what they
+ * return is written after the message instead.
+ */
+function logLine(level: 'debug' | 'info' | 'warn' | 'error', message: string, attributes: Record<string, unknown> | undefined): void {
+  const state = getState('log');
+  if (!hasInterceptors() || typeof message !== 'string') return state.log(level, withAttributes(message, attributes));
+  const given: Record<string, unknown> = record({});
+  if (typeof attributes === 'object' && attributes !== null) {
+    const keys = ObjectKeys(attributes);
+    for (let i = 0; i < keys.length; i++) put(given, keys[i], attributes[keys[i]]);
+  }
+  const all = interceptOutbound('getLogAttributes', given, (input) => input);
+  const shown = typeof all === 'object' && all !== null && ObjectKeys(all).length > 0 ? (all as Record<string, unknown>) : undefined;
+  state.log(level, withAttributes(message, shown));
+}
 
 function withAttributes(message: string, attributes: Record<string, unknown> | undefined): unknown {
   return attributes === undefined ? message : describeLogValues([message, attributes]);

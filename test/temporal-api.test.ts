@@ -19,7 +19,7 @@ interface Listed {
 }
 
 const PACKAGES = [
-  { name: 'workflow', floor: { names: 70, values: 44 } },
+  { name: 'workflow', floor: { names: 93, values: 44 } },
   { name: 'activity', floor: { names: 14, values: 10 } },
   { name: 'client', floor: { names: 77, values: 32 } },
 ] as const;

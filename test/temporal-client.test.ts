@@ -239,7 +239,7 @@ t.test("Worker.create: Temporal's options are mapped, accepted with a warning, o
   t.equal(warned.length, 1, 'one warning names them all');
   t.match(
     warned[0],
-    /^Worker\.create: deja accepts but does not act on the options "interceptors" \(workflow and activity interceptors are not applied yet\), "dataConverter" \(.*\), "maxActivitiesPerSecond" \(.*\), "debugMode" \(.*\), "reuseV8Context" \(.*\), "bundlerOptions" \(.*\)$/,
+    /^Worker\.create: deja accepts but does not act on the options "dataConverter" \(.*\), "maxActivitiesPerSecond" \(.*\), "debugMode" \(.*\), "reuseV8Context" \(.*\), "bundlerOptions" \(.*\)$/,
   );
   const w = worker as unknown as { identity: string; workflowPollers: number; maxActivities: number; maxCached: number; graceMs: number; forceMs: number };
   t.same(
@@ -300,7 +300,9 @@ t.test('MockActivityEnvironment runs an activity in a context, with heartbeats, 
   }), { message: 'boom' });
   await t.rejects(env.run('nope' as never), { message: /expected an activity function/ });
   t.throws(() => new MockActivityEnvironment('x' as never), { message: /info must be an object/ });
-  t.throws(() => new MockActivityEnvironment({}, { interceptors: [{}] }), { message: /interceptors are not supported yet/ });
+  t.throws(() => new MockActivityEnvironment({}, { interceptors: [{}] as never }), { message: /expected interceptors to be an array of activity interceptor factories/ });
+  const intercepted = new MockActivityEnvironment({}, { interceptors: [() => ({ inbound: { execute: async (input, next) => `${String(await next({ ...input, args: [...input.args, 'x'] }))}!` } })] });
+  t.equal(await intercepted.run(async (...args: unknown[]) => args.join('+'), 'a'), 'a+x!', 'its activity interceptors run around the function');
   t.throws(() => new MockActivityEnvironment({}, { loger: 1 } as never), { message: /unknown option "loger"/ });
 });
 

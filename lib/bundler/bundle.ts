@@ -32,9 +32,15 @@ export interface BundleOptions {
    * this user, not group- or world-writable); otherwise in the per-user temporary folder.
    */
   cacheDir?: string;
+  /**
+   * Temporal's workflow interceptor modules: each exports `interceptors`, a factory of
+   * `{ inbound, outbound, internals }` (runtime/interceptors.ts). Bundled with the workflows and
+   * installed in this order when each execution starts, before the workflows module loads.
+   */
+  workflowInterceptorModules?: string[];
 }
 
-const OPTION_KEYS = ['workflowsPath', 'cacheDir'] as const;
+const OPTION_KEYS = ['workflowsPath', 'cacheDir', 'workflowInterceptorModules'] as const;
 const ENTRY_NAME = '<deja entry>';
 /** The bundle's name inside esbuild: only the source map's relative paths depend on it. */
 const OUTPUT_NAME = 'deja-bundle.js';
@@ -44,6 +50,8 @@ const OUTPUT_NAME = 'deja-bundle.js';
  */
 const ENTRY_RUNTIME = 'deja-entry:runtime';
 const ENTRY_WORKFLOWS = 'deja-entry:workflows';
+/** `deja-entry:interceptors:<i>`: the i-th workflow interceptor module. */
+const ENTRY_INTERCEPTORS = 'deja-entry:interceptors:';
 
 const escapeRegExp = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 /** Every Node built-in, bare or with `node:`; any `node:` specifier is one, listed or not. */
@@ -53,7 +61,7 @@ const SPECIAL_FILTER = /^(?:deja|@temporalio\/(?:workflow|common|client|worker|a
 const RUNTIME_ALIASES = new Set(['deja/workflow', '@temporalio/workflow', '@temporalio/common']);
 
 export async function bundleWorkflowCode(options: BundleOptions): Promise<WorkflowBundle> {
-  const { workflowsPath, cacheDir } = resolveOptions(options);
+  const { workflowsPath, cacheDir, interceptorModules } = resolveOptions(options);
   const runtime = runtimeDir();
   const workingDir = path.dirname(workflowsPath);
   // The plugin adds what it finds while esbuild loads files; esbuild's own errors join them below.
@@ -68,7 +76,7 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
         // deterministic globals are in place.
         contents:
           `import { install } from ${JSON.stringify(ENTRY_RUNTIME)};\n` +
-          `install(() => require(${JSON.stringify(ENTRY_WORKFLOWS)}));\n`,
+          `install(() => require(${JSON.stringify(ENTRY_WORKFLOWS)})${interceptorLoader(interceptorModules, workingDir)});\n`,
         loader: 'ts',
         resolveDir: workingDir,
         sourcefile: ENTRY_NAME,
@@ -95,7 +103,7 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
       outfile: path.join(workingDir, OUTPUT_NAME),
       legalComments: 'none',
       logLevel: 'silent',
-      plugins: [sandboxPlugin(runtime, workflowsPath, problems)],
+      plugins: [sandboxPlugin(runtime, workflowsPath, problems, interceptorModules)],
     });
     for (const file of result.outputFiles) {
       if (file.path.endsWith('.map')) map = file.text;
@@ -152,7 +160,7 @@ function undefinedRuntimeImport(message: Message, workingDir: string, runtime: s
  * Maps the workflow API names to the runtime, refuses Node built-ins and host-only modules, and
  * checks project files for free Node globals.
  */
-function sandboxPlugin(runtime: string, workflowsPath: string, problems: BundleProblem[]): Plugin {
+function sandboxPlugin(runtime: string, workflowsPath: string, problems: BundleProblem[], interceptorModules: string[]): Plugin {
   const runtimeIndex = path.join(runtime, 'index.ts');
   const refuse = (explanation: Explanation) => ({ errors: [{ text: explanation.what, detail: explanation }] });
   return {
@@ -162,6 +170,10 @@ function sandboxPlugin(runtime: string, workflowsPath: string, problems: BundleP
         if (path.basename(args.importer) !== ENTRY_NAME) return undefined;
         if (args.path === ENTRY_RUNTIME) return { path: path.join(runtime, 'entry.ts') };
         if (args.path === ENTRY_WORKFLOWS) return { path: workflowsPath };
+        if (args.path.startsWith(ENTRY_INTERCEPTORS)) {
+          const file = interceptorModules[Number(args.path.slice(ENTRY_INTERCEPTORS.length))];
+          if (file !== undefined) return { path: file };
+        }
         return undefined;
       });
       // No location is given: esbuild attaches the import's own file, line and column.
@@ -192,6 +204,19 @@ function sandboxPlugin(runtime: string, workflowsPath: string, problems: BundleP
       });
     },
   };
+}
+
+/**
+ * The entry's second argument to install(): a loader of the interceptor modules, each with a name
+ * for messages (its path relative to the workflows module's folder). Nothing when there are none,
+ * so a bundle without interceptors is the same as before they existed.
+ */
+function interceptorLoader(modules: string[], workingDir: string): string {
+  if (modules.length === 0) return '';
+  const items = modules.map(
+    (file, i) => `{ name: ${JSON.stringify(path.relative(workingDir, file) || path.basename(file))}, exports: require(${JSON.stringify(ENTRY_INTERCEPTORS + i)}) }`,
+  );
+  return `, () => [${items.join(', ')}]`;
 }
 
 /**
@@ -286,7 +311,7 @@ function toProblem(message: Message, workingDir: string, workflowsPath: string):
   return { file, line: where.line, column: column + 1, ...explanation };
 }
 
-function resolveOptions(options: BundleOptions): { workflowsPath: string; cacheDir: string | undefined } {
+function resolveOptions(options: BundleOptions): { workflowsPath: string; cacheDir: string | undefined; interceptorModules: string[] } {
   const where = 'bundleWorkflowCode';
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(`${where}: expected an options object, got ${describe(options)}`);
@@ -303,24 +328,35 @@ function resolveOptions(options: BundleOptions): { workflowsPath: string; cacheD
   for (const [name, value] of [['workflowsPath', workflowsPath], ['cacheDir', cacheDir]] as const) {
     if (value?.includes('\0')) throw new InvalidArgumentError(`${where}: ${name} contains a NUL character: ${JSON.stringify(value)}`);
   }
-  const file = path.resolve(workflowsPath);
+  const file = scriptFile(where, 'workflowsPath', workflowsPath);
+  const modules = options.workflowInterceptorModules;
+  if (modules !== undefined && (!Array.isArray(modules) || modules.some((m) => typeof m !== 'string' || m === '' || m.includes('\0')))) {
+    throw new InvalidArgumentError(`${where}: expected workflowInterceptorModules to be an array of module paths, got ${describe(modules)}`);
+  }
+  const interceptorModules = (modules ?? []).map((m, i) => scriptFile(where, `workflowInterceptorModules[${i}]`, m));
+  return { workflowsPath: file, cacheDir: cacheDir === undefined ? undefined : path.resolve(cacheDir), interceptorModules };
+}
+
+/** `given` resolved to an existing JavaScript or TypeScript file; otherwise an error naming `name`. */
+function scriptFile(where: string, name: string, given: string): string {
+  const file = path.resolve(given);
   let stat: fs.Stats;
   try {
     stat = fs.statSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     const problem = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `cannot be read (${(err as Error).message})`;
-    throw new InvalidArgumentError(`${where}: workflowsPath ${file} ${problem}`);
+    throw new InvalidArgumentError(`${where}: ${name} ${file} ${problem}`);
   }
   if (!stat.isFile()) {
-    throw new InvalidArgumentError(`${where}: workflowsPath ${file} is not a file`);
+    throw new InvalidArgumentError(`${where}: ${name} ${file} is not a file`);
   }
   if (!isScriptFile(file)) {
     throw new InvalidArgumentError(
-      `${where}: workflowsPath ${file} is not a JavaScript or TypeScript module; expected a file ending in ${SCRIPT_EXTENSIONS.join(', ')}`,
+      `${where}: ${name} ${file} is not a JavaScript or TypeScript module; expected a file ending in ${SCRIPT_EXTENSIONS.join(', ')}`,
     );
   }
-  return { workflowsPath: file, cacheDir: cacheDir === undefined ? undefined : path.resolve(cacheDir) };
+  return file;
 }
 
 let root: string | undefined;

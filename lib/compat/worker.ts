@@ -14,6 +14,15 @@ import { runtimeWorkerLogger, type Logger } from './runtime';
 export { NativeConnection, WorkflowBundleError } from '../worker';
 export type { WorkerOptions, NativeConnectionOptions, ActivityFunction, WorkflowBundle } from '../worker';
 export type { InjectedSinks, InjectedSinkFunction } from '../worker/sinks';
+export type {
+  WorkerInterceptors,
+  ActivityInterceptorsFactory,
+  ActivityInterceptors,
+  ActivityInboundCallsInterceptor,
+  ActivityOutboundCallsInterceptor,
+  ActivityInboundCallsInterceptorFactory,
+  ActivityExecuteInput,
+} from '../worker/interceptors';
 export { CompleteAsyncError } from '../activity';
 export { DeterminismViolationError } from '../../runtime/errors';
 export { Runtime, DefaultLogger } from './runtime';

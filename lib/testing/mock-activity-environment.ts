@@ -10,6 +10,7 @@ import type { Payload } from '../../runtime/protocol';
 import { CancelledFailure } from '../../runtime/failure';
 import { Context, type Info, type LogLevel } from '../activity';
 import { checkKnownKeys, describe, InvalidArgumentError } from '../errors';
+import { runActivityFunction, type ActivityInterceptorsFactory } from '../worker/interceptors';
 
 /** The info an activity sees when the test gives none; override any field through the constructor. */
 const DEFAULT_INFO: Info = Object.freeze({
@@ -39,8 +40,8 @@ const DEFAULT_INFO: Info = Object.freeze({
 export interface MockActivityEnvironmentOptions {
   /** Where the activity's log lines go; default: nowhere (they are 'log' events either way). */
   logger?: (level: LogLevel, message: string) => void;
-  /** Temporal's: activity interceptors are not applied yet, so only an empty list is accepted. */
-  interceptors?: unknown[];
+  /** Temporal's: activity interceptor factories, run around each `run` as the worker runs them. */
+  interceptors?: ActivityInterceptorsFactory[];
 }
 
 export class MockActivityEnvironment extends EventEmitter {
@@ -48,6 +49,7 @@ export class MockActivityEnvironment extends EventEmitter {
   static readonly defaultInfo: Info = DEFAULT_INFO;
   readonly context: Context;
   private readonly controller = new AbortController();
+  private readonly interceptors: ActivityInterceptorsFactory[];
 
   constructor(info?: Partial<Info>, options?: MockActivityEnvironmentOptions) {
     super();
@@ -57,9 +59,11 @@ export class MockActivityEnvironment extends EventEmitter {
     }
     checkKnownKeys(where, options, ['logger', 'interceptors']);
     if (options?.logger !== undefined && typeof options.logger !== 'function') throw new InvalidArgumentError(`${where}: logger must be a function, got ${describe(options.logger)}`);
-    if (options?.interceptors !== undefined && (!Array.isArray(options.interceptors) || options.interceptors.length > 0)) {
-      throw new InvalidArgumentError(`${where}: activity interceptors are not supported yet; give none`);
+    const interceptors = options?.interceptors ?? [];
+    if (!Array.isArray(interceptors) || interceptors.some((f) => typeof f !== 'function')) {
+      throw new InvalidArgumentError(`${where}: expected interceptors to be an array of activity interceptor factories (ctx) => ({ inbound?, outbound? }), got ${describe(interceptors)}`);
     }
+    this.interceptors = interceptors;
     const full = { ...DEFAULT_INFO, ...info } as Info;
     // The ids deja keeps twice stay in agreement with what the test gave.
     const workflowExecution = info?.workflowExecution ?? { workflowId: info?.workflowId ?? full.workflowId, runId: info?.runId ?? full.runId };
@@ -85,6 +89,7 @@ export class MockActivityEnvironment extends EventEmitter {
   /** Runs `fn(...args)` inside this environment's Context; resolves or rejects as it does. */
   run<P extends any[], R>(fn: (...args: P) => R | Promise<R>, ...args: P): Promise<R> {
     if (typeof fn !== 'function') return Promise.reject(new InvalidArgumentError(`MockActivityEnvironment.run: expected an activity function, got ${describe(fn)}`));
-    return Context.run(this.context, () => Promise.resolve().then(() => fn(...args)));
+    if (this.interceptors.length === 0) return Context.run(this.context, () => Promise.resolve().then(() => fn(...args)));
+    return Promise.resolve().then(() => runActivityFunction(this.context, this.interceptors, fn as (...a: unknown[]) => unknown, args)) as Promise<R>;
   }
 }

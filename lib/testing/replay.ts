@@ -8,15 +8,23 @@ import { parseHistory, type TemporalHistoryJson } from '../history';
 import { bundleWorkflowCode, type WorkflowBundle } from '../bundler';
 import { IsolatePool, type SandboxOptions } from '../sandbox';
 import { ReplayMachine, initFromStart } from '../replay';
-import { InvalidArgumentError, InvalidHistoryError, checkKnownKeys } from '../errors';
+import { InvalidArgumentError, InvalidHistoryError, checkKnownKeys, warnIgnoredOptions } from '../errors';
+import { checkWorkerInterceptors, type WorkerInterceptors } from '../worker/interceptors';
 
 export interface ReplayOptions extends SandboxOptions {
   workflowsPath?: string;
   workflowBundle?: WorkflowBundle;
   bundleCacheDir?: string;
+  /**
+   * Temporal's worker interceptors: with `workflowsPath`, the `workflowModules` are bundled with
+   * the workflows and run in the replay. A `workflowBundle` runs the modules it was built with
+   * (bundleWorkflowCode's `workflowInterceptorModules`; a warning says these are not added). Activity interceptors are accepted and
+   * unused: a replay runs no activity.
+   */
+  interceptors?: WorkerInterceptors;
 }
 
-const KEYS = ['workflowsPath', 'workflowBundle', 'bundleCacheDir', 'isolatePoolSize', 'memoryLimitMb', 'activationTimeoutMs'] as const;
+const KEYS = ['workflowsPath', 'workflowBundle', 'bundleCacheDir', 'isolatePoolSize', 'memoryLimitMb', 'activationTimeoutMs', 'interceptors'] as const;
 
 /**
  * A history to replay: a deja History, or the text or bytes of a history file (deja's, or a
@@ -36,10 +44,18 @@ async function prepare(where: string, options: ReplayOptions): Promise<{ bundle:
   if ((options.workflowsPath === undefined) === (options.workflowBundle === undefined)) {
     throw new InvalidArgumentError(`${where}: give exactly one of workflowsPath or workflowBundle`);
   }
+  const { workflowModules } = checkWorkerInterceptors(where, options.interceptors);
+  if (workflowModules.length > 0 && options.workflowBundle !== undefined) {
+    warnIgnoredOptions(where, ['interceptors.workflowModules'], 'a prebuilt workflowBundle runs the interceptor modules it was bundled with (bundleWorkflowCode workflowInterceptorModules)');
+  }
   const bundle =
     options.workflowBundle ??
-    (await bundleWorkflowCode({ workflowsPath: options.workflowsPath!, ...(options.bundleCacheDir ? { cacheDir: options.bundleCacheDir } : {}) }));
-  const { workflowsPath: _w, workflowBundle: _b, bundleCacheDir: _c, ...sandbox } = options;
+    (await bundleWorkflowCode({
+      workflowsPath: options.workflowsPath!,
+      ...(options.bundleCacheDir ? { cacheDir: options.bundleCacheDir } : {}),
+      ...(workflowModules.length > 0 ? { workflowInterceptorModules: workflowModules } : {}),
+    }));
+  const { workflowsPath: _w, workflowBundle: _b, bundleCacheDir: _c, interceptors: _i, ...sandbox } = options;
   return { bundle, pool: new IsolatePool(sandbox) };
 }
 

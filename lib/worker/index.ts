@@ -25,6 +25,7 @@ import { Heartbeats, heartbeatThrottleMs } from './heartbeats';
 import { LOCAL_ACTIVITY_LEASE_MARGIN, completeWithLocalActivities } from './local-activities';
 import { SinkDispatcher, checkSinks, type InjectedSinks } from './sinks';
 import { trackRunningWorker, untrackRunningWorker } from './shutdown-signals';
+import { checkWorkerInterceptors, runActivityFunction, type ActivityInterceptorsFactory, type WorkerInterceptors } from './interceptors';
 import type { ActivationCompletion, WorkflowInfo } from '../../runtime/protocol';
 
 // Activity files written for Temporal import `@temporalio/activity`: from here on, in this process,
@@ -40,6 +41,15 @@ export { NativeConnection } from './connection';
 export { bundleWorkflowCode, WorkflowBundleError } from '../bundler';
 export type { BundleOptions, WorkflowBundle } from '../bundler';
 export type { NativeConnectionOptions } from './connection';
+export type {
+  WorkerInterceptors,
+  ActivityInterceptorsFactory,
+  ActivityInterceptors,
+  ActivityInboundCallsInterceptor,
+  ActivityOutboundCallsInterceptor,
+  ActivityInboundCallsInterceptorFactory,
+  ActivityExecuteInput,
+} from './interceptors';
 
 export type ActivityFunction = (...args: any[]) => unknown;
 
@@ -114,8 +124,13 @@ export interface WorkerOptions extends Partial<Record<IgnoredWorkerOption, unkno
    * tasks wait on local activities.
    */
   maxConcurrentWorkflowTaskExecutions?: number;
-  /** Temporal's workflow interceptors: accepted, but not applied yet (a warning says so). */
-  interceptors?: unknown;
+  /**
+   * Temporal's WorkerInterceptors: `workflowModules` are bundled with the workflows (with
+   * `workflowsPath`; a prebuilt `workflowBundle` carries the modules it was built with, and a
+   * warning says these are not added to it); `activity` and `activityInbound` factories run around
+   * every activity (lib/worker/interceptors.ts).
+   */
+  interceptors?: WorkerInterceptors;
 }
 
 /**
@@ -123,7 +138,6 @@ export interface WorkerOptions extends Partial<Record<IgnoredWorkerOption, unkno
  * gives. Anything else unknown is still refused, with the known names listed.
  */
 const IGNORED_WORKER_OPTIONS = {
-  interceptors: 'workflow and activity interceptors are not applied yet',
   dataConverter: 'payloads are JSON; custom payload converters and codecs are not applied',
   tuner: 'slots are set by maxConcurrentActivityTaskExecutions and maxConcurrentWorkflowTaskExecutions',
   maxConcurrentLocalActivityExecutions: 'local activities run inside their workflow task',
@@ -207,6 +221,7 @@ const OPTION_KEYS = [
   'shutdownGraceTime',
   'shutdownForceTime',
   'maxConcurrentWorkflowTaskExecutions',
+  'interceptors',
   ...Object.keys(IGNORED_WORKER_OPTIONS),
 ] as const;
 
@@ -273,6 +288,7 @@ export class Worker {
   private readonly graceMs: number;
   private readonly forceMs: number;
   private readonly activities: Record<string, ActivityFunction>;
+  private readonly activityInterceptors: ActivityInterceptorsFactory[];
   private readonly logger: NonNullable<WorkerOptions['logger']>;
   /** Per run in a failure streak: the failures already logged (see WorkerLogLine). */
   private readonly failureStreaks = new Map<string, Set<string>>();
@@ -301,7 +317,11 @@ export class Worker {
     const bundle =
       options.workflowBundle ??
       (options.workflowsPath !== undefined
-        ? await bundleWorkflowCode({ workflowsPath: options.workflowsPath, ...(options.bundleCacheDir ? { cacheDir: options.bundleCacheDir } : {}) })
+        ? await bundleWorkflowCode({
+            workflowsPath: options.workflowsPath,
+            ...(options.bundleCacheDir ? { cacheDir: options.bundleCacheDir } : {}),
+            ...(checked.interceptors.workflowModules.length > 0 ? { workflowInterceptorModules: checked.interceptors.workflowModules } : {}),
+          })
         : undefined);
     if (bundle === undefined && options.activities === undefined) {
       throw new InvalidArgumentError('Worker.create: give workflowsPath (or workflowBundle), activities, or both');
@@ -349,8 +369,13 @@ export class Worker {
     if (connection !== undefined && (typeof connection !== 'object' || connection === null || typeof connection.service?.pollWorkflowTask !== 'function')) {
       throw new InvalidArgumentError(`${where}: connection must be a Connection (an object with a WorkflowService as its service), got ${describe(connection)}`);
     }
+    const interceptors = checkWorkerInterceptors(where, options.interceptors);
+    if (interceptors.workflowModules.length > 0 && options.workflowBundle !== undefined) {
+      warnIgnoredOptions(where, ['interceptors.workflowModules'], 'a prebuilt workflowBundle runs the interceptor modules it was bundled with (bundleWorkflowCode workflowInterceptorModules)');
+    }
     const checked = {
       activities,
+      interceptors,
       sinks: options.sinks === undefined ? undefined : checkSinks(where, options.sinks),
       maxCached: int('maxCachedWorkflows', 1, BOUNDS.maxCachedWorkflows),
       maxActivities: int('maxConcurrentActivityTaskExecutions', 1, BOUNDS.maxConcurrentActivityTaskExecutions),
@@ -391,6 +416,7 @@ export class Worker {
     this.graceMs = checked.graceMs;
     this.forceMs = checked.forceMs;
     this.activities = checked.activities;
+    this.activityInterceptors = checked.interceptors.activity;
     this.pool = checked.pool;
     this.logger = options.logger ?? printLine;
     this.sinks = checked.sinks === undefined ? undefined : new SinkDispatcher(checked.sinks, (workflowId, level, message) => this.log(workflowId, level, message));
@@ -727,6 +753,7 @@ export class Worker {
           (followUp) => this.dispatchSinks(followUp, cached.info),
           {
             activities: this.activities,
+            activityInterceptors: this.activityInterceptors,
             taskQueue: this.taskQueue,
             workflow: { workflowId: task.workflowId, runId: task.runId, workflowType: task.workflowType },
             leaseDeadline: leaseStart + cached.info.taskTimeoutMs * (1 - LOCAL_ACTIVITY_LEASE_MARGIN),
@@ -1011,7 +1038,7 @@ export class Worker {
             'NotFoundError',
           );
         }
-        result = await Context.run(new Context(activityInfo(task, this.taskQueue), cancel.signal, hooks), () => fn(...task.args));
+        result = await runActivityFunction(new Context(activityInfo(task, this.taskQueue), cancel.signal, hooks), this.activityInterceptors, fn, task.args);
       } catch (error) {
         threw = true;
         failed = error;

@@ -22,6 +22,7 @@ import { checkWireFailure } from '../sandbox';
 import { localActivityResolution } from '../replay';
 import { unionFlags } from '../replay/flags';
 import { MAX_TIMER_MS } from '../errors';
+import { runActivityFunction, type ActivityInterceptorsFactory } from './interceptors';
 
 /** The share of the workflow task's timeout kept free at its end: local activities stop before it. */
 export const LOCAL_ACTIVITY_LEASE_MARGIN = 0.2;
@@ -33,6 +34,8 @@ const DEFAULT_RETRY = { initialIntervalMs: 1000, backoffCoefficient: 2, maximumA
 
 export interface LocalActivityEnv {
   activities: Record<string, (...args: any[]) => unknown>;
+  /** The worker's activity interceptor factories (lib/worker/interceptors.ts). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
   taskQueue: string;
   workflow: { workflowId: string; runId: string; workflowType: string };
   /** Date.now() by which every attempt must have ended: the task's lease, less the margin. */
@@ -186,7 +189,7 @@ async function runAttempt(
           'NotFoundError',
         );
       }
-      return Context.run(new Context(info, cancel.signal, hooks), () => fn(...c.args));
+      return runActivityFunction(new Context(info, cancel.signal, hooks), env.activityInterceptors ?? [], fn, c.args);
     })();
     const settled = await Promise.race([
       running.then(

@@ -1,0 +1,4 @@
+/** Interceptor module: OpenTelemetry's workflow interceptors as SDK 1.13.1 recorded them, started by a traced client. */
+import { flagsOfSdkVersion, otelInterceptors } from './interceptors';
+
+export const interceptors = () => otelInterceptors({ ...flagsOfSdkVersion('1.13.1'), startedWithTraceContext: true, idDraws: 'workflow' });
