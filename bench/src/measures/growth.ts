@@ -101,8 +101,7 @@ export async function measureGrowth(settings: Settings): Promise<GrowthResult> {
           execution.dispose();
         }
         times[engine].push(now() - t);
-        // deja's sandbox drops an empty sinkCalls list from a completion; the node:vm context keeps it.
-        return sha256(JSON.stringify(completions.map((c) => (Array.isArray((c as { sinkCalls?: unknown[] }).sinkCalls) && (c as { sinkCalls: unknown[] }).sinkCalls.length === 0 ? { ...(c as object), sinkCalls: undefined } : c))));
+        return sha256(JSON.stringify(completions));
       };
       const plain = async () => {
         const history = JSON.parse(text) as History;
