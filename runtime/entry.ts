@@ -11,7 +11,7 @@
  * instead; if even that answer cannot be serialized, a fixed answer says so.
  */
 import { ObjectDefineProperty, JSONParse, JSONStringify, globalObject, list, own, record } from './primordials';
-import { ENTRY_POINTS, PROTOCOL_VERSION, type Activation, type InitMessage, type QueryRequest } from './protocol';
+import { ENTRY_POINTS, PROTOCOL_VERSION, RECORDED_CONCLUSION, type Activation, type InitMessage, type QueryRequest, type RecordedActivations, type RecordedConclusion } from './protocol';
 import { getState, initialize } from './internals';
 import { wireFailure } from './failure';
 import { installGlobals } from './globals';
@@ -45,6 +45,14 @@ function answer(what: string, value: unknown, fallback: (error: unknown) => unkn
     // fall through to the fixed answer
   }
   return lastResort(what, what === ENTRY_POINTS.conclude);
+}
+
+/** A conclude result as JSON. One that cannot be serialized (BigInt, cycles) is a bug in the workflow: the task fails. */
+function concluded(result: unknown): string {
+  'use strict';
+  return answer(ENTRY_POINTS.conclude, result, (error) =>
+    record({ ok: false, failure: wireFailure(error), logs: (own(result as object, 'logs') as unknown[] | undefined) ?? list() }),
+  );
 }
 
 export function install(
@@ -81,21 +89,28 @@ export function install(
       running = undefined;
     }
   });
-  define(ENTRY_POINTS.activate, (json: string): void => {
+  // `activate` with no argument applies the next activation of a bulk replay (see
+  // RecordedActivations in protocol.ts), answering false when there is none to apply; `conclude`
+  // with `true` keeps the completion for `takeRecorded` and answers a RecordedConclusion. One
+  // function each way, so that a failure's stack is the same whichever way the task was run.
+  define(ENTRY_POINTS.activate, (json?: string): boolean => {
     enter(ENTRY_POINTS.activate);
     try {
       const state = getState('activate');
+      const activation = json === undefined ? state.nextRecorded() : (JSONParse(json) as Activation);
+      if (activation === undefined) return false;
       try {
-        state.activate(JSONParse(json) as Activation);
+        state.activate(activation);
       } catch (error) {
         // activate handles each job's errors; anything else still fails only this task.
         state.failTask(error);
       }
+      return true;
     } finally {
       running = undefined;
     }
   });
-  define(ENTRY_POINTS.conclude, (): string => {
+  define(ENTRY_POINTS.conclude, (keep?: boolean): string | RecordedConclusion => {
     enter(ENTRY_POINTS.conclude);
     try {
       const state = getState('conclude');
@@ -105,10 +120,26 @@ export function install(
       } catch (error) {
         result = state.failedCompletion(error);
       }
-      // A result that cannot be serialized (BigInt, cycles) is a bug in the workflow: the task fails.
-      return answer(ENTRY_POINTS.conclude, result, (error) =>
-        record({ ok: false, failure: wireFailure(error), logs: (own(result as object, 'logs') as unknown[] | undefined) ?? list() }),
-      );
+      if (keep !== true) return concluded(result);
+      if (own(result as object, 'again') === true) return RECORDED_CONCLUSION.again;
+      state.keepRecorded(concluded(result));
+      return own(result as object, 'ok') === true ? RECORDED_CONCLUSION.completed : RECORDED_CONCLUSION.failed;
+    } finally {
+      running = undefined;
+    }
+  });
+  define(ENTRY_POINTS.loadRecorded, (json: string): void => {
+    enter(ENTRY_POINTS.loadRecorded);
+    try {
+      getState('loadRecorded').loadRecorded(JSONParse(json) as RecordedActivations);
+    } finally {
+      running = undefined;
+    }
+  });
+  define(ENTRY_POINTS.takeRecorded, (): string => {
+    enter(ENTRY_POINTS.takeRecorded);
+    try {
+      return getState('takeRecorded').takeRecorded();
     } finally {
       running = undefined;
     }

@@ -17,6 +17,7 @@ import {
   MapPrototypeSet,
   MathCeil,
   MathMax,
+  ObjectFreeze,
   ObjectKeys,
   Promise,
   PromisePrototypeThen,
@@ -44,6 +45,7 @@ import type {
   Payload,
   QueryRequest,
   QueryResult,
+  RecordedActivations,
   RequestCancelExternalWorkflowCommand,
   ScheduleActivityCommand,
   SearchAttributeUpserts,
@@ -118,6 +120,14 @@ function rejected<T>(error: unknown): Promise<T> {
 
 function noop(): void {}
 
+/**
+ * The empty list a completion carries when an activation logged nothing, made no sink call or
+ * emitted no command: shared and frozen, so an activation that has none allocates none (most
+ * replayed tasks log nothing). Nothing appends to a list once it is in a completion.
+ */
+const NONE: never[] = list();
+ObjectFreeze(NONE);
+
 /** Temporal's activity cancellation types (see `ActivityCancellationType` in workflow.ts). */
 export type ActivityCancellation = 'TRY_CANCEL' | 'WAIT_CANCELLATION_COMPLETED' | 'ABANDON';
 /** Temporal's child workflow cancellation types (see `ChildWorkflowCancellationType` in children.ts). */
@@ -134,6 +144,8 @@ interface PendingActivity extends Resolver {
   /** Rejected already (cancelled with TRY_CANCEL or ABANDON): its resolution is ignored. */
   settled: boolean;
   unlink: () => void;
+  /** The activity id its command carried: a bulk replay's resolution names it by this. */
+  activityId: string;
 }
 
 interface PendingChild {
@@ -372,7 +384,7 @@ export class WorkflowState {
     this.push({ type: 'scheduleActivity', seq, activityId: id, ...fields });
     let activity!: PendingActivity;
     const promise = new Promise((resolve, reject) => {
-      activity = record({ resolve, reject, settled: false, unlink: noop });
+      activity = record({ resolve, reject, settled: false, unlink: noop, activityId: id });
     });
     MapPrototypeSet(this.activities, seq, activity);
     activity.unlink = link(scope, () => {
@@ -413,7 +425,7 @@ export class WorkflowState {
     this.push({ type: 'scheduleLocalActivity', seq, activityId: id, ...fields });
     let activity!: PendingActivity;
     const promise = new Promise((resolve, reject) => {
-      activity = record({ resolve, reject, settled: false, unlink: noop });
+      activity = record({ resolve, reject, settled: false, unlink: noop, activityId: id });
     });
     MapPrototypeSet(this.localActivities, seq, activity);
     activity.unlink = link(scope, () => {
@@ -477,6 +489,7 @@ export class WorkflowState {
 
   private takeSinkCalls(): SinkCall[] {
     const calls = this.sinkCalls;
+    if (calls.length === 0) return NONE;
     this.sinkCalls = list();
     return calls;
   }
@@ -655,6 +668,7 @@ export class WorkflowState {
   private takeLogs(): LogEntry[] {
     const logs = this.logs;
     const volume = this.logVolume;
+    if (logs.length === 0 && volume.droppedLines === 0) return NONE;
     if (volume.droppedLines > 0) {
       const message =
         `deja dropped ${volume.droppedLines} log line${volume.droppedLines === 1 ? '' : 's'} (${volume.droppedBytes} bytes) of this activation: ` +
@@ -910,9 +924,10 @@ export class WorkflowState {
     this.info.historyLength = activation.historyLength;
     this.info.historySize = activation.historySize;
     this.info.continueAsNewSuggested = activation.continueAsNewSuggested;
-    this.commands = list();
+    // What a failed task left behind is dropped; an empty buffer is kept (no allocation per task).
+    if (this.commands.length !== 0) this.commands = list();
     this.takeLogs();
-    this.sinkCalls = list();
+    this.takeSinkCalls();
     this.taskFailure = undefined;
     this.conditionRounds = 0;
     const jobs = activation.jobs;
@@ -928,6 +943,68 @@ export class WorkflowState {
         this.failTask(error);
       }
     }
+  }
+
+  // ── replay in bulk (see RecordedActivations) ─────────────────────────────────────────────
+
+  private recorded: Activation[] = list();
+  private recordedNext = 0;
+  /** The kept completions, as the JSON text `conclude` would have answered each with. */
+  private recordedTexts: string[] = list();
+
+  loadRecorded(message: RecordedActivations): void {
+    this.recorded = message.activations;
+    this.recordedNext = 0;
+  }
+
+  /**
+   * The next recorded activation, its activity resolutions given the seq of the one pending
+   * activity with the recorded activityId. Undefined when there is none left, or when a key names
+   * no activity or several (the host then goes on one task at a time).
+   */
+  nextRecorded(): Activation | undefined {
+    if (this.recordedNext >= this.recorded.length) return undefined;
+    const activation = this.recorded[this.recordedNext];
+    const jobs = activation.jobs;
+    for (let i = 0; i < jobs.length; i++) {
+      const job = jobs[i];
+      if (job.type !== 'resolveActivity') continue;
+      const key = own(job, 'activityId');
+      if (typeof key !== 'string') continue;
+      // An activity without an activityId option has its seq as its id: look there first. The
+      // host keys only histories whose open activity ids are unique, so a hit is the one.
+      let seq = +key;
+      let found = 1;
+      const hit = MapPrototypeGet(this.activities, seq);
+      if (hit === undefined || hit.activityId !== key) {
+        found = 0;
+        mapForEach(this.activities, (pending, s) => {
+          if (pending.activityId === key) {
+            seq = s;
+            found++;
+          }
+        });
+      }
+      if (found !== 1) {
+        this.recorded = list();
+        return undefined;
+      }
+      job.seq = seq; // its activityId stays: the handler reads only the seq
+    }
+    this.recordedNext++;
+    return activation;
+  }
+
+  keepRecorded(text: string): void {
+    append(this.recordedTexts, text);
+  }
+
+  takeRecorded(): string {
+    const texts = this.recordedTexts;
+    this.recordedTexts = list();
+    let out = '[';
+    for (let i = 0; i < texts.length; i++) out += i === 0 ? texts[i] : ',' + texts[i];
+    return out + ']';
   }
 
   /** Resolves every condition that now holds; `again` while any did (their continuations must run). */
@@ -968,6 +1045,7 @@ export class WorkflowState {
     const sinkCalls = this.takeSinkCalls();
     if (this.taskFailure !== undefined) return record({ ok: false, failure: this.taskFailure, logs, sinkCalls });
     const commands = this.commands;
+    if (commands.length === 0) return record({ ok: true, commands: NONE, logs, sinkCalls } satisfies ActivationCompletion);
     this.commands = list();
     moveClosingCommandLast(commands);
     const usedFlags = this.flags.takeUsed();

@@ -23,7 +23,31 @@ export const ENTRY_POINTS = {
   activate: '__dejaActivate',
   conclude: '__dejaConclude',
   query: '__dejaQuery',
+  /**
+   * Replay in bulk: `loadRecorded` takes a JSON `RecordedActivations`. Then, for each task,
+   * `activate` called with no argument applies the next one (answering `true`, or `false` when
+   * there is none or a key in its jobs names no single pending activity, which ends the run), and
+   * `conclude` called with `true` keeps the completion in the isolate and answers a
+   * `RecordedConclusion`. `takeRecorded` answers the kept completions as one JSON array and
+   * forgets them.
+   */
+  loadRecorded: '__dejaLoadRecorded',
+  takeRecorded: '__dejaTakeRecorded',
 } as const;
+
+/**
+ * The activations of a run of recorded workflow tasks, built from history before any of them
+ * runs. Their jobs are keyed from history: an activity's resolution names it by the activityId its
+ * activityTaskScheduled event recorded (`activityId`, with `seq` 0), and the runtime finds the seq
+ * among its pending activities; a timer's seq is its recorded timerId.
+ */
+export interface RecordedActivations {
+  activations: Activation[];
+}
+
+/** What `conclude` called with `true` answers: another round is due, or the completion was kept (ok or failed: a failed one ends the run). */
+export const RECORDED_CONCLUSION = { again: 1, completed: 0, failed: 2 } as const;
+export type RecordedConclusion = (typeof RECORDED_CONCLUSION)[keyof typeof RECORDED_CONCLUSION];
 
 /**
  * A payload is a JSON value (the `json/plain` converter). `undefined` is carried by omitting the
@@ -194,7 +218,8 @@ export type ActivationJob =
   /** Someone asked to cancel this workflow (`handle.cancel()`, a parent, an external cancel): cancel the root scope. */
   | { type: 'cancelWorkflow'; reason?: string }
   | { type: 'fireTimer'; seq: number }
-  | { type: 'resolveActivity'; seq: number; result: ActivityResolution }
+  /** `activityId` only in a bulk replay's activations (see RecordedActivations), with `seq` 0. */
+  | { type: 'resolveActivity'; seq: number; activityId?: string; result: ActivityResolution }
   /** The outcome of `startChildWorkflow` seq: started (with its run id), or refused (its id is taken). */
   | { type: 'resolveChildWorkflowStart'; seq: number; result: ChildWorkflowStartResolution }
   /** The child of `startChildWorkflow` seq closed. */

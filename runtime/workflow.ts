@@ -162,7 +162,20 @@ function withoutPrototypes(_key: string, value: unknown): unknown {
  */
 export function checkPayloads(args: unknown[], where: string): Payload[] {
   const values = list<unknown>();
-  for (let i = 0; i < args.length; i++) append(values, args[i]);
+  // Strings, booleans, null and finite numbers are their own JSON copies (-0 reads back as 0):
+  // arguments that are all such need no round trip through JSON text.
+  let plain = true;
+  for (let i = 0; i < args.length; i++) {
+    const v = args[i];
+    if (typeof v === 'number') {
+      if (v - v !== 0) plain = false; // NaN and ±Infinity: JSON writes null
+      append(values, v === 0 ? 0 : v);
+    } else {
+      if (typeof v !== 'string' && typeof v !== 'boolean' && v !== null) plain = false;
+      append(values, v);
+    }
+  }
+  if (plain) return values as Payload[];
   let text: string;
   try {
     text = JSONStringify(values);

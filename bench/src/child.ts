@@ -22,6 +22,7 @@ const MEASURES: Record<string, (settings: Settings) => Promise<unknown>> = {
   e2ePostgres: (s) => require('./measures/e2e-postgres').measureE2ePostgres(s),
   validate: (s) => require('./measures/validate').measureValidate(s),
   replayMachine: (s) => require('./measures/replay-machine').measureReplayMachine(s),
+  growth: (s) => require('./measures/growth').measureGrowth(s),
 };
 
 async function main(): Promise<void> {

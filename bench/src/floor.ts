@@ -55,7 +55,11 @@ export class VmExecution implements ActivationRunner {
     ACTIVATE.runInContext(context);
     for (;;) {
       const result = JSON.parse(CONCLUDE.runInContext(context) as string) as ActivationCompletion | { again: true };
-      if (!('again' in result)) return result;
+      if (!('again' in result)) {
+        // As deja's sandbox hands it on: an empty list of sink calls is left out.
+        if (result.sinkCalls !== undefined && result.sinkCalls.length === 0) delete result.sinkCalls;
+        return result;
+      }
     }
   }
 

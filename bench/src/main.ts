@@ -23,12 +23,12 @@ const POOLED: Partial<Record<keyof Results, (parts: never[]) => unknown>> = {
 const PLAN: { name: keyof Results; title: string }[] = [
   { name: 'prepare', title: 'record histories, derive Temporal histories, prove them valid' },
   { name: 'bundle', title: '1. bundle time' },
-  { name: 'replayDeja', title: '2. replay throughput: deja and the floors' },
+  { name: 'replayDeja', title: '2. replay throughput: deja, the same runtime without an isolate, the plain-function floor' },
   { name: 'replayTemporal', title: '2. replay throughput: Temporal' },
-  { name: 'oneHistoryDeja', title: '3. one 1000-activity history: deja and the floor' },
+  { name: 'oneHistoryDeja', title: '3. one 1000-activity history: deja and the same runtime without an isolate' },
   { name: 'oneHistoryTemporal', title: '3. one 1000-activity history: Temporal' },
   { name: 'rssDeja', title: '3. peak RSS: deja' },
-  { name: 'rssFloor', title: '3. peak RSS: floor' },
+  { name: 'rssFloor', title: '3. peak RSS: the same runtime without an isolate' },
   { name: 'rssTemporal', title: '3. peak RSS: Temporal' },
   { name: 'newExecution', title: '4. new execution' },
   { name: 'heap', title: '5. heap per cached execution' },
@@ -37,6 +37,7 @@ const PLAN: { name: keyof Results; title: string }[] = [
   { name: 'e2ePostgres', title: '10. end to end on PostgreSQL: 1, 2 and 4 worker processes beside SQLite, memory and DBOS' },
   { name: 'validate', title: '7. history validation: schema-derived against the pre-issue-7 validator' },
   { name: 'replayMachine', title: '8. replay machine: handler tables against the pre-issue-7 machine' },
+  { name: 'growth', title: '11. time per task as history grows: 10 to 10,000 tasks' },
 ];
 
 export const CHILD_FLAGS = ['--no-node-snapshot', '--expose-gc'];

@@ -14,6 +14,7 @@ import type { E2eStoresResult } from './measures/e2e-stores';
 import type { E2ePostgresResult } from './measures/e2e-postgres';
 import type { ValidateResult } from './measures/validate';
 import type { ReplayMachineResult } from './measures/replay-machine';
+import type { GrowthResult } from './measures/growth';
 import { sha256, type Settings } from './setup';
 import { fmt, fmtSummary, summarize, type Summary } from './stats';
 
@@ -34,6 +35,7 @@ export interface Results {
   e2ePostgres: E2ePostgresResult;
   validate: ValidateResult;
   replayMachine: ReplayMachineResult;
+  growth: GrowthResult;
 }
 
 export interface Environment {
@@ -57,6 +59,7 @@ export interface Environment {
 const KB = (bytes: number) => `${fmt(bytes / 1024)} KB`;
 const MB = (bytes: number) => `${fmt(bytes / 2 ** 20)} MB`;
 const ms = (x: number) => `${fmt(x)} ms`;
+const count = (x: number) => x.toLocaleString('en-US');
 const yes = (ok: boolean) => (ok ? 'yes' : '**no**');
 
 function table(head: string[], rows: string[][]): string {
@@ -157,7 +160,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
         ['command', `\`${env.command}\`, which runs each measure in a fresh process: \`${env.childCommand}\``],
         [
           'repetitions',
-          `${s.warmups} untimed warm-up, then medians (min–max) over ${s.runsDeja} runs in each of ${s.dejaProcesses} processes, pooled, for deja and the floors in §2 and §3; ${s.runsTemporal} runs for Temporal, ${s.bundleRuns} for bundling; ` +
+          `${s.warmups} untimed warm-up, then medians (min–max) over ${s.runsDeja} runs in each of ${s.dejaProcesses} processes, pooled, for deja, the same runtime without an isolate and the plain-function floor in §2 and §3; ${s.runsTemporal} runs for Temporal, ${s.bundleRuns} for bundling; ` +
             `replay batches of about ${s.stepsPerBatch} workflow steps; ${s.newExecutionSamples} new executions; ${s.cachedExecutions} cached executions; ` +
             `end to end ${s.e2eRuns} runs of ${s.e2eWorkflows} workflows (${s.e2eConcurrency} in flight) and ${s.e2eSequential} one at a time`,
         ],
@@ -184,12 +187,39 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
   }
   if (nine.length) {
     targets.push({
-      what: 'replay time against the floor (node:vm, same runtime and engine)',
+      what: 'replay time against the same runtime without an isolate (node:vm, same runtime and engine)',
       deja: 'see §2',
-      baseline: 'floor',
-      ratio: `${range(vsFloor)}× the floor's time`,
+      baseline: 'the same runtime without an isolate',
+      ratio: `${range(vsFloor)}× its time`,
       goal: '≤ 3×',
       met: Math.max(...vsFloor) <= 3,
+    });
+  }
+  // The plain-function floor: the workloads as plain async functions, on the longest histories.
+  const longest = nine.length ? Math.max(...nine.map((x) => x.row.n)) : 0;
+  const vsPlain = nine.filter((x) => x.row.n === longest && x.row.ms.pure).map((x) => x.row.ms.deja!.median / x.row.ms.pure!.median);
+  if (vsPlain.length) {
+    targets.push({
+      what: `replay time against the plain-function floor (${fmt(longest)}-task histories)`,
+      deja: 'see §2',
+      baseline: 'the plain-function floor',
+      ratio: `${range(vsPlain)}× its time`,
+      goal: longest >= 1000 ? '≤ 10×' : '≤ 10× (on 1,000-task histories: a full run)',
+      met: longest >= 1000 && Math.max(...vsPlain) <= 10,
+    });
+  }
+  if (r.growth?.rows.length) {
+    const g = r.growth.rows;
+    const perTask = (x: (typeof g)[number]) => (x.ms.deja.median * 1000) / x.tasks;
+    const first = g[0];
+    const last = g[g.length - 1];
+    targets.push({
+      what: `time per task as history grows (timerLoop, ${count(first.tasks)} to ${count(last.tasks)} tasks)`,
+      deja: `${fmt(perTask(first))} → ${fmt(perTask(last))} µs per task`,
+      baseline: `without an isolate ${fmt((first.ms.noIsolate.median * 1000) / first.tasks)} → ${fmt((last.ms.noIsolate.median * 1000) / last.tasks)} µs`,
+      ratio: `${fmt(perTask(last) / perTask(first))}× per task at ${count(last.tasks)} tasks against ${count(first.tasks)} (a history's fixed cost, a new context and more, spread over more tasks)`,
+      goal: '(none)',
+      met: undefined,
     });
   }
   if (r.bundle) {
@@ -207,7 +237,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     targets.push({
       what: 'one 1000-activity history, `replayHistory()`',
       deja: ms(one.ms.dejaReplayHistory.median),
-      baseline: oneT ? `Temporal ${ms(oneT.median)}; floor ${ms(one.ms.floor!.median)}` : `floor ${ms(one.ms.floor!.median)}`,
+      baseline: oneT ? `Temporal ${ms(oneT.median)}; without an isolate ${ms(one.ms.floor!.median)}` : `without an isolate ${ms(one.ms.floor!.median)}`,
       ratio: oneT ? `${fmt(oneT.median / one.ms.dejaReplayHistory.median)}× faster than Temporal` : '',
       goal: '≤ 20 ms',
       met: one.ms.dejaReplayHistory.median <= 20,
@@ -218,8 +248,8 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     targets.push({
       what: 'new execution (context + bundle + init), p50',
       deja: n.dejaPrepared ? `${ms(n.deja.p50)}; ${ms(n.dejaPrepared.p50)} with a prepared context` : ms(n.deja.p50),
-      baseline: `floor ${ms(n.floor.p50)}`,
-      ratio: `${fmt(n.deja.p50 / n.floor.p50)}× the floor`,
+      baseline: `without an isolate ${ms(n.floor.p50)}`,
+      ratio: `${fmt(n.deja.p50 / n.floor.p50)}× without an isolate`,
       goal: '≤ 1 ms',
       met: n.deja.p50 <= 1,
     });
@@ -228,8 +258,8 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     targets.push({
       what: `heap per cached execution (${r.heap.executions} cached)`,
       deja: KB(r.heap.deja.total),
-      baseline: `floor ${KB(r.heap.floor.hostHeap)}; empty V8 context ${KB(r.heap.emptyContext)}`,
-      ratio: `${fmt(r.heap.deja.total / r.heap.floor.hostHeap)}× the floor`,
+      baseline: `without an isolate ${KB(r.heap.floor.hostHeap)}; empty V8 context ${KB(r.heap.emptyContext)}`,
+      ratio: `${fmt(r.heap.deja.total / r.heap.floor.hostHeap)}× without an isolate`,
       goal: '≤ 150 KB',
       met: r.heap.deja.total <= 150 * 1024,
     });
@@ -238,8 +268,8 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     targets.push({
       what: 'end to end, one-activity workflow, in-memory store',
       deja: `${fmt(r.e2e.deja.throughput.median)}/s; p50 ${ms(r.e2e.deja.sequential.p50)} alone`,
-      baseline: `floor ${fmt(r.e2e.floor.throughput.median)}/s; p50 ${ms(r.e2e.floor.sequential.p50)}`,
-      ratio: `${fmt(r.e2e.deja.throughput.median / r.e2e.floor.throughput.median)}× the floor's throughput`,
+      baseline: `without isolates ${fmt(r.e2e.floor.throughput.median)}/s; p50 ${ms(r.e2e.floor.sequential.p50)}`,
+      ratio: `${fmt(r.e2e.deja.throughput.median / r.e2e.floor.throughput.median)}× the throughput without isolates`,
       goal: '(none)',
       met: undefined,
     });
@@ -303,10 +333,10 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
         ['bundler', 'warm, median (min–max)', 'cold', 'bundle size'],
         [
           ['deja (esbuild)', fmtSummary(x.deja.warm, ' ms'), ms(x.deja.cold), KB(x.deja.bytes)],
-          ['esbuild alone on the same entry, no checks (the floor)', fmtSummary(x.esbuildAlone.warm, ' ms'), '', KB(x.esbuildAlone.bytes)],
+          ['esbuild alone on the same entry, no checks (the bundler floor)', fmtSummary(x.esbuildAlone.warm, ' ms'), '', KB(x.esbuildAlone.bytes)],
           ['Temporal (webpack)', fmtSummary(x.temporal.warm, ' ms'), ms(x.temporal.cold), KB(x.temporal.bytes)],
           ['deja against Temporal', `${fmt(x.temporal.warm.median / x.deja.warm.median)}× faster`, `${fmt(x.temporal.cold / x.deja.cold)}× faster`, `${fmt(x.temporal.bytes / x.deja.bytes)}× smaller`],
-          ['deja against the floor', `${fmt(x.deja.warm.median / x.esbuildAlone.warm.median)}× the time`, '', ''],
+          ['deja against esbuild alone', `${fmt(x.deja.warm.median / x.esbuildAlone.warm.median)}× the time`, '', ''],
         ],
       ),
     );
@@ -324,7 +354,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     out.push('');
     out.push(
       table(
-        ['history', 'batch', 'deja', 'deja `replayHistories`', 'floor (node:vm)', 'pure floor', 'Temporal'],
+        ['history', 'batch', 'deja', 'deja `replayHistories`', 'the same runtime without an isolate (node:vm)', 'plain-function floor', 'Temporal'],
         rows.map((x) => [
           label(x),
           `${x.row.histories} × ${x.row.eventsPerHistory} events`,
@@ -339,7 +369,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     out.push('');
     out.push(
       table(
-        ['history', 'deja histories/s', 'deja events/s', 'floor events/s', 'Temporal histories/s', 'Temporal events/s', 'deja time ÷ floor time', 'deja ÷ Temporal', 'deja ÷ Temporal, fixed costs out'],
+        ['history', 'deja histories/s', 'deja events/s', 'without an isolate, events/s', 'Temporal histories/s', 'Temporal events/s', 'deja time ÷ its time without an isolate', 'deja ÷ Temporal', 'deja ÷ Temporal, fixed costs out'],
         rows.map((x) => {
           const d = x.row.ms.deja!.median;
           return [
@@ -379,7 +409,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
         [
           ['deja `replayHistory()` (new isolate pool each call)', fmtSummary(one.ms.dejaReplayHistory!, ' ms'), rss(r.rssDeja)],
           ['deja, warm isolate pool (a worker\'s cache miss)', fmtSummary(one.ms.dejaWarmPool!, ' ms'), ''],
-          ['floor (node:vm)', fmtSummary(one.ms.floor!, ' ms'), rss(r.rssFloor)],
+          ['the same runtime without an isolate (node:vm)', fmtSummary(one.ms.floor!, ' ms'), rss(r.rssFloor)],
           [oneTLabel, oneT ? fmtSummary(oneT, ' ms') : 'n/a', rss(r.rssTemporal)],
         ],
       ),
@@ -387,7 +417,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     if (one.perProcess && one.perProcess.length > 1) {
       out.push('');
       out.push(
-        `The ${one.perProcess.length} processes' own medians, \`replayHistory()\` / warm pool / floor: ${one.perProcess.map((p) => `${fmt(p.replayHistory)} / ${fmt(p.warmPool)} / ${fmt(p.floor)} ms`).join('; ')}. ` +
+        `The ${one.perProcess.length} processes' own medians, \`replayHistory()\` / warm pool / without an isolate: ${one.perProcess.map((p) => `${fmt(p.replayHistory)} / ${fmt(p.warmPool)} / ${fmt(p.floor)} ms`).join('; ')}. ` +
           'On this 2-core VM times differ from one process to the next (and are steady within one), which is why several processes are pooled.',
       );
     }
@@ -408,7 +438,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
             ['— of which the isolate\'s CPU time (runtime, JSON inside)', fmt(b.isolateCpu), '', `${fmt((b.isolateCpu * 1000) / b.activations)} µs`],
             ['— of which the host side (calls, JSON outside)', fmt(b.activate - b.isolateCpu), '', `${fmt(((b.activate - b.isolateCpu) * 1000) / b.activations)} µs`],
             ['ReplayMachine (events → activations, command matching)', fmt(b.replayMachine), pct(b.replayMachine), `${fmt((b.replayMachine * 1000) / b.activations)} µs`],
-            ['the floor\'s activations, for comparison', fmt(b.floorActivate), '', `${fmt((b.floorActivate * 1000) / b.activations)} µs`],
+            ['the activations without an isolate, for comparison', fmt(b.floorActivate), '', `${fmt((b.floorActivate * 1000) / b.activations)} µs`],
           ],
         ),
       );
@@ -427,7 +457,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     }
     out.push(
       table(
-        ['', 'deja p50', 'deja p99', 'floor p50', 'floor p99'],
+        ['', 'deja p50', 'deja p99', 'without an isolate p50', 'without an isolate p99'],
         [
           ['new context + bundle run + init', ms(n.create.deja.p50), ms(n.create.deja.p99), ms(n.create.floor.p50), ms(n.create.floor.p99)],
           ['… and the first activation', ms(n.createAndFirstActivation.deja.p50), ms(n.createAndFirstActivation.deja.p99), ms(n.createAndFirstActivation.floor.p50), ms(n.createAndFirstActivation.floor.p99)],
@@ -449,7 +479,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
         ['', 'isolate heap', 'host heap', 'total', 'process RSS'],
         [
           ['deja', KB(h.deja.isolateHeap), KB(h.deja.hostHeap), KB(h.deja.total), KB(h.deja.rss)],
-          ['floor (node:vm context)', '', KB(h.floor.hostHeap), KB(h.floor.hostHeap), KB(h.floor.rss)],
+          ['the same runtime without an isolate (node:vm context)', '', KB(h.floor.hostHeap), KB(h.floor.hostHeap), KB(h.floor.rss)],
           ['an empty isolated-vm context', KB(h.emptyContext), '', KB(h.emptyContext), ''],
         ],
       ),
@@ -474,7 +504,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
         (['deja', 'dejaSync', 'floor'] as const)
           .filter((v) => e[v] !== undefined)
           .map((v) => [
-            v === 'deja' ? 'deja' : v === 'dejaSync' ? 'deja, live activations on the event loop (before issue 6)' : 'same worker, floor instead of isolates',
+            v === 'deja' ? 'deja' : v === 'dejaSync' ? 'deja, live activations on the event loop (before issue 6)' : 'same worker, the same runtime without isolates',
             fmtSummary(e[v]!.throughput),
             `${ms(e[v]!.loaded.p50)} / ${ms(e[v]!.loaded.p99)}`,
             `${ms(e[v]!.sequential.p50)} / ${ms(e[v]!.sequential.p99)}`,
@@ -599,6 +629,38 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     );
   }
 
+  if (r.growth?.rows.length) {
+    const g = r.growth;
+    const us = (msPerReplay: number, tasks: number) => `${fmt((msPerReplay * 1000) / tasks)} µs`;
+    out.push('');
+    out.push('## 11. Time per task as history grows (timerLoop(n), n = 10 to 10,000)');
+    out.push('');
+    out.push(
+      `timerLoop(n) recorded in this measure's process (${ms(g.recordMs)}, not timed), then replayed from a parsed history, validation included: ` +
+        'deja in a warm isolate pool (a new context; the recorded tasks in bulk), the same runtime without an isolate (node:vm, one task at a time), ' +
+        'and the plain-function floor. Time per workflow task (n + 1 tasks), from the median of the runs; "beyond the first history" is the time ' +
+        'over the shortest history\'s, per task added, so the fixed cost of a history (a new context, validation) is out of it. timerLoop, because 10,000 activities ' +
+        'would be 60,005 events, past the 51,200 a history may hold. A flat column costs the same per task however long the history.',
+    );
+    out.push('');
+    out.push(
+      table(
+        ['tasks', 'events', 'runs', 'deja per task', 'deja per task beyond the first history', 'without an isolate, per task', 'plain-function floor, per task', 'deja ÷ without an isolate', 'deja ÷ plain floor'],
+        g.rows.map((x) => [
+          count(x.tasks),
+          count(x.events),
+          String(x.runs),
+          us(x.ms.deja.median, x.tasks),
+          x === g.rows[0] ? '' : us(x.ms.deja.median - g.rows[0].ms.deja.median, x.tasks - g.rows[0].tasks),
+          us(x.ms.noIsolate.median, x.tasks),
+          us(x.ms.plain.median, x.tasks),
+          `${fmt(x.ms.deja.median / x.ms.noIsolate.median)}×`,
+          `${fmt(x.ms.deja.median / x.ms.plain.median)}×`,
+        ]),
+      ),
+    );
+  }
+
   // ── hashes ──
   out.push('');
   out.push('## Output hashes');
@@ -609,8 +671,8 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
   const temporalCombined = rows.some((x) => x.temporalHash) ? sha256(rows.map((x) => x.temporalHash ?? '').join('\n')).slice(0, 16) : 'n/a';
   const hashRows: string[][] = [
     ['deja replay: every completion of every activation, all batches', combined('deja')],
-    ['floor replay: the same', `${combined('floor')} (identical to deja: ${yes(rows.length > 0 && rows.every((x) => x.row.hash.deja === x.row.hash.floor))})`],
-    ['pure floor: the workflow results', combined('pure')],
+    ['the same runtime without an isolate: the same', `${combined('floor')} (identical to deja: ${yes(rows.length > 0 && rows.every((x) => x.row.hash.deja === x.row.hash.floor))})`],
+    ['plain-function floor: the workflow results', combined('pure')],
     ['Temporal replay: the per-history results', temporalCombined],
   ];
   if (r.bundle) {
@@ -621,6 +683,11 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
   if (r.e2eStores) hashRows.push(['end-to-end by store, workflow results (distinct values; expected 0)', r.e2eStores.resultsHash]);
   if (r.e2ePostgres) hashRows.push(['end-to-end on PostgreSQL, workflow results (distinct values; expected 0)', r.e2ePostgres.resultsHash]);
   if (r.validate) for (const x of r.validate.rows) hashRows.push([`validated ${x.history} (both validators)`, x.hash]);
+  if (r.growth) {
+    for (const x of r.growth.rows) {
+      hashRows.push([`§11 timerLoop(${x.n}): deja's completions (and without an isolate: identical ${yes(x.hash.deja === x.hash.noIsolate)})`, x.hash.deja.slice(0, 16)]);
+    }
+  }
   out.push(table(['outputs', 'hash'], hashRows));
 
   // ── shortfalls ──
@@ -646,7 +713,7 @@ function explain(t: Target, r: Partial<Results>, rows: MergedRow[]): string {
   const parts = b
     ? `In the breakdown of seqActivities(1000) (§3), validating the ${events} events takes ${ms(b.validate)} (${fmt((b.validate * 1000) / events)} µs per event), ` +
       `the ${b.activations} activations ${ms(b.activate)} (${perAct(b.activate)} µs each: ${perAct(b.isolateCpu)} µs of it inside the isolate, ${perAct(b.activate - b.isolateCpu)} µs on the host), ` +
-      `and the ReplayMachine ${ms(b.replayMachine)}. The floor, which runs the same runtime and the same JSON protocol with no isolate, spends ${perAct(b.floorActivate)} µs per activation: ` +
+      `and the ReplayMachine ${ms(b.replayMachine)}. The same runtime without an isolate, with the same JSON protocol, spends ${perAct(b.floorActivate)} µs per activation: ` +
       `the isolate boundary itself costs about ${perAct(b.activate - b.floorActivate)} µs per activation. `
     : '';
   if (t.what.startsWith('replay throughput')) {
@@ -656,24 +723,24 @@ function explain(t: Target, r: Partial<Results>, rows: MergedRow[]): string {
       `${fmt(1e6 / (best * 100))} µs per event, or about ${fmt((6 * 1e6) / (best * 100))} µs per activity step (6 events). ` +
       parts +
       (b
-        ? `So ${fmt((100 * (b.validate + b.floorActivate + b.replayMachine)) / (b.newPool + b.validate + b.createExecution + b.activate + b.replayMachine))}% of deja's time is work the floor does too, not the sandbox: a full validation of every event, and per workflow task the runtime's work with a JSON round trip each way. `
+        ? `So ${fmt((100 * (b.validate + b.floorActivate + b.replayMachine)) / (b.newPool + b.validate + b.createExecution + b.activate + b.replayMachine))}% of deja's time is work the same runtime does without an isolate too, not the sandbox: a full validation of every event, and per workflow task the runtime's work with a JSON round trip each way. `
         : '') +
       'What would close the gap, in lib/ and runtime/ (outside bench/): ' +
       '(1) validate faster or less: the validator spends its time in per-field rule objects, ISO date checks by regex and unknown-key checks; a single hand-written pass per event type, or trusting histories that deja\'s own store wrote and validating only imported files, would take it from several µs to well under 1 µs per event; ' +
       '(2) replay a whole run of recorded tasks in one call: during replay the host knows every activation in advance (activity sequence numbers follow the order of the scheduled events), so it can send them as one JSON array and get every completion back in one string, checking them afterwards; this removes two calls and two small JSON documents per task; ' +
       '(3) in the runtime, skip `checkPayloads`\' JSON round trip of activity arguments and the completion\'s log array when replaying. ' +
-      'Short histories (n = 10) are dominated by the new context per history (§4), which is the same for the floor.'
+      'Short histories (n = 10) are dominated by the new context per history (§4), which is the same without an isolate.'
     );
   }
-  if (t.what.startsWith('replay time against the floor')) {
+  if (t.what.startsWith('replay time against the same runtime without an isolate')) {
     return parts + 'The ratio is highest where histories are short and each needs a new context.';
   }
   if (t.what.startsWith('one 1000-activity')) {
     const one = r.oneHistoryDeja!;
     return (
       parts +
-      `Even the floor takes ${ms(one.ms.floor!.median)}, so removing the isolate alone cannot reach 20 ms on this machine: ` +
-      (b ? `validation (${ms(b.validate)}) and the isolate boundary (about ${ms(b.activate - b.floorActivate)}) are the two parts that are deja's own choice; the runtime's work and the ReplayMachine are paid by the floor too. ` : '') +
+      `Even the same runtime without an isolate takes ${ms(one.ms.floor!.median)}, so removing the isolate alone cannot reach 20 ms on this machine: ` +
+      (b ? `validation (${ms(b.validate)}) and the isolate boundary (about ${ms(b.activate - b.floorActivate)}) are the two parts that are deja's own choice; the runtime's work and the ReplayMachine are paid without an isolate too. ` : '') +
       'The changes listed under replay throughput are what would close it: validation that costs well under 1 µs per event (or none for histories deja\'s own store wrote), and one call into the isolate per run of recorded tasks instead of two per task.'
     );
   }
@@ -682,7 +749,7 @@ function explain(t: Target, r: Partial<Results>, rows: MergedRow[]): string {
     return (
       `An empty isolated-vm context already holds ${KB(h.emptyContext)} of isolate heap on this V8 (${process.versions.v8}); ` +
       `deja's runtime adds ${KB(h.deja.isolateHeap - h.emptyContext)} (its module objects, the patched Date, Math and timer globals, the workflow state) and the host ${KB(h.deja.hostHeap)} (the SandboxExecution, its references and the ReplayMachine). ` +
-      `The floor's node:vm context costs about the same (${KB(h.floor.hostHeap)}). With one V8 context per execution the target is out of reach: ` +
+      `Without an isolate, the node:vm context costs about the same (${KB(h.floor.hostHeap)}). With one V8 context per execution the target is out of reach: ` +
       'closing it needs executions to share a context (as Temporal\'s reuseV8Context does, swapping each execution\'s state in and out of one context) or idle executions to be evicted and rebuilt by replay sooner.'
     );
   }
@@ -701,7 +768,7 @@ function explain(t: Target, r: Partial<Results>, rows: MergedRow[]): string {
     const n = r.newExecution!;
     return (
       `Of the ${ms(n.create.deja.p50)}, V8 creating an empty context is ${ms(n.create.emptyContext.p50)} (p50); the rest is running the ${KB(n.bundleBytes)} bundle in it ` +
-      '(the runtime\'s module initialisers, the patched globals, the workflows module) and the init call. The node:vm floor pays about the same ' +
+      '(the runtime\'s module initialisers, the patched globals, the workflows module) and the init call. The same runtime without an isolate pays about the same ' +
       `(${ms(n.create.floor.p50)}). What would close it: a smaller per-context setup (install the globals and build the runtime's objects lazily, on first use), ` +
       'or reusing contexts (one context shared by many executions, as in the heap section below).'
     );

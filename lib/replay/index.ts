@@ -19,7 +19,7 @@
  * - Commands emitted by a completed task must appear, in order, as the command events after its
  *   workflowTaskCompleted; anything else is a DeterminismViolationError naming the event.
  */
-import type { Activation, ActivationCompletion, ActivationJob, Command, CommandType, InitMessage, RetryState, WireFailure } from '../../runtime/protocol';
+import type { Activation, ActivationCompletion, ActivationJob, ActivityResolution, Command, CommandType, InitMessage, RetryState, WireFailure } from '../../runtime/protocol';
 import { dropsDeprecatedPatch, localActivityJobFromMarker, patchJobsOf, skipsDeprecatedMarker } from './markers';
 import { FlagHistory } from './flags';
 import type { SdkMetadata } from '../history/schema';
@@ -30,6 +30,33 @@ import { DeterminismViolationError, InvalidHistoryError, WorkflowTaskFailedError
 /** Runs one activation. The sandbox's executions implement it; so can an in-process runner. */
 export interface ActivationRunner {
   activate(activation: Activation): ActivationCompletion;
+  /**
+   * Optional, for replay in bulk: runs the activations of recorded tasks in order, their jobs
+   * keyed from history (see RecordedActivations in runtime/protocol.ts), as `activate` would one
+   * by one; stops after a failed completion, or before an activation whose keys it cannot resolve.
+   * Returns the completions, and the error the next activation threw instead of throwing it. A
+   * machine given a runner with it replays the recorded tasks of a fresh execution in bulk.
+   */
+  activateRecorded?(activations: readonly Activation[]): { completions: ActivationCompletion[]; error?: unknown };
+  /** Optional: each completion of `activateRecorded`, when the machine takes it (in task order). */
+  tookRecorded?(completion: ActivationCompletion): void;
+}
+
+/** How many recorded activations one `activateRecorded` call carries. */
+export const RECORDED_WINDOW = 256;
+
+/** Thrown inside a predicting machine where history alone cannot key the next task's jobs. */
+const STOP_PREDICTING = Symbol('stop predicting');
+
+/** A run of recorded tasks delivered in bulk, and how far the machine has taken their completions. */
+interface RecordedTasks {
+  activations: Activation[];
+  completions: ActivationCompletion[];
+  /** The next completion the machine takes. */
+  next: number;
+  /** The runner ran fewer than it was given: it stopped, or `error`. */
+  ended: boolean;
+  error?: unknown;
 }
 
 export interface LiveTask {
@@ -339,8 +366,110 @@ export class ReplayMachine {
   /** The SDK flags the run recorded (flags.ts). */
   private readonly flags = new FlagHistory();
 
+  /** The recorded tasks delivered in bulk whose completions the machine has not all taken. */
+  private recorded: RecordedTasks | undefined;
+  /** A predicting machine (see `predictRecorded`) runs nothing: it builds the activations history keys. */
+  private predictions: Activation[] | undefined;
+  /** A predicting machine's open activity ids: the isolate finds an activity by its id, so an id must be open once. */
+  private openActivityIds: Set<string> | undefined;
+
   /** `runner` runs the recorded tasks' activations (and the live one's, through `advance`). */
   constructor(private readonly runner: ActivationRunner) {}
+
+  /**
+   * Replay in bulk: for a fresh machine whose runner can, the activations of the recorded tasks in
+   * `events` (a whole history up to now), built from history alone, to be run together when the
+   * machine meets them. They stop before the first task whose jobs need what only a matched command
+   * gives (a child's or an external request's seq, a local activity's follow-up) and at the live
+   * task; from there the machine goes on one task at a time. `advanceToLive` does this itself for
+   * the chunk it is first given; a caller that feeds the history in slices calls it first.
+   */
+  prepareRecorded(events: readonly HistoryEvent[]): void {
+    if (this.lastEventId !== 0 || this.recorded !== undefined || this.predictions !== undefined || this.runner.activateRecorded === undefined) return;
+    const predictor = new ReplayMachine(this.runner);
+    predictor.predictions = [];
+    predictor.openActivityIds = new Set();
+    try {
+      predictor.advanceToLive(events);
+    } catch {
+      // STOP_PREDICTING, or a history the real pass will refuse with its own error.
+    }
+    const activations = predictor.predictions;
+    if (activations.length > 1) this.recorded = { activations, completions: [], next: 0, ended: false };
+  }
+
+  /**
+   * The completion of the recorded task whose activation the machine has just built, when the task
+   * was delivered in bulk; undefined when it goes one task at a time.
+   */
+  private recordedCompletion(activation: Activation): ActivationCompletion | undefined {
+    const r = this.recorded;
+    if (r === undefined) return undefined;
+    if (r.next >= r.activations.length) {
+      this.recorded = undefined;
+      return undefined;
+    }
+    const predicted = r.activations[r.next];
+    if (predicted.historyLength !== activation.historyLength || predicted.jobs.length !== activation.jobs.length) {
+      // Both come from the same events; a difference is a bug in deja, not in the workflow.
+      throw new Error(`deja bug: the bulk replay is out of step at event ${activation.historyLength}`);
+    }
+    if (r.next === r.completions.length && !r.ended) {
+      const window = r.activations.slice(r.next, r.next + RECORDED_WINDOW);
+      const run = this.runner.activateRecorded!(window);
+      for (const c of run.completions) r.completions.push(c);
+      if (run.completions.length < window.length || run.error !== undefined) {
+        r.ended = true;
+        r.error = run.error;
+      }
+    }
+    if (r.next < r.completions.length) {
+      const completion = r.completions[r.next++];
+      this.runner.tookRecorded?.(completion);
+      return completion;
+    }
+    // The runner stopped before this task: with an error, what `activate` would have thrown for it.
+    this.recorded = undefined;
+    if (r.error !== undefined) throw r.error;
+    return undefined;
+  }
+
+  /** A predicting machine, at a command event: what it tells the later jobs, from history alone. */
+  private predictFrom(e: EventOf<CommandEventType>): void {
+    switch (e.type) {
+      case 'activityTaskScheduled':
+        if (this.openActivityIds!.has(e.activityId)) throw STOP_PREDICTING;
+        this.openActivityIds!.add(e.activityId);
+        this.activities.set(e.eventId, { seq: 0, activityType: e.activityType, activityId: e.activityId });
+        return;
+      case 'timerStarted': {
+        // A matched startTimer's seq is its timerId (see the matcher).
+        const seq = Number(e.timerId);
+        if (!Number.isSafeInteger(seq) || String(seq) !== e.timerId) throw STOP_PREDICTING;
+        this.timers.set(e.timerId, seq);
+        return;
+      }
+      case 'timerCanceled':
+        this.timers.delete(e.timerId);
+        return;
+      case 'workflowExecutionCompleted':
+      case 'workflowExecutionFailed':
+      case 'workflowExecutionCanceled':
+      case 'workflowExecutionContinuedAsNew':
+        this.closed = true;
+        return;
+      case 'activityTaskCancelRequested':
+      case 'patchMarkerRecorded':
+      case 'upsertWorkflowSearchAttributes':
+      case 'workflowPropertiesModified':
+      case 'workflowExecutionUpdateAccepted':
+      case 'workflowExecutionUpdateCompleted':
+        return;
+      default:
+        // A child's, an external request's or a local activity's: keyed by a seq only a matched command gives.
+        throw STOP_PREDICTING;
+    }
+  }
 
   get lastSeenEventId(): number {
     return this.lastEventId;
@@ -364,6 +493,7 @@ export class ReplayMachine {
    */
   advanceToLive(events: readonly HistoryEvent[], updates?: readonly LiveUpdate[]): PendingLiveTask | undefined {
     if (this.awaitingLive) throw new InvalidHistoryError('the live task has not been completed yet (call completeLive first)');
+    this.prepareRecorded(events);
     this.live = undefined;
     this.chunk = events;
     this.liveUpdates = updates;
@@ -380,7 +510,8 @@ export class ReplayMachine {
           continue;
         }
         if (COMMAND_EVENTS.has(e.type)) {
-          this.matchCommand(e as EventOf<CommandEventType>);
+          if (this.predictions === undefined) this.matchCommand(e as EventOf<CommandEventType>);
+          else this.predictFrom(e as EventOf<CommandEventType>);
           continue;
         }
         // A fast path for the events that carry something: direct calls V8 can inline. Every
@@ -442,7 +573,7 @@ export class ReplayMachine {
     activityTaskCanceled(e) {
       const scheduled = this.takeActivity(e);
       const failure = activityFailure(scheduled, replayFailures.activityCancelled(e.details), 'cancelRequested');
-      this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: { status: 'cancelled', failure } });
+      this.resolveActivity(scheduled, { status: 'cancelled', failure });
     },
     childWorkflowExecutionStarted(e) {
       const child = this.childOf(e, false);
@@ -502,15 +633,15 @@ export class ReplayMachine {
     },
     activityTaskCompleted(e) {
       const scheduled = this.takeActivity(e);
-      this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: e.result === undefined ? { status: 'completed' } : { status: 'completed', result: e.result } });
+      this.resolveActivity(scheduled, e.result === undefined ? { status: 'completed' } : { status: 'completed', result: e.result });
     },
     activityTaskFailed(e) {
       const scheduled = this.takeActivity(e);
-      this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: { status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) } });
+      this.resolveActivity(scheduled, { status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) });
     },
     activityTaskTimedOut(e) {
       const scheduled = this.takeActivity(e);
-      this.jobs.push({ type: 'resolveActivity', seq: scheduled.seq, result: { status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) } });
+      this.resolveActivity(scheduled, { status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) });
     },
     workflowTaskStarted(e, i) {
       const outcome = this.outcomeOf(this.chunk, i);
@@ -519,6 +650,7 @@ export class ReplayMachine {
         this.recordedUpdates(this.chunk, i);
         this.runTask(e, i);
       } else {
+        if (this.predictions !== undefined) throw STOP_PREDICTING;
         for (const u of this.liveUpdates ?? []) this.jobs.push({ type: 'doUpdate', updateId: u.updateId, name: u.name, args: u.args, runValidator: true });
         this.liveUpdates = undefined;
         this.live = { startedEventId: e.eventId, activation: this.takeActivation(e, false) };
@@ -644,6 +776,15 @@ export class ReplayMachine {
     return seq;
   }
 
+  /** The job that resolves an activity: by its seq; by its recorded activityId in a predicting machine. */
+  private resolveActivity(scheduled: { seq: number; activityId: string }, result: ActivityResolution): void {
+    this.jobs.push(
+      this.predictions === undefined
+        ? { type: 'resolveActivity', seq: scheduled.seq, result }
+        : { type: 'resolveActivity', seq: 0, activityId: scheduled.activityId, result },
+    );
+  }
+
   /** The open activity an activity's closing event closes. */
   private takeActivity(e: EventOf<'activityTaskCompleted' | 'activityTaskFailed' | 'activityTaskTimedOut' | 'activityTaskCanceled'>): { seq: number; activityType: string; activityId: string } {
     const scheduled = this.activities.get(e.scheduledEventId);
@@ -651,6 +792,7 @@ export class ReplayMachine {
       throw new InvalidHistoryError(`${e.type} for scheduled event ${e.scheduledEventId}, which is not an open activity`, e.eventId, 'scheduledEventId');
     }
     this.activities.delete(e.scheduledEventId);
+    this.openActivityIds?.delete(scheduled.activityId);
     return scheduled;
   }
 
@@ -743,8 +885,12 @@ export class ReplayMachine {
     for (const job of patchJobsOf(this.chunk, index)) this.jobs.push(job);
     const activation = this.takeActivation(started, true);
     activation.flags = this.flags.forReplayedTask(this.chunk, index);
+    if (this.predictions !== undefined) {
+      this.predictions.push(activation);
+      return;
+    }
     this.replayedActivation = activation;
-    const completion = this.runner.activate(activation);
+    const completion = this.recordedCompletion(activation) ?? this.runner.activate(activation);
     if (!completion.ok) throw this.replayFailed(completion, started.eventId);
     this.pending = recordedCommands(completion.commands);
     this.pendingFromCompletedTask = true;

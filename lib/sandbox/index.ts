@@ -20,6 +20,8 @@ import {
   type QueryResult,
   type LogEntry,
   type SdkFlags,
+  RECORDED_CONCLUSION,
+  type RecordedActivations,
   type SinkCall,
   type WireFailure,
 } from '../../runtime/protocol';
@@ -262,11 +264,13 @@ async function prepareContext(isolate: ivm.Isolate, script: ivm.Script, timeoutM
   try {
     await script.run(context, { timeout: Math.max(1, Math.ceil(deadline - performance.now())) });
     const global = context.global;
-    const [version, activate, conclude, query, init] = await Promise.all([
+    const [version, activate, conclude, query, loadRecorded, takeRecorded, init] = await Promise.all([
       global.get(ENTRY_POINTS.protocolVersion),
-      ...[ENTRY_POINTS.activate, ENTRY_POINTS.conclude, ENTRY_POINTS.query, ENTRY_POINTS.init].map((name) => global.get(name, { reference: true }) as Promise<ivm.Reference>),
+      ...[ENTRY_POINTS.activate, ENTRY_POINTS.conclude, ENTRY_POINTS.query, ENTRY_POINTS.loadRecorded, ENTRY_POINTS.takeRecorded, ENTRY_POINTS.init].map(
+        (name) => global.get(name, { reference: true }) as Promise<ivm.Reference>,
+      ),
     ]);
-    const refs = { activate, conclude, query };
+    const refs = { activate, conclude, query, loadRecorded, takeRecorded };
     checkEntryPoints(version, { ...refs, init }, what);
     return { context, refs, init };
   } catch (error) {
@@ -294,7 +298,16 @@ function bindEntryPoints(context: ivm.Context, what: string): { refs: Refs; init
     checkEntryPoints(version, { [name]: r }, what);
     return r;
   };
-  return { refs: { activate: ref(ENTRY_POINTS.activate), conclude: ref(ENTRY_POINTS.conclude), query: ref(ENTRY_POINTS.query) }, init: ref(ENTRY_POINTS.init) };
+  return {
+    refs: {
+      activate: ref(ENTRY_POINTS.activate),
+      conclude: ref(ENTRY_POINTS.conclude),
+      query: ref(ENTRY_POINTS.query),
+      loadRecorded: ref(ENTRY_POINTS.loadRecorded),
+      takeRecorded: ref(ENTRY_POINTS.takeRecorded),
+    },
+    init: ref(ENTRY_POINTS.init),
+  };
 }
 
 /** The protocol version a context speaks is the host's, and each entry point is a function. */
@@ -460,7 +473,23 @@ export class SandboxProtocolError extends DejaError {
   }
 }
 
-type Refs = { activate: ivm.Reference; conclude: ivm.Reference; query: ivm.Reference };
+type Refs = {
+  activate: ivm.Reference;
+  conclude: ivm.Reference;
+  query: ivm.Reference;
+  loadRecorded: ivm.Reference;
+  takeRecorded: ivm.Reference;
+};
+
+/**
+ * What `activateRecorded` gives back: the completions of the activations it ran, in order, and
+ * the error the next one threw, if one did (a timeout, the memory limit, an unhandled rejection:
+ * what `activate` would have thrown for it).
+ */
+export interface RecordedRun {
+  completions: ActivationCompletion[];
+  error?: unknown;
+}
 
 /** One workflow execution's context. Not reusable after `dispose()` or eviction. */
 export class SandboxExecution {
@@ -580,6 +609,81 @@ export class SandboxExecution {
   }
 
   /**
+   * Runs the activations of recorded tasks in order, as `activate` would one by one, with their
+   * jobs keyed from history (see RecordedActivations): the activations cross as one JSON string,
+   * each task is two calls with no JSON, and the completions come back as one JSON string. Stops
+   * after a failed completion, and before an activation whose keys the isolate cannot resolve
+   * (the caller goes on with `activate`). Each activation has its own CPU deadline, as with
+   * `activate`. An error is returned, not thrown, with the completions before it; the execution is
+   * then disposed, as `activate` does.
+   */
+  activateRecorded(activations: readonly Activation[]): RecordedRun {
+    const completions: ActivationCompletion[] = [];
+    let refs: Refs;
+    try {
+      refs = this.live();
+    } catch (error) {
+      return { completions, error };
+    }
+    let ran = 0;
+    try {
+      refs.loadRecorded.applySync(undefined, [JSON.stringify({ activations: activations as Activation[] } satisfies RecordedActivations)], { timeout: this.timeoutMs });
+      for (let i = 0; i < activations.length; i++) {
+        const deadline = performance.now() + this.timeoutMs;
+        if (refs.activate.applySync(undefined, [], { timeout: this.remaining(deadline, 'an activation') }) !== true) break;
+        let code: unknown;
+        for (let round = 1; ; round++) {
+          code = refs.conclude.applySync(undefined, [true], { timeout: this.remaining(deadline, 'an activation') });
+          if (code !== RECORDED_CONCLUSION.again) break;
+          if (round >= MAX_CONCLUDE_ROUNDS) throw this.roundsError();
+        }
+        ran++;
+        if (code !== RECORDED_CONCLUSION.completed) break;
+      }
+      this.takeRecorded(refs, completions, ran);
+      return { completions };
+    } catch (error) {
+      // The completions kept before the error, when the context still answers (a timeout, an
+      // unhandled rejection; not the memory limit, which took the isolate).
+      try {
+        if (!this.pooled.isolate.isDisposed) this.takeRecorded(refs, completions, ran);
+      } catch {
+        completions.length = 0;
+      }
+      if (error instanceof SandboxMemoryError) return { completions, error }; // checkAllocation dropped the isolate already
+      return { completions, error: this.fail(error, 'an activation') };
+    }
+  }
+
+  private takeRecorded(refs: Refs, into: ActivationCompletion[], expected: number): void {
+    const answer: unknown = refs.takeRecorded.applySync(undefined, [], { timeout: this.timeoutMs });
+    if (typeof answer !== 'string') throw new SandboxProtocolError(`conclude of ${this.label} answered with a ${typeof answer}, not a JSON string`);
+    let values: unknown;
+    try {
+      values = JSON.parse(answer);
+    } catch (error) {
+      throw new SandboxProtocolError(`conclude of ${this.label} answered with text that is not JSON: ${(error as Error).message}`);
+    }
+    if (!Array.isArray(values) || values.length !== expected) {
+      throw new SandboxProtocolError(`the recorded run of ${this.label} answered with something other than its ${expected} completions`);
+    }
+    for (const value of values as unknown[]) {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new SandboxProtocolError(`conclude of ${this.label} answered with ${Array.isArray(value) ? 'an array' : String(value)}, not an object`);
+      }
+      const completion = checkCompletion(value as Record<string, unknown>, this.label);
+      if (!completion.ok) this.checkAllocation(completion.failure, 'an activation');
+      into.push(completion);
+    }
+  }
+
+  private roundsError(): SandboxTimeoutError {
+    return new SandboxTimeoutError(
+      `an activation of ${this.label} resolved condition() ${MAX_CONCLUDE_ROUNDS} rounds in a row without settling; look for a loop around a condition that is already true`,
+    );
+  }
+
+  /**
    * The same, with every call run on the isolate's own thread: the event loop (activities,
    * heartbeats, other workflows) goes on while workflow code runs. About 30–70 µs a call instead
    * of 1.5 µs, so the worker uses it for live tasks, whose code may be new, and replays old ones
@@ -606,11 +710,7 @@ export class SandboxExecution {
   private concluded(answer: unknown, round: number): ActivationCompletion | undefined {
     const result = this.parse(answer, 'conclude') as ConcludeResult;
     if ('again' in result && (result as { again: unknown }).again === true && Object.keys(result).length === 1) {
-      if (round >= MAX_CONCLUDE_ROUNDS) {
-        throw new SandboxTimeoutError(
-          `an activation of ${this.label} resolved condition() ${MAX_CONCLUDE_ROUNDS} rounds in a row without settling; look for a loop around a condition that is already true`,
-        );
-      }
+      if (round >= MAX_CONCLUDE_ROUNDS) throw this.roundsError();
       return undefined;
     }
     const completion = checkCompletion(result, this.label);

@@ -674,11 +674,17 @@ export class Worker {
     const execution = await this.pool.createExecutionAsync(this.bundle!, init, `workflow ${task.workflowId} (${task.workflowType})`);
     this.evict(task.runId); // a concurrent query may have cached one meanwhile
     // The activations the machine replays make their sink calls too (callDuringReplay).
-    const runner = { activate: (activation: Parameters<SandboxExecution['activate']>[0]) => {
-      const completion = execution.activate(activation);
-      this.dispatchSinks(completion, init.info);
-      return completion;
-    } };
+    const runner = {
+      activate: (activation: Parameters<SandboxExecution['activate']>[0]) => {
+        const completion = execution.activate(activation);
+        this.dispatchSinks(completion, init.info);
+        return completion;
+      },
+      // Replay in bulk (see ReplayMachine.prepareRecorded); the sink calls of each completion are
+      // made when the machine takes it, in task order, as with `activate`.
+      activateRecorded: (activations: Parameters<SandboxExecution['activateRecorded']>[0]) => execution.activateRecorded(activations),
+      tookRecorded: (completion: ReturnType<SandboxExecution['activate']>) => this.dispatchSinks(completion, init.info),
+    };
     cached = { execution, machine: new ReplayMachine(runner), info: init.info };
     this.cache.set(task.runId, cached);
     this.makeRoom();
@@ -707,6 +713,8 @@ export class Worker {
    * A slice ends after a task's outcome event, so each slice holds whole tasks.
    */
   private async replay(cached: CachedExecution, events: HistoryEvent[], updates?: WorkflowTask['updates']): Promise<PendingLiveTask | undefined> {
+    // A fresh execution (a cache miss): its recorded tasks go to the isolate in bulk.
+    cached.machine.prepareRecorded(events);
     let from = 0;
     while (from < events.length) {
       const live = await cached.execution.exclusive(() => {

@@ -72,13 +72,20 @@ export function replayBatch(executor: Executor, inputs: readonly unknown[], sink
       if (start.type !== 'workflowExecutionStarted') throw new Error('no start event');
       const execution = executor.createExecution(initFromStart(start), `workflow ${history.workflowId}`);
       try {
-        const machine = new ReplayMachine({
+        const runner: ActivationRunner = {
           activate(activation) {
             const completion = execution.activate(activation);
             sink.push(completion);
             return completion;
           },
-        });
+        };
+        // deja's executions replay the recorded tasks in bulk, as replayHistory does; the same
+        // runtime without an isolate goes one task at a time. Completions reach `sink` in task order either way.
+        if (execution.activateRecorded) {
+          runner.activateRecorded = (activations) => execution.activateRecorded!(activations);
+          runner.tookRecorded = (completion) => void sink.push(completion);
+        }
+        const machine = new ReplayMachine(runner);
         if (machine.advance(history.events)) throw new Error(`${history.workflowId}: a closed history has a live task`);
         machine.finish();
       } finally {
