@@ -153,9 +153,10 @@ export class MessageHandlers {
               : ReflectApply(validator!, undefined, args),
           ),
         );
-        if (typeof returned === 'object' && returned !== null && typeof (returned as { then?: unknown }).then === 'function') {
-          throw new TypeError(`the validator of update "${job.name}" returned a promise; validators must be synchronous`);
-        }
+        // A validator that returns a promise (an `async` one) is taken as having accepted: Temporal
+        // ignores what a validator returns, and a rejection of that promise is left unhandled, which
+        // fails the workflow task there as here.
+        void returned;
       } catch (error) {
         this.host.push(record({ type: 'rejectUpdate', updateId, failure: wireFailure(error) }));
         return;

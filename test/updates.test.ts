@@ -81,6 +81,15 @@ t.test('executeUpdate returns the handler result; startUpdate waits for ACCEPTED
   t.pass('its history replays cleanly');
 });
 
+t.test('an async validator (one that returns a promise) accepts, as in Temporal, which ignores what a validator returns', async (t) => {
+  const h = await counter();
+  t.equal(await h.executeUpdate(defineUpdate<number, [number]>('asyncValidated'), { args: [5] }), 5);
+  await h.signal('finish');
+  t.equal(await h.result(), 5);
+  t.equal(updateEvents(await h.fetchHistory()).length, 2, 'accepted and completed');
+  await replayHistory({ workflowsPath }, await h.fetchHistory());
+});
+
 t.test('an update rejected by its validator fails the call and leaves no trace in history', async (t) => {
   const h = await counter();
   await h.executeUpdate(increment, { args: [2] });

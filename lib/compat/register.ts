@@ -1,7 +1,7 @@
 /**
  * `deja/register` (host side): makes `@temporalio/client`, `@temporalio/worker`,
  * `@temporalio/activity`, `@temporalio/workflow`, `@temporalio/common`, `@temporalio/testing`,
- * `@temporalio/envconfig` and `@temporalio/nyc-test-coverage` resolve to deja in this process, for `require` and `import`, so that host code written for
+ * `@temporalio/envconfig`, `@temporalio/nyc-test-coverage` and `@temporalio/common/lib/proto-utils` resolve to deja in this process, for `require` and `import`, so that host code written for
  * Temporal (a worker.ts, a client.ts) runs unchanged:
  *
  *     node --import deja/register worker.js     (ESM and CommonJS, Node ≥ 20.6)
@@ -25,6 +25,7 @@ import * as clientModule from './client';
 import * as commonModule from './common';
 import * as envconfigModule from './envconfig';
 import * as nycTestCoverageModule from './nyc-test-coverage';
+import * as protoUtilsModule from './proto-utils';
 import * as testingModule from './testing';
 import * as workerModule from './worker';
 
@@ -40,12 +41,13 @@ export function registerTargets(): Record<string, string> {
     '@temporalio/testing': path.join(__dirname, `testing${ext}`),
     '@temporalio/envconfig': path.join(__dirname, `envconfig${ext}`),
     '@temporalio/nyc-test-coverage': path.join(__dirname, `nyc-test-coverage${ext}`),
+    '@temporalio/common/lib/proto-utils': path.join(__dirname, `proto-utils${ext}`),
     '@temporalio/activity': path.join(__dirname, '..', 'activity', `index${ext}`),
     '@temporalio/workflow': path.join(__dirname, '..', '..', 'runtime', `index${ext}`),
   };
 }
 
-/** Installs the eight aliases (once per process); returns how. Loading this module calls it. */
+/** Installs the nine aliases (once per process); returns how. Loading this module calls it. */
 export function register(): AliasMechanism {
   const targets = registerTargets();
   // The workflow API is not a host layer: it is loaded by path for its export names, not imported.
@@ -58,6 +60,7 @@ export function register(): AliasMechanism {
     '@temporalio/testing': testingModule,
     '@temporalio/envconfig': envconfigModule,
     '@temporalio/nyc-test-coverage': nycTestCoverageModule,
+    '@temporalio/common/lib/proto-utils': protoUtilsModule,
     '@temporalio/activity': activityModule,
     '@temporalio/workflow': workflowModule,
   };

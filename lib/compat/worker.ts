@@ -10,6 +10,9 @@ import { Worker as DejaWorker, bundleWorkflowCode as dejaBundleWorkflowCode } fr
 import type { BundleOptions as DejaBundleOptions, WorkerOptions, WorkflowBundle } from '../worker';
 import { describe, InvalidArgumentError, warnIgnoredOptions } from '../errors';
 import { runtimeWorkerLogger, type Logger } from './runtime';
+import { runReplayHistory, runReplayHistories } from './replay';
+export { ReplayError, historyFromJSON } from './replay';
+export type { ReplayWorkerOptions, ReplayResult, HistoryAndWorkflowId } from './replay';
 
 export { NativeConnection, WorkflowBundleError } from '../worker';
 export type { WorkerOptions, NativeConnectionOptions, ActivityFunction, WorkflowBundle } from '../worker';
@@ -42,13 +45,16 @@ function createWorker(options: WorkerOptions): Promise<DejaWorker> {
 }
 
 /**
- * deja's Worker class (so `instanceof Worker` holds), whose `create` has Temporal's defaults: the
+ * deja's Worker class (so `instanceof Worker` holds), with Temporal's static replay methods
+ * (`runReplayHistory`, `runReplayHistories`), whose `create` has Temporal's defaults: the
  * installed Runtime's logger unless the options give a `logger`, and a shutdown grace time of 0
  * (activities in flight at shutdown are cancelled at once) unless the options give one.
  */
-export const Worker: typeof DejaWorker = new Proxy(DejaWorker, {
-  get: (target, property, receiver) => (property === 'create' ? createWorker : Reflect.get(target, property, receiver)),
-});
+const STATICS: Record<PropertyKey, unknown> = { create: createWorker, runReplayHistory, runReplayHistories };
+
+export const Worker = new Proxy(DejaWorker, {
+  get: (target, property, receiver) => (Object.prototype.hasOwnProperty.call(STATICS, property) ? STATICS[property] : Reflect.get(target, property, receiver)),
+}) as typeof DejaWorker & { runReplayHistory: typeof runReplayHistory; runReplayHistories: typeof runReplayHistories };
 export type Worker = DejaWorker;
 
 /** Temporal's bundler options: deja's, and Temporal's that deja accepts without acting on them. */

@@ -26,6 +26,8 @@ export const failingUpdate = defineUpdate<void, []>('failing');
 export const buggyUpdate = defineUpdate<void, []>('buggy');
 export const slowUpdate = defineUpdate<string, [string]>('slow');
 export const greetUpdate = defineUpdate<string, [string]>('greet');
+/** Its validator is `async`, as some Temporal code writes them: Temporal ignores the promise a validator returns. */
+export const asyncValidatedUpdate = defineUpdate<number, [number]>('asyncValidated');
 export const finishSignal = defineSignal('finish');
 export const releaseSignal = defineSignal('release');
 export const countQuery = defineQuery<number>('count');
@@ -70,6 +72,15 @@ export async function updateCounter(): Promise<number> {
     count++;
     return `${greeting} (${currentUpdateInfo()?.name})`;
   });
+  setHandler(
+    asyncValidatedUpdate,
+    (n: number) => {
+      count += n;
+      return count;
+    },
+    // eslint-disable-next-line @typescript-eslint/require-await
+    { validator: async (n: number) => void n },
+  );
   setHandler(countQuery, () => count);
   setHandler(finishSignal, () => void (done = true));
   setHandler(releaseSignal, () => void (released = true));
