@@ -273,8 +273,18 @@ async function prepareContext(isolate: ivm.Isolate, script: ivm.Script, timeoutM
         (name) => global.get(name, { reference: true }) as Promise<ivm.Reference>,
       ),
     ]);
+    // After a failed run nobody takes the references read behind it: release them.
+    const releaseAll = (values: unknown[]) => {
+      for (const r of values.slice(1)) {
+        try {
+          (r as ivm.Reference).release();
+        } catch {
+          // the isolate is gone, and the references with it
+        }
+      }
+    };
     read.then(
-      (values) => ran.catch(() => values.slice(1).forEach((r) => (r as ivm.Reference).release())),
+      (values) => ran.catch(() => releaseAll(values)),
       () => undefined,
     );
     await ran;
