@@ -5,6 +5,8 @@ import t from 'tap';
 import fc from 'fast-check';
 import { MemoryStore } from '../lib/backends/memory';
 import { SortedSet, sortedSetWork } from '../lib/backends/memory/sorted-set';
+import { cloneData } from '../lib/backends/memory/clone';
+import { isDeepStrictEqual } from 'node:util';
 import type { QueryRecord, Store, StoreTx, TaskKind, TaskRecord, TimerKind, TimerRecord } from '../lib/backends/store';
 import { storeConformance } from './store-conformance';
 import { scheduleStoreConformance } from './schedule-store-conformance';
@@ -345,4 +347,51 @@ t.test('claims and due checks do the same bounded work with 1 or 40,000 tasks qu
   }
   t.ok(runGone <= 800 * bound, 'deleting a run costs its own 800 records, not the store’s 80,000');
   t.ok((await store.transaction((x) => x.tasks.byToken(`tok-${N}`)))?.taskId === `t${N}`, 'the claims did claim');
+});
+
+t.test('cloneData: the same as structuredClone, sharing no object with its input', async (t) => {
+  t.comment(`fast-check seed ${seed} (rerun with FC_SEED=${seed})`);
+  const objectsOf = (value: unknown, into = new Set<object>()): Set<object> => {
+    if (typeof value === 'object' && value !== null && !into.has(value)) {
+      into.add(value);
+      for (const v of value instanceof Map ? [...value.keys(), ...value.values()] : value instanceof Set ? [...value] : Object.values(value)) objectsOf(v, into);
+    }
+    return into;
+  };
+  const check = (value: unknown): boolean => {
+    const copy = cloneData(value);
+    if (!isDeepStrictEqual(copy, structuredClone(value))) return false;
+    const mine = objectsOf(value);
+    for (const o of objectsOf(copy)) if (mine.has(o)) return false;
+    return true;
+  };
+  // Plain data (the walk), and everything structuredClone accepts beside it (the fallback).
+  const plain = fc.anything({ withNullPrototype: true, maxDepth: 4, key: fc.oneof(fc.string(), fc.constantFrom('__proto__', 'constructor', '0', '-1', 'length')) });
+  const other = fc.anything({ withNullPrototype: true, withMap: true, withSet: true, withDate: true, withTypedArray: true, withSparseArray: true, withBigInt: true, withBoxedValues: true, maxDepth: 3 });
+  fc.assert(fc.property(fc.oneof(plain, other), check), { seed, numRuns: numRuns * 10 });
+
+  // The walk's own cases, named: undefined members, -0 and NaN, an own __proto__ key, order.
+  const special = JSON.parse('{"__proto__":{"x":1},"b":2,"a":[1,null]}') as Record<string, unknown>;
+  special.u = undefined;
+  special.z = -0;
+  special.n = NaN;
+  t.ok(check(special));
+  const copied = cloneData(special);
+  t.equal(Object.getPrototypeOf(copied), Object.prototype, 'a __proto__ key stays an own property');
+  t.same(Object.keys(copied), ['__proto__', 'b', 'a', 'u', 'z', 'n']);
+  t.ok(Object.is(copied.z, -0));
+  // What the walk hands to structuredClone: an array with a named property, a cycle, deep nesting.
+  const named = Object.assign([1, 2], { extra: true });
+  t.ok(check(named));
+  t.equal((cloneData(named) as unknown as { extra?: boolean }).extra, structuredClone(named as unknown as { extra?: boolean }).extra);
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = cyclic;
+  const cycle = cloneData(cyclic);
+  t.equal(cycle.self, cycle, 'a cycle is kept, as structuredClone keeps it');
+  let deep: unknown = 'leaf';
+  for (let i = 0; i < 1000; i++) deep = { d: deep };
+  t.ok(check(deep));
+  // What structuredClone refuses, it still refuses.
+  t.throws(() => cloneData({ f: () => 1 }), { name: 'DataCloneError' });
+  t.throws(() => cloneData([Symbol('s')]), { name: 'DataCloneError' });
 });

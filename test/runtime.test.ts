@@ -323,3 +323,53 @@ t.test('pool options are validated', async (t) => {
   t.throws(() => new IsolatePool({ preparedContexts: 1.5 }), /preparedContexts must be an integer from 0 to 64/);
   t.throws(() => pool.createExecution({ ...bundle, protocolVersion: 99 }, {} as never, 'x'), /built for protocol 99/);
 });
+
+t.test('live activations on the isolate thread (conclude queued behind activate) answer as the synchronous calls do', async (t) => {
+  // Each script: the workflow, its start args and extra start jobs, then the later activations' jobs.
+  const scripts: { workflowType: string; args: unknown[]; alsoJobs: ActivationJob[]; later: ActivationJob[][] }[] = [
+    { workflowType: 'orderWorkflow', args: ['ann', 3], alsoJobs: [], later: [[resolved(1, 'hi')], [resolved(2, 'paid')], [resolved(3, 'bye')]] },
+    { workflowType: 'timersWorkflow', args: [], alsoJobs: [], later: [[fire(1)], [fire(2)], [fire(3)]] },
+    { workflowType: 'cartWorkflow', args: [], alsoJobs: [], later: [[signal('addItem', 'x')], [signal('addItem', 'y'), signal('checkout')]] },
+    { workflowType: 'cartWorkflow', args: [], alsoJobs: [signal('addItem', 'x'), signal('checkout')], later: [] },
+    { workflowType: 'approvalWorkflow', args: [5000], alsoJobs: [], later: [[signal('approve')]] },
+    { workflowType: 'approvalWorkflow', args: [5000], alsoJobs: [], later: [[fire(1)]] },
+    { workflowType: 'failingWorkflow', args: [], alsoJobs: [], later: [[{ type: 'resolveActivity', seq: 1, result: { status: 'failed', failure: { message: 'card declined', kind: 'application', type: 'Error', nonRetryable: false } } }]] },
+  ];
+  const asyncPool = new IsolatePool({ activationTimeoutMs: 1000, preparedContexts: 1 });
+  t.teardown(() => asyncPool.dispose());
+  let completions = 0;
+  for (const s of scripts) {
+    const activations = [[{ type: 'startWorkflow' as const, workflowType: s.workflowType, args: s.args }, ...s.alsoJobs], ...s.later].map(
+      (jobs, i): Activation => ({ timestamp: 1_000 + i * 1_000, isReplaying: false, historyLength: 3 + 3 * i, historySize: 0, continueAsNewSuggested: false, jobs }),
+    );
+    const sync = pool.createExecution(bundle, initFor(s.workflowType), `sync ${s.workflowType}`);
+    const live = await asyncPool.createExecutionAsync(bundle, initFor(s.workflowType), `live ${s.workflowType}`);
+    for (const activation of activations) {
+      const expected = sync.activate(activation);
+      t.same(await live.activateAsync(activation), expected, `${s.workflowType}: job ${activation.jobs[0].type} gives the same completion`);
+      completions++;
+    }
+    sync.dispose();
+    live.dispose();
+  }
+  t.equal(completions, 18);
+  // A runaway activation still fails at its deadline, and the conclude queued behind it runs no
+  // workflow code: the isolate goes on serving the next execution with the right answers.
+  const looping = await asyncPool.createExecutionAsync(bundle, initFor('infiniteLoopWorkflow'), 'loop');
+  const timeout = await looping
+    .activateAsync({ timestamp: 0, isReplaying: false, historyLength: 3, historySize: 0, continueAsNewSuggested: false, jobs: [{ type: 'startWorkflow', workflowType: 'infiniteLoopWorkflow', args: [] }] })
+    .then(() => undefined, (error: unknown) => error);
+  t.type(timeout, SandboxTimeoutError);
+  t.ok(looping.disposed, 'a timed-out execution is disposed');
+  const rejecting = await asyncPool.createExecutionAsync(bundle, initFor('unhandledRejectionWorkflow'), 'rejecting');
+  const rejected = await rejecting
+    .activateAsync({ timestamp: 0, isReplaying: false, historyLength: 3, historySize: 0, continueAsNewSuggested: false, jobs: [{ type: 'startWorkflow', workflowType: 'unhandledRejectionWorkflow', args: [] }] })
+    .then(() => undefined, (error: unknown) => error);
+  t.type(rejected, UnhandledRejectionError, 'an unhandled rejection is reported as before');
+  t.ok(rejecting.disposed);
+  const after = await asyncPool.createExecutionAsync(bundle, initFor('cartWorkflow'), 'after');
+  const done = await after.activateAsync({ timestamp: 0, isReplaying: false, historyLength: 3, historySize: 0, continueAsNewSuggested: false, jobs: [{ type: 'startWorkflow', workflowType: 'cartWorkflow', args: [] }, signal('addItem', 'z'), signal('checkout')] });
+  t.same(commandsOf(done), [{ type: 'completeWorkflow', result: ['z'] }]);
+  after.dispose();
+  t.equal(asyncPool.stats().executions, 0, 'no context left behind');
+});

@@ -262,14 +262,33 @@ async function prepareContext(isolate: ivm.Isolate, script: ivm.Script, timeoutM
   const deadline = performance.now() + timeoutMs;
   const context = await isolate.createContext();
   try {
-    await script.run(context, { timeout: Math.max(1, Math.ceil(deadline - performance.now())) });
+    const ran = script.run(context, { timeout: Math.max(1, Math.ceil(deadline - performance.now())) });
+    // The reads are queued behind the run (isolated-vm runs an isolate's calls in order), so the
+    // isolate does not wait for the run's answer to reach this thread before it reads; if the run
+    // failed, its error is the one reported.
     const global = context.global;
-    const [version, activate, conclude, query, loadRecorded, takeRecorded, init] = await Promise.all([
+    const read = Promise.all([
       global.get(ENTRY_POINTS.protocolVersion),
       ...[ENTRY_POINTS.activate, ENTRY_POINTS.conclude, ENTRY_POINTS.query, ENTRY_POINTS.loadRecorded, ENTRY_POINTS.takeRecorded, ENTRY_POINTS.init].map(
         (name) => global.get(name, { reference: true }) as Promise<ivm.Reference>,
       ),
     ]);
+    // After a failed run nobody takes the references read behind it: release them.
+    const releaseAll = (values: unknown[]) => {
+      for (const r of values.slice(1)) {
+        try {
+          (r as ivm.Reference).release();
+        } catch {
+          // the isolate is gone, and the references with it
+        }
+      }
+    };
+    read.then(
+      (values) => ran.catch(() => releaseAll(values)),
+      () => undefined,
+    );
+    await ran;
+    const [version, activate, conclude, query, loadRecorded, takeRecorded, init] = await read;
     const refs = { activate, conclude, query, loadRecorded, takeRecorded };
     checkEntryPoints(version, { ...refs, init }, what);
     return { context, refs, init };
@@ -694,11 +713,26 @@ export class SandboxExecution {
       const refs = this.live();
       const deadline = performance.now() + this.timeoutMs;
       try {
-        await refs.activate.apply(undefined, [JSON.stringify(activation)], { timeout: this.remaining(deadline, 'an activation') });
+        // The first conclude is queued right behind the activation, without waiting for the
+        // activation's answer to reach this thread: isolated-vm runs an isolate's calls in order,
+        // each after the previous one's microtasks have drained, so it sees what it would see if
+        // it were sent after. It saves a round trip through the event loop while the isolate
+        // waits. If the activation fails, its error is the task's, as before, and the conclude's
+        // answer is dropped. A conclude behind an activation stopped at its deadline runs no
+        // workflow code: the runtime refuses an entry point while one was cut off inside another.
+        const activated = refs.activate.apply(undefined, [JSON.stringify(activation)], { timeout: this.remaining(deadline, 'an activation') });
+        const first = refs.conclude.apply(undefined, [], { timeout: this.remaining(deadline, 'an activation') });
+        first.catch(() => undefined); // awaited below unless the activation failed
+        await activated;
+        this.live();
+        let answer: unknown = await first;
+        // The first conclude's timeout was set before the activation ran: the deadline, which
+        // covers the whole activation, is checked here instead, as the next call's would be.
+        this.remaining(deadline, 'an activation');
         for (let round = 1; ; round++) {
-          const answer = await this.live().conclude.apply(undefined, [], { timeout: this.remaining(deadline, 'an activation') });
           const result = this.concluded(answer, round);
           if (result) return result;
+          answer = await this.live().conclude.apply(undefined, [], { timeout: this.remaining(deadline, 'an activation') });
         }
       } catch (error) {
         throw this.fail(error, 'an activation');

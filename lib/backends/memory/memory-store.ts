@@ -35,10 +35,11 @@ import type {
 } from '../store';
 import type { Payload } from '../../../runtime/protocol';
 import { SortedSet } from './sorted-set';
+import { cloneData } from './clone';
 import { matches, runOrder } from '../../visibility/evaluate';
 import type { FilterExpr, ListQuery } from '../../visibility/ast';
 
-const clone = <T>(value: T): T => structuredClone(value);
+const clone = cloneData;
 
 /**
  * A record's place in an ordered index: an instant, then the order it was first inserted in (the
