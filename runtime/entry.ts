@@ -11,7 +11,7 @@
  * instead; if even that answer cannot be serialized, a fixed answer says so.
  */
 import { ObjectDefineProperty, JSONParse, JSONStringify, globalObject, list, own, record } from './primordials';
-import { ENTRY_POINTS, PROTOCOL_VERSION, RECORDED_CONCLUSION, type Activation, type InitMessage, type QueryRequest, type RecordedActivations, type RecordedConclusion } from './protocol';
+import { ENTRY_POINTS, PROTOCOL_VERSION, QUERY_PENDING, RECORDED_CONCLUSION, type Activation, type InitMessage, type QueryRequest, type RecordedActivations, type RecordedConclusion } from './protocol';
 import { getState, initialize } from './internals';
 import { wireFailure } from './failure';
 import { installGlobals } from './globals';
@@ -144,13 +144,20 @@ export function install(
       running = undefined;
     }
   });
-  define(ENTRY_POINTS.query, (json: string): string => {
+  // `__dejaQuery(json)` answers a QueryResult, or QUERY_PENDING when inbound interceptors handle
+  // the query; then `__dejaQuery()` with no argument, after the microtasks ran, answers its result.
+  define(ENTRY_POINTS.query, (json?: string): string => {
     enter(ENTRY_POINTS.query);
     try {
       const state = getState('query');
       let result: unknown;
       try {
-        result = state.query(JSONParse(json) as QueryRequest);
+        if (json === undefined) {
+          result = state.takeQuery();
+        } else {
+          result = state.startQuery(JSONParse(json) as QueryRequest);
+          if (result === QUERY_PENDING) return QUERY_PENDING;
+        }
       } catch (error) {
         result = record({ ok: false, failure: wireFailure(error) });
       }

@@ -56,10 +56,11 @@ import type {
   WireFailure,
   WorkflowInfo,
 } from './protocol';
-import { isClosingCommand } from './protocol';
+import { QUERY_PENDING, isClosingCommand } from './protocol';
 import { CoreFlag, FlagState, LangFlag } from './flags';
 import {
   ActivityFailure,
+  ApplicationFailure,
   CancelledFailure,
   ChildWorkflowFailure,
   WorkflowExecutionAlreadyStartedError,
@@ -74,7 +75,7 @@ import { MessageHandlers } from './updates';
 import { describeLogValue } from './format';
 import { continueAsNewCommandOf, isContinueAsNew } from './continue-as-new';
 import { applyUpserts } from './search-attributes';
-import { asPromise, emptyHeaders, hasInterceptors, installInterceptors, interceptInbound } from './interceptors';
+import { asPromise, emptyHeaders, hasInterceptors, installInterceptors, interceptInbound, type QueryInput } from './interceptors';
 import alea from 'seedrandom/lib/alea';
 
 /**
@@ -1058,15 +1059,88 @@ export class WorkflowState {
     return record({ ok: false, failure: this.taskFailure!, logs: this.takeLogs(), sinkCalls: this.takeSinkCalls() });
   }
 
+  /** A query the inbound interceptors are answering (`handleQuery` is async): taken by `takeQuery`. */
+  private pendingQuery: { settled: boolean; result: QueryResult | undefined } | undefined;
+
+  /**
+   * With inbound interceptors installed, a query goes through their `handleQuery` (async, as in
+   * Temporal): this starts it and answers QUERY_PENDING; the host then calls `takeQuery` once the
+   * isolate has run its microtasks. The handler itself must still answer synchronously.
+   */
+  startQuery(request: QueryRequest): QueryResult | typeof QUERY_PENDING {
+    if (!hasInterceptors()) return this.query(request);
+    const slot: { settled: boolean; result: QueryResult | undefined } = record({ settled: false, result: undefined });
+    this.pendingQuery = slot;
+    this.inQuery = true;
+    const input: QueryInput = record({ queryId: '', queryName: request.queryType, args: request.args, headers: emptyHeaders() });
+    const promise = asPromise(() =>
+      interceptInbound('handleQuery', input, (given: QueryInput) =>
+        asPromise(() => {
+          const answer = this.callQueryHandler(given.queryName, given.args);
+          if (!answer.ok) throw ApplicationFailure.create({ message: answer.failure.message, type: answer.failure.type, nonRetryable: true });
+          return answer.result;
+        }),
+      ),
+    );
+    whenSettled(
+      promise,
+      (value) => {
+        slot.settled = true;
+        slot.result = (value === undefined ? record({ ok: true }) : record({ ok: true, result: value as Payload })) as QueryResult;
+      },
+      (error) => {
+        slot.settled = true;
+        slot.result = record({ ok: false, failure: wireFailure(error) });
+      },
+    );
+    return QUERY_PENDING;
+  }
+
+  /** The answer of the query `startQuery` began; a failure when its interceptors are still waiting. */
+  takeQuery(): QueryResult {
+    const slot = this.pendingQuery;
+    this.pendingQuery = undefined;
+    this.inQuery = false;
+    if (slot === undefined) throw new IllegalStateError('no query is pending');
+    if (!slot.settled) {
+      return record({
+        ok: false,
+        failure: record({
+          kind: 'application',
+          type: 'QueryNotSettled',
+          message: 'the handleQuery interceptors did not settle: a query cannot wait for timers, activities or signals',
+        }),
+      });
+    }
+    return slot.result!;
+  }
+
   query(request: QueryRequest): QueryResult {
-    let handler = MapPrototypeGet(this.queryHandlers, request.queryType);
-    let args = request.args;
+    this.inQuery = true;
+    try {
+      const answer = this.callQueryHandler(request.queryType, request.args);
+      if (!answer.ok) return record({ ok: false, failure: answer.failure });
+      return answer.result === undefined ? record({ ok: true }) : record({ ok: true, result: answer.result as Payload });
+    } catch (error) {
+      return record({ ok: false, failure: wireFailure(error) });
+    } finally {
+      this.inQuery = false;
+    }
+  }
+
+  /**
+   * Runs the query's handler (or the default handler): its value, or the failure for a query with
+   * no handler or a handler that returned a promise. What the handler throws propagates.
+   */
+  private callQueryHandler(queryType: string, given: readonly unknown[]): { ok: true; result: unknown } | { ok: false; failure: WireFailure } {
+    let handler = MapPrototypeGet(this.queryHandlers, queryType);
+    let args = given as Payload[];
     if (!handler && this.messages.defaultQuery !== undefined) {
       // The default query handler gets the query's name first.
       handler = this.messages.defaultQuery;
       args = list<Payload>();
-      append(args, request.queryType);
-      for (let i = 0; i < request.args.length; i++) append(args, request.args[i]);
+      append(args, queryType);
+      for (let i = 0; i < given.length; i++) append(args, given[i] as Payload);
     }
     if (!handler) {
       let known = '';
@@ -1076,25 +1150,18 @@ export class WorkflowState {
         failure: record({
           kind: 'application',
           type: 'QueryNotFound',
-          message: `workflow has no query handler for "${request.queryType}"; known queries: ${known || '(none)'}`,
+          message: `workflow has no query handler for "${queryType}"; known queries: ${known || '(none)'}`,
         }),
       });
     }
-    this.inQuery = true;
-    try {
-      const result = ReflectApply(handler, undefined, args);
-      if (result && typeof (result as Promise<unknown>).then === 'function') {
-        return record({
-          ok: false,
-          failure: record({ kind: 'application', type: 'TypeError', message: `query handler "${request.queryType}" returned a promise; query handlers must be synchronous` }),
-        });
-      }
-      return result === undefined ? record({ ok: true }) : record({ ok: true, result });
-    } catch (error) {
-      return record({ ok: false, failure: wireFailure(error) });
-    } finally {
-      this.inQuery = false;
+    const result = ReflectApply(handler, undefined, args);
+    if (result && typeof (result as Promise<unknown>).then === 'function') {
+      return record({
+        ok: false,
+        failure: record({ kind: 'application', type: 'TypeError', message: `query handler "${queryType}" returned a promise; query handlers must be synchronous` }),
+      });
     }
+    return record({ ok: true, result });
   }
 }
 

@@ -14,7 +14,7 @@
  */
 
 /** Bumped on any incompatible change. A bundle built for another version is refused. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Names of the functions the runtime installs on the isolate's global object. */
 export const ENTRY_POINTS = {
@@ -46,6 +46,13 @@ export interface RecordedActivations {
 }
 
 /** What `conclude` called with `true` answers: another round is due, or the completion was kept (ok or failed: a failed one ends the run). */
+/**
+ * What `__dejaQuery(request)` answers when the workflow's inbound interceptors handle the query
+ * (their `handleQuery` is async): the host then calls `__dejaQuery()` with no argument, after the
+ * isolate has run its microtasks, for the QueryResult.
+ */
+export const QUERY_PENDING = '"deja:query-pending"';
+
 export const RECORDED_CONCLUSION = { again: 1, completed: 0, failed: 2 } as const;
 export type RecordedConclusion = (typeof RECORDED_CONCLUSION)[keyof typeof RECORDED_CONCLUSION];
 

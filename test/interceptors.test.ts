@@ -95,6 +95,11 @@ t.test('two modules, two interceptors in one: composed with the first outermost,
     const timer = history.events.find((ev) => ev.type === 'timerStarted') as { startToFireTimeoutMs: number } | undefined;
     t.equal(timer?.startToFireTimeoutMs, 20, 'the timer runs for the duration startTimer passed on');
     t.ok(trace.indexOf('second execute out') < trace.indexOf('first execute out'), 'the outermost finishes last');
+    t.equal(trace[trace.length - 1], 'first query trace []', 'handleQuery: an async interceptor answers the query, and may change its answer');
+    const handle = e.client.getHandle(history.workflowId);
+    await t.rejects(handle.query('noSuchQuery'), { message: /no query handler for "noSuchQuery"/ }, 'a query with no handler fails through the interceptors too');
+    const again = (await handle.query('trace')) as string[];
+    t.equal(again[again.length - 1], 'first query trace []', 'a closed run answers through its interceptors as well');
     const done = e.lines.find((l) => l.message.includes('done'));
     t.match(done?.message, /done \{"mine":1,"from":"second","seenFrom":"first"\}/, 'getLogAttributes: composed in order, written with the line');
   } finally {
@@ -167,6 +172,19 @@ t.test('replay with interceptors is deterministic; without them, or with others,
   await t.resolves(replayHistory({ workflowBundle: bundle }, history), 'a bundle with the modules replays it too');
   const plain = await bundleWorkflowCode({ workflowsPath });
   t.not(plain.hash, bundle.hash, 'the modules are part of the bundle');
+});
+
+t.test('a handleQuery interceptor that never settles fails its query with a clear message; the workflow goes on', async (t) => {
+  const e = await env([mod('stuck-query')]);
+  try {
+    const handle = await e.client.start('everything', { taskQueue: 'icpt', workflowId: `stuck-${randomUUID()}`, args: ['a'] });
+    await t.rejects(handle.query('trace'), { message: /handleQuery interceptors did not settle: a query cannot wait for timers, activities or signals/ });
+    t.equal(await handle.executeUpdate('set', { args: ['b'] }), 'set b', 'the workflow still answers updates');
+    await handle.signal('go', 'c');
+    t.ok(Array.isArray(await handle.result()), 'and completes');
+  } finally {
+    await e.close();
+  }
 });
 
 t.test('broken interceptors give clear failures, never a crash', async (t) => {

@@ -21,6 +21,7 @@ import {
   type LogEntry,
   type SdkFlags,
   RECORDED_CONCLUSION,
+  QUERY_PENDING,
   type RecordedActivations,
   type SinkCall,
   type WireFailure,
@@ -771,7 +772,10 @@ export class SandboxExecution {
   query(request: QueryRequest): QueryResult {
     const refs = this.live();
     try {
-      return this.answered(refs.query.applySync(undefined, [JSON.stringify(request)], { timeout: this.timeoutMs }), request);
+      let answer = refs.query.applySync(undefined, [JSON.stringify(request)], { timeout: this.timeoutMs });
+      // Inbound interceptors answer a query asynchronously: take the answer after the microtasks ran.
+      if (answer === QUERY_PENDING) answer = refs.query.applySync(undefined, [], { timeout: this.timeoutMs });
+      return this.answered(answer, request);
     } catch (error) {
       throw this.fail(error, `query "${request.queryType}"`);
     }
@@ -782,7 +786,8 @@ export class SandboxExecution {
     return this.pooled.exclusive(async () => {
       const refs = this.live();
       try {
-        const answer = await refs.query.apply(undefined, [JSON.stringify(request)], { timeout: this.timeoutMs });
+        let answer = await refs.query.apply(undefined, [JSON.stringify(request)], { timeout: this.timeoutMs });
+        if (answer === QUERY_PENDING) answer = await refs.query.apply(undefined, [], { timeout: this.timeoutMs });
         return this.answered(answer, request);
       } catch (error) {
         throw this.fail(error, `query "${request.queryType}"`);

@@ -26,6 +26,12 @@ export function interceptors(): WorkflowInterceptors {
           trace.push(`first update ${input.name} ${input.updateId} ${JSON.stringify(input.args)}`);
           return next({ ...input, args: mark(input.args) });
         },
+        async handleQuery(input, next) {
+          // An async step before and after next, as OpenTelemetry's interceptor has.
+          await Promise.resolve();
+          const result = await next(input);
+          return input.queryName === 'trace' ? [...(result as string[]), `first query ${input.queryName} ${JSON.stringify(input.args)}`] : result;
+        },
         validateUpdate(input, next) {
           trace.push(`first validate ${input.name} ${JSON.stringify(input.args)}`);
           if (input.args[0] === 'reject-me') throw new Error('rejected by the interceptor');
