@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
 import { Worker, bundleWorkflowCode, makeTelemetryFilterString } from '../lib/compat/worker';
 import { NativeConnection } from '../lib/worker';
 import { Client } from '../lib/client';
@@ -70,4 +71,70 @@ t.test('Worker.create: a { codePath } that is not a deja bundle, or not a path, 
   await t.rejects(Worker.create({ connection, taskQueue: 'x', workflowBundle: { codePath: path.join(app, 'missing.js') } }), { message: /cannot read bundle .*missing\.js/ });
   await t.rejects(Worker.create({ connection, taskQueue: 'x', workflowBundle: { codePath: 7 as never } }), InvalidArgumentError);
   await t.rejects(Worker.create({ connection, taskQueue: 'x', workflowBundle: { codePath: 7 as never } }), /workflowBundle\.codePath must be the path of a bundle file, got number 7/);
+});
+
+// The documented `paths` block pointed at `.d.ts` files: tsx (and other runtimes that honour tsconfig
+// `paths`, like the fetch-esm sample's) then load the declaration file at run time and find no
+// exports. Extensionless targets serve both: tsc picks the `.d.ts`, a runtime mapper the `.js`.
+const PATHS: Record<string, string> = {
+  '@temporalio/client': 'dist/lib/compat/client',
+  '@temporalio/worker': 'dist/lib/compat/worker',
+  '@temporalio/activity': 'dist/lib/activity/index',
+  '@temporalio/workflow': 'dist/runtime/index',
+  '@temporalio/common': 'dist/lib/compat/common',
+  '@temporalio/testing': 'dist/lib/compat/testing',
+  '@temporalio/envconfig': 'dist/lib/compat/envconfig',
+  '@temporalio/nyc-test-coverage': 'dist/lib/compat/nyc-test-coverage',
+};
+
+t.test('a paths block with extensionless targets type-checks under nodenext, and each target has its .js', async (t) => {
+  const root = path.join(__dirname, '..');
+  for (const [name, target] of Object.entries(PATHS)) {
+    t.ok(fs.existsSync(path.join(root, `${target}.d.ts`)), `${name}: ${target}.d.ts for tsc (dist/ is built)`);
+    t.ok(fs.existsSync(path.join(root, `${target}.js`)), `${name}: ${target}.js for a runtime that maps paths`);
+  }
+  const project = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-paths-'));
+  t.teardown(() => fs.rmSync(project, { recursive: true, force: true }));
+  fs.mkdirSync(path.join(project, 'src'));
+  fs.writeFileSync(
+    path.join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'es2022',
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        types: ['node'],
+        typeRoots: [path.join(root, 'node_modules', '@types')],
+        paths: Object.fromEntries(Object.entries(PATHS).map(([name, target]) => [name, [path.join(root, target)]])),
+      },
+      include: ['src/**/*.ts'],
+    }),
+  );
+  fs.writeFileSync(
+    path.join(project, 'src', 'main.ts'),
+    `import { Worker, Runtime, DefaultLogger, makeTelemetryFilterString } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { proxyActivities } from '@temporalio/workflow';
+import { log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { WorkflowCoverage } from '@temporalio/nyc-test-coverage';
+
+export async function main(): Promise<unknown> {
+  Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'DEBUG' }) } } });
+  const worker = await Worker.create({ taskQueue: 'q', workflowBundle: { codePath: '/somewhere/workflow-bundle.js' } });
+  // @ts-expect-error: not a level
+  makeTelemetryFilterString({ core: 'LOUD' });
+  return [worker, Client, proxyActivities, log, ApplicationFailure, TestWorkflowEnvironment, loadClientConnectConfig, WorkflowCoverage];
+}
+`,
+  );
+  const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+  const r = spawnSync(process.execPath, [tsc, '-p', project], { cwd: project, encoding: 'utf8', timeout: 120_000 });
+  t.equal(r.status, 0, r.stdout + r.stderr);
+  t.equal(r.stdout.trim(), '', 'no errors (and the @ts-expect-error line did fail: the types are real)');
 });
