@@ -138,3 +138,17 @@ export async function main(): Promise<unknown> {
   t.equal(r.status, 0, r.stdout + r.stderr);
   t.equal(r.stdout.trim(), '', 'no errors (and the @ts-expect-error line did fail: the types are real)');
 });
+
+t.test('Worker.create refuses a payload codec (deja would store its payloads unencoded) and names the way out', async (t) => {
+  const connection = await NativeConnection.connect({ address: `memory:samples-2-${randomUUID()}` });
+  t.teardown(() => connection.close());
+  const codec = { encode: async (p: unknown[]) => p, decode: async (p: unknown[]) => p };
+  const base = { connection, taskQueue: 'codec', activities: { a: async () => 1 }, logger: () => undefined };
+  await t.rejects(Worker.create({ ...base, dataConverter: { payloadCodecs: [codec] } }), {
+    name: 'InvalidArgumentError',
+    message: /^Worker\.create: dataConverter\.payloadCodecs is not offered: deja stores payloads as plain JSON and applies no payload codec, .*remove payloadCodecs to run without it$/,
+  });
+  await t.rejects(Worker.create({ ...base, dataConverter: { payloadCodecs: 'x' } }), /payloadCodecs is not offered/, 'anything but an empty list');
+  const worker = await Worker.create({ ...base, dataConverter: { payloadCodecs: [] } });
+  t.equal(worker.taskQueue, 'codec', 'an empty list is no codec: accepted');
+});

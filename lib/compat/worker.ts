@@ -58,8 +58,24 @@ export type { Logger, LogLevel, LogMetadata, LogEntry, RuntimeOptions, MakeTelem
 /** Temporal's name for a bundle made by bundleWorkflowCode. */
 export type WorkflowBundleWithSourceMap = WorkflowBundle;
 
+/**
+ * A payload codec (Temporal's encryption or compression of every payload) is refused, not ignored
+ * with a warning as other options are: deja stores payloads as plain JSON, so accepting one would
+ * leave in the store, unencrypted, data the application means to be encrypted.
+ */
+function refusePayloadCodecs(dataConverter: unknown): void {
+  if (typeof dataConverter !== 'object' || dataConverter === null) return;
+  const codecs = (dataConverter as { payloadCodecs?: unknown }).payloadCodecs;
+  if (codecs === undefined || (Array.isArray(codecs) && codecs.length === 0)) return;
+  throw new InvalidArgumentError(
+    'Worker.create: dataConverter.payloadCodecs is not offered: deja stores payloads as plain JSON and applies no payload codec, ' +
+      'so what your codec would encrypt or compress would be stored as it is; remove payloadCodecs to run without it',
+  );
+}
+
 async function createWorker(options: WorkerOptions): Promise<DejaWorker> {
   if (options === null || typeof options !== 'object') return DejaWorker.create(options as DejaWorkerOptions);
+  refusePayloadCodecs((options as { dataConverter?: unknown }).dataConverter);
   const extra: Partial<DejaWorkerOptions> = {};
   if (options.workflowBundle !== undefined) extra.workflowBundle = resolveBundle(options.workflowBundle) as WorkflowBundle;
   const logger = options.logger === undefined ? runtimeWorkerLogger() : undefined;
