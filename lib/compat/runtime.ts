@@ -144,3 +144,24 @@ export function runtimeWorkerLogger(): ((line: WorkerLogLine) => void) | undefin
     logger.log(LEVELS.includes(level) ? level : 'INFO', message, meta);
   };
 }
+
+export interface MakeTelemetryFilterStringOptions {
+  /** Level for Temporal's core crates. */
+  core: LogLevel;
+  /** Level for everything else (default 'ERROR'). */
+  other?: LogLevel;
+}
+
+/**
+ * Temporal's helper for `telemetryOptions.logging.filter`: the filter string its native core reads
+ * (`<other>,temporal_sdk_core=<core>,temporal_client=<core>,temporal_sdk=<core>`). deja has no native
+ * core, so the string is only passed to `Runtime.install`, which names `telemetryOptions` in a warning.
+ */
+export function makeTelemetryFilterString(options: MakeTelemetryFilterStringOptions): string {
+  const where = 'makeTelemetryFilterString';
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new InvalidArgumentError(`${where}: expected an options object ({ core, other? }), got ${describe(options)}`);
+  checkKnownKeys(where, options, ['core', 'other']);
+  const core = checkLevel(`${where}: core`, options.core);
+  const other = options.other === undefined ? 'ERROR' : checkLevel(`${where}: other`, options.other);
+  return `${other},temporal_sdk_core=${core},temporal_client=${core},temporal_sdk=${core}`;
+}

@@ -7,7 +7,8 @@
  * bundler options (those deja does not act on are named once in a warning).
  */
 import { Worker as DejaWorker, bundleWorkflowCode as dejaBundleWorkflowCode } from '../worker';
-import type { BundleOptions as DejaBundleOptions, WorkerOptions, WorkflowBundle } from '../worker';
+import type { BundleOptions as DejaBundleOptions, WorkerOptions as DejaWorkerOptions, WorkflowBundle } from '../worker';
+import { loadBundle } from '../bundler';
 import { describe, InvalidArgumentError, warnIgnoredOptions } from '../errors';
 import { runtimeWorkerLogger, type Logger } from './runtime';
 import { runReplayHistory, runReplayHistories } from './replay';
@@ -15,7 +16,30 @@ export { ReplayError, historyFromJSON } from './replay';
 export type { ReplayWorkerOptions, ReplayResult, HistoryAndWorkflowId } from './replay';
 
 export { NativeConnection, WorkflowBundleError } from '../worker';
-export type { WorkerOptions, NativeConnectionOptions, ActivityFunction, WorkflowBundle } from '../worker';
+export type { NativeConnectionOptions, ActivityFunction, WorkflowBundle } from '../worker';
+
+/** Temporal's form of a bundle written to a file: `{ codePath }` (the file must hold a bundle deja's bundleWorkflowCode made). */
+export interface WorkflowBundlePath {
+  codePath: string;
+  /** Temporal's; deja reads the map from `<codePath>.map` when it is there. */
+  sourceMapPath?: string;
+}
+
+/** deja's worker options, whose `workflowBundle` may also be Temporal's `{ codePath }`. */
+export type WorkerOptions = Omit<DejaWorkerOptions, 'workflowBundle'> & { workflowBundle?: WorkflowBundle | WorkflowBundlePath };
+
+/**
+ * Temporal's `{ codePath }` bundle form, read as a deja bundle file (loadBundle refuses, with a
+ * message, a file that deja's bundler did not write). Anything else is passed on unchanged.
+ */
+function resolveBundle(bundle: unknown): unknown {
+  if (typeof bundle !== 'object' || bundle === null || 'hash' in bundle || !('codePath' in bundle)) return bundle;
+  const { codePath } = bundle as { codePath: unknown };
+  if (typeof codePath !== 'string' || codePath === '') {
+    throw new InvalidArgumentError(`Worker.create: workflowBundle.codePath must be the path of a bundle file, got ${describe(codePath)}`);
+  }
+  return loadBundle(codePath);
+}
 export type { InjectedSinks, InjectedSinkFunction } from '../worker/sinks';
 export type {
   WorkerInterceptors,
@@ -28,20 +52,37 @@ export type {
 } from '../worker/interceptors';
 export { CompleteAsyncError } from '../activity';
 export { DeterminismViolationError } from '../../runtime/errors';
-export { Runtime, DefaultLogger } from './runtime';
-export type { Logger, LogLevel, LogMetadata, LogEntry, RuntimeOptions } from './runtime';
+export { Runtime, DefaultLogger, makeTelemetryFilterString } from './runtime';
+export type { Logger, LogLevel, LogMetadata, LogEntry, RuntimeOptions, MakeTelemetryFilterStringOptions } from './runtime';
 
 /** Temporal's name for a bundle made by bundleWorkflowCode. */
 export type WorkflowBundleWithSourceMap = WorkflowBundle;
 
-function createWorker(options: WorkerOptions): Promise<DejaWorker> {
-  if (options === null || typeof options !== 'object') return DejaWorker.create(options);
-  const extra: Partial<WorkerOptions> = {};
+/**
+ * A payload codec (Temporal's encryption or compression of every payload) is refused, not ignored
+ * with a warning as other options are: deja stores payloads as plain JSON, so accepting one would
+ * leave in the store, unencrypted, data the application means to be encrypted.
+ */
+function refusePayloadCodecs(dataConverter: unknown): void {
+  if (typeof dataConverter !== 'object' || dataConverter === null) return;
+  const codecs = (dataConverter as { payloadCodecs?: unknown }).payloadCodecs;
+  if (codecs === undefined || (Array.isArray(codecs) && codecs.length === 0)) return;
+  throw new InvalidArgumentError(
+    'Worker.create: dataConverter.payloadCodecs is not offered: deja stores payloads as plain JSON and applies no payload codec, ' +
+      'so what your codec would encrypt or compress would be stored as it is; remove payloadCodecs to run without it',
+  );
+}
+
+async function createWorker(options: WorkerOptions): Promise<DejaWorker> {
+  if (options === null || typeof options !== 'object') return DejaWorker.create(options as DejaWorkerOptions);
+  refusePayloadCodecs((options as { dataConverter?: unknown }).dataConverter);
+  const extra: Partial<DejaWorkerOptions> = {};
+  if (options.workflowBundle !== undefined) extra.workflowBundle = resolveBundle(options.workflowBundle) as WorkflowBundle;
   const logger = options.logger === undefined ? runtimeWorkerLogger() : undefined;
   if (logger !== undefined) extra.logger = logger;
   // Temporal's default: activities still running at shutdown are cancelled at once (deja's own default waits 10 s).
   if (options.shutdownGraceTime === undefined && options.shutdownGraceTimeMs === undefined) extra.shutdownGraceTime = 0;
-  return DejaWorker.create({ ...options, ...extra });
+  return DejaWorker.create({ ...(options as DejaWorkerOptions), ...extra });
 }
 
 /**
@@ -54,7 +95,7 @@ const STATICS: Record<PropertyKey, unknown> = { create: createWorker, runReplayH
 
 export const Worker = new Proxy(DejaWorker, {
   get: (target, property, receiver) => (Object.prototype.hasOwnProperty.call(STATICS, property) ? STATICS[property] : Reflect.get(target, property, receiver)),
-}) as typeof DejaWorker & { runReplayHistory: typeof runReplayHistory; runReplayHistories: typeof runReplayHistories };
+}) as unknown as typeof DejaWorker & { create: typeof createWorker; runReplayHistory: typeof runReplayHistory; runReplayHistories: typeof runReplayHistories };
 export type Worker = DejaWorker;
 
 /** Temporal's bundler options: deja's, and Temporal's that deja accepts without acting on them. */
