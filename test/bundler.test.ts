@@ -339,6 +339,21 @@ t.test('namespace imports of existing names, computed access with a non-literal 
   t.match(b.code, /proxyActivities/);
 });
 
+t.test("process.env.NODE_ENV is 'development', as in Temporal's webpack bundle, so libraries that read it load", async (t) => {
+  const dir = tempDir(t, {
+    'workflows.ts': "import { mode } from 'reads-node-env';\nexport async function w(): Promise<string> {\n  return mode();\n}\n",
+    node_modules: {
+      'reads-node-env': {
+        'package.json': '{"name":"reads-node-env","main":"index.js"}',
+        'index.js': "export function mode() { return process.env.NODE_ENV === 'production' ? 'prod' : 'dev:' + process.env.NODE_ENV; }\n",
+      },
+    },
+  });
+  const b = await bundle(t, path.join(dir, 'workflows.ts'));
+  t.notMatch(b.code, /process\.env/, 'no reference to process is left');
+  t.match(b.code, /"dev:development"/, 'the value is inlined (and folded)');
+});
+
 t.test('the bundle has a source map beside it that maps stack positions to the sources', async (t) => {
   const dir = tempDir(t, {
     'workflows.ts': "import { sleep } from '@temporalio/workflow';\nimport { fail } from './lib/fail';\nexport async function w(): Promise<void> {\n  await sleep(1);\n  fail();\n}\n",

@@ -92,6 +92,9 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
       // `conditions` is left alone: adding 'require' doubles typical bundles.
       mainFields: ['module', 'main'],
       target: 'es2022',
+      // As Temporal's webpack bundle (mode 'development'): libraries that read it (immer, React's
+      // builds) see a string instead of throwing "process is not defined" in the isolate.
+      define: { 'process.env.NODE_ENV': '"development"' },
       // Async functions become generators driven by the runtime (see lowerAsync below), so that
       // the current CancellationScope follows workflow code across `await`.
       supported: { 'async-await': false, 'async-generator': false, 'for-await': false },

@@ -8,7 +8,7 @@
  */
 import { Worker as DejaWorker, bundleWorkflowCode as dejaBundleWorkflowCode } from '../worker';
 import type { BundleOptions as DejaBundleOptions, WorkerOptions as DejaWorkerOptions, WorkflowBundle } from '../worker';
-import { loadBundle } from '../bundler';
+import { loadBundle } from '../worker';
 import { describe, InvalidArgumentError, warnIgnoredOptions } from '../errors';
 import { runtimeWorkerLogger, type Logger } from './runtime';
 import { runReplayHistory, runReplayHistories } from './replay';

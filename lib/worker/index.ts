@@ -38,7 +38,7 @@ const EMPTY_POLL_PAUSE_MS = 50;
 
 export { NativeConnection } from './connection';
 // Temporal's @temporalio/worker exports the bundler too.
-export { bundleWorkflowCode, WorkflowBundleError } from '../bundler';
+export { bundleWorkflowCode, loadBundle, WorkflowBundleError } from '../bundler';
 export type { BundleOptions, WorkflowBundle } from '../bundler';
 export type { NativeConnectionOptions } from './connection';
 export type {
