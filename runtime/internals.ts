@@ -8,6 +8,7 @@
  * intrinsics of primordials.ts, and what it hands to the host is built from prototype-less objects
  * (see the rules at the top of primordials.ts).
  */
+import { builtinQuery } from './builtin-queries';
 import {
   Error,
   Map,
@@ -1059,7 +1060,7 @@ export class WorkflowState {
   }
 
   query(request: QueryRequest): QueryResult {
-    let handler = MapPrototypeGet(this.queryHandlers, request.queryType);
+    let handler = MapPrototypeGet(this.queryHandlers, request.queryType) ?? builtinQuery(this, request.queryType);
     let args = request.args;
     if (!handler && this.messages.defaultQuery !== undefined) {
       // The default query handler gets the query's name first.

@@ -2,6 +2,7 @@
  * The workflow author's API (inside the isolate; also importable on the host for its definitions,
  * e.g. a client importing `defineSignal` results). Follows the Temporal TypeScript SDK.
  */
+import { rememberDescription } from './builtin-queries';
 import { describeLogValues } from './format';
 import {
   ArrayIsArray,
@@ -319,6 +320,7 @@ export function setHandler(
   const map: Map<string, SignalHandler | QueryHandler> = def.type === 'signal' ? state.signalHandlers : state.queryHandlers;
   if (handler === undefined) MapPrototypeDelete(map, def.name);
   else MapPrototypeSet(map, def.name, handler);
+  rememberDescription(state, def.type, def.name, handler === undefined ? undefined : (options as { description?: string } | undefined)?.description);
   if (def.type === 'signal') state.flushBufferedSignals(def.name);
 }
 

@@ -89,31 +89,9 @@ export interface ContextHooks {
 }
 
 const STORAGE_KEY = Symbol.for('__temporal_activity_context_storage__');
-const COMPLETE_ASYNC_MARKER = Symbol.for('__temporal_isCompleteAsyncError');
 
-/**
- * Thrown by an activity that will be completed later, from outside, by its task token or ids
- * (AsyncCompletionClient). The worker then neither completes nor fails the attempt: it stays open
- * until it is completed, or until its start-to-close (or heartbeat) timeout. Recognised across
- * copies of deja and Temporal's own class (the marker Temporal's `instanceof` checks).
- */
-export class CompleteAsyncError extends Error {
-  constructor(message?: string) {
-    super(message ?? 'the activity will be completed asynchronously');
-  }
-  /** Never throws: what an activity threw may be a Proxy whose traps throw. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null) return false;
-    try {
-      if (this !== CompleteAsyncError) return typeof this === 'function' && Object.prototype.isPrototypeOf.call(this.prototype, value);
-      return (value as Record<symbol, unknown>)[COMPLETE_ASYNC_MARKER] === true;
-    } catch {
-      return false;
-    }
-  }
-}
-Object.defineProperty(CompleteAsyncError.prototype, 'name', { value: 'CompleteAsyncError', enumerable: true });
-Object.defineProperty(CompleteAsyncError.prototype, COMPLETE_ASYNC_MARKER, { value: true, enumerable: false });
+/** Thrown by an activity that will be completed from outside (the class is shared with the runtime: runtime/common-errors.ts). */
+export { CompleteAsyncError } from '../../runtime/common-errors';
 
 export class Context {
   /** One store per process, shared with Temporal's package and every copy of this module. */
