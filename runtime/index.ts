@@ -138,3 +138,25 @@ export {
   workflowRandom,
 } from './temporal-api';
 export type { EnhancedStackTrace, StackTrace, StackTraceFileLocation, StackTraceFileSlice, StackTraceSDKInfo, WorkflowRandomStream, WorkflowMetadata } from './temporal-api';
+export type {
+  ActivityProxyOptions,
+  LocalActivityProxyOptions,
+  ActivityFunctionWithOptions,
+  LocalActivityFunctionWithOptions,
+  TimerOptions,
+  ParentWorkflowInfo,
+  RootWorkflowInfo,
+  SinkCall,
+  SinkFunction,
+  LoggerSinks,
+  WorkflowLogger,
+  GetMetricTagsInput,
+  BaseWorkflowHandle,
+  WorkflowSignalOptions,
+  WorkflowQueryOptions,
+  BaseWorkflowOptions,
+  WorkflowDurationOptions,
+  CommonWorkflowOptions,
+  WithWorkflowArgs,
+  WorkflowTypeOptions,
+} from './temporal-types';
