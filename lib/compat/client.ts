@@ -103,3 +103,54 @@ export type QueryRejectCondition = (typeof QueryRejectCondition)[keyof typeof Qu
 
 /** Temporal's default server address; deja reads it as "the default backend" (see Connection). */
 export const LOCAL_TARGET = 'localhost:7233';
+
+export {
+  QueryNotRegisteredError,
+  QueryRejectedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+  ActivityCompletionError,
+  HandlerUnfinishedPolicy,
+  MONTHS,
+  DAYS_OF_WEEK,
+} from '../client/temporal-names';
+export type {
+  Month,
+  DayOfWeek,
+  Range,
+  LooseRange,
+  CalendarSpec,
+  CalendarSpecDescription,
+  ScheduleSpecDescription,
+  IntervalSpecDescription,
+  ScheduleDescriptionAction,
+  ScheduleDescriptionStartWorkflowAction,
+  ListScheduleOptions,
+  WorkflowResultOptions,
+} from '../client/temporal-names';
+export { ValueError, PayloadConverterError, NamespaceNotFoundError } from '../../runtime/common-errors';
+export {
+  PendingActivityState,
+  encodePendingActivityState,
+  decodePendingActivityState,
+  encodeWorkflowIdReusePolicy,
+  decodeWorkflowIdReusePolicy,
+  encodeWorkflowIdConflictPolicy,
+  decodeWorkflowIdConflictPolicy,
+  encodeQueryRejectCondition,
+  decodeQueryRejectCondition,
+  encodeScheduleOverlapPolicy,
+  decodeScheduleOverlapPolicy,
+} from '../../runtime/enums';
+export { extractWorkflowType } from '../../runtime/temporal-api';
+export type {
+  BaseWorkflowHandle,
+  BaseWorkflowOptions,
+  CommonWorkflowOptions,
+  WorkflowDurationOptions,
+  WithWorkflowArgs,
+  WorkflowTypeOptions,
+  WorkflowQueryOptions,
+  WorkflowSignalOptions,
+} from '../../runtime/temporal-types';
+export type { WorkflowReturnType, WorkflowQueryType, WorkflowSignalType } from '../../runtime/types';
+export type { Headers, Next } from '../../runtime/interceptors';
