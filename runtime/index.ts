@@ -122,7 +122,7 @@ export {
   decodeWorkflowIdReusePolicy,
   encodeWorkflowIdConflictPolicy,
   decodeWorkflowIdConflictPolicy,
-} from './enums';
+} from './common';
 export {
   NotAnActivityMethod,
   scheduleActivity,

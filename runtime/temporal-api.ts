@@ -47,15 +47,7 @@ export function setCurrentDetails(details: string): void {
   setCurrentDetailsOf(state, details);
 }
 
-/** A workflow's type name: the string itself, or the function's name. */
-export function extractWorkflowType(workflowTypeOrFunc: string | ((...args: any[]) => any)): string {
-  if (typeof workflowTypeOrFunc === 'string') return workflowTypeOrFunc;
-  if (typeof workflowTypeOrFunc === 'function') {
-    if (!workflowTypeOrFunc.name) throw new TypeError('Invalid workflow type: the workflow function is anonymous');
-    return workflowTypeOrFunc.name;
-  }
-  throw new TypeError(`Invalid workflow type: expected either a string or a function, got '${typeof workflowTypeOrFunc}'`);
-}
+export { extractWorkflowType } from './common';
 
 /** Child workflow options with Temporal's defaults filled in: a seeded uuid4 workflow id, no args, WAIT_CANCELLATION_COMPLETED. */
 export function addDefaultWorkflowOptions(opts: ChildWorkflowOptions): ChildWorkflowOptions & { workflowId: string; args: unknown[]; cancellationType: ChildWorkflowCancellationType } {

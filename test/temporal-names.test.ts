@@ -2,7 +2,7 @@
 // replay), scheduleActivity / scheduleLocalActivity / executeWithOptions, current details and the
 // built-in queries, the pure helpers inside the isolate, the error classes (names, instanceof, and
 // Temporal's own classes recognising them), the enum codecs' round trips, and the activity names.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -57,7 +57,7 @@ async function until<T>(what: string, check: () => Promise<T | undefined> | T | 
   throw new Error(`never happened: ${what}`);
 }
 
-async function replays(t: Tap.Test, workflowId: string): Promise<void> {
+async function replays(t: Test, workflowId: string): Promise<void> {
   const history = await wfClient.getHandle(workflowId).fetchHistory();
   await t.resolves(replayHistory({ workflowBundle: bundle }, history), `${workflowId} replays`);
 }

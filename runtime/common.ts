@@ -1,5 +1,6 @@
 /**
- * Temporal's `encodeX` / `decodeX` helpers for its string enums (both sides: pure functions).
+ * Pure values of Temporal's `@temporalio/common` shared by both sides: `extractWorkflowType`, and
+ * the `encodeX` / `decodeX` helpers for its string enums (both sides: pure functions).
  * `encode` maps a name (short, `'ALLOW_DUPLICATE'`, or with its protobuf prefix,
  * `'WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE'`) to the protobuf number, passes a number through and
  * `null`/`undefined` through as `undefined`; `decode` maps a number back to the short name (`0`,
@@ -7,7 +8,7 @@
  * ValueError, as in Temporal.
  */
 import { ValueError } from './common-errors';
-import { ObjectKeys, ObjectPrototypeHasOwnProperty, StringPrototypeSlice, record } from './primordials';
+import { ObjectKeys, ObjectPrototypeHasOwnProperty, StringPrototypeSlice, TypeError, record } from './primordials';
 
 export type EnumEncoder<Name extends string> = (input: Name | `${string}${Name}` | number | null | undefined) => number | undefined;
 export type EnumDecoder<Name extends string> = (input: number | null | undefined) => Name | `unknown_${number}` | undefined;
@@ -73,3 +74,13 @@ export const [encodePendingActivityState, decodePendingActivityState] = enumCode
   ['SCHEDULED', 'STARTED', 'CANCEL_REQUESTED', 'PAUSED', 'PAUSE_REQUESTED'] as const,
   'PENDING_ACTIVITY_STATE_',
 );
+
+/** A workflow's type name: the string itself, or the function's name. */
+export function extractWorkflowType(workflowTypeOrFunc: string | ((...args: any[]) => any)): string {
+  if (typeof workflowTypeOrFunc === 'string') return workflowTypeOrFunc;
+  if (typeof workflowTypeOrFunc === 'function') {
+    if (!workflowTypeOrFunc.name) throw new TypeError('Invalid workflow type: the workflow function is anonymous');
+    return workflowTypeOrFunc.name;
+  }
+  throw new TypeError(`Invalid workflow type: expected either a string or a function, got '${typeof workflowTypeOrFunc}'`);
+}
