@@ -159,4 +159,5 @@ export type {
   CommonWorkflowOptions,
   WithWorkflowArgs,
   WorkflowTypeOptions,
+  ActivityTypeInfoMap,
 } from './temporal-types';

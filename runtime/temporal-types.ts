@@ -90,3 +90,6 @@ export type WithWorkflowArgs<W extends Workflow, T> = T &
 export interface WorkflowTypeOptions {
   type: string;
 }
+
+/** Temporal's payload type info per activity of `A`: accepted in types only (deja's payloads are JSON, and proxyActivities takes no activityTypeInfo). */
+export type ActivityTypeInfoMap<A> = Partial<Record<{ [K in keyof A & string]: A[K] extends (...args: any[]) => Promise<any> ? K : never }[keyof A & string], unknown>>;

@@ -9,7 +9,7 @@ import type { Payload, SignalDefinition } from '../../runtime/protocol';
 import type { Duration } from '../../runtime/time';
 import type { Workflow, WorkflowResultType, WorkflowStartOptions, WorkflowExecutionDescription, WorkflowClientOptions } from './client';
 import type { WorkflowUpdateOptions } from './updates';
-import type { ScheduleOptions, ScheduleClientOptions } from './schedules';
+import type { ScheduleOptions, ScheduleClientOptions, ScheduleSummary, ScheduleExecutionResult } from './schedules';
 import type { AsyncCompletionClientOptions } from './async-completion';
 import type { ConnectionOptions } from './connection';
 import type { HandlerUnfinishedPolicy } from './temporal-names';
@@ -185,3 +185,22 @@ export interface DataConverter {
   failureConverterPath?: string;
   payloadCodecs?: unknown[];
 }
+
+/** signalWithStart's options when the signal takes arguments. */
+export interface WorkflowSignalWithStartOptionsWithArgs<SignalArgs extends any[]> extends WorkflowStartOptions {
+  signal: SignalDefinition<SignalArgs> | string;
+  signalArgs: SignalArgs;
+}
+/** signalWithStart's options when the signal takes none. */
+export interface WorkflowSignalWithStartOptionsWithoutArgs<SignalArgs extends any[]> extends WorkflowStartOptions {
+  signal: SignalDefinition<SignalArgs> | string;
+  signalArgs?: SignalArgs;
+}
+/** A schedule's action as given to create(). */
+export type ScheduleOptionsAction = ScheduleOptions['action'];
+/** A listed schedule's action. */
+export type ScheduleSummaryAction = ScheduleSummary['action'];
+export type ScheduleSummaryStartWorkflowAction = ScheduleSummary['action'];
+/** What one of a schedule's recent actions started. */
+export type ScheduleExecutionActionResult = ScheduleExecutionResult['action'];
+export type ScheduleExecutionStartWorkflowActionResult = ScheduleExecutionResult['action'];

@@ -191,4 +191,11 @@ export type {
   WorkflowQueryAnnotatedType,
   TLSConfig,
   DataConverter,
+  WorkflowSignalWithStartOptionsWithArgs,
+  WorkflowSignalWithStartOptionsWithoutArgs,
+  ScheduleOptionsAction,
+  ScheduleSummaryAction,
+  ScheduleSummaryStartWorkflowAction,
+  ScheduleExecutionActionResult,
+  ScheduleExecutionStartWorkflowActionResult,
 } from '../client/temporal-types';
