@@ -8,7 +8,7 @@
  * ValueError, as in Temporal.
  */
 import { ValueError } from './common-errors';
-import { ObjectKeys, ObjectPrototypeHasOwnProperty, StringPrototypeSlice, TypeError, record } from './primordials';
+import { ObjectPrototypeHasOwnProperty, StringPrototypeSlice, TypeError, record } from './primordials';
 
 export type EnumEncoder<Name extends string> = (input: Name | `${string}${Name}` | number | null | undefined) => number | undefined;
 export type EnumDecoder<Name extends string> = (input: number | null | undefined) => Name | `unknown_${number}` | undefined;
@@ -27,7 +27,9 @@ function enumCodec<Name extends string>(names: readonly Name[], prefix: string):
     if (typeof input === 'string') {
       const short = input.length > prefix.length && StringPrototypeSlice(input, 0, prefix.length) === prefix ? StringPrototypeSlice(input, prefix.length) : input;
       if (ObjectPrototypeHasOwnProperty(numbers, short)) return numbers[short];
-      throw new ValueError(`Invalid enum value: '${input}'; expected one of ${ObjectKeys(numbers).join(', ')}`);
+      let expected = '';
+      for (let i = 0; i < names.length; i++) expected += (i === 0 ? '' : ', ') + names[i];
+      throw new ValueError(`Invalid enum value: '${input}'; expected one of ${expected}`);
     }
     throw new ValueError(`Invalid enum value: '${String(input)}' of type ${typeof input}`);
   };
