@@ -20,8 +20,8 @@ interface Listed {
 
 const PACKAGES = [
   { name: 'workflow', floor: { names: 144, values: 69 } },
-  { name: 'activity', floor: { names: 19, values: 13 } },
-  { name: 'client', floor: { names: 166, values: 54 } },
+  { name: 'activity', floor: { names: 20, values: 14 } },
+  { name: 'client', floor: { names: 167, values: 54 } },
 ] as const;
 
 /** The names a module exports (values and types), read with TypeScript's checker. */

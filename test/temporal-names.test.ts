@@ -87,7 +87,11 @@ t.test('current details and the built-in queries', async (t) => {
   const workflowId = id('detailed');
   const handle = await wfClient.start('detailed', { workflowId, taskQueue, args: [] });
   await until('the details are set', async () => (await handle.query<string>('step').catch(() => undefined)) === 'waiting (total 0)');
-  t.equal(await handle.executeUpdate('bump', { args: [3] }), 3);
+  t.equal(await handle.executeUpdate('bump', { args: [3], updateId: 'u1' }), 3);
+  const runId = (await handle.describe()).runId;
+  t.equal(await wfClient.getHandle(workflowId).getUpdateHandle<number>('u1', { workflowRunId: runId }).result(), 3, 'getUpdateHandle with workflowRunId');
+  t.throws(() => handle.getUpdateHandle('u1', { workflowRunId: '' }), { code: 'DEJA_INVALID_ARGUMENT' });
+  t.throws(() => handle.getUpdateHandle('u1', { runId } as never), { code: 'DEJA_INVALID_ARGUMENT' });
   const metadata = await handle.query<workflow.WorkflowMetadata>(workflow.workflowMetadataQuery.name);
   t.same(metadata, {
     definition: {
@@ -252,4 +256,8 @@ t.test('activity: cancellationDetails and asyncLocalStorage', async (t) => {
   t.match(cancellationDetailsFor('deadline'), { timedOut: true, cancelRequested: false });
   t.match(cancellationDetailsFor('shutdown'), { workerShutdown: true, cancelRequested: false });
   t.throws(() => activity.cancellationDetails(), { name: 'IllegalStateError' });
+  const fn = async () => 1;
+  activity.setActivityOptions({ typeInfo: 'x' }, fn);
+  t.same((fn as unknown as { activityDefinitionOptions: unknown }).activityDefinitionOptions, { typeInfo: 'x' });
+  t.throws(() => activity.setActivityOptions({}, 3 as never), { code: 'DEJA_INVALID_ARGUMENT' });
 });

@@ -254,6 +254,16 @@ export type { ActivityCancellationDetailsOptions } from './cancellation-details'
 export interface ActivityDefinitionOptions {
   typeInfo?: unknown;
 }
+/**
+ * Attaches definition options to an activity function, as Temporal does (`fn.activityDefinitionOptions`).
+ * Their one field, `typeInfo`, informs Temporal's payload converters; deja's payloads are JSON, so
+ * the worker does not read it.
+ */
+export function setActivityOptions<Args extends any[], R>(options: ActivityDefinitionOptions, fn: ActivityFunction<Args, R>): void {
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`setActivityOptions: expected an activity function, got ${typeof fn}`);
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`setActivityOptions: expected an options object, got ${options === null ? 'null' : typeof options}`);
+  Object.assign(fn, { activityDefinitionOptions: options });
+}
 /** Temporal's payload type info per activity of `A` (accepted in types only; deja's payloads are JSON). */
 export type ActivityTypeInfoMap<A> = Partial<Record<{ [K in keyof A & string]: A[K] extends ActivityFunction ? K : never }[keyof A & string], unknown>>;
 

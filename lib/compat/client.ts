@@ -47,6 +47,7 @@ export type {
   WorkflowStartOptions,
   WorkflowStartOptions as WorkflowOptions,
   GetWorkflowHandleOptions,
+  GetWorkflowUpdateHandleOptions,
   WorkflowUpdateOptions,
   WithStartWorkflowOperationOptions,
   AsyncCompletionClientOptions,
