@@ -8,7 +8,7 @@
  * ValueError, as in Temporal.
  */
 import { ValueError } from './common-errors';
-import { ObjectPrototypeHasOwnProperty, StringPrototypeSlice, TypeError, record } from './primordials';
+import { ObjectPrototypeHasOwnProperty, String, StringPrototypeSlice, TypeError, record } from './primordials';
 
 export type EnumEncoder<Name extends string> = (input: Name | `${string}${Name}` | number | null | undefined) => number | undefined;
 export type EnumDecoder<Name extends string> = (input: number | null | undefined) => Name | `unknown_${number}` | undefined;

@@ -3,7 +3,7 @@
  * the host too): the function forms of activity scheduling, the workflow's current details,
  * Temporal's helpers for workflow types and child options, and the default random stream.
  */
-import { TypeError, ArrayIsArray, ObjectFreeze, MathFloor, record } from './primordials';
+import { TypeError, ArrayIsArray, ObjectFreeze, MathFloor, SymbolFor, record } from './primordials';
 import { getState, maybeState } from './internals';
 import { proxyActivities, defineQuery, type ActivityOptions, type QueryDefinition } from './workflow';
 import { proxyLocalActivities, type LocalActivityOptions } from './local-activities';
@@ -12,7 +12,7 @@ import { uuid4FromRandom } from './uuid';
 import { currentDetails, setCurrentDetailsOf, STACK_TRACE_QUERY, ENHANCED_STACK_TRACE_QUERY, WORKFLOW_METADATA_QUERY } from './builtin-queries';
 
 /** Temporal's marker for a non-function member of an activity interface (a type-level helper). */
-export const NotAnActivityMethod: unique symbol = Symbol.for('__TEMPORAL_NOT_AN_ACTIVITY_METHOD');
+export const NotAnActivityMethod: unique symbol = SymbolFor('__TEMPORAL_NOT_AN_ACTIVITY_METHOD') as never;
 
 function checkCall(where: string, activityType: unknown, args: unknown): void {
   if (typeof activityType !== 'string' || activityType === '') throw new TypeError(`${where}: expected the activity type as a non-empty string, got ${typeof activityType}`);
