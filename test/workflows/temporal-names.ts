@@ -47,9 +47,9 @@ export async function triggered(): Promise<{ value: string; cancelled: boolean; 
       cancelled = isCancellation(e);
     }
   });
-  // A trigger made outside any cancellable scope ignores nothing: it resolves as it is told.
+  // A trigger in the root scope resolves when it is told to (sleep takes Temporal's TimerOptions).
   const again = new Trigger<string>();
-  await sleep(10);
+  await sleep(10, { summary: 'a pause' });
   again.resolve('late');
   return { value, cancelled, again: await again };
 }
