@@ -5,16 +5,8 @@
 import type { WireFailure } from '../runtime/protocol';
 import { DejaError } from './errors';
 
-/** No such workflow id or run, or the run has closed (Temporal's wording for a signal to it). */
-export class WorkflowNotFoundError extends DejaError {
-  constructor(
-    message: string,
-    readonly workflowId: string,
-    readonly runId?: string,
-  ) {
-    super('DEJA_NOT_FOUND', message);
-  }
-}
+/** No such workflow id or run, or the run has closed: the runtime's class, shared with workflow code. */
+export { WorkflowNotFoundError } from '../runtime/common-errors';
 
 /**
  * A run with this workflow id is running, or the id-reuse policy forbids a new one. The runtime's

@@ -112,3 +112,52 @@ export type {
   Headers,
   Next,
 } from './interceptors';
+export { Trigger } from './trigger';
+export { metricMeter } from './metrics';
+export type { MetricMeter, MetricCounter, MetricHistogram, MetricGauge, MetricUpDownCounter, MetricTags, NumericMetricValueType } from './metrics';
+export { ValueError, PayloadConverterError, NamespaceNotFoundError, WorkflowError, CompleteAsyncError, WorkflowNotFoundError } from './common-errors';
+export {
+  WorkflowIdConflictPolicy,
+  encodeWorkflowIdReusePolicy,
+  decodeWorkflowIdReusePolicy,
+  encodeWorkflowIdConflictPolicy,
+  decodeWorkflowIdConflictPolicy,
+} from './common';
+export {
+  NotAnActivityMethod,
+  scheduleActivity,
+  scheduleLocalActivity,
+  inWorkflowContext,
+  getCurrentDetails,
+  setCurrentDetails,
+  extractWorkflowType,
+  addDefaultWorkflowOptions,
+  stackTraceQuery,
+  enhancedStackTraceQuery,
+  workflowMetadataQuery,
+  workflowRandom,
+} from './temporal-api';
+export type { EnhancedStackTrace, StackTrace, StackTraceFileLocation, StackTraceFileSlice, StackTraceSDKInfo, WorkflowRandomStream, WorkflowMetadata } from './temporal-api';
+export type {
+  ActivityProxyOptions,
+  LocalActivityProxyOptions,
+  ActivityFunctionWithOptions,
+  LocalActivityFunctionWithOptions,
+  TimerOptions,
+  ParentWorkflowInfo,
+  RootWorkflowInfo,
+  SinkCall,
+  SinkFunction,
+  LoggerSinks,
+  WorkflowLogger,
+  GetMetricTagsInput,
+  BaseWorkflowHandle,
+  WorkflowSignalOptions,
+  WorkflowQueryOptions,
+  BaseWorkflowOptions,
+  WorkflowDurationOptions,
+  CommonWorkflowOptions,
+  WithWorkflowArgs,
+  WorkflowTypeOptions,
+  ActivityTypeInfoMap,
+} from './temporal-types';

@@ -8,6 +8,7 @@
  * intrinsics of primordials.ts, and what it hands to the host is built from prototype-less objects
  * (see the rules at the top of primordials.ts).
  */
+import { builtinQuery } from './builtin-queries';
 import {
   Error,
   Map,
@@ -1133,7 +1134,7 @@ export class WorkflowState {
    * no handler or a handler that returned a promise. What the handler throws propagates.
    */
   private callQueryHandler(queryType: string, given: readonly unknown[]): { ok: true; result: unknown } | { ok: false; failure: WireFailure } {
-    let handler = MapPrototypeGet(this.queryHandlers, queryType);
+    let handler = MapPrototypeGet(this.queryHandlers, queryType) ?? builtinQuery(this, queryType);
     let args = given as Payload[];
     if (!handler && this.messages.defaultQuery !== undefined) {
       // The default query handler gets the query's name first.

@@ -8,7 +8,7 @@ import { Proxy, TypeError, put, record } from './primordials';
 import type { ScheduleLocalActivityCommand } from './protocol';
 import { getState, type ActivityCancellation } from './internals';
 import { CancellationScope } from './cancellation-scope';
-import { checkKeys, checkPayloads, enumOption, retryPolicy, type ActivityCancellationType, type ActivityInterfaceFor, type RetryOptions } from './workflow';
+import { checkKeys, checkPayloads, enumOption, retryPolicy, withExecuteWithOptions, type ActivityCancellationType, type ActivityInterfaceFor, type RetryOptions } from './workflow';
 import { optionalDurationToMs, type Duration } from './time';
 import { emptyHeaders, hasInterceptors, interceptOutbound } from './interceptors';
 
@@ -71,7 +71,7 @@ export function proxyLocalActivities<A = Record<string, (...args: any[]) => Prom
   const handler: ProxyHandler<ActivityInterfaceFor<A>> = record({
     get(_: unknown, activityType: string | symbol) {
       if (typeof activityType !== 'string') return undefined;
-      return (...args: unknown[]) => {
+      return withExecuteWithOptions((...args: unknown[]) => {
         const state = getState('a local activity');
         if (hasInterceptors()) {
           const scope = CancellationScope.current();
@@ -92,7 +92,7 @@ export function proxyLocalActivities<A = Record<string, (...args: any[]) => Prom
           cancellation,
           CancellationScope.current(),
         );
-      };
+      }, options, proxyLocalActivities as never, activityType);
     },
   });
   return new Proxy({} as ActivityInterfaceFor<A>, handler);

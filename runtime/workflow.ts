@@ -2,8 +2,11 @@
  * The workflow author's API (inside the isolate; also importable on the host for its definitions,
  * e.g. a client importing `defineSignal` results). Follows the Temporal TypeScript SDK.
  */
+import { rememberDescription } from './builtin-queries';
 import { describeLogValues } from './format';
 import {
+  ObjectGetPrototypeOf,
+  ObjectPrototype,
   ArrayIsArray,
   JSONParse,
   JSONStringify,
@@ -75,8 +78,36 @@ const ACTIVITY_OPTION_KEYS = [
 type ActivityFunction = (...args: any[]) => Promise<any>;
 /** Every activity of `A` as a function returning a promise of its result. */
 export type ActivityInterfaceFor<A> = {
-  [K in keyof A]: A[K] extends (...args: infer P) => infer R ? (...args: P) => Promise<Awaited<R>> : never;
+  [K in keyof A]: A[K] extends (...args: infer P) => infer R ? ActivityFunctionWithOptions<(...args: P) => Promise<Awaited<R>>> : never;
 };
+/** An activity of a proxy: call it, or call `executeWithOptions` to override the proxy's options for one call (merged over them, nested objects too). */
+export type ActivityFunctionWithOptions<T extends ActivityFunction> = T & {
+  executeWithOptions(options: ActivityOptions, args: Parameters<T>): Promise<Awaited<ReturnType<T>>>;
+};
+
+/** `override` over `base`, plain objects merged key by key (Temporal's merge of activity options). */
+export function mergeOptions<T extends object>(base: T, override: object): T {
+  if (typeof override !== 'object' || override === null) throw new TypeError('executeWithOptions: expected an options object');
+  const out: Record<string, unknown> = record({ ...(base as Record<string, unknown>) });
+  const keys = ObjectKeys(override);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    const o = (override as Record<string, unknown>)[k];
+    const b = out[k];
+    const plain = (v: unknown): v is object => typeof v === 'object' && v !== null && !ArrayIsArray(v) && ObjectGetPrototypeOf(v) === ObjectPrototype;
+    put(out, k, plain(b) && plain(o) ? mergeOptions(b, o) : o);
+  }
+  return out as T;
+}
+
+/** Adds `executeWithOptions` to one proxied activity function. */
+export function withExecuteWithOptions<O extends object>(fn: (...args: unknown[]) => Promise<unknown>, options: O, proxy: (options: O) => Record<string, (...args: unknown[]) => Promise<unknown>>, activityType: string) {
+  put(fn, 'executeWithOptions', (override: object, args: unknown[]) => {
+    if (!ArrayIsArray(args)) throw new TypeError(`${activityType}.executeWithOptions: expected the arguments as an array`);
+    return proxy(mergeOptions(options, override))[activityType]!(...args);
+  });
+  return fn;
+}
 
 /**
  * Temporal's activity cancellation types: what cancelling an activity's scope does.
@@ -214,7 +245,7 @@ export function proxyActivities<A = Record<string, ActivityFunction>>(options: A
   const handler: ProxyHandler<ActivityInterfaceFor<A>> = record({
     get(_: unknown, activityType: string | symbol) {
       if (typeof activityType !== 'string') return undefined;
-      return (...args: unknown[]) => {
+      return withExecuteWithOptions((...args: unknown[]) => {
         const state = getState('an activity');
         if (!hasInterceptors()) {
           return state.scheduleActivity(activityId, { activityType, args: checkPayloads(args, `activity ${activityType}`), ...fields }, cancellation, CancellationScope.current());
@@ -231,7 +262,7 @@ export function proxyActivities<A = Record<string, ActivityFunction>>(options: A
             input.seq,
           ),
         );
-      };
+      }, options, proxyActivities as never, activityType);
     },
   });
   return new Proxy({} as ActivityInterfaceFor<A>, handler);
@@ -241,8 +272,14 @@ export function proxyActivities<A = Record<string, ActivityFunction>>(options: A
 export const createActivityHandle = proxyActivities;
 
 /** A durable timer: resolves after `duration` of workflow time (ms or a string such as '30 minutes'). */
-export function sleep(duration: Duration): Promise<void> {
+export function sleep(duration: Duration, options?: { readonly summary?: string }): Promise<void> {
   const ms = durationToMs(duration, 'sleep');
+  if (options !== undefined) {
+    // Temporal's TimerOptions: a summary for UIs, which deja does not record.
+    if (typeof options !== 'object' || options === null) throw new TypeError('sleep: expected options { summary? }');
+    checkKeys('sleep', options, ['summary']);
+    if (options.summary !== undefined && typeof options.summary !== 'string') throw new TypeError('sleep: expected summary to be a string');
+  }
   const state = getState('sleep');
   if (!hasInterceptors()) return state.sleep(ms, CancellationScope.current());
   const scope = CancellationScope.current();
@@ -319,6 +356,7 @@ export function setHandler(
   const map: Map<string, SignalHandler | QueryHandler> = def.type === 'signal' ? state.signalHandlers : state.queryHandlers;
   if (handler === undefined) MapPrototypeDelete(map, def.name);
   else MapPrototypeSet(map, def.name, handler);
+  rememberDescription(state, def.type, def.name, handler === undefined ? undefined : (options as { description?: string } | undefined)?.description);
   if (def.type === 'signal') state.flushBufferedSignals(def.name);
 }
 

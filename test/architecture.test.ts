@@ -109,10 +109,20 @@ t.test('the replay engine does no I/O', async (t) => {
 // Targets are paths from the root without extension; a target allows itself and everything under
 // it. Node built-ins and packages are checked apart (above). Host code reaches into runtime/ only
 // for the protocol, the failure classes, the shared errors, the duration grammar and the search
-// attribute converters: never the
-// workflow API or the isolate's internals.
+// attribute converters, and the pure values Temporal's common package shares between workflow and
+// host (runtime/common: enum codecs and extractWorkflowType; runtime/common-errors; the no-op
+// runtime/metrics): never the workflow API or the isolate's internals.
 
-const RUNTIME_FOR_HOST = ['runtime/protocol', 'runtime/failure', 'runtime/errors', 'runtime/time', 'runtime/search-attributes'];
+const RUNTIME_FOR_HOST = [
+  'runtime/protocol',
+  'runtime/failure',
+  'runtime/errors',
+  'runtime/time',
+  'runtime/search-attributes',
+  'runtime/common',
+  'runtime/common-errors',
+  'runtime/metrics',
+];
 const ALL = ['lib', ...RUNTIME_FOR_HOST];
 
 const ALLOWED: Record<string, readonly string[]> = {
@@ -140,6 +150,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   'lib/worker': ['lib/replay', 'lib/sandbox', 'lib/bundler', 'lib/activity', 'lib/service', 'lib/service-errors', 'lib/history', 'lib/wiring', 'lib/errors', ...RUNTIME_FOR_HOST],
   'lib/client': ['lib/service', 'lib/service-errors', 'lib/wiring', 'lib/history', 'lib/errors', ...RUNTIME_FOR_HOST],
   'lib/testing': ALL,
+  // lib/history too: Temporal's replay API and proto-utils (historyFromJSON) read and convert histories.
   'lib/compat': ['lib/client', 'lib/worker', 'lib/activity', 'lib/testing', 'lib/history', 'lib/service', 'lib/service-errors', 'lib/errors', ...RUNTIME_FOR_HOST],
   'lib/cli': ALL,
   // deja ui's server: a service to show, histories, and replay for the verdict. No backend driver.

@@ -274,10 +274,10 @@ t.test('resolution and syntax errors become problems with file and line', async 
 
 t.test('a Temporal API deja does not offer yet is named as such', async (t) => {
   const dir = tempDir(t, {
-    'workflows.ts': "import { inWorkflowContext, sleep } from '@temporalio/workflow';\nexport async function w(): Promise<void> {\n  inWorkflowContext();\n  await sleep(1);\n}\n",
+    'workflows.ts': "import { getRandomStream, sleep } from '@temporalio/workflow';\nexport async function w(): Promise<void> {\n  getRandomStream('x');\n  await sleep(1);\n}\n",
   });
   const err = await bundleFailure(t, path.join(dir, 'workflows.ts'));
-  t.same(where(err.problems, dir), [{ file: 'workflows.ts', line: 1, column: 10, what: '"inWorkflowContext" is not part of deja\'s workflow API' }]);
+  t.same(where(err.problems, dir), [{ file: 'workflows.ts', line: 1, column: 10, what: '"getRandomStream" is not part of deja\'s workflow API' }]);
   t.match(err.problems[0]!.why, /subset of @temporalio\/workflow/);
 });
 

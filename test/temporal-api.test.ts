@@ -19,9 +19,9 @@ interface Listed {
 }
 
 const PACKAGES = [
-  { name: 'workflow', floor: { names: 93, values: 44 } },
-  { name: 'activity', floor: { names: 14, values: 10 } },
-  { name: 'client', floor: { names: 77, values: 32 } },
+  { name: 'workflow', floor: { names: 144, values: 69 } },
+  { name: 'activity', floor: { names: 20, values: 14 } },
+  { name: 'client', floor: { names: 167, values: 54 } },
 ] as const;
 
 /** The names a module exports (values and types), read with TypeScript's checker. */

@@ -17,6 +17,8 @@ import { IllegalStateError } from '../../runtime/errors';
 import { durationToMs, type Duration } from '../../runtime/time';
 import { InvalidArgumentError } from '../errors';
 import { findNonJson } from './json';
+import { ActivityCancellationDetails } from './cancellation-details';
+import { metricMeter, type MetricMeter } from '../../runtime/metrics';
 
 /**
  * Temporal's `activity.Info`, with the fields deja knows. Differences: `taskToken` is a string
@@ -86,34 +88,14 @@ export interface ContextHooks {
   heartbeat(details?: Payload): void;
   /** Writes one log line where the worker logs. */
   log(level: LogLevel, message: string): void;
+  /** Why the activity was cancelled, once it was (undefined: not cancelled, or not known). */
+  cancellationDetails?(): ActivityCancellationDetails | undefined;
 }
 
 const STORAGE_KEY = Symbol.for('__temporal_activity_context_storage__');
-const COMPLETE_ASYNC_MARKER = Symbol.for('__temporal_isCompleteAsyncError');
 
-/**
- * Thrown by an activity that will be completed later, from outside, by its task token or ids
- * (AsyncCompletionClient). The worker then neither completes nor fails the attempt: it stays open
- * until it is completed, or until its start-to-close (or heartbeat) timeout. Recognised across
- * copies of deja and Temporal's own class (the marker Temporal's `instanceof` checks).
- */
-export class CompleteAsyncError extends Error {
-  constructor(message?: string) {
-    super(message ?? 'the activity will be completed asynchronously');
-  }
-  /** Never throws: what an activity threw may be a Proxy whose traps throw. */
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    if (typeof value !== 'object' || value === null) return false;
-    try {
-      if (this !== CompleteAsyncError) return typeof this === 'function' && Object.prototype.isPrototypeOf.call(this.prototype, value);
-      return (value as Record<symbol, unknown>)[COMPLETE_ASYNC_MARKER] === true;
-    } catch {
-      return false;
-    }
-  }
-}
-Object.defineProperty(CompleteAsyncError.prototype, 'name', { value: 'CompleteAsyncError', enumerable: true });
-Object.defineProperty(CompleteAsyncError.prototype, COMPLETE_ASYNC_MARKER, { value: true, enumerable: false });
+/** Thrown by an activity that will be completed from outside (the class is shared with the runtime: runtime/common-errors.ts). */
+export { CompleteAsyncError } from '../../runtime/common-errors';
 
 export class Context {
   /** One store per process, shared with Temporal's package and every copy of this module. */
@@ -122,6 +104,11 @@ export class Context {
   /** @internal Used by the worker to run an activity inside its context. */
   static run<T>(context: Context, fn: () => T): T {
     return Context.storage.run(context, fn);
+  }
+
+  /** @internal The store itself (Temporal's `asyncLocalStorage`). */
+  static get asyncLocalStorage(): AsyncLocalStorage<Context> {
+    return Context.storage;
   }
 
   /** The context of the activity running now; throws outside an activity. */
@@ -161,6 +148,21 @@ export class Context {
       warn: (message, meta) => write('WARN', message, meta),
       error: (message, meta) => write('ERROR', message, meta),
     };
+  }
+
+  /**
+   * Why the activity was cancelled: undefined until it is. A cancel request (or a task the service
+   * no longer gives this worker) is `cancelRequested`, its deadline `timedOut`, the worker's
+   * shutdown `workerShutdown`.
+   */
+  get cancellationDetails(): ActivityCancellationDetails | undefined {
+    if (!this.cancellationSignal.aborted) return undefined;
+    return this.hooks.cancellationDetails?.() ?? new ActivityCancellationDetails({ cancelRequested: true });
+  }
+
+  /** Temporal's metric meter; deja's records nothing (see runtime/metrics.ts). */
+  get metricMeter(): MetricMeter {
+    return metricMeter;
   }
 
   /**
@@ -237,6 +239,34 @@ export function sleep(ms: Duration): Promise<void> {
 export function cancelled(): Promise<never> {
   return Context.current().cancelled;
 }
+/** `Context.current().cancellationDetails`: why the running activity was cancelled, or undefined. */
+export function cancellationDetails(): ActivityCancellationDetails | undefined {
+  return Context.current().cancellationDetails;
+}
+/** The store that holds the running activity's Context (Temporal's `asyncLocalStorage`, shared with Temporal's own package). */
+export const asyncLocalStorage: AsyncLocalStorage<Context> = Context.asyncLocalStorage;
+/** Temporal's activity metric meter: a no-op meter in deja (it exports no metrics). */
+export { metricMeter } from '../../runtime/metrics';
+export type { MetricMeter } from '../../runtime/metrics';
+export { ActivityCancellationDetails } from './cancellation-details';
+export type { ActivityCancellationDetailsOptions } from './cancellation-details';
+/** Temporal's per-activity definition options: payload type info, which deja's JSON payloads do not use. */
+export interface ActivityDefinitionOptions {
+  typeInfo?: unknown;
+}
+/**
+ * Attaches definition options to an activity function, as Temporal does (`fn.activityDefinitionOptions`).
+ * Their one field, `typeInfo`, informs Temporal's payload converters; deja's payloads are JSON, so
+ * the worker does not read it.
+ */
+export function setActivityOptions<Args extends any[], R>(options: ActivityDefinitionOptions, fn: ActivityFunction<Args, R>): void {
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`setActivityOptions: expected an activity function, got ${typeof fn}`);
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`setActivityOptions: expected an options object, got ${options === null ? 'null' : typeof options}`);
+  Object.assign(fn, { activityDefinitionOptions: options });
+}
+/** Temporal's payload type info per activity of `A` (accepted in types only; deja's payloads are JSON). */
+export type ActivityTypeInfoMap<A> = Partial<Record<{ [K in keyof A & string]: A[K] extends ActivityFunction ? K : never }[keyof A & string], unknown>>;
+
 /** `Context.current().cancellationSignal`. */
 export function cancellationSignal(): AbortSignal {
   return Context.current().cancellationSignal;

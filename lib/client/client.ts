@@ -108,6 +108,12 @@ export interface WorkflowExecutionDescription {
 export type WorkflowExecutionInfo = WorkflowExecutionDescription;
 
 /** Filters of `client.list()`; all given must hold. */
+/** `getUpdateHandle`'s options (Temporal's). */
+export interface GetWorkflowUpdateHandleOptions {
+  /** The run the update was sent to; default: the handle's run. */
+  workflowRunId?: string;
+}
+
 export interface ListOptions {
   /**
    * Temporal's list filter, such as "WorkflowType = 'order' AND ExecutionStatus = 'Running' ORDER
@@ -377,9 +383,22 @@ export class WorkflowHandle<T extends Workflow = Workflow> {
     return startUpdate<Ret>(this.ctx, this.ref(), 'WorkflowHandle.startUpdate', def, options, undefined);
   }
 
-  /** A handle to an update of this workflow sent before (by any client), by its id. */
-  getUpdateHandle<Ret>(updateId: string): WorkflowUpdateHandle<Ret> {
-    return updateHandle<Ret>(this.ctx, 'WorkflowHandle.getUpdateHandle', this.workflowId, this.currentRunId, updateId);
+  /**
+   * A handle to an update of this workflow sent before (by any client), by its id. Temporal's
+   * `options.workflowRunId` names the run the update went to (default: this handle's run).
+   */
+  getUpdateHandle<Ret>(updateId: string, options?: GetWorkflowUpdateHandleOptions): WorkflowUpdateHandle<Ret> {
+    const where = 'WorkflowHandle.getUpdateHandle';
+    let runId = this.currentRunId;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`${where}: expected options { workflowRunId? }, got ${describe(options)}`);
+      checkKnownKeys(where, options, ['workflowRunId']);
+      if (options.workflowRunId !== undefined) {
+        if (typeof options.workflowRunId !== 'string' || options.workflowRunId === '') throw new InvalidArgumentError(`${where}: workflowRunId must be a non-empty string, got ${describe(options.workflowRunId)}`);
+        runId = options.workflowRunId;
+      }
+    }
+    return updateHandle<Ret>(this.ctx, where, this.workflowId, runId, updateId);
   }
 
   private ref(): ExecutionRef {

@@ -49,4 +49,4 @@ export { WorkflowUpdateNotFoundError } from '../service-errors';
 export { WorkflowContinuedAsNewError } from './errors';
 export { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from './start-options';
 export type { ChainStartOptions, WorkflowRetryPolicy } from './start-options';
-export type { GetWorkflowHandleOptions } from './client';
+export type { GetWorkflowHandleOptions, GetWorkflowUpdateHandleOptions } from './client';

@@ -16,6 +16,7 @@ import { bundleWorkflowCode, mapBundleStack, type WorkflowBundle } from '../bund
 import { IsolatePool, SandboxDisposedError, SandboxMemoryError, SandboxTimeoutError, UnhandledRejectionError, bundleScriptName, checkWireFailure, type SandboxExecution } from '../sandbox';
 import { ReplayMachine, initFromStart, type PendingLiveTask } from '../replay';
 import { CompleteAsyncError, Context, type ContextHooks, type Info } from '../activity';
+import { cancellationDetailsFor } from '../activity/cancellation-details';
 import { installActivityAliases } from '../activity/aliases';
 import { toPlainJson } from '../activity/json';
 import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceededError, MAX_TIMER_MS, StoreError, checkInteger, checkKnownKeys, describe, warnIgnoredOptions } from '../errors';
@@ -1025,6 +1026,7 @@ export class Worker {
     );
     const prefix = `activity ${task.activityType} (${task.activityId})`;
     const hooks: ContextHooks = {
+      cancellationDetails: () => (cancelledBy === undefined ? undefined : cancellationDetailsFor(cancelledBy)),
       heartbeat: (details) => heartbeats.beat(details),
       log: (level, message) => {
         try {

@@ -14,6 +14,7 @@
  * message says so, and is not retried. deja does not extend the task's lease (Temporal's worker
  * heartbeats the task; deja does not), so a long local activity belongs in a plain activity.
  */
+import { cancellationDetailsFor } from '../activity/cancellation-details';
 import type { ActivationCompletion, ActivationJob, Command, LocalActivityOutcome, ScheduleLocalActivityCommand, WireFailure } from '../../runtime/protocol';
 import { ApplicationFailure, CancelledFailure, errorToFailure } from '../../runtime/failure';
 import { Context, type ContextHooks, type Info } from '../activity';
@@ -153,6 +154,7 @@ async function runAttempt(
   if (env.shutdown.aborted) onShutdown();
   else env.shutdown.addEventListener('abort', onShutdown, { once: true });
   const hooks: ContextHooks = {
+    cancellationDetails: () => (cutBy === undefined ? undefined : cancellationDetailsFor(cutBy === 'shutdown' ? 'shutdown' : cutBy === 'lease' ? 'request' : 'deadline')),
     heartbeat: () => undefined, // a local activity has no heartbeats to record (as in Temporal)
     log: (level, message) => env.log(level.toLowerCase(), `${what}: ${message}`),
   };
