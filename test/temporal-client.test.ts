@@ -195,6 +195,10 @@ t.test('Client end to end: start, signal, result, list, count, getHandle, signal
     await connection.close();
   });
   const client = new Client({ connection });
+  t.throws(() => new Client({ connection, dataConverter: { payloadCodecs: [{ encode: async (p: unknown) => p, decode: async (p: unknown) => p }] } }), {
+    name: 'InvalidArgumentError',
+    message: /^Client: dataConverter\.payloadCodecs is not offered: deja stores payloads as plain JSON .* remove payloadCodecs to run without it$/,
+  }, 'a payload codec is refused: deja would store in the clear what it was meant to encode');
   const handle = await client.workflow.start('waitThenCall', { taskQueue, workflowId: 'first' });
   await handle.signal('go', 'quick');
   t.equal(await handle.result(), 'quick done');
@@ -209,6 +213,13 @@ t.test('Client end to end: start, signal, result, list, count, getHandle, signal
   await client.activity.heartbeat({ workflowId: 'second', activityId: handed[0]! }, { halfway: true });
   await client.activity.complete({ workflowId: 'second', runId: second.signaledRunId, activityId: handed[0]! }, 'completed from outside');
   t.equal(await second.result(), 'completed from outside');
+  const eager = await warningsOf(async () => {
+    const h = await client.workflow.start('waitThenCall', { taskQueue, workflowId: 'eager', requestEagerStart: true, staticSummary: 'a summary', priority: { priorityKey: 1 } });
+    t.equal(h.eagerlyStarted, false, 'never eagerly started');
+    await h.signal('go', 'quick');
+    t.equal(await h.result(), 'quick done', "Temporal's start options do not stop the start");
+  });
+  t.match(eager.find((w) => w.startsWith('WorkflowClient.start')), /^WorkflowClient\.start: deja accepts but does not act on the options "requestEagerStart" \(deja has no eager dispatch.*"staticSummary".*"priority"/);
 });
 
 // ── Worker options ──────────────────────────────────────────────────────────────────────────────

@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import { failureToError } from '../../runtime/failure';
 import type { Payload, QueryDefinition, SearchAttributes, SignalDefinition } from '../../runtime/protocol';
 import type { LegacySearchAttributes, TypedSearchAttributes } from '../../runtime/search-attributes';
-import { assertNever, checkKnownKeys, describe, InvalidArgumentError } from '../errors';
+import { assertNever, checkKnownKeys, describe, InvalidArgumentError, warnIgnoredOptions } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION, type History } from '../history/events';
 import type { ExecutionRef, WorkflowDescription, WorkflowIdReusePolicy, WorkflowService, WorkflowStatus } from '../service';
 import { CLIENT_METHODS, Connection, checkOptions, describeNonService, missingMethods, warnTemporalClientOptions } from './connection';
@@ -41,6 +41,16 @@ export interface WorkflowStartOptions<T extends Workflow = Workflow> extends Cha
   workflowIdReusePolicy?: WorkflowIdReusePolicyOption;
   /** Whether the handle's `result()` follows the run's successors (continue-as-new, cron, retries). Default true. */
   followRuns?: boolean;
+  /** Temporal's; accepted and named in a warning: deja has no eager dispatch. */
+  requestEagerStart?: boolean;
+  /** Temporal's; accepted and named in a warning: deja records no user metadata. */
+  staticSummary?: string;
+  /** Temporal's; accepted and named in a warning: deja records no user metadata. */
+  staticDetails?: string;
+  /** Temporal's; accepted and named in a warning: deja has no task priorities. */
+  priority?: unknown;
+  /** Temporal's; accepted and named in a warning: deja has no worker versioning. */
+  versioningOverride?: unknown;
 }
 
 /** Options of the seed-era `createWorkflowHandle`: a missing workflow id is generated. */
@@ -195,6 +205,24 @@ function checkString(where: string, name: string, value: unknown): string {
 }
 
 /** An options object: a plain object, not null or an array (`what` says what it is for). */
+/**
+ * Temporal's start options that deja accepts without acting on them: named once per process in a
+ * DEJA_IGNORED_OPTIONS warning, never refused, so Temporal code runs unchanged.
+ */
+const TEMPORAL_START_OPTIONS: Record<string, string> = {
+  requestEagerStart: 'deja has no eager dispatch: the first workflow task goes through the store like any other',
+  staticSummary: 'deja records no user metadata',
+  staticDetails: 'deja records no user metadata',
+  priority: 'deja has no task priorities',
+  versioningOverride: 'deja has no worker versioning',
+};
+const TEMPORAL_START_KEYS = Object.keys(TEMPORAL_START_OPTIONS);
+
+function warnTemporalStartOptions(where: string, options: object): void {
+  const given = TEMPORAL_START_KEYS.filter((key) => (options as Record<string, unknown>)[key] !== undefined);
+  if (given.length > 0) warnIgnoredOptions(where, given, (name) => TEMPORAL_START_OPTIONS[name]!);
+}
+
 function checkOptionsObject(where: string, options: unknown, known: readonly string[], what = 'an options object'): asserts options is object {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidArgumentError(`${where}: expected ${what}, got ${describe(options)}`);
@@ -217,6 +245,8 @@ function handlerName(where: string, kind: 'signal' | 'query', def: unknown): str
 }
 
 export class WorkflowHandle<T extends Workflow = Workflow> {
+  /** Temporal's: whether the first workflow task went to this worker eagerly. Never, in deja. */
+  readonly eagerlyStarted = false;
   private currentRunId: string | undefined;
   private firstRunId: string | undefined;
 
@@ -494,7 +524,8 @@ export class WorkflowClient {
   ): Promise<WorkflowHandle<T> & { signaledRunId: string }> {
     const where = 'WorkflowClient.signalWithStart';
     const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs', ...CHAIN_START_OPTION_KEYS, ...VISIBILITY_START_KEYS, 'followRuns']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', 'signal', 'signalArgs', ...CHAIN_START_OPTION_KEYS, ...VISIBILITY_START_KEYS, 'followRuns', ...TEMPORAL_START_KEYS]);
+    warnTemporalStartOptions(where, options);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const signalArgs = options.signalArgs ?? [];
@@ -581,7 +612,8 @@ export class WorkflowClient {
   async start<T extends Workflow>(workflow: T | string, options: WorkflowStartOptions<T>): Promise<WorkflowHandle<T>> {
     const where = 'WorkflowClient.start';
     const workflowType = workflowTypeOf(where, workflow);
-    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', ...CHAIN_START_OPTION_KEYS, ...VISIBILITY_START_KEYS, 'followRuns']);
+    checkOptionsObject(where, options, ['args', 'taskQueue', 'workflowId', 'workflowIdReusePolicy', ...CHAIN_START_OPTION_KEYS, ...VISIBILITY_START_KEYS, 'followRuns', ...TEMPORAL_START_KEYS]);
+    warnTemporalStartOptions(where, options);
     const args = options.args ?? [];
     if (!Array.isArray(args)) throw new InvalidArgumentError(`${where}: args must be an array, got ${describe(args)}`);
     const handle = this.unstartedHandle<T>(where, workflowType, options);

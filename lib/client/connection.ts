@@ -172,6 +172,15 @@ export function warnTemporalClientOptions(where: string, options: Record<string,
     if (typeof namespace !== 'string' || namespace === '') throw new InvalidArgumentError(`${where}: namespace must be a non-empty string, got ${describe(namespace)}`);
     if (namespace !== 'default') warnIgnoredOptions(where, ['namespace'], `deja has one namespace, 'default', and uses it (got ${describe(namespace)})`);
   }
+  // A payload codec encrypts or compresses what is stored: deja applies none, so taking one quietly
+  // would store in the clear what its user meant to encrypt. Refused, unlike the other options.
+  const codecs = (options.dataConverter as { payloadCodecs?: unknown } | undefined)?.payloadCodecs;
+  if (codecs !== undefined && !(Array.isArray(codecs) && codecs.length === 0)) {
+    throw new InvalidArgumentError(
+      `${where}: dataConverter.payloadCodecs is not offered: deja stores payloads as plain JSON and applies no payload codec, ` +
+        'so what your codec would encrypt or compress would be stored as it is; remove payloadCodecs to run without it',
+    );
+  }
   const given = names.filter((name) => name !== 'namespace' && options[name] !== undefined);
   if (given.length > 0) warnIgnoredOptions(where, given, (name) => IGNORED_CLIENT_OPTIONS[name] ?? 'not supported');
 }
