@@ -59,12 +59,21 @@ export class TemporalFailure extends Error {
   }
 }
 
+/**
+ * Temporal's failure categories: a BENIGN failure is an expected one (Temporal logs it at debug
+ * level and leaves it out of error metrics). deja keeps the category on the failure object where it
+ * is thrown; it is not carried through history.
+ */
+export const ApplicationFailureCategory = { BENIGN: 'BENIGN' } as const;
+export type ApplicationFailureCategory = (typeof ApplicationFailureCategory)[keyof typeof ApplicationFailureCategory];
+
 export interface ApplicationFailureOptions {
   message?: string;
   type?: string;
   nonRetryable?: boolean;
   details?: Payload[];
   cause?: Error;
+  category?: ApplicationFailureCategory;
 }
 
 /** A failure raised by user code, with an optional error type and details. */
@@ -79,8 +88,12 @@ export class ApplicationFailure extends TemporalFailure {
     this.nonRetryable = nonRetryable ?? false;
     this.details = details ?? [];
   }
+  /** Temporal's category (`ApplicationFailureCategory.BENIGN`), as given to `create`. */
+  category: ApplicationFailureCategory | undefined;
   static create(options: ApplicationFailureOptions = {}): ApplicationFailure {
-    return new ApplicationFailure(options.message, options.type, options.nonRetryable, options.details, options.cause);
+    const failure = new ApplicationFailure(options.message, options.type, options.nonRetryable, options.details, options.cause);
+    if (options.category !== undefined) failure.category = options.category;
+    return failure;
   }
   static fromError(error: unknown, options: ApplicationFailureOptions = {}): ApplicationFailure {
     if (error instanceof ApplicationFailure) return error;

@@ -33,6 +33,7 @@ export type { ChildWorkflowOptions, ChildWorkflowHandle, ExternalWorkflowHandle 
 export {
   TemporalFailure,
   ApplicationFailure,
+  ApplicationFailureCategory,
   ActivityFailure,
   TimeoutFailure,
   CancelledFailure,

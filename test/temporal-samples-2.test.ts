@@ -152,3 +152,14 @@ t.test('Worker.create refuses a payload codec (deja would store its payloads une
   const worker = await Worker.create({ ...base, dataConverter: { payloadCodecs: [] } });
   t.equal(worker.taskQueue, 'codec', 'an empty list is no codec: accepted');
 });
+
+t.test("ApplicationFailureCategory: Temporal's BENIGN category is kept on the failure create() makes, from @temporalio/common and the workflow API", async (t) => {
+  const common = await import('../lib/compat/common');
+  const workflowApi = await import('../runtime/index');
+  t.same(common.ApplicationFailureCategory, { BENIGN: 'BENIGN' });
+  t.equal(workflowApi.ApplicationFailureCategory, common.ApplicationFailureCategory, 'one object on both sides');
+  const f = common.ApplicationFailure.create({ message: 'not there yet', category: common.ApplicationFailureCategory.BENIGN });
+  t.equal(f.category, 'BENIGN');
+  t.equal(f.message, 'not there yet');
+  t.equal(common.ApplicationFailure.create({ message: 'x' }).category, undefined, 'no category unless given');
+});

@@ -6,6 +6,7 @@
 export {
   TemporalFailure,
   ApplicationFailure,
+  ApplicationFailureCategory,
   ActivityFailure,
   TimeoutFailure,
   CancelledFailure,
