@@ -88,7 +88,10 @@ t.test('the list shows the recorded runs, and filters them', { skip }, async (t)
 
   await page.fill('#filter', `WorkflowType = 'orderWorkflow' AND WorkflowId = '${rec.order.workflowId}'`);
   await page.press('#filter', 'Enter');
-  await page.locator('#workflows tbody tr').nth(1).waitFor({ state: 'detached' });
+  // The table is rebuilt with the filtered page: wait until it holds exactly the one run (it may be
+  // empty for a moment while the answer is on its way).
+  await page.locator(`#workflows tbody tr[data-workflow-id="${rec.order.workflowId}"]`).waitFor();
+  await page.waitForFunction("document.querySelectorAll('#workflows tbody tr').length === 1");
   t.equal(await page.locator('#workflows tbody tr').count(), 1);
   t.equal(await page.locator('#workflows tbody tr').getAttribute('data-workflow-id'), rec.order.workflowId);
 
