@@ -144,7 +144,9 @@ export class MessageHandlers {
     };
     if (job.runValidator && (validator !== undefined || intercepted)) {
       try {
-        const returned = runInContext(undefined, () =>
+        // What the validator returns is ignored, as in Temporal: an `async` validator accepts, and a
+        // rejection of its promise is left unhandled, which fails the workflow task there as here.
+        runInContext(undefined, () =>
           runInUpdate(info, () =>
             input !== undefined
               ? interceptInbound('validateUpdate', input, (given) => {
@@ -153,10 +155,6 @@ export class MessageHandlers {
               : ReflectApply(validator!, undefined, args),
           ),
         );
-        // A validator that returns a promise (an `async` one) is taken as having accepted: Temporal
-        // ignores what a validator returns, and a rejection of that promise is left unhandled, which
-        // fails the workflow task there as here.
-        void returned;
       } catch (error) {
         this.host.push(record({ type: 'rejectUpdate', updateId, failure: wireFailure(error) }));
         return;
