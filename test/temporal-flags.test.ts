@@ -244,25 +244,24 @@ t.test('FlagHistory: recorded flags accumulate; inferred ones come from the buil
   const events = b.history().events.map((e) => (e.type === 'workflowTaskCompleted' ? { ...e, sdkMetadata: {} } : e));
   const at = (i: number, m: Metadata, buildId?: string): HistoryEvent[] =>
     events.map((e, j) => (j === i ? { ...(e as Completed), sdkMetadata: m, ...(buildId === undefined ? {} : { workerBuildId: buildId }) } : e));
-  const started = events.flatMap((e, i) => (e.type === 'workflowTaskStarted' ? [i] : []));
   const completed = events.flatMap((e, i) => (e.type === 'workflowTaskCompleted' ? [i] : []));
 
   let f = new FlagHistory();
   let evs = at(completed[0], { langUsedFlags: [2], coreUsedFlags: [3] });
-  t.same(f.forReplayedTask(evs, started[0]), { lang: [2], core: [3] }, 'the task records its own');
-  t.same(f.forReplayedTask(evs, started[1]), { lang: [2], core: [3] }, 'and they stay on');
+  t.same(f.forReplayedTask(evs[completed[0]] as Completed), { lang: [2], core: [3] }, 'the task records its own');
+  t.same(f.forReplayedTask(evs[completed[1]] as Completed), { lang: [2], core: [3] }, 'and they stay on');
 
   f = new FlagHistory();
   evs = at(completed[1], {}, '@temporalio/worker@1.11.1+abc');
-  t.same(f.forReplayedTask(evs, started[0]), { lang: [], core: [] });
-  t.same(f.forReplayedTask(evs, started[1]), { lang: [1, 2], core: [] }, 'a 1.11.1 worker: lang flags 1 and 2');
+  t.same(f.forReplayedTask(evs[completed[0]] as Completed), { lang: [], core: [] });
+  t.same(f.forReplayedTask(evs[completed[1]] as Completed), { lang: [1, 2], core: [] }, 'a 1.11.1 worker: lang flags 1 and 2');
   f = new FlagHistory();
-  t.same(f.forReplayedTask(at(completed[0], { sdkVersion: '1.13.2' }), started[0]), { lang: [3, 4, 5], core: [] }, 'SDK 1.13.2: the OpenTelemetry flags');
+  t.same(f.forReplayedTask(at(completed[0], { sdkVersion: '1.13.2' })[completed[0]] as Completed), { lang: [3, 4, 5], core: [] }, 'SDK 1.13.2: the OpenTelemetry flags');
   f = new FlagHistory();
-  t.same(f.forReplayedTask(at(completed[0], { sdkVersion: '1.11.5' }), started[0]), { lang: [3], core: [] }, 'SDK 1.11.5: flag 3 only');
+  t.same(f.forReplayedTask(at(completed[0], { sdkVersion: '1.11.5' })[completed[0]] as Completed), { lang: [3], core: [] }, 'SDK 1.11.5: flag 3 only');
 
   f = new FlagHistory();
-  f.forReplayedTask(at(completed[0], { langUsedFlags: [1] }), started[0]);
+  f.forReplayedTask(at(completed[0], { langUsedFlags: [1] })[completed[0]] as Completed);
   t.same(f.recordLive({ lang: [1, 2], core: [3] }), { langUsedFlags: [2], coreUsedFlags: [3] }, 'only what the run has not recorded');
   t.equal(f.recordLive({ lang: [2], core: [3] }), undefined, 'then nothing');
   t.equal(f.recordLive(undefined), undefined);

@@ -78,19 +78,9 @@ export class FlagHistory {
     if (this.lang.size + this.core.size !== before) this.answer = undefined;
   }
 
-  /**
-   * The flags on for the completed task started at events[index]: its workflowTaskCompleted
-   * (which follows in `events`) is recorded first.
-   */
-  forReplayedTask(events: readonly HistoryEvent[], index: number): SdkFlags {
-    const startedId = events[index].eventId;
-    for (let j = index + 1; j < events.length; j++) {
-      const e = events[j];
-      if (e.type === 'workflowTaskCompleted' && e.startedEventId === startedId) {
-        this.record(e);
-        break;
-      }
-    }
+  /** The flags on for a completed task, given its workflowTaskCompleted (recorded first). */
+  forReplayedTask(completed: EventOf<'workflowTaskCompleted'>): SdkFlags {
+    this.record(completed);
     if (this.answer !== undefined) return this.answer;
     const lang = new Set(this.lang);
     if (this.buildId !== undefined && UNRECORDED_FLAGS_BUILD_ID.test(this.buildId)) {

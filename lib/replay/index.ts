@@ -20,7 +20,7 @@
  *   workflowTaskCompleted; anything else is a DeterminismViolationError naming the event.
  */
 import type { Activation, ActivationCompletion, ActivationJob, ActivityResolution, Command, CommandType, InitMessage, RetryState, WireFailure } from '../../runtime/protocol';
-import { dropsDeprecatedPatch, localActivityJobFromMarker, patchJobsOf, skipsDeprecatedMarker } from './markers';
+import { dropsDeprecatedPatch, localActivityJobFromMarker, skipsDeprecatedMarker } from './markers';
 import { FlagHistory } from './flags';
 import type { SdkMetadata } from '../history/schema';
 import { PROTOCOL_VERSION } from '../../runtime/protocol';
@@ -150,6 +150,12 @@ function jobPriority(job: ActivationJob): number {
   // order): `patched` may be called by the start itself.
   return job.type === 'updateRandomSeed' ? -2 : job.type === 'notifyHasPatch' ? -1 : job.type === 'startWorkflow' ? 0 : job.type === 'signalWorkflow' ? 1 : job.type === 'doUpdate' ? 2 : 3;
 }
+
+const byJobPriority = (a: ActivationJob, b: ActivationJob): number => jobPriority(a) - jobPriority(b);
+
+/** What `completionOf` answers for a task that failed (or timed out), and for one with no outcome yet. */
+const FAILED_TASK = -1;
+const LIVE_TASK = -2;
 
 /** An update a live workflow task delivers (WorkflowTask.updates): a doUpdate job that runs its validator. */
 export interface LiveUpdate {
@@ -644,11 +650,10 @@ export class ReplayMachine {
       this.resolveActivity(scheduled, { status: 'failed', failure: activityFailure(scheduled, e.failure, e.retryState) });
     },
     workflowTaskStarted(e, i) {
-      const outcome = this.outcomeOf(this.chunk, i);
-      if (outcome === 'failed') return; // a failed attempt: its jobs wait for the next task
-      if (outcome === 'completed') {
-        this.recordedUpdates(this.chunk, i);
-        this.runTask(e, i);
+      const completed = this.completionOf(this.chunk, i);
+      if (completed === FAILED_TASK) return; // a failed attempt: its jobs wait for the next task
+      if (completed !== LIVE_TASK) {
+        this.runTask(e, completed);
       } else {
         if (this.predictions !== undefined) throw STOP_PREDICTING;
         for (const u of this.liveUpdates ?? []) this.jobs.push({ type: 'doUpdate', updateId: u.updateId, name: u.name, args: u.args, runValidator: true });
@@ -824,34 +829,46 @@ export class ReplayMachine {
     }
   }
 
-  /** How the task started at events[i] ended: 'completed', 'failed', or 'live' (not in this chunk). */
-  private outcomeOf(events: readonly HistoryEvent[], i: number): 'completed' | 'failed' | 'live' {
+  /**
+   * How the task started at events[i] ended: the index of its workflowTaskCompleted in `events`,
+   * FAILED_TASK (failed or timed out), or LIVE_TASK (no outcome in this chunk). One pass over the
+   * task's few events; `runTask` goes on from the completion.
+   */
+  private completionOf(events: readonly HistoryEvent[], i: number): number {
     const startedId = events[i].eventId;
     for (let j = i + 1; j < events.length; j++) {
       const e = events[j];
-      if (e.type === 'workflowTaskCompleted' && e.startedEventId === startedId) return 'completed';
-      if ((e.type === 'workflowTaskFailed' || e.type === 'workflowTaskTimedOut') && e.startedEventId === startedId) return 'failed';
+      if (e.type === 'workflowTaskCompleted') {
+        if (e.startedEventId === startedId) return j;
+      } else if ((e.type === 'workflowTaskFailed' || e.type === 'workflowTaskTimedOut') && e.startedEventId === startedId) {
+        return FAILED_TASK;
+      }
     }
-    return 'live';
+    return LIVE_TASK;
   }
 
   /**
-   * The updates the completed task started at events[i] accepted, as doUpdate jobs that skip the
-   * validator: its workflowExecutionUpdateAccepted events, which follow its workflowTaskCompleted
-   * (before the next task is scheduled or started).
+   * What the completed task recorded after its workflowTaskCompleted at events[c], in one pass:
+   * the updates it accepted, as doUpdate jobs that skip the validator (its
+   * workflowExecutionUpdateAccepted events, before the next task is scheduled or started), then
+   * the patches its markers record, as notifyHasPatch jobs (Temporal's notifyHasPatch: known
+   * before the task runs; up to the next task's start).
    */
-  private recordedUpdates(events: readonly HistoryEvent[], i: number): void {
-    const startedId = events[i].eventId;
-    let j = i + 1;
-    while (j < events.length && !(events[j].type === 'workflowTaskCompleted' && (events[j] as EventOf<'workflowTaskCompleted'>).startedEventId === startedId)) j++;
-    const completedId = events[j].eventId;
-    for (let k = j + 1; k < events.length; k++) {
+  private recordedJobs(events: readonly HistoryEvent[], c: number): void {
+    const completedId = events[c].eventId;
+    let patches: ActivationJob[] | undefined;
+    let updatesOpen = true;
+    for (let k = c + 1; k < events.length; k++) {
       const e = events[k];
-      if (e.type === 'workflowTaskScheduled' || e.type === 'workflowTaskStarted') break;
-      if (e.type === 'workflowExecutionUpdateAccepted' && e.workflowTaskCompletedEventId === completedId) {
+      if (e.type === 'workflowTaskStarted') break;
+      if (e.type === 'workflowTaskScheduled') updatesOpen = false;
+      else if (e.type === 'patchMarkerRecorded') {
+        if (e.workflowTaskCompletedEventId === completedId) (patches ??= []).push({ type: 'notifyHasPatch', patchId: e.patchId });
+      } else if (updatesOpen && e.type === 'workflowExecutionUpdateAccepted' && e.workflowTaskCompletedEventId === completedId) {
         this.jobs.push({ type: 'doUpdate', updateId: e.updateId, name: e.name, args: e.input, runValidator: false });
       }
     }
+    if (patches !== undefined) for (const job of patches) this.jobs.push(job);
   }
 
   /** The jobs gathered since the previous task, as the activation of the task started here. */
@@ -866,7 +883,7 @@ export class ReplayMachine {
         c,
       );
     }
-    const jobs = this.jobs.sort((a, b) => jobPriority(a) - jobPriority(b)); // stable sort
+    const jobs = this.jobs.length > 1 ? this.jobs.sort(byJobPriority) : this.jobs; // a stable sort
     this.jobs = [];
     const { historySizeBytes, suggestContinueAsNew } = started as EventOf<'workflowTaskStarted'>;
     return {
@@ -879,12 +896,11 @@ export class ReplayMachine {
     };
   }
 
-  /** Replays a task that history says completed: its commands must follow as events. */
-  private runTask(started: HistoryEvent, index: number): void {
-    // The patches its command events record are known before it runs (Temporal's notifyHasPatch).
-    for (const job of patchJobsOf(this.chunk, index)) this.jobs.push(job);
+  /** Replays a task that history says completed (at events[completed]): its commands must follow as events. */
+  private runTask(started: HistoryEvent, completed: number): void {
+    this.recordedJobs(this.chunk, completed);
     const activation = this.takeActivation(started, true);
-    activation.flags = this.flags.forReplayedTask(this.chunk, index);
+    activation.flags = this.flags.forReplayedTask(this.chunk[completed] as EventOf<'workflowTaskCompleted'>);
     if (this.predictions !== undefined) {
       this.predictions.push(activation);
       return;

@@ -12,27 +12,6 @@
 import type { ActivationJob, ActivityResolution, Command, LocalActivityOutcome, RetryState, WireFailure } from '../../runtime/protocol';
 import type { EventOf, HistoryEvent } from '../history/events';
 
-/**
- * The notifyHasPatch jobs of the task started at `events[index]`: one per patchMarkerRecorded among
- * its command events (those whose workflowTaskCompletedEventId is its completion), which follow
- * its workflowTaskCompleted and come before the next task starts. The chunk must hold them.
- */
-export function patchJobsOf(events: readonly HistoryEvent[], index: number): ActivationJob[] {
-  const startedId = events[index].eventId;
-  let completedId: number | undefined;
-  const jobs: ActivationJob[] = [];
-  for (let j = index + 1; j < events.length; j++) {
-    const e = events[j];
-    if (completedId === undefined) {
-      if (e.type === 'workflowTaskCompleted' && e.startedEventId === startedId) completedId = e.eventId;
-      continue;
-    }
-    if (e.type === 'workflowTaskStarted') break;
-    if (e.type === 'patchMarkerRecorded' && e.workflowTaskCompletedEventId === completedId) jobs.push({ type: 'notifyHasPatch', patchId: e.patchId });
-  }
-  return jobs;
-}
-
 /** True when `c` is a deprecated patch marker that `e` (the next command event, if any) does not record: it is dropped. */
 export function dropsDeprecatedPatch(c: Command, e: HistoryEvent | undefined): boolean {
   if (c.type !== 'setPatchMarker' || !c.deprecated) return false;
