@@ -189,3 +189,50 @@ t.test('replayHistory with the real isolate: clean, and failing on a mutated his
   await t.rejects(replayHistory({ workflowsPath }, '{"format": "deja.history"'), { name: 'InvalidHistoryError', message: /not valid JSON/ });
   await t.rejects(replayHistory({} as never, good), /exactly one of workflowsPath or workflowBundle/);
 });
+
+t.test('replayHistory keeps its isolate warm between calls, never a context, and recovers from a lost isolate', async (t) => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const { disposeIdleReplayPools } = await import('../lib/testing/replay');
+  t.teardown(disposeIdleReplayPools);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-warm-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const workflowsPath = path.join(dir, 'workflows.ts');
+  // Module state: a second run in the same context would see started === 2 and emit a timer.
+  fs.writeFileSync(
+    workflowsPath,
+    `import { sleep } from 'deja/workflow';
+let started = 0;
+export async function counted(): Promise<number> {
+  started++;
+  if (started > 1) await sleep(1000);
+  return started;
+}
+export async function hog(): Promise<number> {
+  const kept: number[][] = [];
+  for (;;) kept.push(new Array(1_000_000).fill(started));
+}
+`,
+  );
+  const { bundleWorkflowCode } = await import('../lib/bundler');
+  const workflowBundle = await bundleWorkflowCode({ workflowsPath });
+  const runOf = (workflowType: string) => {
+    const b = builder(workflowType);
+    b.completeWorkflow(b.workflowTask(), 1);
+    return makeHistory('wf-1', 'run-1', b.events);
+  };
+  const options = { workflowBundle, memoryLimitMb: 16, activationTimeoutMs: 5_000 };
+  for (let i = 0; i < 3; i++) await t.resolves(replayHistory(options, runOf('counted')), `replay ${i + 1}: a fresh context each time, so module state starts over`);
+  await t.rejects(replayHistory(options, runOf('hog')), /memory/i, 'a replay that exhausts the isolate fails');
+  await t.resolves(replayHistory(options, runOf('counted')), 'the next call with the same options works (the lost isolate is replaced)');
+  // The process is not held open by a warm pool: a child that replays once exits on its own.
+  const { spawnSync } = await import('node:child_process');
+  const script = `require('${path.join(__dirname, '..', 'dist', 'lib', 'testing', 'replay.js').replace(/\\/g, '/')}').replayHistory(${JSON.stringify({ workflowBundle })}, ${JSON.stringify(runOf('counted'))}).then(() => console.log('replayed'))`;
+  const scriptPath = path.join(dir, 'replay-once.js');
+  fs.writeFileSync(scriptPath, script);
+  const child = spawnSync(process.execPath, ['--no-node-snapshot', scriptPath], { encoding: 'utf8', timeout: 60_000 });
+  t.equal(child.error, undefined);
+  t.equal(child.signal, null, 'the child exited by itself, not killed at the 60 s guard');
+  t.equal(child.status, 0, child.stderr);
+  t.match(child.stdout, /replayed/);
+});
