@@ -18,6 +18,7 @@ export {
 } from '../../lib';
 export type { History, HistoryEvent, WorkflowBundle, ActivationRunner, Clock } from '../../lib';
 export { initFromStart } from '../../lib/replay';
+export { disposeIdleReplayPools } from '../../lib/testing/replay';
 export { SandboxExecution } from '../../lib/sandbox';
 export { MemoryStore } from '../../lib/backends/memory';
 export { ENTRY_POINTS, PROTOCOL_VERSION } from '../../runtime/protocol';

@@ -32,7 +32,7 @@ export function mergeOneHistory(parts: OneHistoryResult[]): OneHistoryResult {
     events: parts[0].events,
     ms,
     breakdown: middle.breakdown,
-    perProcess: parts.map((p) => ({ replayHistory: p.ms.dejaReplayHistory!.median, warmPool: p.ms.dejaWarmPool!.median, floor: p.ms.floor!.median })),
+    perProcess: parts.map((p) => ({ replayHistory: p.ms.dejaReplayHistory!.median, again: p.ms.dejaReplayHistoryAgain?.median ?? NaN, warmPool: p.ms.dejaWarmPool!.median, floor: p.ms.floor!.median })),
   };
 }
 

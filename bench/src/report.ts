@@ -234,11 +234,13 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     });
   }
   if (one?.ms.dejaReplayHistory) {
+    // Judged on a first call (a new isolate pool): a single replay in a fresh process pays it.
+    const again = one.ms.dejaReplayHistoryAgain;
     targets.push({
       what: 'one 1000-activity history, `replayHistory()`',
-      deja: ms(one.ms.dejaReplayHistory.median),
+      deja: again ? `${ms(one.ms.dejaReplayHistory.median)} first call; ${ms(again.median)} each call after` : ms(one.ms.dejaReplayHistory.median),
       baseline: oneT ? `Temporal ${ms(oneT.median)}; without an isolate ${ms(one.ms.floor!.median)}` : `without an isolate ${ms(one.ms.floor!.median)}`,
-      ratio: oneT ? `${fmt(oneT.median / one.ms.dejaReplayHistory.median)}× faster than Temporal` : '',
+      ratio: oneT ? `${fmt(oneT.median / one.ms.dejaReplayHistory.median)}× faster than Temporal (first call)` : '',
       goal: '≤ 20 ms',
       met: one.ms.dejaReplayHistory.median <= 20,
     });
@@ -407,7 +409,8 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
       table(
         ['engine', 'time, median (min–max)', 'peak RSS of a fresh process'],
         [
-          ['deja `replayHistory()` (new isolate pool each call)', fmtSummary(one.ms.dejaReplayHistory!, ' ms'), rss(r.rssDeja)],
+          ['deja `replayHistory()`, first call in a process (a new isolate pool)', fmtSummary(one.ms.dejaReplayHistory!, ' ms'), rss(r.rssDeja)],
+          ...(one.ms.dejaReplayHistoryAgain ? [['deja `replayHistory()`, each call after (the pool the last call left warm; a new context still)', fmtSummary(one.ms.dejaReplayHistoryAgain, ' ms'), '']] : []),
           ['deja, warm isolate pool (a worker\'s cache miss)', fmtSummary(one.ms.dejaWarmPool!, ' ms'), ''],
           ['the same runtime without an isolate (node:vm)', fmtSummary(one.ms.floor!, ' ms'), rss(r.rssFloor)],
           [oneTLabel, oneT ? fmtSummary(oneT, ' ms') : 'n/a', rss(r.rssTemporal)],
@@ -417,7 +420,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
     if (one.perProcess && one.perProcess.length > 1) {
       out.push('');
       out.push(
-        `The ${one.perProcess.length} processes' own medians, \`replayHistory()\` / warm pool / without an isolate: ${one.perProcess.map((p) => `${fmt(p.replayHistory)} / ${fmt(p.warmPool)} / ${fmt(p.floor)} ms`).join('; ')}. ` +
+        `The ${one.perProcess.length} processes' own medians, \`replayHistory()\` first call / called again / warm pool / without an isolate: ${one.perProcess.map((p) => `${fmt(p.replayHistory)} / ${fmt(p.again)} / ${fmt(p.warmPool)} / ${fmt(p.floor)} ms`).join('; ')}. ` +
           'On this 2-core VM times differ from one process to the next (and are steady within one), which is why several processes are pooled.',
       );
     }
@@ -431,7 +434,7 @@ export function renderReport(env: Environment, r: Partial<Results>): string {
         table(
           ['part', 'ms', 'share', 'per activation'],
           [
-            ['new isolate pool (`replayHistory()` only: new isolate, bundle compiled from its code cache)', fmt(b.newPool), pct(b.newPool), ''],
+            ['new isolate pool (a first `replayHistory()` call only: new isolate, bundle compiled from its code cache)', fmt(b.newPool), pct(b.newPool), ''],
             ['validate the history (`parseHistory`)', fmt(b.validate), pct(b.validate), `${fmt((b.validate * 1000) / one.events)} µs per event`],
             ['new context (`createExecution`)', fmt(b.createExecution), pct(b.createExecution), ''],
             ['activations, both sides of the boundary', fmt(b.activate), pct(b.activate), `${fmt((b.activate * 1000) / b.activations)} µs`],
