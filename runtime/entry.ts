@@ -11,7 +11,7 @@
  * instead; if even that answer cannot be serialized, a fixed answer says so.
  */
 import { ObjectDefineProperty, JSONParse, JSONStringify, globalObject, list, own, record } from './primordials';
-import { ENTRY_POINTS, PROTOCOL_VERSION, QUERY_PENDING, RECORDED_CONCLUSION, type Activation, type InitMessage, type QueryRequest, type RecordedActivations, type RecordedConclusion } from './protocol';
+import { ENTRY_POINTS, PROTOCOL_VERSION, QUERY_PENDING, RECORDED_CONCLUSION, RECORDED_NEXT, type Activation, type ActivationCompletion, type InitMessage, type QueryRequest, type RecordedActivations, type RecordedConclusion } from './protocol';
 import { getState, initialize } from './internals';
 import { wireFailure } from './failure';
 import { installGlobals } from './globals';
@@ -55,6 +55,23 @@ function concluded(result: unknown): string {
   );
 }
 
+/**
+ * The commands whose payloads the runtime copied (through JSON, without prototypes) when the
+ * workflow made them, so serializing them runs no code of the workflow's: activities (their
+ * arguments), timers and cancellations. And no sink calls. Anything else (a workflow's result, an
+ * update's, a memo) may hold the workflow's own objects.
+ */
+const COPIED_ONLY = record({ scheduleActivity: true, startTimer: true, cancelTimer: true, requestCancelActivity: true });
+function copiedOnly(completion: ActivationCompletion): boolean {
+  'use strict';
+  if (completion.ok !== true) return false;
+  const calls = completion.sinkCalls;
+  if (calls !== undefined && calls.length !== 0) return false;
+  const commands = completion.commands;
+  for (let i = 0; i < commands.length; i++) if (own(COPIED_ONLY, commands[i].type) !== true) return false;
+  return true;
+}
+
 export function install(
   loadWorkflows: () => Record<string, unknown>,
   loadInterceptors?: () => { name: string; exports: Record<string, unknown> }[],
@@ -89,45 +106,56 @@ export function install(
       running = undefined;
     }
   });
-  // `activate` with no argument applies the next activation of a bulk replay (see
-  // RecordedActivations in protocol.ts), answering false when there is none to apply; `conclude`
-  // with `true` keeps the completion for `takeRecorded` and answers a RecordedConclusion. One
-  // function each way, so that a failure's stack is the same whichever way the task was run.
-  define(ENTRY_POINTS.activate, (json?: string): boolean => {
-    enter(ENTRY_POINTS.activate);
+  // `activate` and `conclude` are one function, told apart by the argument: a JSON activation
+  // (activate), RECORDED_NEXT (activate: the next activation of a bulk replay, answering false when
+  // there is none to apply), nothing (conclude), or `true` (conclude, keeping the completion for
+  // `takeRecorded` and answering a RecordedConclusion; it may apply the next recorded activation
+  // in the same call, see ENTRY_POINTS.loadRecorded). Every activation is applied at the one call
+  // below, so a failure's stack is the same whichever way the task was run.
+  const step = (arg?: string | true | typeof RECORDED_NEXT): boolean | string | RecordedConclusion => {
+    const concluding = arg === undefined || arg === true;
+    enter(concluding ? ENTRY_POINTS.conclude : ENTRY_POINTS.activate);
     try {
-      const state = getState('activate');
-      const activation = json === undefined ? state.nextRecorded() : (JSONParse(json) as Activation);
-      if (activation === undefined) return false;
+      const state = getState(concluding ? 'conclude' : 'activate');
+      let activation: Activation | undefined;
+      let applied: boolean | RecordedConclusion = true;
+      if (!concluding) {
+        activation = typeof arg === 'string' ? (JSONParse(arg) as Activation) : state.nextRecorded();
+        if (activation === undefined) return false;
+      } else {
+        // Read before: a conclude with conditions pending runs their functions (workflow code).
+        const quiet = !state.conditionsPending;
+        let result: unknown;
+        try {
+          result = state.conclude();
+        } catch (error) {
+          result = state.failedCompletion(error);
+        }
+        if (arg !== true) return concluded(result);
+        if (own(result as object, 'again') === true) return RECORDED_CONCLUSION.again;
+        state.keepRecorded(concluded(result));
+        if (own(result as object, 'ok') !== true) return RECORDED_CONCLUSION.failed;
+        // The next recorded task in this same call, when nothing of the workflow's could have run
+        // since the host's last call returned (see ENTRY_POINTS.loadRecorded): no condition
+        // function ran, and serializing the completion called no toJSON or getter of the workflow's.
+        if (!quiet || !copiedOnly(result as ActivationCompletion)) return RECORDED_CONCLUSION.completed;
+        activation = state.nextRecorded();
+        if (activation === undefined) return RECORDED_CONCLUSION.completed;
+        applied = RECORDED_CONCLUSION.completedNext;
+      }
       try {
         state.activate(activation);
       } catch (error) {
         // activate handles each job's errors; anything else still fails only this task.
         state.failTask(error);
       }
-      return true;
+      return applied;
     } finally {
       running = undefined;
     }
-  });
-  define(ENTRY_POINTS.conclude, (keep?: boolean): string | RecordedConclusion => {
-    enter(ENTRY_POINTS.conclude);
-    try {
-      const state = getState('conclude');
-      let result: unknown;
-      try {
-        result = state.conclude();
-      } catch (error) {
-        result = state.failedCompletion(error);
-      }
-      if (keep !== true) return concluded(result);
-      if (own(result as object, 'again') === true) return RECORDED_CONCLUSION.again;
-      state.keepRecorded(concluded(result));
-      return own(result as object, 'ok') === true ? RECORDED_CONCLUSION.completed : RECORDED_CONCLUSION.failed;
-    } finally {
-      running = undefined;
-    }
-  });
+  };
+  define(ENTRY_POINTS.activate, step);
+  define(ENTRY_POINTS.conclude, step);
   define(ENTRY_POINTS.loadRecorded, (json: string): void => {
     enter(ENTRY_POINTS.loadRecorded);
     try {

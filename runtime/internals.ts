@@ -1009,6 +1009,11 @@ export class WorkflowState {
     return out + ']';
   }
 
+  /** Whether a `conclude` now would run workflow code (a condition's function) before it answers. */
+  get conditionsPending(): boolean {
+    return this.conditions.size !== 0;
+  }
+
   /** Resolves every condition that now holds; `again` while any did (their continuations must run). */
   conclude(): ConcludeResult {
     if (this.taskFailure === undefined && ++this.conditionRounds > MAX_CONDITION_ROUNDS_PER_ACTIVATION) {

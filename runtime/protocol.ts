@@ -14,7 +14,7 @@
  */
 
 /** Bumped on any incompatible change. A bundle built for another version is refused. */
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** Names of the functions the runtime installs on the isolate's global object. */
 export const ENTRY_POINTS = {
@@ -25,11 +25,15 @@ export const ENTRY_POINTS = {
   query: '__dejaQuery',
   /**
    * Replay in bulk: `loadRecorded` takes a JSON `RecordedActivations`. Then, for each task,
-   * `activate` called with no argument applies the next one (answering `true`, or `false` when
+   * `activate` called with RECORDED_NEXT applies the next one (answering `true`, or `false` when
    * there is none or a key in its jobs names no single pending activity, which ends the run), and
    * `conclude` called with `true` keeps the completion in the isolate and answers a
-   * `RecordedConclusion`. `takeRecorded` answers the kept completions as one JSON array and
-   * forgets them.
+   * `RecordedConclusion`. When that conclude ran no workflow code and the kept completion holds
+   * only commands whose payloads the runtime copied when they were made, it applies the next
+   * recorded activation in the same call and answers `completedNext`: nothing the workflow could
+   * have queued runs between the two, so the order is the one two calls give, with one call
+   * fewer per task. `takeRecorded` answers the kept completions as one JSON array and forgets
+   * them.
    */
   loadRecorded: '__dejaLoadRecorded',
   takeRecorded: '__dejaTakeRecorded',
@@ -45,7 +49,6 @@ export interface RecordedActivations {
   activations: Activation[];
 }
 
-/** What `conclude` called with `true` answers: another round is due, or the completion was kept (ok or failed: a failed one ends the run). */
 /**
  * What `__dejaQuery(request)` answers when the workflow's inbound interceptors handle the query
  * (their `handleQuery` is async): the host then calls `__dejaQuery()` with no argument, after the
@@ -53,7 +56,15 @@ export interface RecordedActivations {
  */
 export const QUERY_PENDING = '"deja:query-pending"';
 
-export const RECORDED_CONCLUSION = { again: 1, completed: 0, failed: 2 } as const;
+/**
+ * What `conclude` called with `true` answers: another round is due; or the completion was kept
+ * (ok, or failed: a failed one ends the run); or it was kept and the next recorded activation is
+ * applied already (see ENTRY_POINTS.loadRecorded).
+ */
+/** The argument of `activate` that applies the next recorded activation (see ENTRY_POINTS.loadRecorded). */
+export const RECORDED_NEXT = 1;
+
+export const RECORDED_CONCLUSION = { again: 1, completed: 0, failed: 2, completedNext: 3 } as const;
 export type RecordedConclusion = (typeof RECORDED_CONCLUSION)[keyof typeof RECORDED_CONCLUSION];
 
 /**

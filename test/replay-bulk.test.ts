@@ -144,3 +144,138 @@ t.test('the real isolate: every replay fixture gives the same completions and er
   }
   t.ok(batched > 0, 'some fixtures were replayed in bulk');
 });
+
+t.test('a conclude applies the next recorded activation in the same call only when no workflow code could run between', async (t) => {
+  const os = await import('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-chain-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'workflows.ts');
+  // `watched` keeps a condition pending whose function queues a microtask each time a conclude
+  // evaluates it; the signal handler, which runs inside the next activation, reads what it did.
+  // Were that activation applied in the conclude's own call, the handler would run before the
+  // microtask and see another count: the activity arguments would differ.
+  fs.writeFileSync(
+    file,
+    `import { proxyActivities, condition, defineSignal, setHandler } from 'deja/workflow';
+const { step } = proxyActivities<{ step(seen: number[]): Promise<void> }>({ startToCloseTimeout: '1m' });
+const poke = defineSignal('poke');
+let evaluated = 0;
+export async function watched(): Promise<void> {
+  const seen: number[] = [];
+  setHandler(poke, () => void seen.push(evaluated));
+  void condition(() => {
+    void Promise.resolve().then(() => evaluated++);
+    return false;
+  });
+  for (let i = 0; i < 4; i++) await step([...seen]);
+}
+export async function plain(): Promise<void> {
+  for (let i = 0; i < 4; i++) await step([i]);
+}
+`,
+  );
+  const bundle = await bundleWorkflowCode({ workflowsPath: file });
+  const historyOf = (workflowType: string) => {
+    const b = builder(workflowType);
+    let task = b.workflowTask();
+    for (let i = 1; i <= 4; i++) {
+      b.activityCompleted(b.activity('step', String(i), task));
+      b.add({ type: 'workflowExecutionSignaled', signalName: 'poke', input: [] });
+      task = b.workflowTask();
+    }
+    b.completeWorkflow(task);
+    return b.events;
+  };
+  const run = (events: HistoryEvent[], bulk: boolean) => {
+    const pool = new IsolatePool();
+    try {
+      const execution = pool.createExecution(bundle, initFromStart(events[0] as WorkflowExecutionStartedEvent), 'chain');
+      const completions: ActivationCompletion[] = [];
+      const runner: ActivationRunner = { activate: (a) => (completions.push(execution.activate(a)), completions.at(-1)!) };
+      if (bulk) {
+        runner.activateRecorded = (as) => execution.activateRecorded(as);
+        runner.tookRecorded = (c) => void completions.push(c);
+      }
+      const machine = new ReplayMachine(runner);
+      machine.advance(events);
+      machine.finish();
+      execution.dispose();
+      return { completions, chained: pool.stats().chainedActivations };
+    } finally {
+      pool.dispose();
+    }
+  };
+  for (const workflowType of ['watched', 'plain']) {
+    const events = historyOf(workflowType);
+    const one = run(events, false);
+    const bulk = run(events, true);
+    t.same(bulk.completions, one.completions, `${workflowType}: the same completions in bulk as one task at a time`);
+    t.equal(one.chained, 0, `${workflowType}: nothing is chained one task at a time`);
+    if (workflowType === 'watched') {
+      t.equal(bulk.chained, 0, 'a pending condition (workflow code in every conclude) is never chained');
+      const args = one.completions.flatMap((c) => (c.ok ? c.commands : [])).filter((c) => c.type === 'scheduleActivity').map((c) => (c as { args: unknown[] }).args[0]);
+      t.same(args, [[], [1], [1, 2], [1, 2, 3]], 'the handler saw each conclude\'s microtask before it ran');
+    } else {
+      t.ok(bulk.chained >= 3, `plain: the recorded tasks after the first were applied by the conclude before them (${bulk.chained})`);
+    }
+  }
+});
+
+t.test('a runaway activation in a bulk run: the same completions before it and the same error as one task at a time', async (t) => {
+  const os = await import('node:os');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deja-spin-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'workflows.ts');
+  fs.writeFileSync(
+    file,
+    `import { proxyActivities } from 'deja/workflow';
+const { step } = proxyActivities<{ step(i: number): Promise<void> }>({ startToCloseTimeout: '1m' });
+export async function spins(): Promise<void> {
+  for (let i = 0; i < 6; i++) {
+    await step(i);
+    if (i === 3) for (;;) {}
+  }
+}
+`,
+  );
+  const bundle = await bundleWorkflowCode({ workflowsPath: file });
+  const b = builder('spins');
+  let task = b.workflowTask();
+  for (let i = 1; i <= 6; i++) {
+    b.activityCompleted(b.activity('step', String(i), task));
+    task = b.workflowTask();
+  }
+  b.completeWorkflow(task);
+  const events = b.events;
+  const run = (bulk: boolean) => {
+    const pool = new IsolatePool({ activationTimeoutMs: 300 });
+    try {
+      const execution = pool.createExecution(bundle, initFromStart(events[0] as WorkflowExecutionStartedEvent), 'spin');
+      const completions: ActivationCompletion[] = [];
+      const runner: ActivationRunner = { activate: (a) => (completions.push(execution.activate(a)), completions.at(-1)!) };
+      if (bulk) {
+        runner.activateRecorded = (as) => execution.activateRecorded(as);
+        runner.tookRecorded = (c) => void completions.push(c);
+      }
+      let error: Error | undefined;
+      try {
+        const machine = new ReplayMachine(runner);
+        machine.advance(events);
+        machine.finish();
+      } catch (e) {
+        error = e as Error;
+      }
+      return { completions, error, chained: pool.stats().chainedActivations };
+    } finally {
+      pool.dispose();
+    }
+  };
+  const one = run(false);
+  const bulk = run(true);
+  t.equal(one.completions.length, 4, 'one at a time: the four tasks before the runaway one completed');
+  t.same(bulk.completions, one.completions, 'in bulk: the same completions before it');
+  t.match(one.error, { name: 'SandboxTimeoutError', message: /CPU deadline/ });
+  t.equal(bulk.error?.name, one.error?.name, 'the same error');
+  t.equal(bulk.error?.message, one.error?.message);
+  t.ok(bulk.chained >= 3, `the tasks before it were applied by the conclude before each, so the runaway one was too (${bulk.chained} chained)`);
+});

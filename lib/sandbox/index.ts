@@ -21,6 +21,7 @@ import {
   type LogEntry,
   type SdkFlags,
   RECORDED_CONCLUSION,
+  RECORDED_NEXT,
   QUERY_PENDING,
   type RecordedActivations,
   type SinkCall,
@@ -147,7 +148,7 @@ class PooledIsolate {
   private preparing: Promise<void> | undefined;
   constructor(
     memoryLimitMb: number,
-    private readonly counts: { codeCacheHits: number; codeCacheMisses: number; preparedHits: number },
+    readonly counts: { codeCacheHits: number; codeCacheMisses: number; preparedHits: number; chainedActivations: number },
     private readonly spareTarget: number,
     private readonly timeoutMs: number,
   ) {
@@ -353,6 +354,8 @@ export interface SandboxStats {
   codeCacheMisses: number;
   /** Executions that started in a prepared context (the `preparedContexts` option). */
   preparedHits: number;
+  /** Recorded activations of a bulk replay applied in the same call as the conclude before them. */
+  chainedActivations: number;
 }
 
 /** A pool of isolates. Create executions with `createExecution`; dispose the pool when done. */
@@ -363,7 +366,7 @@ export class IsolatePool {
   readonly activationTimeoutMs: number;
   private readonly preparedContexts: number;
   private disposed = false;
-  private readonly counts = { codeCacheHits: 0, codeCacheMisses: 0, preparedHits: 0 };
+  private readonly counts = { codeCacheHits: 0, codeCacheMisses: 0, preparedHits: 0, chainedActivations: 0 };
 
   constructor(options: SandboxOptions = {}) {
     checkKnownKeys('IsolatePool', options, OPTION_KEYS);
@@ -631,11 +634,12 @@ export class SandboxExecution {
   /**
    * Runs the activations of recorded tasks in order, as `activate` would one by one, with their
    * jobs keyed from history (see RecordedActivations): the activations cross as one JSON string,
-   * each task is two calls with no JSON, and the completions come back as one JSON string. Stops
-   * after a failed completion, and before an activation whose keys the isolate cannot resolve
-   * (the caller goes on with `activate`). Each activation has its own CPU deadline, as with
-   * `activate`. An error is returned, not thrown, with the completions before it; the execution is
-   * then disposed, as `activate` does.
+   * each task is one or two calls with no JSON (a conclude may apply the next task's activation in
+   * the same call: RECORDED_CONCLUSION.completedNext), and the completions come back as one JSON
+   * string. Stops after a failed completion, and before an activation whose keys the isolate
+   * cannot resolve (the caller goes on with `activate`). Each activation has its own CPU deadline,
+   * as with `activate`. An error is returned, not thrown, with the completions before
+   * it; the execution is then disposed, as `activate` does.
    */
   activateRecorded(activations: readonly Activation[]): RecordedRun {
     const completions: ActivationCompletion[] = [];
@@ -648,25 +652,42 @@ export class SandboxExecution {
     let ran = 0;
     try {
       refs.loadRecorded.applySync(undefined, [JSON.stringify({ activations: activations as Activation[] } satisfies RecordedActivations)], { timeout: this.timeoutMs });
+      // An activation's deadline runs from the call that applied it: its own `activate`, or the
+      // conclude of the task before when that applied it (completedNext). That call is bounded by
+      // what is left of the task before's deadline, so a task applied that way may be stopped
+      // sooner than alone, only when the one before used most of its own: the deadline is there
+      // for runaway code, and a task that close to it is one already.
+      let applied = false;
+      let deadline = 0;
       for (let i = 0; i < activations.length; i++) {
-        const deadline = performance.now() + this.timeoutMs;
-        if (refs.activate.applySync(undefined, [], { timeout: this.remaining(deadline, 'an activation') }) !== true) break;
+        if (!applied) {
+          deadline = performance.now() + this.timeoutMs;
+          if (refs.activate.applySync(undefined, [RECORDED_NEXT], { timeout: this.remaining(deadline, 'an activation') }) !== true) break;
+        }
         let code: unknown;
         for (let round = 1; ; round++) {
+          const start = performance.now();
           code = refs.conclude.applySync(undefined, [true], { timeout: this.remaining(deadline, 'an activation') });
+          if (code === RECORDED_CONCLUSION.completedNext) {
+            deadline = start + this.timeoutMs;
+            this.pooled.counts.chainedActivations++;
+          }
           if (code !== RECORDED_CONCLUSION.again) break;
           if (round >= MAX_CONCLUDE_ROUNDS) throw this.roundsError();
         }
         ran++;
-        if (code !== RECORDED_CONCLUSION.completed) break;
+        applied = code === RECORDED_CONCLUSION.completedNext;
+        if (code !== RECORDED_CONCLUSION.completed && !applied) break;
       }
       this.takeRecorded(refs, completions, ran);
       return { completions };
     } catch (error) {
       // The completions kept before the error, when the context still answers (a timeout, an
-      // unhandled rejection; not the memory limit, which took the isolate).
+      // unhandled rejection; not the memory limit, which took the isolate). A call that kept one
+      // task's completion and was then stopped in the next task's activation kept one more than
+      // the calls that returned counted: the error belongs to the task after the last kept one.
       try {
-        if (!this.pooled.isolate.isDisposed) this.takeRecorded(refs, completions, ran);
+        if (!this.pooled.isolate.isDisposed) this.takeRecorded(refs, completions, ran, ran + 1);
       } catch {
         completions.length = 0;
       }
@@ -675,7 +696,7 @@ export class SandboxExecution {
     }
   }
 
-  private takeRecorded(refs: Refs, into: ActivationCompletion[], expected: number): void {
+  private takeRecorded(refs: Refs, into: ActivationCompletion[], expected: number, atMost = expected): void {
     const answer: unknown = refs.takeRecorded.applySync(undefined, [], { timeout: this.timeoutMs });
     if (typeof answer !== 'string') throw new SandboxProtocolError(`conclude of ${this.label} answered with a ${typeof answer}, not a JSON string`);
     let values: unknown;
@@ -684,7 +705,7 @@ export class SandboxExecution {
     } catch (error) {
       throw new SandboxProtocolError(`conclude of ${this.label} answered with text that is not JSON: ${(error as Error).message}`);
     }
-    if (!Array.isArray(values) || values.length !== expected) {
+    if (!Array.isArray(values) || values.length < expected || values.length > atMost) {
       throw new SandboxProtocolError(`the recorded run of ${this.label} answered with something other than its ${expected} completions`);
     }
     for (const value of values as unknown[]) {
