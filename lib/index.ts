@@ -52,7 +52,7 @@ export type {
 } from './worker/interceptors';
 export { LOCAL_ACTIVITY_LEASE_MARGIN, MAX_LOCAL_ACTIVITY_ROUNDS } from './worker/local-activities';
 export type { SinkCall, LocalActivityOutcome } from '../runtime/protocol';
-export { replayHistory, replayHistories } from './testing/replay';
+export { replayHistory, replayHistories, disposeIdleReplayPools } from './testing/replay';
 export { MockActivityEnvironment } from './testing/mock-activity-environment';
 export type { MockActivityEnvironmentOptions } from './testing/mock-activity-environment';
 export { TestWorkflowEnvironment } from './testing/test-workflow-environment';
