@@ -13,7 +13,7 @@
  * is what the task depended on, as in Temporal.
  */
 import type { Activation, SdkFlags } from './protocol';
-import { append, list, record } from './primordials';
+import { append, list, own, record } from './primordials';
 
 /** The lang flags the runtime implements (Temporal's SdkFlags). */
 export const LangFlag = {
@@ -48,23 +48,27 @@ export const CoreFlag = {
 } as const;
 
 function has(ids: readonly number[] | undefined, id: number): boolean {
-  if (ids === undefined) return false;
+  if (ids === undefined || ids === null) return false;
   for (let i = 0; i < ids.length; i++) if (ids[i] === id) return true;
   return false;
 }
 
-/** The flags of one execution: set by each activation, asked by the behaviours they gate. */
+/**
+ * The flags of one execution: set by each activation, asked by the behaviours they gate. Nothing
+ * is allocated per activation unless a flag is asked for (most activations ask for none): the
+ * activation's own `flags` is read in place (own properties only), and the used set is made on
+ * first use.
+ */
 export class FlagState {
   private replaying = false;
   private on: SdkFlags | undefined;
-  private used: SdkFlags = record({ lang: list<number>(), core: list<number>() });
+  private used: SdkFlags | undefined;
 
   /** At the start of each activation. */
   begin(activation: Activation): void {
     this.replaying = activation.isReplaying;
-    const flags = activation.flags;
-    this.on = flags === undefined ? undefined : record({ lang: flags.lang ?? list<number>(), core: flags.core ?? list<number>() });
-    this.used = record({ lang: list<number>(), core: list<number>() });
+    this.on = activation.flags;
+    this.used = undefined;
   }
 
   /** Whether lang flag `id` is on for this activation (recorded as used when not replaying). */
@@ -78,15 +82,16 @@ export class FlagState {
   }
 
   private check(kind: 'lang' | 'core', id: number): boolean {
-    if (this.replaying) return has(this.on?.[kind], id);
-    if (!has(this.used[kind], id)) append(this.used[kind], id);
+    if (this.replaying) return this.on !== undefined && has(own(this.on, kind) as readonly number[] | undefined, id);
+    const used = (this.used ??= record({ lang: list<number>(), core: list<number>() }));
+    if (!has(used[kind], id)) append(used[kind], id);
     return true;
   }
 
   /** The flags this activation used (not replaying), or undefined when none. */
   takeUsed(): SdkFlags | undefined {
     const used = this.used;
-    this.used = record({ lang: list<number>(), core: list<number>() });
-    return used.lang.length === 0 && used.core.length === 0 ? undefined : used;
+    this.used = undefined;
+    return used === undefined || (used.lang.length === 0 && used.core.length === 0) ? undefined : used;
   }
 }
