@@ -95,7 +95,7 @@ const OPTION_KEYS = [
   'typedSearchAttributes',
 ];
 
-const PARENT_CLOSE: Record<string, WireParentClosePolicy> = record({
+const PARENT_CLOSE: Record<string, WireParentClosePolicy> = /* @__PURE__ */ record({
   TERMINATE: 'terminate',
   REQUEST_CANCEL: 'requestCancel',
   ABANDON: 'abandon',
@@ -103,7 +103,7 @@ const PARENT_CLOSE: Record<string, WireParentClosePolicy> = record({
   PARENT_CLOSE_POLICY_REQUEST_CANCEL: 'requestCancel',
   PARENT_CLOSE_POLICY_ABANDON: 'abandon',
 });
-const ID_REUSE: Record<string, WireIdReusePolicy> = record({
+const ID_REUSE: Record<string, WireIdReusePolicy> = /* @__PURE__ */ record({
   ALLOW_DUPLICATE: 'allowDuplicate',
   ALLOW_DUPLICATE_FAILED_ONLY: 'allowDuplicateFailedOnly',
   REJECT_DUPLICATE: 'rejectDuplicate',

@@ -13,15 +13,15 @@ import { ObjectPrototypeHasOwnProperty, String, StringPrototypeSlice, TypeError,
 export type EnumEncoder<Name extends string> = (input: Name | `${string}${Name}` | number | null | undefined) => number | undefined;
 export type EnumDecoder<Name extends string> = (input: number | null | undefined) => Name | `unknown_${number}` | undefined;
 
-/** The encoder and decoder of one enum: its names in protobuf order (the first is 1) and its protobuf prefix. */
-function enumCodec<Name extends string>(names: readonly Name[], prefix: string): [EnumEncoder<Name>, EnumDecoder<Name>] {
+/**
+ * The encoder of one enum: its names in protobuf order (the first is 1) and its protobuf prefix.
+ * The encoders and decoders below are made by calls annotated as pure for the bundler, so a
+ * workflow bundle keeps (and each workflow context builds) only those its code uses.
+ */
+function enumEncoder<Name extends string>(names: readonly Name[], prefix: string): EnumEncoder<Name> {
   const numbers: Record<string, number> = record({});
-  const byNumber: Record<number, Name> = record({});
-  for (let i = 0; i < names.length; i++) {
-    numbers[names[i]] = i + 1;
-    byNumber[i + 1] = names[i];
-  }
-  const encode: EnumEncoder<Name> = (input) => {
+  for (let i = 0; i < names.length; i++) numbers[names[i]] = i + 1;
+  return (input) => {
     if (input === null || input === undefined) return undefined;
     if (typeof input === 'number') return input;
     if (typeof input === 'string') {
@@ -33,7 +33,13 @@ function enumCodec<Name extends string>(names: readonly Name[], prefix: string):
     }
     throw new ValueError(`Invalid enum value: '${String(input)}' of type ${typeof input}`);
   };
-  const decode: EnumDecoder<Name> = (input) => {
+}
+
+/** The decoder of one enum (see enumEncoder). */
+function enumDecoder<Name extends string>(names: readonly Name[]): EnumDecoder<Name> {
+  const byNumber: Record<number, Name> = record({});
+  for (let i = 0; i < names.length; i++) byNumber[i + 1] = names[i];
+  return (input) => {
     if (input === null || input === undefined) return undefined;
     if (typeof input === 'number') {
       if (input === 0) return undefined;
@@ -41,7 +47,6 @@ function enumCodec<Name extends string>(names: readonly Name[], prefix: string):
     }
     throw new ValueError(`Invalid proto enum value: '${String(input)}' of type ${typeof input}`);
   };
-  return [encode, decode];
 }
 
 /** What a start does when the workflow id has a running run (Temporal's names). */
@@ -52,16 +57,18 @@ export const WorkflowIdConflictPolicy = {
 } as const;
 export type WorkflowIdConflictPolicy = (typeof WorkflowIdConflictPolicy)[keyof typeof WorkflowIdConflictPolicy];
 
-export const [encodeWorkflowIdReusePolicy, decodeWorkflowIdReusePolicy] = enumCodec(
-  ['ALLOW_DUPLICATE', 'ALLOW_DUPLICATE_FAILED_ONLY', 'REJECT_DUPLICATE', 'TERMINATE_IF_RUNNING'] as const,
-  'WORKFLOW_ID_REUSE_POLICY_',
-);
-export const [encodeWorkflowIdConflictPolicy, decodeWorkflowIdConflictPolicy] = enumCodec(['FAIL', 'USE_EXISTING', 'TERMINATE_EXISTING'] as const, 'WORKFLOW_ID_CONFLICT_POLICY_');
-export const [encodeQueryRejectCondition, decodeQueryRejectCondition] = enumCodec(['NONE', 'NOT_OPEN', 'NOT_COMPLETED_CLEANLY'] as const, 'QUERY_REJECT_CONDITION_');
-export const [encodeScheduleOverlapPolicy, decodeScheduleOverlapPolicy] = enumCodec(
-  ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const,
-  'SCHEDULE_OVERLAP_POLICY_',
-);
+const WORKFLOW_ID_REUSE_POLICY_NAMES = ['ALLOW_DUPLICATE', 'ALLOW_DUPLICATE_FAILED_ONLY', 'REJECT_DUPLICATE', 'TERMINATE_IF_RUNNING'] as const;
+export const encodeWorkflowIdReusePolicy = /* @__PURE__ */ enumEncoder(WORKFLOW_ID_REUSE_POLICY_NAMES, 'WORKFLOW_ID_REUSE_POLICY_');
+export const decodeWorkflowIdReusePolicy = /* @__PURE__ */ enumDecoder(WORKFLOW_ID_REUSE_POLICY_NAMES);
+const WORKFLOW_ID_CONFLICT_POLICY_NAMES = ['FAIL', 'USE_EXISTING', 'TERMINATE_EXISTING'] as const;
+export const encodeWorkflowIdConflictPolicy = /* @__PURE__ */ enumEncoder(WORKFLOW_ID_CONFLICT_POLICY_NAMES, 'WORKFLOW_ID_CONFLICT_POLICY_');
+export const decodeWorkflowIdConflictPolicy = /* @__PURE__ */ enumDecoder(WORKFLOW_ID_CONFLICT_POLICY_NAMES);
+const QUERY_REJECT_CONDITION_NAMES = ['NONE', 'NOT_OPEN', 'NOT_COMPLETED_CLEANLY'] as const;
+export const encodeQueryRejectCondition = /* @__PURE__ */ enumEncoder(QUERY_REJECT_CONDITION_NAMES, 'QUERY_REJECT_CONDITION_');
+export const decodeQueryRejectCondition = /* @__PURE__ */ enumDecoder(QUERY_REJECT_CONDITION_NAMES);
+const SCHEDULE_OVERLAP_POLICY_NAMES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
+export const encodeScheduleOverlapPolicy = /* @__PURE__ */ enumEncoder(SCHEDULE_OVERLAP_POLICY_NAMES, 'SCHEDULE_OVERLAP_POLICY_');
+export const decodeScheduleOverlapPolicy = /* @__PURE__ */ enumDecoder(SCHEDULE_OVERLAP_POLICY_NAMES);
 
 /** The states of a pending activity in a workflow's description (Temporal's names). */
 export const PendingActivityState = {
@@ -72,10 +79,9 @@ export const PendingActivityState = {
   PAUSE_REQUESTED: 'PAUSE_REQUESTED',
 } as const;
 export type PendingActivityState = (typeof PendingActivityState)[keyof typeof PendingActivityState];
-export const [encodePendingActivityState, decodePendingActivityState] = enumCodec(
-  ['SCHEDULED', 'STARTED', 'CANCEL_REQUESTED', 'PAUSED', 'PAUSE_REQUESTED'] as const,
-  'PENDING_ACTIVITY_STATE_',
-);
+const PENDING_ACTIVITY_STATE_NAMES = ['SCHEDULED', 'STARTED', 'CANCEL_REQUESTED', 'PAUSED', 'PAUSE_REQUESTED'] as const;
+export const encodePendingActivityState = /* @__PURE__ */ enumEncoder(PENDING_ACTIVITY_STATE_NAMES, 'PENDING_ACTIVITY_STATE_');
+export const decodePendingActivityState = /* @__PURE__ */ enumDecoder(PENDING_ACTIVITY_STATE_NAMES);
 
 /** A workflow's type name: the string itself, or the function's name. */
 export function extractWorkflowType(workflowTypeOrFunc: string | ((...args: any[]) => any)): string {

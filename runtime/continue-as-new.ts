@@ -26,7 +26,7 @@ import {
   tryGet,
 } from './primordials';
 import type { ContinueAsNewCommand, Payload } from './protocol';
-import { brandInstance, hasBrand } from './errors';
+import { brandInstance, fixClassName, hasBrand } from './errors';
 import { getState } from './internals';
 import { emptyHeaders, hasInterceptors, interceptOutbound } from './interceptors';
 import { durationToMs, type Duration } from './time';
@@ -53,7 +53,7 @@ export class ContinueAsNew extends Error {
     return hasBrand(this, value, PREFIX);
   }
 }
-ObjectDefineProperty(ContinueAsNew, 'name', dataProperty('ContinueAsNew', false, false, true));
+fixClassName(ContinueAsNew, 'ContinueAsNew');
 
 /** Temporal's `ContinueAsNewOptions`: what the next run changes; absent fields keep the current run's. */
 export interface ContinueAsNewOptions {

@@ -161,8 +161,16 @@ export class IllegalStateError extends DejaError {
   }
 }
 
-// The bundler may rename the classes (`DeterminismViolationError2`): fix the constructors' names,
-// which the brands are made from, too.
-ObjectDefineProperty(DejaError, 'name', dataProperty('DejaError', false, false, true));
-ObjectDefineProperty(DeterminismViolationError, 'name', dataProperty('DeterminismViolationError', false, false, true));
-ObjectDefineProperty(IllegalStateError, 'name', dataProperty('IllegalStateError', false, false, true));
+/**
+ * Gives the class `ctor` the name `name`, with the attributes the language gives a class's name.
+ * The bundler may rename classes (`DeterminismViolationError2`, `_DejaError`), and the brands are
+ * made from the constructors' names. A class that has its name already is left as it is: the
+ * property would be the same, and redefining it costs every workflow context a dictionary of the
+ * constructor's properties.
+ */
+export function fixClassName(ctor: Function, name: string): void {
+  if (tryGet(ctor, 'name') !== name) ObjectDefineProperty(ctor, 'name', dataProperty(name, false, false, true));
+}
+fixClassName(DejaError, 'DejaError');
+fixClassName(DeterminismViolationError, 'DeterminismViolationError');
+fixClassName(IllegalStateError, 'IllegalStateError');

@@ -30,7 +30,7 @@ import {
   put,
   tryGet, ObjectSetPrototypeOf
 } from './primordials';
-import { brandInstance, hasBrand } from './errors';
+import { brandInstance, fixClassName, hasBrand } from './errors';
 import { describeValue } from './format';
 
 const BRAND = SymbolFor('deja.failure');
@@ -222,7 +222,7 @@ const FAILURE_CLASSES: [Function, string][] = [
   [WorkflowExecutionAlreadyStartedError, 'WorkflowExecutionAlreadyStartedError'],
 ];
 for (let i = 0; i < FAILURE_CLASSES.length; i++) {
-  ObjectDefineProperty(FAILURE_CLASSES[i][0], 'name', dataProperty(FAILURE_CLASSES[i][1], false, false, true));
+  fixClassName(FAILURE_CLASSES[i][0], FAILURE_CLASSES[i][1]);
 }
 
 /** Whether `value` carries the failure brand (reading it may run a Proxy trap: errors count as no). */

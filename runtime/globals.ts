@@ -332,8 +332,18 @@ function patchDate(): void {
     return ReflectConstruct(OriginalDate, [time], new.target) as Date;
   }
   replaceConstructor(Date, OriginalDate);
-  defineBuiltin(Date, 'now', method('now', 0, () => now()));
-  defineBuiltin(Date, 'parse', method('parse', 1, (_, args) => parseDate(String(args[0]))));
+  // Each replacement below is a method of an object literal: not a constructor, named and as long
+  // as the built-in it replaces, strict (this function is), and one closure per context.
+  const statics = {
+    now(): number {
+      return now();
+    },
+    parse(s: unknown): number {
+      return parseDate(String(s));
+    },
+  };
+  defineBuiltin(Date, 'now', statics.now);
+  defineBuiltin(Date, 'parse', statics.parse);
 
   const components = ['FullYear', 'Month', 'Date', 'Day', 'Hours', 'Minutes', 'Seconds', 'Milliseconds'];
   for (let i = 0; i < components.length; i++) {
@@ -341,41 +351,39 @@ function patchDate(): void {
     defineBuiltin(proto, `get${name}`, proto[`getUTC${name}`]);
     if (name !== 'Day') defineBuiltin(proto, `set${name}`, proto[`setUTC${name}`]);
   }
-  defineBuiltin(
-    proto,
-    'getTimezoneOffset',
-    method('getTimezoneOffset', 0, (self) => (NumberIsNaN(DatePrototypeGetTime(self as Date)) ? NaN : 0)),
-  );
-  // Annex B's two-digit-year methods, in the workflow's zone.
-  defineBuiltin(
-    proto,
-    'getYear',
-    method('getYear', 0, (self) => DatePrototypeGetUTCFullYear(self as Date) - 1900),
-  );
-  defineBuiltin(
-    proto,
-    'setYear',
-    method('setYear', 1, (self, args) => {
-      const d = self as Date;
+  const methods = {
+    getTimezoneOffset(this: Date): number {
+      return NumberIsNaN(DatePrototypeGetTime(this)) ? NaN : 0;
+    },
+    // Annex B's two-digit-year methods, in the workflow's zone.
+    getYear(this: Date): number {
+      return DatePrototypeGetUTCFullYear(this) - 1900;
+    },
+    setYear(this: Date, value: unknown): number {
+      const d = this;
       const time = DatePrototypeGetTime(d);
-      const year = Number(args[0]);
+      const year = Number(value);
       if (NumberIsNaN(year)) return DatePrototypeSetTime(d, NaN);
       const whole = MathTrunc(year);
       if (NumberIsNaN(time)) DatePrototypeSetTime(d, 0);
       return DatePrototypeSetUTCFullYear(d, whole >= 0 && whole <= 99 ? 1900 + whole : year);
-    }),
-  );
-  defineBuiltin(proto, 'toString', method('toString', 0, (self) => dateToString(self as Date)));
-  defineBuiltin(
-    proto,
-    'toDateString',
-    method('toDateString', 0, (self) => (NumberIsNaN(DatePrototypeGetTime(self as Date)) ? 'Invalid Date' : dateString(self as Date))),
-  );
-  defineBuiltin(
-    proto,
-    'toTimeString',
-    method('toTimeString', 0, (self) => (NumberIsNaN(DatePrototypeGetTime(self as Date)) ? 'Invalid Date' : timeString(self as Date))),
-  );
+    },
+    toString(this: Date): string {
+      return dateToString(this);
+    },
+    toDateString(this: Date): string {
+      return NumberIsNaN(DatePrototypeGetTime(this)) ? 'Invalid Date' : dateString(this);
+    },
+    toTimeString(this: Date): string {
+      return NumberIsNaN(DatePrototypeGetTime(this)) ? 'Invalid Date' : timeString(this);
+    },
+  };
+  defineBuiltin(proto, 'getTimezoneOffset', methods.getTimezoneOffset);
+  defineBuiltin(proto, 'getYear', methods.getYear);
+  defineBuiltin(proto, 'setYear', methods.setYear);
+  defineBuiltin(proto, 'toString', methods.toString);
+  defineBuiltin(proto, 'toDateString', methods.toDateString);
+  defineBuiltin(proto, 'toTimeString', methods.toTimeString);
   patchLocaleMethod(proto, 'toLocaleString', 0, 1);
   patchLocaleMethod(proto, 'toLocaleDateString', 0, 1);
   patchLocaleMethod(proto, 'toLocaleTimeString', 0, 1);
@@ -426,19 +434,35 @@ function patchLocaleMethod(proto: object, name: string, localesAt: number, optio
   'use strict';
   const original = (proto as Record<string, AnyFunction>)[name];
   if (typeof original !== 'function') return;
-  defineBuiltin(
-    proto,
-    name,
-    method(name, original.length, (self, args) => {
-      const list = argumentList(args, localesAt + 1);
-      list[localesAt] = withDefaultLocale(list[localesAt]);
-      if (optionsAt !== undefined) {
-        while (list.length <= optionsAt) append(list, undefined);
-        list[optionsAt] = withDefaultTimeZone(list[optionsAt]);
-      }
-      return ReflectApply(original, self, list);
-    }),
-  );
+  // The lengths of the methods patched here without method()'s second closure: one closure per
+  // patched method and context.
+  let replacement: AnyFunction;
+  if (original.length === 0) {
+    replacement = {
+      [name](this: unknown) {
+        return callWithLocale(original, this, arguments, localesAt, optionsAt);
+      },
+    }[name];
+  } else if (original.length === 1) {
+    replacement = {
+      [name](this: unknown, _a: unknown) {
+        return callWithLocale(original, this, arguments, localesAt, optionsAt);
+      },
+    }[name];
+  } else replacement = method(name, original.length, (self, args) => callWithLocale(original, self, args, localesAt, optionsAt));
+  defineBuiltin(proto, name, replacement);
+}
+
+/** `original` called on `self` with `args`, its locales (and options) defaulted (see patchLocaleMethod). */
+function callWithLocale(original: AnyFunction, self: unknown, args: IArguments, localesAt: number, optionsAt: number | undefined): unknown {
+  'use strict';
+  const list = argumentList(args, localesAt + 1);
+  list[localesAt] = withDefaultLocale(list[localesAt]);
+  if (optionsAt !== undefined) {
+    while (list.length <= optionsAt) append(list, undefined);
+    list[optionsAt] = withDefaultTimeZone(list[optionsAt]);
+  }
+  return ReflectApply(original, self, list);
 }
 
 /** The Intl constructors with a default locale (Intl.Locale has none). */
@@ -466,11 +490,11 @@ function patchIntl(): void {
   const dtfProto = intl.DateTimeFormat.prototype as object;
   const formatGetter = ReflectGetOwnPropertyDescriptor(dtfProto, 'format')!.get as AnyFunction;
   const formatters = new WeakMap<AnyFunction, AnyFunction>();
-  ObjectDefineProperty(dtfProto, 'format', {
-    enumerable: false,
-    configurable: true,
-    get: method('get format', 0, (self) => {
-      const bound = ReflectApply(formatGetter, self, []) as AnyFunction; // throws for a non-DateTimeFormat
+  const formatToParts = (dtfProto as Record<string, AnyFunction>).formatToParts;
+  // Accessor and method literals, as in patchDate: named as the built-ins, strict, not constructors.
+  const dtf = {
+    get format(): AnyFunction {
+      const bound = ReflectApply(formatGetter, this, []) as AnyFunction; // throws for a non-DateTimeFormat
       let format = WeakMapPrototypeGet(formatters, bound);
       if (format === undefined) {
         // Like the original bound function: anonymous, length 1, the same one on every read.
@@ -478,14 +502,17 @@ function patchIntl(): void {
         WeakMapPrototypeSet(formatters, bound, format);
       }
       return format;
-    }),
+    },
+    formatToParts(this: unknown, date: unknown): unknown {
+      return ReflectApply(formatToParts, this, [date === undefined ? now() : date]);
+    },
+  };
+  ObjectDefineProperty(dtfProto, 'format', {
+    enumerable: false,
+    configurable: true,
+    get: ReflectGetOwnPropertyDescriptor(dtf, 'format')!.get,
   });
-  const formatToParts = (dtfProto as Record<string, AnyFunction>).formatToParts;
-  defineBuiltin(
-    dtfProto,
-    'formatToParts',
-    method('formatToParts', 1, (self, args) => ReflectApply(formatToParts, self, [args[0] === undefined ? now() : args[0]])),
-  );
+  defineBuiltin(dtfProto, 'formatToParts', dtf.formatToParts);
 
   patchLocaleMethod(Number.prototype, 'toLocaleString', 0);
   const BigIntConstructor = globalObject.BigInt as AnyFunction | undefined;
@@ -506,29 +533,35 @@ function random(): number {
 
 function patchRandom(): void {
   'use strict';
-  defineBuiltin(globalObject.Math as object, 'random', method('random', 0, () => random()));
+  const math = {
+    random(): number {
+      return random();
+    },
+  };
+  defineBuiltin(globalObject.Math as object, 'random', math.random);
+  // Method literals, as in patchDate.
   const crypto = {
-    getRandomValues: method('getRandomValues', 1, (_, args) => {
-      const array = args[0];
+    getRandomValues(array: unknown): unknown {
       if (!ArrayBufferIsView(array)) throw new TypeError('crypto.getRandomValues: expected an integer typed array');
       const view = array as ArrayBufferView;
       if (view.byteLength > 65536) throw new RangeError('crypto.getRandomValues: at most 65536 bytes at a time');
       const bytes = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
       for (let i = 0; i < bytes.length; i++) bytes[i] = MathFloor(random() * 256);
       return array;
-    }),
-    randomUUID: method('randomUUID', 0, () => uuid4FromRandom(random)),
+    },
+    randomUUID(): string {
+      return uuid4FromRandom(random);
+    },
   };
   defineBuiltin(globalObject, 'crypto', crypto);
 }
 
 function patchTimers(): void {
   'use strict';
-  defineBuiltin(
-    globalObject,
-    'setTimeout',
-    method('setTimeout', 1, (_, args) => {
-      const callback = args[0];
+  // Method literals, as in patchDate.
+  const timers = {
+    setTimeout(callback: unknown): number {
+      const args = arguments;
       if (typeof callback !== 'function') throw new TypeError('setTimeout: expected a function as the first argument');
       const extra = list<unknown>();
       for (let i = 2; i < args.length; i++) append(extra, args[i]);
@@ -537,25 +570,18 @@ function patchTimers(): void {
         ReflectApply(callback, undefined, extra);
       });
       return timer.seq;
-    }),
-  );
-  defineBuiltin(
-    globalObject,
-    'clearTimeout',
-    method('clearTimeout', 1, (_, args) => {
-      const handle = args[0];
+    },
+    clearTimeout(handle: unknown): void {
       if (typeof handle === 'number') maybeState()?.cancelTimer(handle);
-    }),
-  );
-  defineBuiltin(
-    globalObject,
-    'queueMicrotask',
-    method('queueMicrotask', 1, (_, args) => {
-      const callback = args[0];
+    },
+    queueMicrotask(callback: unknown): void {
       if (typeof callback !== 'function') throw new TypeError('queueMicrotask: expected a function');
       thenInContext(new Promise<void>((resolve) => resolve()), callback as AnyFunction, undefined);
-    }),
-  );
+    },
+  };
+  defineBuiltin(globalObject, 'setTimeout', timers.setTimeout);
+  defineBuiltin(globalObject, 'clearTimeout', timers.clearTimeout);
+  defineBuiltin(globalObject, 'queueMicrotask', timers.queueMicrotask);
 }
 
 function patchGc(): void {
@@ -571,17 +597,29 @@ function patchGc(): void {
 
 function patchConsole(): void {
   'use strict';
-  const make = (level: 'debug' | 'info' | 'warn' | 'error', name: string) =>
-    method(name, 0, (_, args) => {
-      maybeState()?.log(level, describeLogValues(argumentList(args, 0)));
-    });
+  const log = (level: 'debug' | 'info' | 'warn' | 'error', args: IArguments) => {
+    maybeState()?.log(level, describeLogValues(argumentList(args, 0)));
+  };
+  // Method literals, as in patchDate.
   defineBuiltin(globalObject, 'console', {
-    log: make('info', 'log'),
-    info: make('info', 'info'),
-    debug: make('debug', 'debug'),
-    warn: make('warn', 'warn'),
-    error: make('error', 'error'),
-    trace: make('debug', 'trace'),
+    log(): void {
+      log('info', arguments);
+    },
+    info(): void {
+      log('info', arguments);
+    },
+    debug(): void {
+      log('debug', arguments);
+    },
+    warn(): void {
+      log('warn', arguments);
+    },
+    error(): void {
+      log('error', arguments);
+    },
+    trace(): void {
+      log('debug', arguments);
+    },
   });
 }
 
@@ -640,15 +678,15 @@ function refuseHostTimers(): void {
   'use strict';
   const atomics = globalObject.Atomics as Record<string, unknown> | undefined;
   if (atomics === undefined || typeof atomics.waitAsync !== 'function') return;
-  defineBuiltin(
-    atomics,
-    'waitAsync',
-    method('waitAsync', 4, () => {
+  // A method literal, as in patchDate (four parameters: the built-in's length).
+  const refused = {
+    waitAsync(_typedArray: unknown, _index: unknown, _value: unknown, _timeout: unknown): never {
       throw new DeterminismViolationError(
         'Atomics.waitAsync cannot be used in deja workflows: it settles on a host timer, in wall-clock time, outside the workflow task',
       );
-    }),
-  );
+    },
+  };
+  defineBuiltin(atomics, 'waitAsync', refused.waitAsync);
 }
 
 /** Installs the deterministic globals once per context, before any workflow code runs. */
@@ -660,7 +698,12 @@ function refuseHostTimers(): void {
 function installAsyncContext(): void {
   'use strict';
   __dejaAsync = runAsync;
-  const then = method('then', 2, (self, args) => thenInContext(self as Promise<unknown>, args[0], args[1]));
+  // A method literal, as in patchDate.
+  const then = {
+    then(this: Promise<unknown>, onFulfilled: unknown, onRejected: unknown): Promise<unknown> {
+      return thenInContext(this, onFulfilled, onRejected);
+    },
+  }.then;
   ObjectDefineProperty(then, SymbolFor('deja.contextThen'), { value: true, writable: false, enumerable: false, configurable: false });
   defineBuiltin(PromisePrototype, 'then', then);
 }

@@ -53,8 +53,8 @@ function metric<M extends Metric>(fields: Omit<M, 'withTags'> & Record<string, u
 const nothing = (): void => undefined;
 
 /** A meter whose instruments record nothing (Temporal's no-op meter). */
-export const metricMeter: MetricMeter = ObjectFreeze(
-  record<MetricMeter>({
+export const metricMeter: MetricMeter = /* @__PURE__ */ ObjectFreeze(
+  /* @__PURE__ */ record<MetricMeter>({
     createCounter: (name, unit, description) => metric<MetricCounter>({ name, unit, description, kind: 'counter', valueType: 'int', add: nothing }),
     createHistogram: (name, valueType = 'int', unit, description) => metric<MetricHistogram>({ name, unit, description, kind: 'histogram', valueType, record: nothing }),
     createGauge: (name, valueType = 'int', unit, description) => metric<MetricGauge>({ name, unit, description, kind: 'gauge', valueType, set: nothing }),

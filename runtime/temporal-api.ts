@@ -61,9 +61,9 @@ export function addDefaultWorkflowOptions(opts: ChildWorkflowOptions): ChildWork
 }
 
 /** Temporal's built-in queries (answered by every workflow, see builtin-queries.ts). */
-export const stackTraceQuery: QueryDefinition<string, []> = defineQuery<string>(STACK_TRACE_QUERY);
-export const enhancedStackTraceQuery: QueryDefinition<EnhancedStackTrace, []> = defineQuery<EnhancedStackTrace>(ENHANCED_STACK_TRACE_QUERY);
-export const workflowMetadataQuery: QueryDefinition<WorkflowMetadata, []> = defineQuery<WorkflowMetadata>(WORKFLOW_METADATA_QUERY);
+export const stackTraceQuery: QueryDefinition<string, []> = /* @__PURE__ */ defineQuery<string>(STACK_TRACE_QUERY);
+export const enhancedStackTraceQuery: QueryDefinition<EnhancedStackTrace, []> = /* @__PURE__ */ defineQuery<EnhancedStackTrace>(ENHANCED_STACK_TRACE_QUERY);
+export const workflowMetadataQuery: QueryDefinition<WorkflowMetadata, []> = /* @__PURE__ */ defineQuery<WorkflowMetadata>(WORKFLOW_METADATA_QUERY);
 
 /** What `__temporal_workflow_metadata` answers (Temporal's temporal.api.sdk.v1.WorkflowMetadata). */
 export interface WorkflowMetadata {
@@ -113,8 +113,8 @@ export interface WorkflowRandomStream {
  * consumed from the same stream), as Temporal's. deja has no named streams, so `with(fn)` runs `fn`
  * on this stream, which is already the one in use.
  */
-export const workflowRandom: WorkflowRandomStream = ObjectFreeze(
-  record<WorkflowRandomStream>({
+export const workflowRandom: WorkflowRandomStream = /* @__PURE__ */ ObjectFreeze(
+  /* @__PURE__ */ record<WorkflowRandomStream>({
     random: () => getState('workflowRandom.random').random(),
     uuid4: () => uuid4FromRandom(getState('workflowRandom.uuid4').random),
     fill(bytes: Uint8Array): Uint8Array {

@@ -175,6 +175,29 @@ t.test('a TypeScript workflows module bundles, evaluates lazily, and runs', asyn
   t.same(run.commands, [{ type: 'completeWorkflow', result: 'Hello, Ada!' }]);
 });
 
+t.test("runtime modules get one self-replacing initialiser each; the project's modules keep esbuild's", async (t) => {
+  // A workflows module that imports the runtime: esbuild would wrap every runtime module.
+  const b = await bundle(t, fixture('tree-shaken/workflows.ts'));
+  t.notMatch(b.code, /__esm\(\{\n\s*"[^"\n]*runtime\//, 'no runtime module is wrapped by esbuild');
+  t.match(b.code, /^ {2}var init_workflows = __esm\(\{$/m, 'the workflows module is');
+  t.match(b.code, /^ {2}var init_errors = \(\) => \{\n {4}"use strict";\n {6}init_errors = __dejaInitDone;$/m, 'a strict module stays strict');
+  t.ok((b.code.match(/^ {6}init_[\w$]+ = __dejaInitDone;$/gm) ?? []).length >= 10, 'the runtime modules the workflows module reaches have one each');
+  t.equal(runWorkflow(b.code, 'usesSome', []).commands?.length, 1, 'and the workflow runs');
+});
+
+t.test('module-level values of the runtime that the workflow never names are left out of the bundle', async (t) => {
+  const basic = await bundle(t, fixture('basic/workflows.ts'));
+  for (const name of ['ValueError', 'WorkflowNotFoundError', 'encodeWorkflowIdReusePolicy', 'metricMeter', 'workflowRandom', 'stackTraceQuery']) {
+    t.notMatch(basic.code, new RegExp(`\\b${name} = `), `${name} is not built in a bundle that does not use it`);
+  }
+  const some = await bundle(t, fixture('tree-shaken/workflows.ts'));
+  t.match(some.code, /\bValueError = /);
+  t.notMatch(some.code, /\bNamespaceNotFoundError = |\bdecodeWorkflowIdReusePolicy = /, 'only what is named');
+  t.same(runWorkflow(some.code, 'usesSome', []).commands, [
+    { type: 'completeWorkflow', result: { encoded: 3, isValueError: true, name: 'ValueError', errorName: 'ValueError', marked: true } },
+  ], 'what is kept works as before: its name, its marker, instanceof');
+});
+
 t.test('CommonJS and ESM-only dependencies bundle and run', async (t) => {
   const b = await bundle(t, fixture('deps/workflows.js'));
   t.match(b.code, /cjs-dep\/lib\/index\.js/);

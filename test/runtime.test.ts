@@ -301,6 +301,17 @@ t.test('prepared contexts: made ahead, each given to one execution only, and iso
   await t.rejects(prepared.prepare({ ...bundle, protocolVersion: 99 }), /built for protocol 99/);
 });
 
+t.test('prepared contexts: a prepare() while the spares are full does not stop later refills', async (t) => {
+  const pool = new IsolatePool({ preparedContexts: 1, activationTimeoutMs: 1000 });
+  t.teardown(() => pool.dispose());
+  for (let i = 1; i <= 3; i++) {
+    await pool.prepare(bundle);
+    await pool.prepare(bundle); // the spare is there already: nothing to do
+    pool.createExecution(bundle, initFor('x'), `x${i}`).dispose();
+    t.equal(pool.stats().preparedHits, i, `execution ${i} took a prepared context`);
+  }
+});
+
 t.test('released executions free their contexts without waiting for the host to collect garbage', async (t) => {
   // Three times more contexts than a 16 MB isolate holds at once: each must be freed for the next.
   const small = new IsolatePool({ memoryLimitMb: 16, activationTimeoutMs: 1000 });

@@ -126,7 +126,7 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
 
   const header = bundleHeader(workflowsPath);
   // lowerAsync keeps every line where esbuild put it, so the source map stays true.
-  const code = header + lowerAsync(output);
+  const code = header + unwrapRuntimeModules(lowerAsync(output), path.relative(workingDir, runtime));
   const hash = sha256(code);
   const sourceMap = shiftSourceMap(map, header, workingDir);
   return bundleRecord(code, hash, workflowsPath, storeBundleFile(cacheDir, hash, code, sourceMap), sourceMap);
@@ -254,6 +254,37 @@ function lowerAsync(output: string): string {
   }
   return nameAsyncBodies(lowered);
 }
+
+/**
+ * Gives each runtime module a cheaper lazy initialiser than esbuild's. The entry `require`s the
+ * workflows module (so that its top level runs after the globals are in place), and esbuild then
+ * wraps every module that one imports, the runtime's included, in `__esm({ "<path>"() { … } })`:
+ * per module and per workflow context, an object literal with a map of its own, a method, the
+ * `__init` closure and its scope. Here each runtime module's wrapper becomes one arrow function
+ * that replaces itself with a shared no-op before it runs the module's code, so the code still runs
+ * once, on first use, in the same order, and strict when it was. The difference: esbuild's wrapper
+ * rethrows a failed initialisation on each later call, this one runs it once; a runtime module
+ * that fails to initialise fails the bundle's first run, in every context alike. Same lines, so the
+ * source map stays true. Only deja's runtime is unwrapped; the project's modules keep esbuild's.
+ */
+function unwrapRuntimeModules(code: string, runtimeFromWorkingDir: string): string {
+  const prefix = escapeRegExp(JSON.stringify(runtimeFromWorkingDir.split(path.sep).join('/') + '/').slice(0, -1));
+  const wrapper = new RegExp(
+    `^  var (init_[\\w$]+) = __esm\\(\\{\\n    ${prefix}[^"\\\\\\n]*\\.ts"\\(\\) \\{\\n(      "use strict";\\n)?([\\s\\S]*?)\\n    \\}\\n  \\}\\);$`,
+    'gm',
+  );
+  let unwrapped = 0;
+  const out = code.replace(wrapper, (_whole: string, name: string, strict: string | undefined, body: string) => {
+    unwrapped++;
+    const head = strict ? `    "use strict";\n      ${name} = ${INIT_DONE};` : `    ${name} = ${INIT_DONE};`;
+    return `  var ${name} = () => {\n${head}\n${body}\n  };\n  ;`;
+  });
+  if (unwrapped === 0) return code;
+  return out.replace(/^\(\(\) => \{ /, `(() => { var ${INIT_DONE} = () => {}; `);
+}
+
+/** The no-op a runtime module's initialiser becomes once it has run (see unwrapRuntimeModules). */
+const INIT_DONE = '__dejaInitDone';
 
 /** The prefix of the name an async function's body (a generator) gets; mapped stacks drop it. */
 export const ASYNC_BODY_PREFIX = '__dejaAsync$';

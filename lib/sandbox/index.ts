@@ -175,6 +175,10 @@ class PooledIsolate {
       this.releaseSpares();
       this.sparesOf = bundle.hash;
     }
+    // Nothing to make: answered here, because the loop below would then end without awaiting, its
+    // `finally` would clear `preparing` before `??=` stores the finished promise, and that stale
+    // promise would answer every later call: the spares would never be refilled.
+    if (this.preparing === undefined && (this.spares.length >= this.spareTarget || this.isolate.isDisposed)) return Promise.resolve();
     this.preparing ??= (async () => {
       try {
         while (this.sparesOf === bundle.hash && this.spares.length < this.spareTarget && !this.isolate.isDisposed) {
