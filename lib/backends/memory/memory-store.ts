@@ -640,32 +640,57 @@ class MemoryQueries implements QueryStore {
 
 export class MemoryStore implements Store {
   private readonly tables = new Tables();
-  /** Settles when the transaction last queued has; the next one starts after it. */
-  private lock: Promise<unknown> = Promise.resolve();
+  /** Whether a transaction runs; the next one waits in `waiting` (first come, first served). */
+  private busy = false;
+  private readonly waiting: (() => void)[] = [];
+  /** Resolved when the last transaction has ended and none waits (close waits for it). */
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private closed = false;
 
-  /** A read-only transaction runs like any other (one at a time), but its write methods refuse. */
+  /**
+   * A read-only transaction runs like any other (one at a time), but its write methods refuse.
+   * With no transaction running, fn starts at once; else when those queued before it have ended.
+   */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('deja memory store: the store is closed'));
-    const result = this.lock.then(async () => {
-      const journal = new Journal();
-      const tx = new MemoryTx(this.tables, journal, options.readOnly === true);
-      try {
-        return await fn(tx);
-      } catch (err) {
-        journal.rollback();
-        throw err;
-      } finally {
-        tx.done = true;
+    const readOnly = options.readOnly === true;
+    if (!this.busy) {
+      this.busy = true;
+      return this.run(fn, readOnly);
+    }
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.run(fn, readOnly));
+  }
+
+  /** Runs one transaction (this one holds the turn), then hands the turn on. */
+  private async run<T>(fn: (tx: StoreTx) => Promise<T>, readOnly: boolean): Promise<T> {
+    const journal = new Journal();
+    const tx = new MemoryTx(this.tables, journal, readOnly);
+    try {
+      return await fn(tx);
+    } catch (err) {
+      journal.rollback();
+      throw err;
+    } finally {
+      tx.done = true;
+      const next = this.waiting.shift();
+      if (next !== undefined) next();
+      else {
+        this.busy = false;
+        this.idle?.resolve();
+        this.idle = undefined;
       }
-    });
-    this.lock = result.catch(() => {});
-    return result;
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.lock;
+    if (!this.busy) return;
+    if (this.idle === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve };
+    }
+    await this.idle.promise;
   }
 }
 
