@@ -661,24 +661,44 @@ export class MemoryStore implements Store {
     return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.run(fn, readOnly));
   }
 
-  /** Runs one transaction (this one holds the turn), then hands the turn on. */
-  private async run<T>(fn: (tx: StoreTx) => Promise<T>, readOnly: boolean): Promise<T> {
+  /**
+   * Runs one transaction (this one holds the turn), then hands the turn on. Written with `then`,
+   * not as an async function: fewer promises per transaction.
+   */
+  private run<T>(fn: (tx: StoreTx) => Promise<T>, readOnly: boolean): Promise<T> {
     const journal = new Journal();
     const tx = new MemoryTx(this.tables, journal, readOnly);
+    let result: Promise<T>;
     try {
-      return await fn(tx);
+      result = Promise.resolve(fn(tx));
     } catch (err) {
-      journal.rollback();
-      throw err;
-    } finally {
-      tx.done = true;
-      const next = this.waiting.shift();
-      if (next !== undefined) next();
-      else {
-        this.busy = false;
-        this.idle?.resolve();
-        this.idle = undefined;
-      }
+      result = Promise.reject(err);
+    }
+    return result.then(
+      (value) => {
+        this.release(tx);
+        return value;
+      },
+      (err: unknown) => {
+        try {
+          journal.rollback();
+        } finally {
+          this.release(tx);
+        }
+        throw err;
+      },
+    );
+  }
+
+  /** Ends a transaction and gives the turn to the next one waiting. */
+  private release(tx: MemoryTx): void {
+    tx.done = true;
+    const next = this.waiting.shift();
+    if (next !== undefined) next();
+    else {
+      this.busy = false;
+      this.idle?.resolve();
+      this.idle = undefined;
     }
   }
 
