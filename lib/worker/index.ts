@@ -23,7 +23,7 @@ import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceed
 import { durationToMs, type Duration } from '../../runtime/time';
 import { openDefaultBackend } from '../wiring';
 import { Heartbeats, heartbeatThrottleMs } from './heartbeats';
-import { LOCAL_ACTIVITY_LEASE_MARGIN, completeWithLocalActivities } from './local-activities';
+import { LOCAL_ACTIVITY_LEASE_MARGIN, completeWithLocalActivities, hasUnrunLocalActivities } from './local-activities';
 import { SinkDispatcher, checkSinks, type InjectedSinks } from './sinks';
 import { trackRunningWorker, untrackRunningWorker } from './shutdown-signals';
 import { checkWorkerInterceptors, runActivityFunction, type ActivityInterceptorsFactory, type WorkerInterceptors } from './interceptors';
@@ -768,6 +768,8 @@ export class Worker {
         if (!pending) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId} did not end with the task's workflowTaskStarted ${task.startedEventId}`);
         const first = await cached.execution.activateAsync(pending.activation);
         this.dispatchSinks(first, cached.info);
+        // Most tasks schedule no local activity: they skip the machinery (and its allocations).
+        if (!hasUnrunLocalActivities(first)) return cached.machine.completeLive(pending, first);
         const whole = await completeWithLocalActivities(
           first,
           (jobs) => cached.execution.activateAsync(cached.machine.followUpActivation(pending, jobs)),
