@@ -563,3 +563,37 @@ t.test('the context outside an activity, CompleteAsyncError across copies, and s
   await t.rejects(cancelledCtx.sleep(10), { name: 'CancelledFailure', message: 'stop' }, 'sleep in a cancelled context rejects at once');
   await t.rejects(cancelledCtx.cancelled, { name: 'CancelledFailure', message: 'stop' });
 });
+
+t.test('a Context given a signal factory makes its signal once, when first asked, and a signal made after the cancellation starts aborted', async (t) => {
+  let made = 0;
+  let reason: CancelledFailure | undefined;
+  let controller: AbortController | undefined;
+  const signal = () => {
+    made++;
+    controller = new AbortController();
+    if (reason !== undefined) controller.abort(reason);
+    return controller.signal;
+  };
+  const lines: string[] = [];
+  const hooks = { heartbeat: () => undefined, log: (_level: string, message: string) => void lines.push(message) };
+  const ctx = new Context({ attempt: 1 } as dejaActivity.Info, signal, hooks);
+  t.equal(made, 0, 'not made by the constructor');
+  ctx.log.info('hello', { a: 1 });
+  t.same(lines, ['hello {"a":1}'], 'the logger works without the signal');
+  t.equal(made, 0, 'nor by the logger');
+  reason = new CancelledFailure('cancelled before anyone looked');
+  t.equal(ctx.cancellationSignal.aborted, true, 'made aborted: the cancellation came first');
+  t.equal(ctx.cancellationSignal.reason, reason);
+  await t.rejects(ctx.cancelled, { name: 'CancelledFailure', message: 'cancelled before anyone looked' });
+  await t.rejects(ctx.sleep(10), { name: 'CancelledFailure' });
+  t.equal(made, 1, 'made once, however often asked');
+  t.equal(ctx.cancellationDetails?.cancelRequested, true);
+
+  // Made before the cancellation: aborting it later rejects `cancelled` then.
+  let later: AbortController | undefined;
+  const ctx2 = new Context({ attempt: 1 } as dejaActivity.Info, () => (later = new AbortController()).signal, hooks);
+  const cancelled = ctx2.cancelled;
+  t.equal(ctx2.cancellationSignal.aborted, false);
+  later!.abort(new CancelledFailure('now'));
+  await t.rejects(cancelled, { name: 'CancelledFailure', message: 'now' });
+});

@@ -395,3 +395,44 @@ t.test('cloneData: the same as structuredClone, sharing no object with its input
   t.throws(() => cloneData({ f: () => 1 }), { name: 'DataCloneError' });
   t.throws(() => cloneData([Symbol('s')]), { name: 'DataCloneError' });
 });
+
+t.test('transactions take turns in the order they were asked for; one that throws, even at once, rolls back and hands on its turn; close waits for those queued', async (t) => {
+  const store = new MemoryStore();
+  const order: string[] = [];
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const first = store.transaction(async () => {
+    order.push('first starts');
+    await held;
+    order.push('first ends');
+  });
+  const second = store.transaction((tx) => {
+    order.push('second');
+    void tx;
+    throw new Error('thrown at once');
+  });
+  const third = store.transaction(async (tx) => {
+    order.push('third');
+    return tx.runs.get('nope');
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  t.same(order, ['first starts'], 'the others wait for the first');
+  release();
+  await first;
+  await t.rejects(second, { message: 'thrown at once' });
+  t.equal(await third, undefined);
+  t.same(order, ['first starts', 'first ends', 'second', 'third']);
+  let leaked: StoreTx | undefined;
+  await store.transaction(async (tx) => {
+    leaked = tx;
+  });
+  await t.rejects(leaked!.runs.get('x'), { message: /transaction has ended/ }, 'a tx used after it ended refuses');
+  const last = store.transaction(async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    order.push('last');
+  });
+  await store.close();
+  t.equal(order.at(-1), 'last', 'close waited for the transaction queued before it');
+  await last;
+  await t.rejects(store.transaction(async () => undefined), { message: /closed/ });
+});

@@ -118,36 +118,62 @@ export class Context {
     return context;
   }
 
+  private _signal: AbortSignal | undefined;
+  private readonly makeSignal: (() => AbortSignal) | undefined;
+  private _cancelled: Promise<never> | undefined;
+  private _log: Logger | undefined;
+
+  /**
+   * @internal Built by the worker. `cancellationSignal` may be given as a function that makes it:
+   * it is then called once, when the signal is first needed (most activities never look at it).
+   */
+  constructor(
+    readonly info: Info,
+    cancellationSignal: AbortSignal | (() => AbortSignal),
+    private readonly hooks: ContextHooks,
+  ) {
+    if (typeof cancellationSignal === 'function') this.makeSignal = cancellationSignal;
+    else this._signal = cancellationSignal;
+  }
+
+  /** Aborts when the activity is cancelled; its reason is a CancelledFailure. */
+  get cancellationSignal(): AbortSignal {
+    return (this._signal ??= this.makeSignal!());
+  }
+
   /**
    * Never resolves; rejects with a CancelledFailure once the activity is cancelled (a cancel
    * request or a lost task, learned at a heartbeat; its deadline; the worker's shutdown). It is
    * marked handled: an activity that never looks at it causes no unhandled rejection.
    */
-  readonly cancelled: Promise<never>;
-  readonly log: Logger;
+  get cancelled(): Promise<never> {
+    if (this._cancelled === undefined) {
+      const signal = this.cancellationSignal;
+      this._cancelled = new Promise<never>((_, reject) => {
+        const fire = () => reject(cancelledFailure(signal));
+        if (signal.aborted) fire();
+        else signal.addEventListener('abort', fire, { once: true });
+      });
+      this._cancelled.catch(() => undefined);
+    }
+    return this._cancelled;
+  }
 
-  /** @internal Built by the worker. */
-  constructor(
-    readonly info: Info,
-    /** Aborts when the activity is cancelled; its reason is a CancelledFailure. */
-    readonly cancellationSignal: AbortSignal,
-    private readonly hooks: ContextHooks,
-  ) {
-    this.cancelled = new Promise<never>((_, reject) => {
-      const fire = () => reject(cancelledFailure(cancellationSignal));
-      if (cancellationSignal.aborted) fire();
-      else cancellationSignal.addEventListener('abort', fire, { once: true });
-    });
-    this.cancelled.catch(() => undefined);
-    const write = (level: LogLevel, message: string, meta?: LogMetadata) => hooks.log(level, withMeta(message, meta));
-    this.log = {
-      log: write,
-      trace: (message, meta) => write('TRACE', message, meta),
-      debug: (message, meta) => write('DEBUG', message, meta),
-      info: (message, meta) => write('INFO', message, meta),
-      warn: (message, meta) => write('WARN', message, meta),
-      error: (message, meta) => write('ERROR', message, meta),
-    };
+  /** The activity's logger: each line names the activity and its workflow. */
+  get log(): Logger {
+    if (this._log === undefined) {
+      const hooks = this.hooks;
+      const write = (level: LogLevel, message: string, meta?: LogMetadata) => hooks.log(level, withMeta(message, meta));
+      this._log = {
+        log: write,
+        trace: (message, meta) => write('TRACE', message, meta),
+        debug: (message, meta) => write('DEBUG', message, meta),
+        info: (message, meta) => write('INFO', message, meta),
+        warn: (message, meta) => write('WARN', message, meta),
+        error: (message, meta) => write('ERROR', message, meta),
+      };
+    }
+    return this._log;
   }
 
   /**

@@ -70,7 +70,7 @@ export class WorkflowUpdateHandle<Ret> {
   /** Waits for the update's outcome: its handler's result, or WorkflowUpdateFailedError. */
   async result(): Promise<Ret> {
     const ref: ExecutionRef = this.workflowRunId === undefined ? { workflowId: this.workflowId } : { workflowId: this.workflowId, runId: this.workflowRunId };
-    this.known ??= await this.ctx.service.pollWorkflowUpdate({ ...ref, updateId: this.updateId });
+    this.known ??= await this.ctx.service.pollWorkflowUpdate(Object.assign({}, ref, { updateId: this.updateId }));
     return outcomeValue(this.known, this.workflowId, this.updateId) as Ret;
   }
 }

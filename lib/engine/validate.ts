@@ -324,21 +324,34 @@ export class Edge {
       this.fail(`unknown command type ${describe(type)}; expected one of ${Object.keys(COMMAND_SCHEMAS).map((k) => `"${k}"`).join(', ')}`);
     }
     const t = type as Command['type'];
-    const schema = COMMAND_SCHEMAS[t] as TSchema & { properties: Record<string, TSchema & { type?: string; items?: TSchema }> };
-    const keys = Object.keys(schema.properties);
+    const schema = COMMAND_SCHEMAS[t] as TSchema;
+    const { keys, kinds } = commandPlan(t);
     checkKnownKeys(`${this.where} (${t})`, c, keys);
     const cmd: Record<string, unknown> = {};
-    for (const key of keys) {
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i];
       const v = c[key];
       if (v === undefined) continue;
-      const field = schema.properties[key];
-      if (key === 'retryPolicy') cmd[key] = this.retryPolicy(key, v);
-      else if (key === 'failure') cmd[key] = this.failure(key, v);
-      else if (field.type === 'array' && field.items !== undefined && isPayloadSchema(field.items)) cmd[key] = this.args(key, v);
-      else if (isPayloadSchema(field)) cmd[key] = this.payload(key, v);
-      else if (field.type === 'string' && key !== 'type') cmd[key] = this.string(key, v);
-      else if (typeof v === 'object' && v !== null) cmd[key] = this.json(key, v); // memo, search attributes, an outcome: copied as JSON
-      else cmd[key] = v;
+      switch (kinds[i]) {
+        case 'retryPolicy':
+          cmd[key] = this.retryPolicy(key, v);
+          break;
+        case 'failure':
+          cmd[key] = this.failure(key, v);
+          break;
+        case 'args':
+          cmd[key] = this.args(key, v);
+          break;
+        case 'payload':
+          cmd[key] = this.payload(key, v);
+          break;
+        case 'string':
+          cmd[key] = this.string(key, v);
+          break;
+        case 'other':
+          cmd[key] = typeof v === 'object' && v !== null ? this.json(key, v) : v; // memo, search attributes, an outcome: copied as JSON
+          break;
+      }
     }
     this.shape('', schema, cmd);
     if (cmd.searchAttributes !== undefined) this.searchAttributeValues('searchAttributes', cmd.searchAttributes as SearchAttributeUpserts);
@@ -347,6 +360,30 @@ export class Edge {
     }
     return cmd as unknown as Command;
   }
+}
+
+/** How `Edge.command` reads each field of a command type (`other`: copied as JSON if an object, else as it is). */
+type FieldKind = 'retryPolicy' | 'failure' | 'args' | 'payload' | 'string' | 'other';
+const COMMAND_PLANS = new Map<string, { keys: string[]; kinds: FieldKind[] }>();
+
+/** A command type's fields in schema order, each with how it is read; worked out once per type. */
+function commandPlan(type: Command['type']): { keys: string[]; kinds: FieldKind[] } {
+  let plan = COMMAND_PLANS.get(type);
+  if (plan === undefined) {
+    const schema = COMMAND_SCHEMAS[type] as TSchema & { properties: Record<string, TSchema & { type?: string; items?: TSchema }> };
+    const keys = Object.keys(schema.properties);
+    const kinds = keys.map((key): FieldKind => {
+      const field = schema.properties[key];
+      if (key === 'retryPolicy') return 'retryPolicy';
+      if (key === 'failure') return 'failure';
+      if (field.type === 'array' && field.items !== undefined && isPayloadSchema(field.items)) return 'args';
+      if (isPayloadSchema(field)) return 'payload';
+      if (field.type === 'string' && key !== 'type') return 'string';
+      return 'other';
+    });
+    COMMAND_PLANS.set(type, (plan = { keys, kinds }));
+  }
+  return plan;
 }
 
 /** The sub-schema at a path of keys (objects' properties, arrays' items, the failure's own cause). */

@@ -23,7 +23,7 @@ import { DejaError, DeterminismViolationError, InvalidArgumentError, LimitExceed
 import { durationToMs, type Duration } from '../../runtime/time';
 import { openDefaultBackend } from '../wiring';
 import { Heartbeats, heartbeatThrottleMs } from './heartbeats';
-import { LOCAL_ACTIVITY_LEASE_MARGIN, completeWithLocalActivities } from './local-activities';
+import { LOCAL_ACTIVITY_LEASE_MARGIN, completeWithLocalActivities, hasUnrunLocalActivities } from './local-activities';
 import { SinkDispatcher, checkSinks, type InjectedSinks } from './sinks';
 import { trackRunningWorker, untrackRunningWorker } from './shutdown-signals';
 import { checkWorkerInterceptors, runActivityFunction, type ActivityInterceptorsFactory, type WorkerInterceptors } from './interceptors';
@@ -298,6 +298,11 @@ export class Worker {
   private readonly inFlight = new Set<Promise<void>>();
   /** Cancels every running activity; aborted once the shutdown grace time is over. */
   private readonly activityCancel = new AbortController();
+  /**
+   * What cancels each running activity attempt when activityCancel aborts: one listener on its
+   * signal serves them all (an EventTarget listener per attempt costs more than the attempt).
+   */
+  private readonly activityShutdowns = new Set<() => void>();
   private _state: WorkerState = 'initialized';
   private readonly counters = { cacheHits: 0, cacheMisses: 0, workflowTasks: 0, workflowTaskFailures: 0, queries: 0, activities: 0 };
   private runPromise: Promise<void> | undefined;
@@ -418,6 +423,13 @@ export class Worker {
     this.forceMs = checked.forceMs;
     this.activities = checked.activities;
     this.activityInterceptors = checked.interceptors.activity;
+    this.activityCancel.signal.addEventListener(
+      'abort',
+      () => {
+        for (const onShutdown of [...this.activityShutdowns]) onShutdown();
+      },
+      { once: true },
+    );
     this.pool = checked.pool;
     this.logger = options.logger ?? printLine;
     this.sinks = checked.sinks === undefined ? undefined : new SinkDispatcher(checked.sinks, (workflowId, level, message) => this.log(workflowId, level, message));
@@ -756,6 +768,8 @@ export class Worker {
         if (!pending) throw new DejaError('DEJA_INVALID_HISTORY', `history of ${task.workflowId} did not end with the task's workflowTaskStarted ${task.startedEventId}`);
         const first = await cached.execution.activateAsync(pending.activation);
         this.dispatchSinks(first, cached.info);
+        // Most tasks schedule no local activity: they skip the machinery (and its allocations).
+        if (!hasUnrunLocalActivities(first)) return cached.machine.completeLive(pending, first);
         const whole = await completeWithLocalActivities(
           first,
           (jobs) => cached.execution.activateAsync(cached.machine.followUpActivation(pending, jobs)),
@@ -1003,18 +1017,29 @@ export class Worker {
 
   private async runActivity(task: ActivityTask): Promise<void> {
     this.counters.activities++;
-    const cancel = new AbortController();
-    // Why the signal aborted, first cause only: the service said so (a cancel request, or the
+    // The attempt's cancellation signal is made when the activity first asks for it (most never
+    // do); until then a cancellation is only recorded, and a signal made later starts aborted.
+    let cancel: AbortController | undefined;
+    // Why the attempt was cancelled, first cause only: the service said so (a cancel request, or the
     // task is no longer this worker's), the attempt's deadline, or the worker's shutdown.
     let cancelledBy: 'request' | 'deadline' | 'shutdown' | undefined;
+    let reason: CancelledFailure | undefined;
+    const signal = (): AbortSignal => {
+      if (cancel === undefined) {
+        cancel = new AbortController();
+        if (reason !== undefined) cancel.abort(reason);
+      }
+      return cancel.signal;
+    };
     const abort = (by: NonNullable<typeof cancelledBy>, message: string) => {
-      if (cancel.signal.aborted) return;
+      if (cancelledBy !== undefined) return;
       cancelledBy = by;
-      cancel.abort(new CancelledFailure(message));
+      reason = new CancelledFailure(message);
+      cancel?.abort(reason);
     };
     const onShutdown = () => abort('shutdown', `activity ${task.activityType} cancelled: worker ${this.identity} is shutting down`);
     if (this.activityCancel.signal.aborted) onShutdown();
-    else this.activityCancel.signal.addEventListener('abort', onShutdown, { once: true });
+    else this.activityShutdowns.add(onShutdown);
     const timer =
       task.deadline !== undefined
         ? setTimeout(() => abort('deadline', `activity ${task.activityType} cancelled: its deadline passed`), Math.min(MAX_TIMER_MS, Math.max(0, task.deadline - Date.now())))
@@ -1048,7 +1073,7 @@ export class Worker {
             'NotFoundError',
           );
         }
-        result = await runActivityFunction(new Context(activityInfo(task, this.taskQueue), cancel.signal, hooks), this.activityInterceptors, fn, task.args);
+        result = await runActivityFunction(new Context(activityInfo(task, this.taskQueue), signal, hooks), this.activityInterceptors, fn, task.args);
       } catch (error) {
         threw = true;
         failed = error;
@@ -1063,11 +1088,11 @@ export class Worker {
       if (threw && cancelledBy === 'shutdown') {
         // Another worker retries it: the attempt was cut short, it did not fail on its own.
         failed = ApplicationFailure.retryable(`activity ${task.activityType} was cancelled because worker ${this.identity} shut down`, 'WorkerShutdown');
-      } else if (threw && cancelledBy === 'request' && isCancellation(failed, cancel.signal)) {
+      } else if (threw && cancelledBy === 'request' && isCancellation(failed, reason)) {
         // It gave in to the cancellation (the signal's own error, a CancelledFailure, an AbortError):
         // reported as cancelled. If its task is gone the report is stale and dropped quietly.
-        failed = failed instanceof CancelledFailure ? failed : cancel.signal.reason;
-      } else if (threw && cancelledBy === 'deadline' && isCancellation(failed, cancel.signal)) {
+        failed = failed instanceof CancelledFailure ? failed : reason;
+      } else if (threw && cancelledBy === 'deadline' && isCancellation(failed, reason)) {
         // The service times the attempt out at the same instant (this report is then stale); if its
         // clock is behind, the attempt fails retryably, as a timeout would, not as a cancellation.
         failed = ApplicationFailure.retryable(`activity ${task.activityType} was cancelled when its deadline passed`, 'DeadlineExceeded');
@@ -1079,7 +1104,7 @@ export class Worker {
     } finally {
       heartbeats.close();
       if (timer) clearTimeout(timer);
-      this.activityCancel.signal.removeEventListener('abort', onShutdown);
+      this.activityShutdowns.delete(onShutdown);
     }
   }
 
@@ -1167,9 +1192,9 @@ function activityInfo(task: ActivityTask, taskQueue: string): Info {
   };
 }
 
-/** Whether an activity's error is its giving in to cancellation, as Temporal's worker reads it. */
-function isCancellation(error: unknown, signal: AbortSignal): boolean {
-  if (error === signal.reason || error instanceof CancelledFailure) return true;
+/** Whether an activity's error is its giving in to cancellation (`reason`: its signal's), as Temporal's worker reads it. */
+function isCancellation(error: unknown, reason: unknown): boolean {
+  if (error === reason || error instanceof CancelledFailure) return true;
   try {
     return error instanceof Error && error.name === 'AbortError';
   } catch {

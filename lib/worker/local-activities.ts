@@ -51,6 +51,11 @@ function unrun(c: Command): c is ScheduleLocalActivityCommand {
   return c.type === 'scheduleLocalActivity' && c.outcome === undefined;
 }
 
+/** Whether a completion schedules local activities (then completeWithLocalActivities has work). */
+export function hasUnrunLocalActivities(completion: ActivationCompletion): boolean {
+  return completion.ok && completion.commands.some(unrun);
+}
+
 /**
  * Runs the local activities of a live task and its follow-up activations (see the module's
  * header); returns the task's one completion. `activate` runs a follow-up activation with these

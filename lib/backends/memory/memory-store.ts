@@ -2,7 +2,9 @@
  * The in-memory Store (host side): maps in this process, for tests, examples and time skipping.
  * Transactions run one at a time (a promise-chain mutex); every write inside one records its
  * inverse in an undo log, replayed backwards when fn throws, indexes included. Records are
- * structured-cloned in and out, so no caller ever holds an object the store keeps. A read-only
+ * structured-cloned in and out, so no caller ever holds an object the store keeps; the store never
+ * changes a record it keeps in place (a change stores a new top-level object), so a new record may
+ * share members with the one it replaces. A read-only
  * transaction is an ordinary one whose write methods refuse. It has no `changes` feed: only this
  * process can open it, and the service's in-process feed serves.
  *
@@ -40,6 +42,18 @@ import { matches, runOrder } from '../../visibility/evaluate';
 import type { FilterExpr, ListQuery } from '../../visibility/ast';
 
 const clone = cloneData;
+
+/**
+ * `{ ...record, [key]: value }`, built member by member: on Node 20 a member added after a leading
+ * spread costs about a microsecond. Records are plain data (no symbol keys, no `__proto__` key).
+ */
+function withMember<T extends object, K extends string>(record: T, key: K, value: unknown): T {
+  const out: Record<string, unknown> = {};
+  const source = record as Record<string, unknown>;
+  for (const k of Object.keys(source)) out[k] = source[k];
+  out[key] = value;
+  return out as T;
+}
 
 /**
  * A record's place in an ordered index: an instant, then the order it was first inserted in (the
@@ -167,345 +181,536 @@ class Journal {
   }
 }
 
+/**
+ * One transaction. Its parts are small objects whose methods live on their prototypes: a
+ * transaction makes seven objects, not a closure per method (transactions are the store's hot path).
+ */
 class MemoryTx implements StoreTx {
-  readonly runs: RunStore;
-  readonly history: HistoryStore;
-  readonly tasks: TaskStore;
-  readonly timers: TimerStore;
-  readonly queries: QueryStore;
-  readonly schedules: ScheduleStore;
   /** Set when the transaction settles: a leaked tx must not write outside the lock. */
   done = false;
+  private _runs?: MemoryRuns;
+  private _history?: MemoryHistory;
+  private _tasks?: MemoryTasks;
+  private _timers?: MemoryTimers;
+  private _queries?: MemoryQueries;
+  private _schedules?: MemorySchedules;
 
-  constructor(t: Tables, j: Journal, readOnly: boolean) {
-    const live = <A extends unknown[], R>(f: (...args: A) => R) => async (...args: A): Promise<Awaited<R>> => {
-      if (this.done) throw new DejaError('DEJA_INTERNAL', 'deja memory store: this transaction has ended');
-      return f(...args) as Awaited<R>;
-    };
-    /** A write method: refused in a read-only transaction, before it changes anything. */
-    const write = <A extends unknown[], R>(name: string, f: (...args: A) => R) =>
-      live((...args: A): R => {
-        if (readOnly) throw new DejaError('DEJA_INTERNAL', `deja memory store: ${name} is a write, refused in a read-only transaction`);
-        return f(...args);
-      });
+  constructor(
+    readonly t: Tables,
+    readonly j: Journal,
+    readonly readOnly: boolean,
+  ) {}
 
-    this.schedules = {
-      get: live((scheduleId: string) => {
-        const schedule = t.schedules.get(scheduleId);
-        return schedule && clone(schedule);
-      }),
-      insert: write('schedules.insert', (schedule: ScheduleRecord) => {
-        if (t.schedules.has(schedule.scheduleId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: schedule ${schedule.scheduleId} exists`);
-        j.set(t.schedules, schedule.scheduleId, clone(schedule));
-        j.insert(t.scheduleIds, schedule.scheduleId);
-      }),
-      update: write('schedules.update', (schedule: ScheduleRecord) => {
-        if (!t.schedules.has(schedule.scheduleId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no schedule ${schedule.scheduleId} to update`);
-        j.set(t.schedules, schedule.scheduleId, clone(schedule));
-      }),
-      delete: write('schedules.delete', (scheduleId: string) => {
-        if (!t.schedules.has(scheduleId)) return;
-        j.delete(t.schedules, scheduleId);
-        j.take(t.scheduleIds, scheduleId);
-      }),
-      list: live((options: { limit: number; afterScheduleId?: string }) => {
-        const page: ScheduleRecord[] = [];
-        const after = options.afterScheduleId;
-        let id = after === undefined ? t.scheduleIds.min() : t.scheduleIds.first((k) => k > after);
-        while (id !== undefined && page.length < options.limit) {
-          page.push(clone(t.schedules.get(id)!));
-          const current = id;
-          id = t.scheduleIds.first((k) => k > current);
-        }
-        return page;
-      }),
-    };
-    this.runs = {
-      count: live((where?: FilterExpr) => {
-        let n = 0;
-        for (const run of t.runs.values()) if (where === undefined || matches(run, where)) n++;
-        return n;
-      }),
-      get: live((runId: string) => {
-        const run = t.runs.get(runId);
-        return run && clone(run);
-      }),
-      latest: live((workflowId: string) => {
-        const runId = t.latestRun.get(workflowId);
-        return runId === undefined ? undefined : clone(t.runs.get(runId)!);
-      }),
-      insert: write('runs.insert', (run: RunRecord) => {
-        if (t.runs.has(run.runId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: run ${run.runId} exists`);
-        j.set(t.runs, run.runId, clone(run));
-        j.set(t.latestRun, run.workflowId, run.runId);
-        j.set(t.history, run.runId, []);
-        const key: IndexKey = { at: -run.startTime, seq: -j.counter(t), id: run.runId };
-        j.set(t.runKeys, run.runId, key);
-        j.insert(t.runsByStart, key);
-      }),
-      update: write('runs.update', (run: RunRecord) => {
-        if (!t.runs.has(run.runId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no run ${run.runId} to update`);
-        j.set(t.runs, run.runId, clone(run));
-      }),
-      list: live((options: ListRunsOptions) => {
-        if (options.query !== undefined) return listByQuery(t, options, options.query).map(clone);
-        const page: RunRecord[] = [];
-        let key: IndexKey | undefined;
-        if (options.afterRunId !== undefined) {
-          const after = t.runKeys.get(options.afterRunId);
-          if (after === undefined) return page;
-          key = t.runsByStart.first((k) => byTime(k, after) > 0);
-        } else key = t.runsByStart.min();
-        while (key !== undefined && page.length < options.limit) {
-          const run = t.runs.get(key.id)!;
-          const matches =
-            (options.workflowId === undefined || run.workflowId === options.workflowId) &&
-            (options.workflowType === undefined || run.workflowType === options.workflowType) &&
-            (options.taskQueue === undefined || run.taskQueue === options.taskQueue) &&
-            (options.status === undefined || run.status === options.status);
-          if (matches) page.push(clone(run));
-          const current = key;
-          key = t.runsByStart.first((k) => byTime(k, current) > 0);
-        }
-        return page;
-      }),
-    };
+  get runs(): RunStore {
+    return (this._runs ??= new MemoryRuns(this));
+  }
+  get history(): HistoryStore {
+    return (this._history ??= new MemoryHistory(this));
+  }
+  get tasks(): TaskStore {
+    return (this._tasks ??= new MemoryTasks(this));
+  }
+  get timers(): TimerStore {
+    return (this._timers ??= new MemoryTimers(this));
+  }
+  get queries(): QueryStore {
+    return (this._queries ??= new MemoryQueries(this));
+  }
+  get schedules(): ScheduleStore {
+    return (this._schedules ??= new MemorySchedules(this));
+  }
 
-    this.history = {
-      append: write('history.append', (runId: string, events: HistoryEvent[]) => {
-        const log = t.history.get(runId);
-        if (!log) throw new DejaError('DEJA_INTERNAL', `deja memory store: no run ${runId} to append to`);
-        events.forEach((e, i) => {
-          if (e.eventId !== log.length + 1 + i) {
-            throw new DejaError('DEJA_INTERNAL', `deja memory store: run ${runId} expected event id ${log.length + 1 + i}, got ${e.eventId}`);
-          }
-        });
-        j.push(log, events.map(clone));
-      }),
-      read: live((runId: string, afterEventId = 0) => (t.history.get(runId) ?? []).slice(afterEventId).map(clone)),
-    };
+  /** Every method starts here: a transaction that has ended refuses. */
+  live(): void {
+    if (this.done) throw new DejaError('DEJA_INTERNAL', 'deja memory store: this transaction has ended');
+  }
 
-    // ---- tasks ----
+  /** A write method starts here: refused in a read-only transaction, before it changes anything. */
+  write(name: string): void {
+    this.live();
+    if (this.readOnly) throw new DejaError('DEJA_INTERNAL', `deja memory store: ${name} is a write, refused in a read-only transaction`);
+  }
+}
 
-    const indexTask = ({ task, key }: TaskEntry) => {
-      j.add(j.ensure(t.tasksByRun, task.runId, () => new Set()), task.taskId);
-      if (task.lease) {
-        j.set(t.taskByToken, task.lease.token, task.taskId);
-        j.insert(t.leased, key);
-      } else {
-        j.insert(j.ensure(t.unleasedByQueue, queueKey(task.kind, task.taskQueue), newIndex), key);
-        j.insert(t.unleased, key);
+class MemorySchedules implements ScheduleStore {
+  constructor(private readonly tx: MemoryTx) {}
+
+  async get(scheduleId: string): Promise<ScheduleRecord | undefined> {
+    this.tx.live();
+    const schedule = this.tx.t.schedules.get(scheduleId);
+    return schedule && clone(schedule);
+  }
+
+  async insert(schedule: ScheduleRecord): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('schedules.insert');
+    if (t.schedules.has(schedule.scheduleId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: schedule ${schedule.scheduleId} exists`);
+    j.set(t.schedules, schedule.scheduleId, clone(schedule));
+    j.insert(t.scheduleIds, schedule.scheduleId);
+  }
+
+  async update(schedule: ScheduleRecord): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('schedules.update');
+    if (!t.schedules.has(schedule.scheduleId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no schedule ${schedule.scheduleId} to update`);
+    j.set(t.schedules, schedule.scheduleId, clone(schedule));
+  }
+
+  async delete(scheduleId: string): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('schedules.delete');
+    if (!t.schedules.has(scheduleId)) return;
+    j.delete(t.schedules, scheduleId);
+    j.take(t.scheduleIds, scheduleId);
+  }
+
+  async list(options: { limit: number; afterScheduleId?: string }): Promise<ScheduleRecord[]> {
+    const { t } = this.tx;
+    this.tx.live();
+    const page: ScheduleRecord[] = [];
+    const after = options.afterScheduleId;
+    let id = after === undefined ? t.scheduleIds.min() : t.scheduleIds.first((k) => k > after);
+    while (id !== undefined && page.length < options.limit) {
+      page.push(clone(t.schedules.get(id)!));
+      const current = id;
+      id = t.scheduleIds.first((k) => k > current);
+    }
+    return page;
+  }
+}
+
+class MemoryRuns implements RunStore {
+  constructor(private readonly tx: MemoryTx) {}
+
+  async count(where?: FilterExpr): Promise<number> {
+    this.tx.live();
+    let n = 0;
+    for (const run of this.tx.t.runs.values()) if (where === undefined || matches(run, where)) n++;
+    return n;
+  }
+
+  async get(runId: string): Promise<RunRecord | undefined> {
+    this.tx.live();
+    const run = this.tx.t.runs.get(runId);
+    return run && clone(run);
+  }
+
+  async latest(workflowId: string): Promise<RunRecord | undefined> {
+    const { t } = this.tx;
+    this.tx.live();
+    const runId = t.latestRun.get(workflowId);
+    return runId === undefined ? undefined : clone(t.runs.get(runId)!);
+  }
+
+  async insert(run: RunRecord): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('runs.insert');
+    if (t.runs.has(run.runId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: run ${run.runId} exists`);
+    j.set(t.runs, run.runId, clone(run));
+    j.set(t.latestRun, run.workflowId, run.runId);
+    j.set(t.history, run.runId, []);
+    const key: IndexKey = { at: -run.startTime, seq: -j.counter(t), id: run.runId };
+    j.set(t.runKeys, run.runId, key);
+    j.insert(t.runsByStart, key);
+  }
+
+  async update(run: RunRecord): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('runs.update');
+    if (!t.runs.has(run.runId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no run ${run.runId} to update`);
+    j.set(t.runs, run.runId, clone(run));
+  }
+
+  async list(options: ListRunsOptions): Promise<RunRecord[]> {
+    const { t } = this.tx;
+    this.tx.live();
+    if (options.query !== undefined) return listByQuery(t, options, options.query).map(clone);
+    const page: RunRecord[] = [];
+    let key: IndexKey | undefined;
+    if (options.afterRunId !== undefined) {
+      const after = t.runKeys.get(options.afterRunId);
+      if (after === undefined) return page;
+      key = t.runsByStart.first((k) => byTime(k, after) > 0);
+    } else key = t.runsByStart.min();
+    while (key !== undefined && page.length < options.limit) {
+      const run = t.runs.get(key.id)!;
+      const matches =
+        (options.workflowId === undefined || run.workflowId === options.workflowId) &&
+        (options.workflowType === undefined || run.workflowType === options.workflowType) &&
+        (options.taskQueue === undefined || run.taskQueue === options.taskQueue) &&
+        (options.status === undefined || run.status === options.status);
+      if (matches) page.push(clone(run));
+      const current = key;
+      key = t.runsByStart.first((k) => byTime(k, current) > 0);
+    }
+    return page;
+  }
+}
+
+class MemoryHistory implements HistoryStore {
+  constructor(private readonly tx: MemoryTx) {}
+
+  async append(runId: string, events: HistoryEvent[]): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('history.append');
+    const log = t.history.get(runId);
+    if (!log) throw new DejaError('DEJA_INTERNAL', `deja memory store: no run ${runId} to append to`);
+    events.forEach((e, i) => {
+      if (e.eventId !== log.length + 1 + i) {
+        throw new DejaError('DEJA_INTERNAL', `deja memory store: run ${runId} expected event id ${log.length + 1 + i}, got ${e.eventId}`);
       }
-    };
-    const unindexTask = ({ task, key }: TaskEntry) => {
-      j.remove(t.tasksByRun.get(task.runId)!, task.taskId);
-      if (task.lease) {
-        j.delete(t.taskByToken, task.lease.token);
-        j.take(t.leased, key);
-      } else {
-        j.take(t.unleasedByQueue.get(queueKey(task.kind, task.taskQueue))!, key);
-        j.take(t.unleased, key);
-      }
-    };
-    /** Stores a task the store owns (already a copy), keeping the insertion order `seq`. */
-    const storeTask = (task: TaskRecord, seq: number) => {
-      const old = t.tasks.get(task.taskId);
-      if (old) unindexTask(old);
-      const entry: TaskEntry = { task, key: { at: task.lease ? task.lease.expiresAt : task.visibleAt, seq, id: task.taskId } };
-      j.set(t.tasks, task.taskId, entry);
-      indexTask(entry);
-    };
-    const deleteTask = (taskId: string) => {
-      const entry = t.tasks.get(taskId);
-      if (!entry) return;
-      unindexTask(entry);
-      j.delete(t.tasks, taskId);
-    };
+    });
+    j.push(log, events.map(clone));
+  }
 
-    this.tasks = {
-      put: write('tasks.put', (task: TaskRecord) => {
-        const old = t.tasks.get(task.taskId);
-        storeTask(clone(task), old ? old.key.seq : j.counter(t));
-      }),
-      get: live((taskId: string) => {
-        const entry = t.tasks.get(taskId);
-        return entry && clone(entry.task);
-      }),
-      claim: write('tasks.claim', (kind: TaskKind, taskQueue: string, identity: string, token: string, now: number) => {
-        const first = t.unleasedByQueue.get(queueKey(kind, taskQueue))?.min();
-        if (first === undefined || first.at > now) return undefined;
-        const entry = t.tasks.get(first.id)!;
-        const claimed: TaskRecord = { ...clone(entry.task), lease: { token, identity, claimedAt: now, expiresAt: now + entry.task.leaseMs } };
-        storeTask(claimed, entry.key.seq);
-        return clone(claimed);
-      }),
-      claimable: live((kind: TaskKind, taskQueue: string, now: number) => {
-        const first = t.unleasedByQueue.get(queueKey(kind, taskQueue))?.min();
-        return first !== undefined && first.at <= now;
-      }),
-      setHeartbeat: write('tasks.setHeartbeat', (taskId: string, heartbeat: { details?: Payload; expiresAt: number }) => {
-        const entry = t.tasks.get(taskId);
-        if (entry?.task.kind !== 'activity' || !entry.task.lease) throw new DejaError('DEJA_INTERNAL', `deja memory store: no leased activity task ${taskId} to heartbeat`);
-        // The store's own copy, changed in the two fields only; re-indexed because the lease end moved.
-        const task = { ...entry.task, lease: { ...entry.task.lease, expiresAt: heartbeat.expiresAt } };
-        if (heartbeat.details !== undefined) task.activity = { ...task.activity, heartbeatDetails: clone(heartbeat.details) };
-        storeTask(task, entry.key.seq);
-      }),
-      byToken: live((token: string) => {
-        const taskId = t.taskByToken.get(token);
-        return taskId === undefined ? undefined : clone(t.tasks.get(taskId)!.task);
-      }),
-      expireLeases: write('tasks.expireLeases', (now: number, limit: number) => {
-        const expired: TaskRecord[] = [];
-        while (expired.length < limit) {
-          const first = t.leased.min();
-          if (first === undefined || first.at > now) break;
-          const entry = t.tasks.get(first.id)!;
-          expired.push(clone(entry.task));
-          const released = clone(entry.task);
-          delete released.lease;
-          storeTask(released, entry.key.seq);
-        }
-        return expired;
-      }),
-      delete: write('tasks.delete', deleteTask),
-      deleteRun: write('tasks.deleteRun', (runId: string) => {
-        for (const taskId of [...(t.tasksByRun.get(runId) ?? [])]) deleteTask(taskId);
-      }),
-      ofRun: live((runId: string) =>
-        [...(t.tasksByRun.get(runId) ?? [])].map((taskId) => t.tasks.get(taskId)!).sort((a, b) => a.key.seq - b.key.seq).map((entry) => clone(entry.task)),
-      ),
-      nextDueAt: live((now: number) => {
-        const leaseEnd = t.leased.min()?.at;
-        const visible = t.unleased.first((key) => key.at > now)?.at;
-        if (leaseEnd === undefined) return visible;
-        return visible === undefined ? leaseEnd : Math.min(leaseEnd, visible);
-      }),
-    };
+  async read(runId: string, afterEventId = 0): Promise<HistoryEvent[]> {
+    this.tx.live();
+    return (this.tx.t.history.get(runId) ?? []).slice(afterEventId).map(clone);
+  }
+}
 
-    // ---- timers ----
+class MemoryTasks implements TaskStore {
+  constructor(private readonly tx: MemoryTx) {}
 
-    const deleteTimer = (key: string) => {
-      const entry = t.timers.get(key);
-      if (!entry) return;
-      j.remove(t.timersByRun.get(entry.timer.runId)!, key);
-      j.take(t.timersByFire, entry.key);
-      j.delete(t.timers, key);
-    };
+  private indexTask({ task, key }: TaskEntry): void {
+    const { t, j } = this.tx;
+    j.add(j.ensure(t.tasksByRun, task.runId, () => new Set()), task.taskId);
+    if (task.lease) {
+      j.set(t.taskByToken, task.lease.token, task.taskId);
+      j.insert(t.leased, key);
+    } else {
+      j.insert(j.ensure(t.unleasedByQueue, queueKey(task.kind, task.taskQueue), newIndex), key);
+      j.insert(t.unleased, key);
+    }
+  }
 
-    this.timers = {
-      put: write('timers.put', (timer: TimerRecord) => {
-        const key = timerKey(timer.runId, timer.kind, timer.ref);
-        const old = t.timers.get(key);
-        const seq = old ? old.key.seq : j.counter(t);
-        deleteTimer(key);
-        const entry: TimerEntry = { timer: clone(timer), key: { at: timer.fireAt, seq, id: key } };
-        j.set(t.timers, key, entry);
-        j.insert(t.timersByFire, entry.key);
-        j.add(j.ensure(t.timersByRun, timer.runId, () => new Set()), key);
-      }),
-      get: live((runId: string, kind: TimerKind, ref: number) => {
-        const entry = t.timers.get(timerKey(runId, kind, ref));
-        return entry && clone(entry.timer);
-      }),
-      delete: write('timers.delete', (runId: string, kind: TimerKind, ref: number) => deleteTimer(timerKey(runId, kind, ref))),
-      takeDue: write('timers.takeDue', (now: number, limit: number) => {
-        const due: TimerRecord[] = [];
-        while (due.length < limit) {
-          const first = t.timersByFire.min();
-          if (first === undefined || first.at > now) break;
-          due.push(clone(t.timers.get(first.id)!.timer));
-          deleteTimer(first.id);
-        }
-        return due;
-      }),
-      deleteRun: write('timers.deleteRun', (runId: string) => {
-        for (const key of [...(t.timersByRun.get(runId) ?? [])]) deleteTimer(key);
-      }),
-      nextFireAt: live(() => t.timersByFire.min()?.at),
-    };
+  private unindexTask({ task, key }: TaskEntry): void {
+    const { t, j } = this.tx;
+    j.remove(t.tasksByRun.get(task.runId)!, task.taskId);
+    if (task.lease) {
+      j.delete(t.taskByToken, task.lease.token);
+      j.take(t.leased, key);
+    } else {
+      j.take(t.unleasedByQueue.get(queueKey(task.kind, task.taskQueue))!, key);
+      j.take(t.unleased, key);
+    }
+  }
 
-    // ---- queries ----
+  /** Stores a task the store owns (already a copy), keeping the insertion order `seq`. */
+  private storeTask(task: TaskRecord, seq: number): void {
+    const { t, j } = this.tx;
+    const old = t.tasks.get(task.taskId);
+    if (old) this.unindexTask(old);
+    const entry: TaskEntry = { task, key: { at: task.lease ? task.lease.expiresAt : task.visibleAt, seq, id: task.taskId } };
+    j.set(t.tasks, task.taskId, entry);
+    this.indexTask(entry);
+  }
 
-    const claimable = (query: QueryRecord) => query.token === undefined && query.answer === undefined && query.blocked !== true;
-    /** Stores a copy of the query, keeping its insertion order. */
-    const storeQuery = (query: QueryRecord) => {
-      const old = t.queries.get(query.queryId);
-      if (old) {
-        if (old.query.token !== undefined) j.delete(t.queryByToken, old.query.token);
-        if (claimable(old.query)) j.take(t.unclaimedByQueue.get(old.query.taskQueue)!, old.key);
-      }
-      const seq = old ? old.key.seq : j.counter(t);
-      const entry: QueryEntry = { query: clone(query), key: { at: seq, seq, id: query.queryId } };
-      j.set(t.queries, query.queryId, entry);
-      if (query.token !== undefined) j.set(t.queryByToken, query.token, query.queryId);
-      if (claimable(query)) j.insert(j.ensure(t.unclaimedByQueue, query.taskQueue, newIndex), entry.key);
-    };
+  private deleteTask(taskId: string): void {
+    const { t, j } = this.tx;
+    const entry = t.tasks.get(taskId);
+    if (!entry) return;
+    this.unindexTask(entry);
+    j.delete(t.tasks, taskId);
+  }
 
-    this.queries = {
-      insert: write('queries.insert', (query: QueryRecord) => {
-        if (t.queries.has(query.queryId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: query ${query.queryId} exists`);
-        storeQuery(query);
-      }),
-      get: live((queryId: string) => {
-        const entry = t.queries.get(queryId);
-        return entry && clone(entry.query);
-      }),
-      claimable: live((taskQueue: string) => t.unclaimedByQueue.get(taskQueue)?.min() !== undefined),
-      claim: write('queries.claim', (taskQueue: string, token: string) => {
-        const first = t.unclaimedByQueue.get(taskQueue)?.min();
-        if (first === undefined) return undefined;
-        const claimed = { ...clone(t.queries.get(first.id)!.query), token };
-        storeQuery(claimed);
-        return claimed;
-      }),
-      byToken: live((token: string) => {
-        const queryId = t.queryByToken.get(token);
-        return queryId === undefined ? undefined : clone(t.queries.get(queryId)!.query);
-      }),
-      update: write('queries.update', (query: QueryRecord) => {
-        if (!t.queries.has(query.queryId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no query ${query.queryId} to update`);
-        storeQuery(query);
-      }),
-      delete: write('queries.delete', (queryId: string) => {
-        const entry = t.queries.get(queryId);
-        if (!entry) return;
-        if (entry.query.token !== undefined) j.delete(t.queryByToken, entry.query.token);
-        if (claimable(entry.query)) j.take(t.unclaimedByQueue.get(entry.query.taskQueue)!, entry.key);
-        j.delete(t.queries, queryId);
-      }),
-    };
+  async put(task: TaskRecord): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('tasks.put');
+    const old = t.tasks.get(task.taskId);
+    this.storeTask(clone(task), old ? old.key.seq : j.counter(t));
+  }
+
+  async get(taskId: string): Promise<TaskRecord | undefined> {
+    this.tx.live();
+    const entry = this.tx.t.tasks.get(taskId);
+    return entry && clone(entry.task);
+  }
+
+  async claim(kind: TaskKind, taskQueue: string, identity: string, token: string, now: number): Promise<TaskRecord | undefined> {
+    const { t } = this.tx;
+    this.tx.write('tasks.claim');
+    const first = t.unleasedByQueue.get(queueKey(kind, taskQueue))?.min();
+    if (first === undefined || first.at > now) return undefined;
+    const entry = t.tasks.get(first.id)!;
+    // The store's records are never changed in place (every change stores a new top-level
+    // object), so the claimed one may share its members with the record it replaces.
+    const claimed = withMember(entry.task, 'lease', { token, identity, claimedAt: now, expiresAt: now + entry.task.leaseMs });
+    this.storeTask(claimed, entry.key.seq);
+    return clone(claimed);
+  }
+
+  async claimable(kind: TaskKind, taskQueue: string, now: number): Promise<boolean> {
+    this.tx.live();
+    const first = this.tx.t.unleasedByQueue.get(queueKey(kind, taskQueue))?.min();
+    return first !== undefined && first.at <= now;
+  }
+
+  async setHeartbeat(taskId: string, heartbeat: { details?: Payload; expiresAt: number }): Promise<void> {
+    this.tx.write('tasks.setHeartbeat');
+    const entry = this.tx.t.tasks.get(taskId);
+    if (entry?.task.kind !== 'activity' || !entry.task.lease) throw new DejaError('DEJA_INTERNAL', `deja memory store: no leased activity task ${taskId} to heartbeat`);
+    // The store's own copy, changed in the two fields only; re-indexed because the lease end moved.
+    let task = withMember(entry.task, 'lease', withMember(entry.task.lease, 'expiresAt', heartbeat.expiresAt));
+    if (heartbeat.details !== undefined) task = withMember(task, 'activity', withMember(task.activity, 'heartbeatDetails', clone(heartbeat.details)));
+    this.storeTask(task, entry.key.seq);
+  }
+
+  async byToken(token: string): Promise<TaskRecord | undefined> {
+    const { t } = this.tx;
+    this.tx.live();
+    const taskId = t.taskByToken.get(token);
+    return taskId === undefined ? undefined : clone(t.tasks.get(taskId)!.task);
+  }
+
+  async expireLeases(now: number, limit: number): Promise<TaskRecord[]> {
+    const { t } = this.tx;
+    this.tx.write('tasks.expireLeases');
+    const expired: TaskRecord[] = [];
+    while (expired.length < limit) {
+      const first = t.leased.min();
+      if (first === undefined || first.at > now) break;
+      const entry = t.tasks.get(first.id)!;
+      expired.push(clone(entry.task));
+      const { lease: _lease, ...released } = entry.task;
+      this.storeTask(released, entry.key.seq);
+    }
+    return expired;
+  }
+
+  async delete(taskId: string): Promise<void> {
+    this.tx.write('tasks.delete');
+    this.deleteTask(taskId);
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    this.tx.write('tasks.deleteRun');
+    for (const taskId of [...(this.tx.t.tasksByRun.get(runId) ?? [])]) this.deleteTask(taskId);
+  }
+
+  async ofRun(runId: string): Promise<TaskRecord[]> {
+    const { t } = this.tx;
+    this.tx.live();
+    return [...(t.tasksByRun.get(runId) ?? [])]
+      .map((taskId) => t.tasks.get(taskId)!)
+      .sort((a, b) => a.key.seq - b.key.seq)
+      .map((entry) => clone(entry.task));
+  }
+
+  async nextDueAt(now: number): Promise<number | undefined> {
+    const { t } = this.tx;
+    this.tx.live();
+    const leaseEnd = t.leased.min()?.at;
+    const visible = t.unleased.first((key) => key.at > now)?.at;
+    if (leaseEnd === undefined) return visible;
+    return visible === undefined ? leaseEnd : Math.min(leaseEnd, visible);
+  }
+}
+
+class MemoryTimers implements TimerStore {
+  constructor(private readonly tx: MemoryTx) {}
+
+  private deleteTimer(key: string): void {
+    const { t, j } = this.tx;
+    const entry = t.timers.get(key);
+    if (!entry) return;
+    j.remove(t.timersByRun.get(entry.timer.runId)!, key);
+    j.take(t.timersByFire, entry.key);
+    j.delete(t.timers, key);
+  }
+
+  async put(timer: TimerRecord): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('timers.put');
+    const key = timerKey(timer.runId, timer.kind, timer.ref);
+    const old = t.timers.get(key);
+    const seq = old ? old.key.seq : j.counter(t);
+    this.deleteTimer(key);
+    const entry: TimerEntry = { timer: clone(timer), key: { at: timer.fireAt, seq, id: key } };
+    j.set(t.timers, key, entry);
+    j.insert(t.timersByFire, entry.key);
+    j.add(j.ensure(t.timersByRun, timer.runId, () => new Set()), key);
+  }
+
+  async get(runId: string, kind: TimerKind, ref: number): Promise<TimerRecord | undefined> {
+    this.tx.live();
+    const entry = this.tx.t.timers.get(timerKey(runId, kind, ref));
+    return entry && clone(entry.timer);
+  }
+
+  async delete(runId: string, kind: TimerKind, ref: number): Promise<void> {
+    this.tx.write('timers.delete');
+    this.deleteTimer(timerKey(runId, kind, ref));
+  }
+
+  async takeDue(now: number, limit: number): Promise<TimerRecord[]> {
+    const { t } = this.tx;
+    this.tx.write('timers.takeDue');
+    const due: TimerRecord[] = [];
+    while (due.length < limit) {
+      const first = t.timersByFire.min();
+      if (first === undefined || first.at > now) break;
+      due.push(clone(t.timers.get(first.id)!.timer));
+      this.deleteTimer(first.id);
+    }
+    return due;
+  }
+
+  async deleteRun(runId: string): Promise<void> {
+    this.tx.write('timers.deleteRun');
+    for (const key of [...(this.tx.t.timersByRun.get(runId) ?? [])]) this.deleteTimer(key);
+  }
+
+  async nextFireAt(): Promise<number | undefined> {
+    this.tx.live();
+    return this.tx.t.timersByFire.min()?.at;
+  }
+}
+
+const claimableQuery = (query: QueryRecord) => query.token === undefined && query.answer === undefined && query.blocked !== true;
+
+class MemoryQueries implements QueryStore {
+  constructor(private readonly tx: MemoryTx) {}
+
+  /** Stores a copy of the query, keeping its insertion order. */
+  private storeQuery(query: QueryRecord): void {
+    const { t, j } = this.tx;
+    const old = t.queries.get(query.queryId);
+    if (old) {
+      if (old.query.token !== undefined) j.delete(t.queryByToken, old.query.token);
+      if (claimableQuery(old.query)) j.take(t.unclaimedByQueue.get(old.query.taskQueue)!, old.key);
+    }
+    const seq = old ? old.key.seq : j.counter(t);
+    const entry: QueryEntry = { query: clone(query), key: { at: seq, seq, id: query.queryId } };
+    j.set(t.queries, query.queryId, entry);
+    if (query.token !== undefined) j.set(t.queryByToken, query.token, query.queryId);
+    if (claimableQuery(query)) j.insert(j.ensure(t.unclaimedByQueue, query.taskQueue, newIndex), entry.key);
+  }
+
+  async insert(query: QueryRecord): Promise<void> {
+    this.tx.write('queries.insert');
+    if (this.tx.t.queries.has(query.queryId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: query ${query.queryId} exists`);
+    this.storeQuery(query);
+  }
+
+  async get(queryId: string): Promise<QueryRecord | undefined> {
+    this.tx.live();
+    const entry = this.tx.t.queries.get(queryId);
+    return entry && clone(entry.query);
+  }
+
+  async claimable(taskQueue: string): Promise<boolean> {
+    this.tx.live();
+    return this.tx.t.unclaimedByQueue.get(taskQueue)?.min() !== undefined;
+  }
+
+  async claim(taskQueue: string, token: string): Promise<QueryRecord | undefined> {
+    const { t } = this.tx;
+    this.tx.write('queries.claim');
+    const first = t.unclaimedByQueue.get(taskQueue)?.min();
+    if (first === undefined) return undefined;
+    const claimed = withMember(clone(t.queries.get(first.id)!.query), 'token', token);
+    this.storeQuery(claimed);
+    return claimed;
+  }
+
+  async byToken(token: string): Promise<QueryRecord | undefined> {
+    const { t } = this.tx;
+    this.tx.live();
+    const queryId = t.queryByToken.get(token);
+    return queryId === undefined ? undefined : clone(t.queries.get(queryId)!.query);
+  }
+
+  async update(query: QueryRecord): Promise<void> {
+    this.tx.write('queries.update');
+    if (!this.tx.t.queries.has(query.queryId)) throw new DejaError('DEJA_INTERNAL', `deja memory store: no query ${query.queryId} to update`);
+    this.storeQuery(query);
+  }
+
+  async delete(queryId: string): Promise<void> {
+    const { t, j } = this.tx;
+    this.tx.write('queries.delete');
+    const entry = t.queries.get(queryId);
+    if (!entry) return;
+    if (entry.query.token !== undefined) j.delete(t.queryByToken, entry.query.token);
+    if (claimableQuery(entry.query)) j.take(t.unclaimedByQueue.get(entry.query.taskQueue)!, entry.key);
+    j.delete(t.queries, queryId);
   }
 }
 
 export class MemoryStore implements Store {
   private readonly tables = new Tables();
-  /** Settles when the transaction last queued has; the next one starts after it. */
-  private lock: Promise<unknown> = Promise.resolve();
+  /** Whether a transaction runs; the next one waits in `waiting` (first come, first served). */
+  private busy = false;
+  private readonly waiting: (() => void)[] = [];
+  /** Resolved when the last transaction has ended and none waits (close waits for it). */
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private closed = false;
 
-  /** A read-only transaction runs like any other (one at a time), but its write methods refuse. */
+  /**
+   * A read-only transaction runs like any other (one at a time), but its write methods refuse.
+   * With no transaction running, fn starts at once; else when those queued before it have ended.
+   */
   transaction<T>(fn: (tx: StoreTx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new Error('deja memory store: the store is closed'));
-    const result = this.lock.then(async () => {
-      const journal = new Journal();
-      const tx = new MemoryTx(this.tables, journal, options.readOnly === true);
-      try {
-        return await fn(tx);
-      } catch (err) {
-        journal.rollback();
+    const readOnly = options.readOnly === true;
+    if (!this.busy) {
+      this.busy = true;
+      return this.run(fn, readOnly);
+    }
+    return new Promise<void>((resolve) => this.waiting.push(resolve)).then(() => this.run(fn, readOnly));
+  }
+
+  /**
+   * Runs one transaction (this one holds the turn), then hands the turn on. Written with `then`,
+   * not as an async function: fewer promises per transaction.
+   */
+  private run<T>(fn: (tx: StoreTx) => Promise<T>, readOnly: boolean): Promise<T> {
+    const journal = new Journal();
+    const tx = new MemoryTx(this.tables, journal, readOnly);
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(fn(tx));
+    } catch (err) {
+      result = Promise.reject(err);
+    }
+    return result.then(
+      (value) => {
+        this.release(tx);
+        return value;
+      },
+      (err: unknown) => {
+        try {
+          journal.rollback();
+        } finally {
+          this.release(tx);
+        }
         throw err;
-      } finally {
-        tx.done = true;
-      }
-    });
-    this.lock = result.catch(() => {});
-    return result;
+      },
+    );
+  }
+
+  /** Ends a transaction and gives the turn to the next one waiting. */
+  private release(tx: MemoryTx): void {
+    tx.done = true;
+    const next = this.waiting.shift();
+    if (next !== undefined) next();
+    else {
+      this.busy = false;
+      this.idle?.resolve();
+      this.idle = undefined;
+    }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.lock;
+    if (!this.busy) return;
+    if (this.idle === undefined) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.idle = { promise, resolve };
+    }
+    await this.idle.promise;
   }
 }
 
