@@ -973,12 +973,14 @@ const badTimes = [
   '2024-01-31T12:00:00.000', '٢٠٢٤-01-31T12:00:00.000Z', '2024-1-31T12:00:00.000Z', '2024-01-31T12:60:00.000Z', '2024-02-29T00:00:00.000Z',
 ];
 const mutationArb = fc.record({
-  op: fc.constantFrom('retype', 'drop', 'unknown', 'badTime'),
+  op: fc.constantFrom('retype', 'drop', 'unknown', 'badTime', 'clock'),
   event: fc.nat(),
   place: fc.nat(),
   value: fc.oneof(fc.constantFrom(...strangeValues), fc.string({ maxLength: 4 }), fc.integer({ min: -3, max: 40 })),
   key: fc.oneof(fc.constantFrom('eventID', 'sdkMetaData', 'failures', 'cause2', 'constructor', '__proto__x', 'message'), fc.string({ minLength: 1, maxLength: 6 })),
   time: fc.constantFrom(...badTimes),
+  /** A new time of day for the event's own date. */
+  clock: fc.constantFrom('24:00:00.000Z', '23:60:00.000Z', '12:00:60.000Z', '1a:00:00.000Z', '00:00:00.000Z', '23:59:59.999Z', '12:00:00.000+00:00', '12:00:00.5Z', '12:00:00.000 '),
 });
 type Mutation = typeof mutationArb extends fc.Arbitrary<infer M> ? M : never;
 
@@ -1007,6 +1009,9 @@ function mutate(h: Json, m: Mutation): void {
     }
     case 'badTime':
       event.eventTime = m.time;
+      return;
+    case 'clock':
+      event.eventTime = `${String(event.eventTime).slice(0, 11)}${m.clock}`;
       return;
   }
 }

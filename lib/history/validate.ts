@@ -183,6 +183,27 @@ function canonicalTimeMs(v: string): number {
   return days * 86400000 + hour * 3600000 + minute * 60000 + second * 1000 + milli;
 }
 
+/**
+ * timeMs(v), for an event whose time differs from the one before (`last`, read as `lastMs`): when
+ * both are in the canonical form and share the date, only the time of day is read.
+ */
+function nextTimeMs(v: string, last: string, lastMs: number): number {
+  if (v.length === 24 && last.length === 24 && v.charCodeAt(23) === 0x5a && last.charCodeAt(23) === 0x5a && lastMs === lastMs) {
+    let sameDay = v.charCodeAt(10) === 0x54 && last.charCodeAt(10) === 0x54;
+    for (let i = 0; sameDay && i < 10; i++) sameDay = v.charCodeAt(i) === last.charCodeAt(i);
+    if (sameDay && v.charCodeAt(13) === 0x3a && v.charCodeAt(16) === 0x3a && v.charCodeAt(19) === 0x2e) {
+      const hour = digits(v, 11, 2);
+      const minute = digits(v, 14, 2);
+      const second = digits(v, 17, 2);
+      const milli = digits(v, 20, 3);
+      if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return NaN;
+      // The last time is canonical UTC on the same day: its day starts at a whole multiple of a day.
+      return Math.floor(lastMs / 86400000) * 86400000 + hour * 3600000 + minute * 60000 + second * 1000 + milli;
+    }
+  }
+  return timeMs(v);
+}
+
 /** The decimal number in v[start, start + count), or -1 if a character there is not a digit. */
 function digits(v: string, start: number, count: number): number {
   let n = 0;
@@ -465,6 +486,8 @@ interface Kind {
   copy: Copy;
   /** The fast path's checking copier (fast.ts). */
   fast: FastCopy;
+  /** The refs with their target's kind, for the fast path. */
+  fastRefs: { key: string; to: Kind; same: string | undefined }[];
   /** The thing this event type opens, if it opens one, and the field no other open one may share. */
   opens: Thing | undefined;
   unique: string | undefined;
@@ -491,6 +514,7 @@ function kindsByType(): Map<string, Kind> {
       check: compiledOpenCheck(schema),
       copy: compileCopier(schema),
       fast: compileFastCopier(schema),
+      fastRefs: [],
       opens: rules.life?.op === 'open' ? rules.life.thing : undefined,
       unique: rules.life?.op === 'open' ? rules.life.unique : undefined,
       starts: rules.life?.op === 'startExecution',
@@ -499,6 +523,7 @@ function kindsByType(): Map<string, Kind> {
       life: rules.life,
     });
   }
+  for (const kind of kinds.values()) kind.fastRefs = kind.refs.map((ref) => ({ key: ref.key, to: kinds!.get(ref.to)!, same: ref.same }));
   return kinds;
 }
 
@@ -712,11 +737,12 @@ function readFastUnguarded(value: unknown): History | undefined {
   const kinds = kindsByType();
   const n = raws.length;
   const events: Record<string, unknown>[] = new Array(n);
+  /** The kind of each event read, by index: compared by identity, never by type name. */
+  const kindAt: Kind[] = new Array(n);
   // By the id of the event that opened a thing: the id of the event that started, closed it.
   const startedBy = new Int32Array(n + 1);
   const closedBy = new Int32Array(n + 1);
   let openKeys: Partial<Record<Thing, Map<unknown, number>>> | undefined;
-  const envelope: Record<string, unknown> = { workflowId, runId };
   let lastTimeText = '';
   let lastTimeMs = -Infinity;
   let closed = false;
@@ -730,7 +756,7 @@ function readFastUnguarded(value: unknown): History | undefined {
     if (kind === undefined || kind.starts !== (index === 0)) return undefined;
     const timeText = raw.eventTime;
     if (typeof timeText !== 'string') return undefined;
-    const time = timeText === lastTimeText ? lastTimeMs : timeMs(timeText);
+    const time = timeText === lastTimeText ? lastTimeMs : nextTimeMs(timeText, lastTimeText, lastTimeMs);
     // NaN fails this too.
     if (!(time >= lastTimeMs)) return undefined;
     const event = kind.fast(raw) as Record<string, unknown> | undefined;
@@ -738,16 +764,16 @@ function readFastUnguarded(value: unknown): History | undefined {
 
     for (let i = 0; i < kind.envelope.length; i++) {
       const key = kind.envelope[i];
-      if (event[key] !== envelope[key]) return undefined;
+      if (event[key] !== (key === 'workflowId' ? workflowId : key === 'runId' ? runId : undefined)) return undefined;
     }
-    for (let i = 0; i < kind.refs.length; i++) {
-      const ref = kind.refs[i];
+    const refs = kind.fastRefs;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i];
       const target = event[ref.key] as number | undefined;
       if (target === undefined) continue;
       // The copier has checked that a reference is an integer ≥ 1.
-      if (!(target < id)) return undefined;
-      const referenced = events[target - 1];
-      if (referenced.type !== ref.to || (ref.same !== undefined && referenced[ref.same] !== event[ref.same])) return undefined;
+      if (!(target < id) || kindAt[target - 1] !== ref.to) return undefined;
+      if (ref.same !== undefined && events[target - 1][ref.same] !== event[ref.same]) return undefined;
     }
     const life = kind.life;
     if (life !== undefined) {
@@ -769,15 +795,16 @@ function readFastUnguarded(value: unknown): History | undefined {
         case 'start':
         case 'close': {
           const opener = event[life.via] as number;
-          // A reference checked above, to an event that opens this kind of thing.
-          if (!(opener >= 1 && opener < id) || kinds.get(events[opener - 1].type as string)?.opens !== life.thing) return undefined;
-          if (closedBy[opener] !== 0) return undefined;
+          // Checked as a reference above, to an event that opens this kind of thing.
+          if (!(opener >= 1 && opener < id)) return undefined;
+          const openerKind = kindAt[opener - 1];
+          if (openerKind.opens !== life.thing || closedBy[opener] !== 0) return undefined;
           if (life.op === 'start') {
             if (startedBy[opener] !== 0) return undefined;
             startedBy[opener] = id;
           } else {
             closedBy[opener] = id;
-            const unique = kinds.get(events[opener - 1].type as string)!.unique;
+            const unique = openerKind.unique;
             if (unique !== undefined) openKeys?.[life.thing]?.delete(events[opener - 1][unique]);
           }
           break;
@@ -787,6 +814,7 @@ function readFastUnguarded(value: unknown): History | undefined {
 
     lastTimeMs = time;
     lastTimeText = timeText;
+    kindAt[index] = kind;
     events[index] = Object.freeze(event);
   }
   return { format: HISTORY_FORMAT, version: HISTORY_VERSION, workflowId, runId, events: events as unknown as HistoryEvent[] };
