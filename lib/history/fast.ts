@@ -118,14 +118,19 @@ export function compileFastCopier(schema: TSchema): FastCopy {
 
   /** A TypeBox full check, for what is not compiled here; refusing everything if it cannot compile. */
   const fullCheck = (s: Node): string => {
-    let fn: (v: unknown) => boolean;
-    try {
-      const check = compiledCheck(s);
-      fn = (v) => check.Check(v);
-    } catch {
-      fn = () => false;
-    }
-    return test(fn);
+    // Compiled on first use: most histories never carry the values that need it.
+    let fn: ((v: unknown) => boolean) | undefined;
+    return test((v) => {
+      if (fn === undefined) {
+        try {
+          const check = compiledCheck(s);
+          fn = (x) => check.Check(x);
+        } catch {
+          fn = () => false;
+        }
+      }
+      return fn(v);
+    });
   };
 
   /** The index in `copiers` of the copier of `s`, or undefined for a value checked and kept as given. */

@@ -484,13 +484,18 @@ type AnyLife =
   | { op: 'open'; thing: Thing; unique?: string }
   | { op: 'start' | 'close'; thing: Thing; via: string };
 
-/** One event type, ready for the reader: its compiled check, its copier, its rules as lists. */
+/**
+ * One event type, ready for the readers: its checks and copiers, its rules as lists. Each check
+ * and copier is compiled on its first use: a history has a few of the event types, and a valid
+ * one never needs the detailed reader's.
+ */
 interface Kind {
   type: EventType;
   schema: TSchema;
-  check: TypeCheck<TSchema>;
-  copy: Copy;
-  /** The fast path's checking copier (fast.ts). */
+  /** The detailed reader's TypeBox check and copier (see checkOf, copyOf). */
+  check: TypeCheck<TSchema> | undefined;
+  copy: Copy | undefined;
+  /** The fast path's checking copier (fast.ts): at first a stub that compiles it and takes its place. */
   fast: FastCopy;
   /** The refs with their target's kind, for the fast path. */
   fastRefs: { key: string; to: Kind; same: string | undefined }[];
@@ -505,6 +510,9 @@ interface Kind {
 
 let kinds: Map<string, Kind> | undefined;
 
+const checkOf = (kind: Kind): TypeCheck<TSchema> => (kind.check ??= compiledOpenCheck(kind.schema));
+const copyOf = (kind: Kind): Copy => (kind.copy ??= compileCopier(kind.schema));
+
 /** The event kinds, compiled on first use: a process that never reads a history never compiles. */
 function kindsByType(): Map<string, Kind> {
   if (kinds !== undefined) return kinds;
@@ -514,12 +522,12 @@ function kindsByType(): Map<string, Kind> {
     const rules = RULES[type] as { refs?: Record<string, { to: EventType; same?: string } | undefined>; life?: AnyLife; envelope?: string[] };
     const refs: Kind['refs'][number][] = [];
     for (const [key, ref] of Object.entries(rules.refs ?? {})) if (ref !== undefined) refs.push({ key, to: ref.to, same: ref.same });
-    kinds.set(type, {
+    const kind: Kind = {
       type,
       schema,
-      check: compiledOpenCheck(schema),
-      copy: compileCopier(schema),
-      fast: compileFastCopier(schema),
+      check: undefined,
+      copy: undefined,
+      fast: (v) => (kind.fast = compileFastCopier(schema))(v),
       fastRefs: [],
       opens: rules.life?.op === 'open' ? rules.life.thing : undefined,
       unique: rules.life?.op === 'open' ? rules.life.unique : undefined,
@@ -527,7 +535,8 @@ function kindsByType(): Map<string, Kind> {
       envelope: rules.envelope ?? [],
       refs,
       life: rules.life,
-    });
+    };
+    kinds.set(type, kind);
   }
   for (const kind of kinds.values()) kind.fastRefs = kind.refs.map((ref) => ({ key: ref.key, to: kinds!.get(ref.to)!, same: ref.same }));
   return kinds;
@@ -599,7 +608,7 @@ class Reader {
       fail(this.at(index, kind.type), 'type', 'workflowExecutionStarted may only be the first event');
     }
 
-    if (!kind.check.Check(raw)) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
+    if (!checkOf(kind).Check(raw)) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
 
     // The event time is checked here, where it is parsed for the time order.
     const timeText = raw.eventTime as string;
@@ -621,7 +630,7 @@ class Reader {
 
     let event: Record<string, unknown>;
     try {
-      event = kind.copy(raw) as Record<string, unknown>;
+      event = copyOf(kind)(raw) as Record<string, unknown>;
     } catch (err) {
       if (err === REFUSED) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
       throw err;
