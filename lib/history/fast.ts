@@ -15,11 +15,11 @@
  * order, an optional field set to undefined counts as absent, nested objects, arrays and payloads
  * rebuilt or walked as the copier does, every object closed (its keys counted against the fields
  * copied); scalars by their keywords. A schema it does not know (records, unions of objects) is
- * checked by TypeBox's full compiled check, which is stricter than the detailed reader's open
- * check, and kept as given, as the copier keeps it.
+ * checked by the same compiled TypeBox check as the detailed reader uses (compiledOpenCheck), and
+ * kept as given, as the copier keeps it.
  */
 import { Kind, type TSchema } from '@sinclair/typebox';
-import { CheckedByReader, ISO_TIME, compiledCheck, isPayload, isPayloadSchema } from './schema';
+import { CheckedByReader, ISO_TIME, compiledOpenCheck, isPayload, isPayloadSchema } from './schema';
 
 /** A fast copier: the canonical copy of a valid value, or undefined when it is not sure. */
 export type FastCopy = (value: unknown) => object | undefined;
@@ -116,14 +116,17 @@ export function compileFastCopier(schema: TSchema): FastCopy {
   };
   const test = (fn: (v: unknown) => boolean): string => `t[${tests.push(fn) - 1}]`;
 
-  /** A TypeBox full check, for what is not compiled here; refusing everything if it cannot compile. */
-  const fullCheck = (s: Node): string => {
+  /**
+   * For what is not compiled here: the same TypeBox check the detailed reader makes of it (the
+   * open one: the copier keeps such a value as given); refusing everything if it cannot compile.
+   */
+  const typeboxCheck = (s: Node): string => {
     // Compiled on first use: most histories never carry the values that need it.
     let fn: ((v: unknown) => boolean) | undefined;
     return test((v) => {
       if (fn === undefined) {
         try {
-          const check = compiledCheck(s);
+          const check = compiledOpenCheck(s);
           fn = (x) => check.Check(x);
         } catch {
           fn = () => false;
@@ -150,7 +153,7 @@ export function compileFastCopier(schema: TSchema): FastCopy {
     if (kind === 'Union' && s.anyOf !== undefined && s.anyOf.every((m) => m[Kind] === 'Literal' && knownScalar(m))) {
       return `(${s.anyOf.map((m) => `${x} === ${JSON.stringify(m.const)}`).join(' || ')})`;
     }
-    if (!knownScalar(s)) return `${fullCheck(s)}(${x})`;
+    if (!knownScalar(s)) return `${typeboxCheck(s)}(${x})`;
     const parts: string[] = [];
     switch (kind) {
       case 'String':
