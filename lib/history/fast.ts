@@ -148,7 +148,10 @@ export function compileFastCopier(schema: TSchema): FastCopy {
   /** A condition on local `x` that is true when `s` (not copied) accepts it. */
   const condition = (s: Node, x: string): string => {
     if ((s as unknown as Record<symbol, unknown>)[CheckedByReader] === true) return 'true';
-    if (isPayloadSchema(s)) return `isPayload(${x})`;
+    // A scalar payload is checked here; only objects and arrays are walked by isPayload.
+    if (isPayloadSchema(s)) {
+      return `(${x} === null || typeof ${x} === 'string' || typeof ${x} === 'boolean' || (typeof ${x} === 'number' ? Number.isFinite(${x}) : isPayload(${x})))`;
+    }
     const kind = s[Kind] as string;
     if (kind === 'Union' && s.anyOf !== undefined && s.anyOf.every((m) => m[Kind] === 'Literal' && knownScalar(m))) {
       return `(${s.anyOf.map((m) => `${x} === ${JSON.stringify(m.const)}`).join(' || ')})`;
