@@ -751,9 +751,10 @@ function readFastUnguarded(value: unknown): History | undefined {
 
   const kinds = kindsByType();
   const n = raws.length;
-  const events: Record<string, unknown>[] = new Array(n);
+  // Filled by push, so that the list stays a packed array (as the detailed reader's does).
+  const events: Record<string, unknown>[] = [];
   /** The kind of each event read, by index: compared by identity, never by type name. */
-  const kindAt: Kind[] = new Array(n);
+  const kindAt: Kind[] = [];
   // By the id of the event that opened a thing: the id of the event that started, closed it.
   const startedBy = new Int32Array(n + 1);
   const closedBy = new Int32Array(n + 1);
@@ -829,8 +830,8 @@ function readFastUnguarded(value: unknown): History | undefined {
 
     lastTimeMs = time;
     lastTimeText = timeText;
-    kindAt[index] = kind;
-    events[index] = Object.freeze(event);
+    kindAt.push(kind);
+    events.push(Object.freeze(event));
   }
   return { format: HISTORY_FORMAT, version: HISTORY_VERSION, workflowId, runId, events: events as unknown as HistoryEvent[] };
 }
