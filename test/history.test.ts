@@ -16,7 +16,8 @@ import {
   writeHistoryFile,
 } from '../lib/history';
 import type { EventType, History, HistoryEvent } from '../lib/history';
-import { historyJsonSchema } from '../lib/history/schema';
+import { ISO_TIME, historyJsonSchema } from '../lib/history/schema';
+import { isIsoTimeText } from '../lib/history/fast';
 import { readersForTest } from '../lib/history/validate';
 import type { FailureKind, RetryState, TimeoutType, WireFailure } from '../runtime/protocol';
 import { HistoryBuilder } from './support/history';
@@ -1091,4 +1092,34 @@ t.test('records and unions (memo, search attributes) get the same verdict from t
     if (fast === undefined) t.match(detailed, /^rejects: /, `${JSON.stringify(extra)}: the fast path refuses, so must the detailed reader`);
     else t.equal(JSON.stringify(fast), detailed, `${JSON.stringify(extra)}: the same output`);
   }
+});
+
+t.test('property: the fast ISO time test answers as ISO_TIME does, for canonical times and near misses', async (t) => {
+  const chars = '0123456789-:.TZz+ a٣';
+  checkProperty(
+    t,
+    fc.property(
+      // A canonical time's shape with any two digits in each field (hours 00-29, …), or a real time.
+      fc.oneof(
+        fc
+          .tuple(fc.integer({ min: 0, max: 9999 }), ...[13, 32, 30, 70, 70].map((max) => fc.integer({ min: 0, max })), fc.integer({ min: 0, max: 999 }))
+          .map(([y, mo, d, h, mi, s, ms]) => {
+            const p = (n: number, w = 2) => String(n).padStart(w, '0');
+            return `${p(y, 4)}-${p(mo)}-${p(d)}T${p(h)}:${p(mi)}:${p(s)}.${p(ms, 3)}Z`;
+          }),
+        fc.integer({ min: Date.UTC(0, 0, 1), max: Date.UTC(9999, 11, 31) }).map((ms) => new Date(ms).toISOString()),
+      ),
+      fc.array(fc.record({ at: fc.nat(25), ch: fc.nat(chars.length - 1), op: fc.constantFrom('set', 'insert', 'delete') }), { maxLength: 2 }),
+      (time, edits) => {
+        let s = time;
+        for (const e of edits) {
+          const at = e.at % (s.length + 1);
+          const ch = chars[e.ch];
+          s = e.op === 'set' ? s.slice(0, at) + ch + s.slice(at + 1) : e.op === 'insert' ? s.slice(0, at) + ch + s.slice(at) : s.slice(0, at) + s.slice(at + 1);
+        }
+        deepStrictEqual({ s, fast: isIsoTimeText(s) }, { s, fast: ISO_TIME.test(s) });
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });

@@ -9,7 +9,7 @@
  * validate.ts then reads the whole history again with the detailed reader, whose messages are the
  * ones users see. So it only has to be exact in one direction: it must never accept what the
  * detailed reader refuses, and should accept what that reader accepts (otherwise it is just slow).
- * test/history-fast.test.ts checks both, on random valid and corrupted histories.
+ * A fast-check property in test/history.test.ts checks both, on random valid and corrupted histories.
  *
  * What it checks of an object schema mirrors validate.ts's copier: fields read by name in schema
  * order, an optional field set to undefined counts as absent, nested objects, arrays and payloads
@@ -18,6 +18,7 @@
  * checked by the same compiled TypeBox check as the detailed reader uses (compiledOpenCheck), and
  * kept as given, as the copier keeps it.
  */
+import { DejaError } from '../errors';
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { CheckedByReader, ISO_TIME, compiledOpenCheck, isPayload, isPayloadSchema } from './schema';
 
@@ -257,6 +258,6 @@ export function compileFastCopier(schema: TSchema): FastCopy {
   };
 
   const root = copierOf(schema as Node);
-  if (root === undefined || (schema as Node).type !== 'object') throw new Error('deja bug: an event schema is not an object schema');
+  if (root === undefined || (schema as Node).type !== 'object') throw new DejaError('DEJA_INTERNAL', 'deja bug: an event schema is not an object schema');
   return copiers[root];
 }

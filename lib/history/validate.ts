@@ -965,7 +965,7 @@ export function parseHistory(input: string | Buffer | unknown, source?: string):
 const VALIDATED = new WeakSet<object>();
 
 /**
- * For tests (test/history-fast.test.ts): the two readers on an already-parsed history value. The
+ * For tests (test/history.test.ts): the two readers on an already-parsed history value. The
  * fast one returns undefined where it is not sure (and freezes the events it returns); the
  * detailed one throws InvalidHistoryError.
  */
