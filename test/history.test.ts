@@ -16,7 +16,9 @@ import {
   writeHistoryFile,
 } from '../lib/history';
 import type { EventType, History, HistoryEvent } from '../lib/history';
-import { historyJsonSchema } from '../lib/history/schema';
+import { ISO_TIME, historyJsonSchema } from '../lib/history/schema';
+import { isIsoTimeText } from '../lib/history/fast';
+import { readersForTest } from '../lib/history/validate';
 import type { FailureKind, RetryState, TimeoutType, WireFailure } from '../runtime/protocol';
 import { HistoryBuilder } from './support/history';
 
@@ -833,8 +835,8 @@ function build(plan: Plan): History {
 const seed = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : Math.floor(Math.random() * 2 ** 31);
 const fcOptions = { seed, numRuns: 150 };
 
-function checkProperty<Ts extends [unknown, ...unknown[]]>(t: Tap, property: fc.IPropertyWithHooks<Ts>): void {
-  const result = fc.check(property, fcOptions);
+function checkProperty<Ts extends [unknown, ...unknown[]]>(t: Tap, property: fc.IPropertyWithHooks<Ts>, options?: { numRuns: number }): void {
+  const result = fc.check(property, { ...fcOptions, ...options });
   t.notOk(result.failed, (result.failed ? fc.defaultReportMessage(result) : undefined) ?? 'holds');
 }
 
@@ -949,4 +951,175 @@ t.test('docs/history.schema.json is the JSON Schema of lib/history/schema.ts (DE
     t.strictSame(Object.keys(e.properties).sort(), [...BASE, ...REQUIRED[type], ...OPTIONAL[type]].sort(), `${type}: all fields`);
   }
   t.notMatch(text, /"\$id"|"\$ref": "WireFailure"/, 'the recursive failure is one definition, referred to by JSON pointer');
+});
+
+// ---------------------------------------------------------------------------------------------
+// The fast path (lib/history/fast.ts) against the detailed reader
+
+/** Every place in a value: the path of keys to it (numbers index arrays). */
+function placesIn(value: unknown, path: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+  out.push(path);
+  if (Array.isArray(value)) value.forEach((v, i) => placesIn(v, [...path, i], out));
+  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) placesIn(v, [...path, k], out);
+  return out;
+}
+
+const strangeValues: unknown[] = [
+  '', 'x', 0, -1, 1, 2, 3, 1.5, 2 ** 53, -0, NaN, Infinity, null, true, false, [], {}, [1], { message: 'm', kind: 'application' },
+  undefined, new Date(0), 'application', 'timeout', '2021-02-30T00:00:00.000Z',
+];
+const badTimes = [
+  '2021-02-30T00:00:00.000Z', '2021-02-28T24:00:00.000Z', '2021-13-01T00:00:00.000Z', '2024-01-31T12:00:00Z', '2024-01-31T12:00:00.000+01:00',
+  '2024-01-31T12:00:00.123456789Z', '2024-01-31 12:00:00.000Z', '2024-01-31T12:00:00.000z', '2000-01-01T00:00:00.000Z', '2100-01-01T00:00:00.000Z',
+  '2024-01-31T12:00:00.000', '٢٠٢٤-01-31T12:00:00.000Z', '2024-1-31T12:00:00.000Z', '2024-01-31T12:60:00.000Z', '2024-02-29T00:00:00.000Z',
+];
+const mutationArb = fc.record({
+  op: fc.constantFrom('retype', 'drop', 'unknown', 'badTime', 'clock'),
+  event: fc.nat(),
+  place: fc.nat(),
+  value: fc.oneof(fc.constantFrom(...strangeValues), fc.string({ maxLength: 4 }), fc.integer({ min: -3, max: 40 })),
+  key: fc.oneof(fc.constantFrom('eventID', 'sdkMetaData', 'failures', 'cause2', 'constructor', '__proto__x', 'message'), fc.string({ minLength: 1, maxLength: 6 })),
+  time: fc.constantFrom(...badTimes),
+  /** A new time of day for the event's own date. */
+  clock: fc.constantFrom('24:00:00.000Z', '23:60:00.000Z', '12:00:60.000Z', '1a:00:00.000Z', '00:00:00.000Z', '23:59:59.999Z', '12:00:00.000+00:00', '12:00:00.5Z', '12:00:00.000 '),
+});
+type Mutation = typeof mutationArb extends fc.Arbitrary<infer M> ? M : never;
+
+/** Applies a mutation to a JSON copy of a history, in place. */
+function mutate(h: Json, m: Mutation): void {
+  const event = h.events[m.event % h.events.length];
+  // An event an earlier mutation replaced by a value that is not an object stays as it is.
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return;
+  const places = placesIn(event);
+  const path = places[m.place % places.length];
+  let parent: Json = event;
+  for (const k of path.slice(0, -1)) parent = parent[k];
+  const last = path[path.length - 1];
+  switch (m.op) {
+    case 'retype':
+      if (last === undefined) h.events[m.event % h.events.length] = m.value;
+      else parent[last] = m.value;
+      return;
+    case 'drop':
+      if (last !== undefined && !Array.isArray(parent)) delete parent[last];
+      return;
+    case 'unknown': {
+      const target = last === undefined ? event : parent[last];
+      if (typeof target === 'object' && target !== null && !Array.isArray(target)) {
+        Object.defineProperty(target, m.key, { value: m.value, enumerable: true, writable: true, configurable: true });
+      }
+      return;
+    }
+    case 'badTime':
+      event.eventTime = m.time;
+      return;
+    case 'clock':
+      event.eventTime = `${String(event.eventTime).slice(0, 11)}${m.clock}`;
+      return;
+  }
+}
+
+t.test('property: the fast path and the detailed reader agree on random valid and corrupted histories', async (t) => {
+  t.comment(`fast-check seed ${seed} (rerun with FC_SEED=${seed})`);
+  const historyArb = fc.oneof(planArb.map(build), fc.constantFrom(...CLOSES).map(everyEventHistory));
+  let accepted = 0;
+  let rejected = 0;
+  checkProperty(
+    t,
+    fc.property(historyArb, fc.array(mutationArb, { maxLength: 3 }), (history, mutations) => {
+      const input = clone(history);
+      for (const m of mutations) mutate(input, m);
+      let detailed: { ok: true; text: string } | { ok: false; error: InvalidHistoryError };
+      try {
+        detailed = { ok: true, text: JSON.stringify(readersForTest.detailed(input)) };
+      } catch (err) {
+        if (!(err instanceof InvalidHistoryError)) throw err;
+        detailed = { ok: false, error: err };
+      }
+      const fast = readersForTest.fast(input);
+      if (detailed.ok) {
+        accepted++;
+        if (fast === undefined) throw new Error('the fast path refused a history that the detailed reader accepts');
+        deepStrictEqual(JSON.stringify(fast), detailed.text);
+        deepStrictEqual(JSON.stringify(parseHistory(input)), detailed.text);
+      } else {
+        rejected++;
+        if (fast !== undefined) throw new Error(`the fast path accepted a history that the detailed reader refuses: ${detailed.error.message}`);
+        let err: unknown;
+        try {
+          parseHistory(input);
+        } catch (e) {
+          err = e;
+        }
+        if (!(err instanceof InvalidHistoryError)) throw new Error('parseHistory accepted a history that the detailed reader refuses');
+        deepStrictEqual(
+          { message: err.message, eventId: err.eventId, field: err.field },
+          { message: detailed.error.message, eventId: detailed.error.eventId, field: detailed.error.field },
+        );
+      }
+    }),
+    { numRuns: 600 },
+  );
+  t.ok(accepted > 50 && rejected > 200, `both verdicts were reached (${accepted} accepted, ${rejected} rejected)`);
+});
+
+t.test('records and unions (memo, search attributes) get the same verdict from the fast path and the detailed reader', async (t) => {
+  // Values the detailed reader's open check lets through in a record, and ones it refuses.
+  const cases: Json[] = [
+    { memo: { a: 1, b: [null, { c: 'x' }] } },
+    { memo: { a: NaN } },
+    { memo: { a: undefined } },
+    { memo: { a: new Date(0) } },
+    { memo: [] },
+    { memo: 'x' },
+    { searchAttributes: { a: { type: 'INT', value: 1 } } },
+    { searchAttributes: { a: { type: 'INT', value: 1, extra: 2 } } },
+    { searchAttributes: { a: { type: 'INT', value: 'one' } } },
+    { searchAttributes: { a: null } },
+  ];
+  for (const extra of cases) {
+    const h = clone(everyEventHistory('continuedAsNew'));
+    delete h.events[0].memo;
+    delete h.events[0].searchAttributes;
+    Object.assign(h.events[0], extra);
+    let detailed: string;
+    try {
+      detailed = JSON.stringify(readersForTest.detailed(h));
+    } catch (err) {
+      detailed = `rejects: ${(err as Error).message}`;
+    }
+    const fast = readersForTest.fast(h);
+    if (fast === undefined) t.match(detailed, /^rejects: /, `${JSON.stringify(extra)}: the fast path refuses, so must the detailed reader`);
+    else t.equal(JSON.stringify(fast), detailed, `${JSON.stringify(extra)}: the same output`);
+  }
+});
+
+t.test('property: the fast ISO time test answers as ISO_TIME does, for canonical times and near misses', async (t) => {
+  const chars = '0123456789-:.TZz+ a٣';
+  checkProperty(
+    t,
+    fc.property(
+      // A canonical time's shape with any two digits in each field (hours 00-29, …), or a real time.
+      fc.oneof(
+        fc
+          .tuple(fc.integer({ min: 0, max: 9999 }), ...[13, 32, 30, 70, 70].map((max) => fc.integer({ min: 0, max })), fc.integer({ min: 0, max: 999 }))
+          .map(([y, mo, d, h, mi, s, ms]) => {
+            const p = (n: number, w = 2) => String(n).padStart(w, '0');
+            return `${p(y, 4)}-${p(mo)}-${p(d)}T${p(h)}:${p(mi)}:${p(s)}.${p(ms, 3)}Z`;
+          }),
+        fc.integer({ min: Date.UTC(0, 0, 1), max: Date.UTC(9999, 11, 31) }).map((ms) => new Date(ms).toISOString()),
+      ),
+      fc.array(fc.record({ at: fc.nat(25), ch: fc.nat(chars.length - 1), op: fc.constantFrom('set', 'insert', 'delete') }), { maxLength: 2 }),
+      (time, edits) => {
+        let s = time;
+        for (const e of edits) {
+          const at = e.at % (s.length + 1);
+          const ch = chars[e.ch];
+          s = e.op === 'set' ? s.slice(0, at) + ch + s.slice(at + 1) : e.op === 'insert' ? s.slice(0, at) + ch + s.slice(at) : s.slice(0, at) + s.slice(at + 1);
+        }
+        deepStrictEqual({ s, fast: isIsoTimeText(s) }, { s, fast: ISO_TIME.test(s) });
+      },
+    ),
+    { numRuns: 2000 },
+  );
 });

@@ -55,7 +55,7 @@ export const Expected: unique symbol = Symbol.for('deja.schema.expected');
  * schema (an event's `eventId`, which must equal its position, and its `type`, which picks the
  * schema; the event time, parsed for the time order), or a list of keywords.
  */
-const CheckedByReader: unique symbol = Symbol.for('deja.schema.checkedByReader');
+export const CheckedByReader: unique symbol = Symbol.for('deja.schema.checkedByReader');
 
 function worded<S extends TSchema>(schema: S, words: string): S {
   (schema as Record<symbol, unknown>)[Expected] = words;

@@ -4,6 +4,12 @@
  * TypeBox and dispatched on `type`), then what a schema cannot say: ids 1, 2, 3, …, time order,
  * references between events and their lifecycle. It returns a fresh, frozen `History`.
  * `serializeHistory` writes the one canonical JSON text of a history, keys in schema order.
+ *
+ * Two readers do this. The fast path (`readFast`, with fast.ts's generated per-type copiers)
+ * reads a valid history in one pass and words nothing; at the first thing it is not sure of, the
+ * detailed reader (`Reader`: TypeBox's checks, the copier below, and every message) reads the
+ * history again from the start. So every error comes from the detailed reader, and a fast-check
+ * property in test/history.test.ts holds the two to the same verdicts and the same output.
  */
 import { DejaError } from '../errors';
 import type { TSchema } from '@sinclair/typebox';
@@ -11,6 +17,7 @@ import type { TypeCheck } from '@sinclair/typebox/compiler';
 import { InvalidArgumentError, InvalidHistoryError, describe } from '../errors';
 import { HISTORY_FORMAT, HISTORY_VERSION } from './events';
 import type { EventOf, EventType, History, HistoryEvent } from './events';
+import { compileFastCopier, type FastCopy } from './fast';
 import { convertTemporalHistory, looksLikeTemporalJson, looksLikeTemporalProtobuf, readTemporalBytes } from './temporal';
 import {
   EVENT_SCHEMAS,
@@ -180,6 +187,27 @@ function canonicalTimeMs(v: string): number {
   const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
   const days = era * 146097 + doe - 719468;
   return days * 86400000 + hour * 3600000 + minute * 60000 + second * 1000 + milli;
+}
+
+/**
+ * timeMs(v), for an event whose time differs from the one before (`last`, read as `lastMs`): when
+ * both are in the canonical form and share the date, only the time of day is read.
+ */
+function nextTimeMs(v: string, last: string, lastMs: number): number {
+  if (v.length === 24 && last.length === 24 && v.charCodeAt(23) === 0x5a && last.charCodeAt(23) === 0x5a && lastMs === lastMs) {
+    let sameDay = v.charCodeAt(10) === 0x54 && last.charCodeAt(10) === 0x54;
+    for (let i = 0; sameDay && i < 10; i++) sameDay = v.charCodeAt(i) === last.charCodeAt(i);
+    if (sameDay && v.charCodeAt(13) === 0x3a && v.charCodeAt(16) === 0x3a && v.charCodeAt(19) === 0x2e) {
+      const hour = digits(v, 11, 2);
+      const minute = digits(v, 14, 2);
+      const second = digits(v, 17, 2);
+      const milli = digits(v, 20, 3);
+      if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59 || milli < 0) return NaN;
+      // The last time is canonical UTC on the same day: its day starts at a whole multiple of a day.
+      return Math.floor(lastMs / 86400000) * 86400000 + hour * 3600000 + minute * 60000 + second * 1000 + milli;
+    }
+  }
+  return timeMs(v);
 }
 
 /** The decimal number in v[start, start + count), or -1 if a character there is not a digit. */
@@ -456,12 +484,24 @@ type AnyLife =
   | { op: 'open'; thing: Thing; unique?: string }
   | { op: 'start' | 'close'; thing: Thing; via: string };
 
-/** One event type, ready for the reader: its compiled check, its copier, its rules as lists. */
+/**
+ * One event type, ready for the readers: its checks and copiers, its rules as lists. Each check
+ * and copier is compiled on its first use: a history has a few of the event types, and a valid
+ * one never needs the detailed reader's.
+ */
 interface Kind {
   type: EventType;
   schema: TSchema;
-  check: TypeCheck<TSchema>;
-  copy: Copy;
+  /** The detailed reader's TypeBox check and copier (see checkOf, copyOf). */
+  check: TypeCheck<TSchema> | undefined;
+  copy: Copy | undefined;
+  /** The fast path's checking copier (fast.ts): at first a stub that compiles it and takes its place. */
+  fast: FastCopy;
+  /** The refs with their target's kind, for the fast path. */
+  fastRefs: { key: string; to: Kind; same: string | undefined }[];
+  /** The thing this event type opens, if it opens one, and the field no other open one may share. */
+  opens: Thing | undefined;
+  unique: string | undefined;
   starts: boolean;
   envelope: readonly string[];
   refs: readonly { key: string; to: EventType; same: string | undefined }[];
@@ -469,6 +509,9 @@ interface Kind {
 }
 
 let kinds: Map<string, Kind> | undefined;
+
+const checkOf = (kind: Kind): TypeCheck<TSchema> => (kind.check ??= compiledOpenCheck(kind.schema));
+const copyOf = (kind: Kind): Copy => (kind.copy ??= compileCopier(kind.schema));
 
 /** The event kinds, compiled on first use: a process that never reads a history never compiles. */
 function kindsByType(): Map<string, Kind> {
@@ -479,17 +522,23 @@ function kindsByType(): Map<string, Kind> {
     const rules = RULES[type] as { refs?: Record<string, { to: EventType; same?: string } | undefined>; life?: AnyLife; envelope?: string[] };
     const refs: Kind['refs'][number][] = [];
     for (const [key, ref] of Object.entries(rules.refs ?? {})) if (ref !== undefined) refs.push({ key, to: ref.to, same: ref.same });
-    kinds.set(type, {
+    const kind: Kind = {
       type,
       schema,
-      check: compiledOpenCheck(schema),
-      copy: compileCopier(schema),
+      check: undefined,
+      copy: undefined,
+      fast: (v) => (kind.fast = compileFastCopier(schema))(v),
+      fastRefs: [],
+      opens: rules.life?.op === 'open' ? rules.life.thing : undefined,
+      unique: rules.life?.op === 'open' ? rules.life.unique : undefined,
       starts: rules.life?.op === 'startExecution',
       envelope: rules.envelope ?? [],
       refs,
       life: rules.life,
-    });
+    };
+    kinds.set(type, kind);
   }
+  for (const kind of kinds.values()) kind.fastRefs = kind.refs.map((ref) => ({ key: ref.key, to: kinds!.get(ref.to)!, same: ref.same }));
   return kinds;
 }
 
@@ -559,7 +608,7 @@ class Reader {
       fail(this.at(index, kind.type), 'type', 'workflowExecutionStarted may only be the first event');
     }
 
-    if (!kind.check.Check(raw)) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
+    if (!checkOf(kind).Check(raw)) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
 
     // The event time is checked here, where it is parsed for the time order.
     const timeText = raw.eventTime as string;
@@ -581,7 +630,7 @@ class Reader {
 
     let event: Record<string, unknown>;
     try {
-      event = kind.copy(raw) as Record<string, unknown>;
+      event = copyOf(kind)(raw) as Record<string, unknown>;
     } catch (err) {
       if (err === REFUSED) failProblem(this.at(index, kind.type), firstProblem(kind.schema, raw));
       throw err;
@@ -670,6 +719,122 @@ class Reader {
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The fast path: a valid history read in one pass, with no error wording
+
+/**
+ * Reads a history on the fast path: each event checked and copied by its fast copier (fast.ts),
+ * the rules between events checked as Reader does, with the lifecycle kept in arrays indexed by
+ * event id. Returns the history with its events frozen, or undefined at the first thing that is
+ * not plainly valid: the caller then reads it again with the detailed reader, which says what is
+ * wrong (or, should this path ever be stricter than that one, accepts it).
+ */
+function readFast(value: unknown): History | undefined {
+  try {
+    return readFastUnguarded(value);
+  } catch {
+    // A failure chain deeper than the stack, or a getter that throws: the detailed reader says so.
+    return undefined;
+  }
+}
+
+function readFastUnguarded(value: unknown): History | undefined {
+  if (!isRecord(value)) return undefined;
+  const keys = Object.keys(value);
+  if (keys.length !== ENVELOPE_KEYS.length) return undefined;
+  for (let i = 0; i < keys.length; i++) if (!ENVELOPE_KEYS.includes(keys[i])) return undefined;
+  const { format, version, workflowId, runId, events: raws } = value;
+  if (format !== HISTORY_FORMAT || version !== HISTORY_VERSION) return undefined;
+  if (typeof workflowId !== 'string' || workflowId === '' || typeof runId !== 'string' || runId === '') return undefined;
+  if (!Array.isArray(raws) || raws.length === 0) return undefined;
+
+  const kinds = kindsByType();
+  const n = raws.length;
+  // Filled by push, so that the list stays a packed array (as the detailed reader's does).
+  const events: Record<string, unknown>[] = [];
+  /** The kind of each event read, by index: compared by identity, never by type name. */
+  const kindAt: Kind[] = [];
+  // By the id of the event that opened a thing: the id of the event that started, closed it.
+  const startedBy = new Int32Array(n + 1);
+  const closedBy = new Int32Array(n + 1);
+  let openKeys: Partial<Record<Thing, Map<unknown, number>>> | undefined;
+  let lastTimeText = '';
+  let lastTimeMs = -Infinity;
+  let closed = false;
+
+  for (let index = 0; index < n; index++) {
+    const raw = raws[index] as unknown;
+    const id = index + 1;
+    if (!isRecord(raw) || raw.eventId !== id || closed) return undefined;
+    const type = raw.type;
+    const kind = typeof type === 'string' ? kinds.get(type) : undefined;
+    if (kind === undefined || kind.starts !== (index === 0)) return undefined;
+    const timeText = raw.eventTime;
+    if (typeof timeText !== 'string') return undefined;
+    const time = timeText === lastTimeText ? lastTimeMs : nextTimeMs(timeText, lastTimeText, lastTimeMs);
+    // NaN fails this too.
+    if (!(time >= lastTimeMs)) return undefined;
+    const event = kind.fast(raw) as Record<string, unknown> | undefined;
+    if (event === undefined) return undefined;
+
+    for (let i = 0; i < kind.envelope.length; i++) {
+      const key = kind.envelope[i];
+      if (event[key] !== (key === 'workflowId' ? workflowId : key === 'runId' ? runId : undefined)) return undefined;
+    }
+    const refs = kind.fastRefs;
+    for (let i = 0; i < refs.length; i++) {
+      const ref = refs[i];
+      const target = event[ref.key] as number | undefined;
+      if (target === undefined) continue;
+      // The copier has checked that a reference is an integer ≥ 1.
+      if (!(target < id) || kindAt[target - 1] !== ref.to) return undefined;
+      if (ref.same !== undefined && events[target - 1][ref.same] !== event[ref.same]) return undefined;
+    }
+    const life = kind.life;
+    if (life !== undefined) {
+      switch (life.op) {
+        case 'startExecution':
+          break;
+        case 'closeExecution':
+          closed = true;
+          break;
+        case 'open':
+          if (life.unique !== undefined) {
+            openKeys ??= {};
+            const open = (openKeys[life.thing] ??= new Map());
+            const key = event[life.unique];
+            if (open.has(key)) return undefined;
+            open.set(key, id);
+          }
+          break;
+        case 'start':
+        case 'close': {
+          const opener = event[life.via] as number;
+          // Checked as a reference above, to an event that opens this kind of thing.
+          if (!(opener >= 1 && opener < id)) return undefined;
+          const openerKind = kindAt[opener - 1];
+          if (openerKind.opens !== life.thing || closedBy[opener] !== 0) return undefined;
+          if (life.op === 'start') {
+            if (startedBy[opener] !== 0) return undefined;
+            startedBy[opener] = id;
+          } else {
+            closedBy[opener] = id;
+            const unique = openerKind.unique;
+            if (unique !== undefined) openKeys?.[life.thing]?.delete(events[opener - 1][unique]);
+          }
+          break;
+        }
+      }
+    }
+
+    lastTimeMs = time;
+    lastTimeText = timeText;
+    kindAt.push(kind);
+    events.push(Object.freeze(event));
+  }
+  return { format: HISTORY_FORMAT, version: HISTORY_VERSION, workflowId, runId, events: events as unknown as HistoryEvent[] };
+}
 
 // ---------------------------------------------------------------------------------------------
 // JSON text
@@ -784,8 +949,13 @@ export function parseHistory(input: string | Buffer | unknown, source?: string):
   // A Temporal export (either JSON dialect, or protobuf as read above) is converted, then
   // validated like any deja history. Payload codecs need fromTemporalHistory, which is async.
   if (looksLikeTemporalJson(value)) value = convertTemporalHistory(value as Record<string, unknown>, label);
-  const history = readGuarded(value, label);
-  for (const event of history.events) Object.freeze(event);
+  // The fast path reads a valid history; anything else is read again by the detailed reader,
+  // which words the error (the fast path never does, so messages come from one place).
+  let history = readFast(value);
+  if (history === undefined) {
+    history = readGuarded(value, label);
+    for (const event of history.events) Object.freeze(event);
+  }
   Object.freeze(history.events);
   Object.freeze(history);
   VALIDATED.add(history);
@@ -793,6 +963,16 @@ export function parseHistory(input: string | Buffer | unknown, source?: string):
 }
 
 const VALIDATED = new WeakSet<object>();
+
+/**
+ * For tests (test/history.test.ts): the two readers on an already-parsed history value. The
+ * fast one returns undefined where it is not sure (and freezes the events it returns); the
+ * detailed one throws InvalidHistoryError.
+ */
+export const readersForTest = {
+  fast: (value: unknown): History | undefined => readFast(value),
+  detailed: (value: unknown, source = 'history'): History => readGuarded(value, source),
+};
 
 function readGuarded(value: unknown, source: string): History {
   try {
@@ -813,7 +993,7 @@ export function serializeHistoryAs(history: History, source: string): string {
   }
   // Validating on write means an invalid file is never written, and rebuilding gives every event
   // and failure its canonical key order, so equal histories serialize to equal bytes.
-  return `${JSON.stringify(readGuarded(history, source), null, 2)}\n`;
+  return `${JSON.stringify(readFast(history) ?? readGuarded(history, source), null, 2)}\n`;
 }
 
 /**
