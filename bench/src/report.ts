@@ -721,6 +721,7 @@ function explain(t: Target, r: Partial<Results>, rows: MergedRow[]): string {
     : '';
   if (t.what.startsWith('replay throughput')) {
     const best = Math.max(...rows.filter((x) => x.temporal && !x.row.single).map((x) => eventsPerSecond(x.events, x.temporal!.median)));
+    const small = rows.find((x) => x.temporal && !x.row.single && x.row.histories > 1 && x.events / x.row.histories < 100);
     return (
       `Temporal's replayer does at most ${fmt(best)} events/s here, so the target asks for about ${fmt(best * 100)} events/s: ` +
       `${fmt(1e6 / (best * 100))} µs per event, or about ${fmt((6 * 1e6) / (best * 100))} µs per activity step (6 events). ` +
@@ -728,11 +729,12 @@ function explain(t: Target, r: Partial<Results>, rows: MergedRow[]): string {
       (b
         ? `So ${fmt((100 * (b.validate + b.floorActivate + b.replayMachine)) / (b.newPool + b.validate + b.createExecution + b.activate + b.replayMachine))}% of deja's time is work the same runtime does without an isolate too, not the sandbox: a full validation of every event, and per workflow task the runtime's work with a JSON round trip each way. `
         : '') +
-      'What would close the gap, in lib/ and runtime/ (outside bench/): ' +
-      '(1) validate faster or less: the validator spends its time in per-field rule objects, ISO date checks by regex and unknown-key checks; a single hand-written pass per event type, or trusting histories that deja\'s own store wrote and validating only imported files, would take it from several µs to well under 1 µs per event; ' +
-      '(2) replay a whole run of recorded tasks in one call: during replay the host knows every activation in advance (activity sequence numbers follow the order of the scheduled events), so it can send them as one JSON array and get every completion back in one string, checking them afterwards; this removes two calls and two small JSON documents per task; ' +
-      '(3) in the runtime, skip `checkPayloads`\' JSON round trip of activity arguments and the completion\'s log array when replaying. ' +
-      'Short histories (n = 10) are dominated by the new context per history (§4), which is the same without an isolate.'
+      'Already done in lib/ and runtime/: validation is one generated pass per event type; bulk replay sends the recorded tasks\' activations in windows of 256 and takes one call per task where the workflow allows it (two where a condition is pending); plain activity arguments skip the JSON round trip. ' +
+      'What is left is the runtime\'s own work per task: a JSON document each way (the window of activations parsed inside the isolate, each completion serialized, and both again on the host), the runtime\'s bookkeeping in null-prototype records (about 50 ns for each record or list made, several per task, against about 5 ns for a plain object literal: the price of a runtime that workflow code cannot reach through Object.prototype), and the garbage they leave. A flat wire format (arrays, not JSON objects per task) is the next step. ' +
+      'Short histories (n = 10) are dominated by the new context per history (§4), which is the same without an isolate' +
+      (small && r.newExecution
+        ? `: Temporal takes ${ms(small.temporal!.median / small.row.histories)} per ${small.row.history} history here, so 100× would leave ${ms(small.temporal!.median / small.row.histories / 100)} per history, while V8 alone needs ${ms(r.newExecution.create.emptyContext.p50)} for an empty context (p50). With a context per history, as isolation requires, 100× is out of reach for short histories.`
+        : '.')
     );
   }
   if (t.what.startsWith('replay time against the same runtime without an isolate')) {
@@ -744,7 +746,8 @@ function explain(t: Target, r: Partial<Results>, rows: MergedRow[]): string {
       parts +
       `Even the same runtime without an isolate takes ${ms(one.ms.floor!.median)}, so removing the isolate alone cannot reach 20 ms on this machine: ` +
       (b ? `validation (${ms(b.validate)}) and the isolate boundary (about ${ms(b.activate - b.floorActivate)}) are the two parts that are deja's own choice; the runtime's work and the ReplayMachine are paid without an isolate too. ` : '') +
-      'The changes listed under replay throughput are what would close it: validation that costs well under 1 µs per event (or none for histories deja\'s own store wrote), and one call into the isolate per run of recorded tasks instead of two per task.'
+      (one.ms.dejaReplayHistoryAgain ? `A call after the first reuses the isolate pool the last call left warm: ${ms(one.ms.dejaReplayHistoryAgain.median)}. ` : '') +
+      'What is left is listed under replay throughput: the runtime\'s work and JSON per task inside the isolate.'
     );
   }
   if (t.what.startsWith('heap per cached')) {
@@ -753,7 +756,8 @@ function explain(t: Target, r: Partial<Results>, rows: MergedRow[]): string {
       `An empty isolated-vm context already holds ${KB(h.emptyContext)} of isolate heap on this V8 (${process.versions.v8}); ` +
       `deja's runtime adds ${KB(h.deja.isolateHeap - h.emptyContext)} (its module objects, the patched Date, Math and timer globals, the workflow state) and the host ${KB(h.deja.hostHeap)} (the SandboxExecution, its references and the ReplayMachine). ` +
       `Without an isolate, the node:vm context costs about the same (${KB(h.floor.hostHeap)}). With one V8 context per execution the target is out of reach: ` +
-      'closing it needs executions to share a context (as Temporal\'s reuseV8Context does, swapping each execution\'s state in and out of one context) or idle executions to be evicted and rebuilt by replay sooner.'
+      'closing it needs executions to share a context (as Temporal\'s reuseV8Context does, swapping each execution\'s state in and out of one context) or idle executions to be evicted and rebuilt by replay sooner. ' +
+      'What deja adds was taken apart once with heap snapshots of node:vm contexts (issue 13\'s note, not measured by this run): mostly what the bundle\'s run makes (about 340 closures with a feedback cell each, about 100 hidden classes of the runtime\'s classes, module objects and patched built-ins) and the workflow state made at init; building rarely used parts (updates, children, interceptors, built-in queries) on first use would take some of it off.'
     );
   }
   if (t.what.startsWith('bundle')) {
