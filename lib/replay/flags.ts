@@ -48,6 +48,18 @@ function atLeast(version: string, min: readonly [number, number, number]): boole
   return true;
 }
 
+/** Adds `flags` to `set`; true when one was new. */
+function addAll(set: Set<number>, flags: readonly number[]): boolean {
+  let added = false;
+  for (let i = 0; i < flags.length; i++) {
+    if (!set.has(flags[i])) {
+      set.add(flags[i]);
+      added = true;
+    }
+  }
+  return added;
+}
+
 /** The flags recorded so far in one run, and the rules above. One per ReplayMachine. */
 export class FlagHistory {
   private readonly lang = new Set<number>();
@@ -57,25 +69,33 @@ export class FlagHistory {
   /** The flags `forReplayedTask` answers, until something recorded changes them (most tasks record nothing new). */
   private answer: SdkFlags | undefined;
 
-  /** Takes what a workflowTaskCompleted recorded. Idempotent. */
+  /** Whether a completion without sdkMetadata has counted as recording the legacy flags already. */
+  private legacy = false;
+
+  /**
+   * Takes what a workflowTaskCompleted recorded. Idempotent. Called for every replayed task, so
+   * the common case (nothing new) allocates nothing and touches the sets only to look.
+   */
   record(completed: EventOf<'workflowTaskCompleted'>): void {
-    const m = completed.sdkMetadata;
-    const before = this.lang.size + this.core.size;
-    if (completed.workerBuildId !== undefined && completed.workerBuildId !== this.buildId) {
-      this.buildId = completed.workerBuildId;
+    const buildId = completed.workerBuildId;
+    if (buildId !== undefined && buildId !== this.buildId) {
+      this.buildId = buildId;
       this.answer = undefined;
     }
+    const m = completed.sdkMetadata;
     if (m === undefined) {
-      for (const f of LEGACY_LANG_FLAGS) this.lang.add(f);
-    } else {
-      for (const f of m.langUsedFlags ?? []) this.lang.add(f);
-      for (const f of m.coreUsedFlags ?? []) this.core.add(f);
-      if (m.sdkVersion !== undefined && m.sdkVersion !== this.sdkVersion) {
-        this.sdkVersion = m.sdkVersion;
-        this.answer = undefined;
+      if (!this.legacy) {
+        this.legacy = true;
+        if (addAll(this.lang, LEGACY_LANG_FLAGS)) this.answer = undefined;
       }
+      return;
     }
-    if (this.lang.size + this.core.size !== before) this.answer = undefined;
+    if (m.langUsedFlags !== undefined && addAll(this.lang, m.langUsedFlags)) this.answer = undefined;
+    if (m.coreUsedFlags !== undefined && addAll(this.core, m.coreUsedFlags)) this.answer = undefined;
+    if (m.sdkVersion !== undefined && m.sdkVersion !== this.sdkVersion) {
+      this.sdkVersion = m.sdkVersion;
+      this.answer = undefined;
+    }
   }
 
   /** The flags on for a completed task, given its workflowTaskCompleted (recorded first). */

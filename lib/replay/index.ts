@@ -19,7 +19,7 @@
  * - Commands emitted by a completed task must appear, in order, as the command events after its
  *   workflowTaskCompleted; anything else is a DeterminismViolationError naming the event.
  */
-import type { Activation, ActivationCompletion, ActivationJob, ActivityResolution, Command, CommandType, InitMessage, RetryState, WireFailure } from '../../runtime/protocol';
+import type { Activation, ActivationCompletion, ActivationJob, ActivityResolution, Command, CommandType, InitMessage, RetryState, SdkFlags, WireFailure } from '../../runtime/protocol';
 import { dropsDeprecatedPatch, localActivityJobFromMarker, skipsDeprecatedMarker } from './markers';
 import { FlagHistory } from './flags';
 import type { SdkMetadata } from '../history/schema';
@@ -872,7 +872,7 @@ export class ReplayMachine {
   }
 
   /** The jobs gathered since the previous task, as the activation of the task started here. */
-  private takeActivation(started: HistoryEvent, completed: boolean): Activation {
+  private takeActivation(started: HistoryEvent, completed: boolean, flags?: SdkFlags): Activation {
     this.settleTask();
     if (this.pendingFromCompletedTask && this.pending.length > 0) {
       const c = this.pending[0];
@@ -886,21 +886,32 @@ export class ReplayMachine {
     const jobs = this.jobs.length > 1 ? this.jobs.sort(byJobPriority) : this.jobs; // a stable sort
     this.jobs = [];
     const { historySizeBytes, suggestContinueAsNew } = started as EventOf<'workflowTaskStarted'>;
-    return {
-      timestamp: Date.parse(started.eventTime),
-      isReplaying: completed,
-      historyLength: started.eventId,
-      historySize: historySizeBytes ?? 0,
-      continueAsNewSuggested: suggestContinueAsNew ?? false,
-      jobs,
-    };
+    // One literal per shape (with or without flags), not a member added afterwards: the objects
+    // keep one hidden class each.
+    return flags === undefined
+      ? {
+          timestamp: Date.parse(started.eventTime),
+          isReplaying: completed,
+          historyLength: started.eventId,
+          historySize: historySizeBytes ?? 0,
+          continueAsNewSuggested: suggestContinueAsNew ?? false,
+          jobs,
+        }
+      : {
+          timestamp: Date.parse(started.eventTime),
+          isReplaying: completed,
+          historyLength: started.eventId,
+          historySize: historySizeBytes ?? 0,
+          continueAsNewSuggested: suggestContinueAsNew ?? false,
+          jobs,
+          flags,
+        };
   }
 
   /** Replays a task that history says completed (at events[completed]): its commands must follow as events. */
   private runTask(started: HistoryEvent, completed: number): void {
     this.recordedJobs(this.chunk, completed);
-    const activation = this.takeActivation(started, true);
-    activation.flags = this.flags.forReplayedTask(this.chunk[completed] as EventOf<'workflowTaskCompleted'>);
+    const activation = this.takeActivation(started, true, this.flags.forReplayedTask(this.chunk[completed] as EventOf<'workflowTaskCompleted'>));
     if (this.predictions !== undefined) {
       this.predictions.push(activation);
       return;
