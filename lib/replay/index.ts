@@ -886,26 +886,17 @@ export class ReplayMachine {
     const jobs = this.jobs.length > 1 ? this.jobs.sort(byJobPriority) : this.jobs; // a stable sort
     this.jobs = [];
     const { historySizeBytes, suggestContinueAsNew } = started as EventOf<'workflowTaskStarted'>;
-    // One literal per shape (with or without flags), not a member added afterwards: the objects
-    // keep one hidden class each.
-    return flags === undefined
-      ? {
-          timestamp: Date.parse(started.eventTime),
-          isReplaying: completed,
-          historyLength: started.eventId,
-          historySize: historySizeBytes ?? 0,
-          continueAsNewSuggested: suggestContinueAsNew ?? false,
-          jobs,
-        }
-      : {
-          timestamp: Date.parse(started.eventTime),
-          isReplaying: completed,
-          historyLength: started.eventId,
-          historySize: historySizeBytes ?? 0,
-          continueAsNewSuggested: suggestContinueAsNew ?? false,
-          jobs,
-          flags,
-        };
+    // One literal with every member, `flags` undefined for a live task (JSON leaves it out), not
+    // a member added afterwards: activations keep one hidden class.
+    return {
+      timestamp: Date.parse(started.eventTime),
+      isReplaying: completed,
+      historyLength: started.eventId,
+      historySize: historySizeBytes ?? 0,
+      continueAsNewSuggested: suggestContinueAsNew ?? false,
+      jobs,
+      flags,
+    };
   }
 
   /** Replays a task that history says completed (at events[completed]): its commands must follow as events. */
